@@ -1,0 +1,512 @@
+// The typed keepalived.conf model that the VRRP engine, the checkers and the IPVS reconciler consume.
+// Plain data only (JSON-serialisable, no classes, no functions). Every block carries the file and
+// line it came from so runtime messages can point back at the configuration.
+//
+// All defaults and inheritance (global → instance for GARP/strict settings, virtual server →
+// real server → checker for timers) are resolved by the parser: a consumer never needs to apply a
+// keepalived default itself. Durations are milliseconds (keepalived keeps µs, so values may be
+// fractional); counts are plain integers.
+
+import type { AddressFamily, ForwardMethod, Protocol, TunnelType } from '../ipvs/types.js';
+
+export type { AddressFamily, ForwardMethod, Protocol, TunnelType };
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  severity: Severity;
+  file: string;
+  line: number;
+  message: string;
+  /** The keyword the message is about, when there is one. */
+  keyword?: string;
+}
+
+/** A script to run with its own arguments, and the user/group to run it as (`"cmd args" [user[:group]]`). */
+export interface ScriptCommand {
+  /** The command line exactly as configured (split with shell rules by the runner). */
+  command: string;
+  user?: string | undefined;
+  group?: string | undefined;
+  location: SourceLocation;
+}
+
+export interface FifoSetting {
+  path: string;
+  script?: ScriptCommand | undefined;
+  location: SourceLocation;
+}
+
+/** A block kept verbatim: each line's words, for features we parse but do not interpret yet. */
+export interface RawLine {
+  words: string[];
+  location: SourceLocation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// global_defs
+
+export interface LvsSyncDaemon {
+  interface: string;
+  /** `inst VI_x`: the VRRP instance whose state drives master/backup sync. */
+  instance?: string | undefined;
+  syncId?: number | undefined;
+  maxlen?: number | undefined;
+  port: number; // 8848
+  ttl?: number | undefined;
+  group?: string | undefined; // 224.0.0.81
+  location: SourceLocation;
+}
+
+export interface LvsTimeouts {
+  /** Seconds, as `ipvsadm --set`; undefined = leave the kernel's value. */
+  tcp?: number | undefined;
+  tcpFin?: number | undefined;
+  udp?: number | undefined;
+  location: SourceLocation;
+}
+
+export interface GlobalDefs {
+  location: SourceLocation;
+  /** Default: the host name. */
+  routerId: string;
+  notificationEmail: string[];
+  notificationEmailFrom?: string | undefined;
+  smtpServer?: { address: string; port: number } | undefined;
+  smtpConnectTimeoutMs: number; // 30 s
+  smtpAlert: boolean | undefined;
+  smtpAlertVrrp: boolean | undefined;
+  smtpAlertChecker: boolean | undefined;
+  checkerLogAllFailures: boolean;
+
+  vrrpMcastGroup4: string; // 224.0.0.18
+  vrrpMcastGroup6: string; // ff02::12
+  vrrpVersion: 2 | 3; // 2
+  vrrpGarpMasterDelayMs: number; // 5000 (0 = no second burst)
+  vrrpGarpMasterRepeat: number; // 5
+  vrrpGarpMasterRefreshMs: number; // 0 = off
+  vrrpGarpMasterRefreshRepeat: number; // 1
+  vrrpGarpLowerPrioDelayMs: number; // = master delay
+  vrrpGarpLowerPrioRepeat: number; // = master repeat
+  vrrpGarpIntervalMs: number; // 0
+  vrrpGnaIntervalMs: number; // 0
+  vrrpMinGarp: boolean;
+  vrrpStrict: boolean;
+  vrrpSkipCheckAdvAddr: boolean;
+  vrrpCheckUnicastSrc: boolean;
+  vrrpLowerPrioNoAdvert: boolean;
+  vrrpHigherPrioSendAdvert: boolean;
+  vrrpDownTimerAdverts: number; // 3, 1..100
+  vrrpStartupDelayMs: number; // 0
+  dynamicInterfaces: boolean;
+
+  scriptUser?: { user: string; group?: string | undefined } | undefined;
+  enableScriptSecurity: boolean;
+  notifyFifo?: FifoSetting | undefined;
+  vrrpNotifyFifo?: FifoSetting | undefined;
+  lvsNotifyFifo?: FifoSetting | undefined;
+
+  lvsSyncDaemon?: LvsSyncDaemon | undefined;
+  lvsTimeouts?: LvsTimeouts | undefined;
+  /** Flush every IPVS entry at start. */
+  lvsFlush: boolean;
+  /** At stop: 'off' = delete what we added, 'all' = flush all of IPVS, 'vs' = delete our virtual servers. */
+  lvsFlushOnStop: 'off' | 'all' | 'vs';
+
+  stateFileLocation?: string | undefined;
+  statsFileLocation?: string | undefined;
+  jsonFileLocation?: string | undefined;
+  /** `max_auto_priority [N]`; undefined when absent, -1 when given without a value (keepalived: use max). */
+  maxAutoPriority?: number | undefined;
+
+  /**
+   * lvskeeper extension. false (default): a virtual server whose address is a VIP of a VRRP
+   * instance is installed in IPVS only while that instance is MASTER (keepalived issue #2389).
+   * true: keepalived's behaviour, every virtual server on every node.
+   */
+  lvsProgramOnAllNodes: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// VRRP
+
+export interface VrrpScript {
+  name: string;
+  location: SourceLocation;
+  /** The command line as configured. */
+  script: string;
+  intervalMs: number; // 1000
+  /** Resolved: keepalived's 0 means "the interval". */
+  timeoutMs: number;
+  /** -253..253; 0 = the script failing puts tracking instances in FAULT. */
+  weight: number;
+  weightReverse: boolean;
+  rise: number; // 1
+  fall: number; // 1
+  user?: string | undefined;
+  group?: string | undefined;
+  initFail: boolean;
+}
+
+export interface VirtualIpAddress {
+  address: string;
+  family: AddressFamily;
+  /** /32 or /128 when not given. */
+  prefixLength: number;
+  brd?: string | undefined;
+  dev?: string | undefined;
+  scope?: string | undefined;
+  label?: string | undefined;
+  noTrack: boolean;
+  location: SourceLocation;
+}
+
+export interface UnicastPeer {
+  address: string;
+  minTtl?: number | undefined;
+  maxTtl?: number | undefined;
+  location: SourceLocation;
+}
+
+export interface TrackInterface {
+  name: string;
+  /** 0 = interface down puts the instance in FAULT. */
+  weight: number;
+  reverse: boolean;
+  location: SourceLocation;
+}
+
+export interface TrackScript {
+  name: string;
+  /** undefined = use the vrrp_script's weight. */
+  weight?: number | undefined;
+  reverse: boolean;
+  location: SourceLocation;
+}
+
+export interface NotifyScripts {
+  master?: ScriptCommand | undefined;
+  backup?: ScriptCommand | undefined;
+  fault?: ScriptCommand | undefined;
+  stop?: ScriptCommand | undefined;
+  /** `notify`: also receives `INSTANCE|GROUP NAME STATE PRIORITY`. */
+  generic?: ScriptCommand | undefined;
+  masterRxLowerPri?: ScriptCommand | undefined;
+  deleted?: ScriptCommand | undefined;
+}
+
+export interface VrrpAuthentication {
+  type: 'PASS' | 'AH';
+  /** Truncated to 8 bytes as keepalived does (NUL padding is the packet encoder's job). */
+  password: string;
+  location: SourceLocation;
+}
+
+export interface VrrpInstance {
+  name: string;
+  location: SourceLocation;
+  /** The configured initial state; an unknown value is BACKUP as in keepalived. */
+  state: 'MASTER' | 'BACKUP';
+  interface?: string | undefined;
+  virtualRouterId: number;
+  /** Base priority, 1..255 (default 100, or 255 with `state MASTER` and no priority). */
+  priority: number;
+  /** v2: whole seconds; v3: 10 ms steps. */
+  advertIntervalMs: number;
+  version: 2 | 3;
+  /** Family of the VIPs (IPv6 instances are always VRRPv3). */
+  family: AddressFamily;
+  nopreempt: boolean;
+  preemptDelayMs: number;
+  authentication?: VrrpAuthentication | undefined;
+  virtualIpAddresses: VirtualIpAddress[];
+  virtualIpAddressesExcluded: VirtualIpAddress[];
+  virtualRoutes: RawLine[];
+  virtualRules: RawLine[];
+  mcastSrcIp?: string | undefined;
+  unicastSrcIp?: string | undefined;
+  unicastPeers: UnicastPeer[];
+  unicastTtl?: number | undefined;
+  /** Resolved multicast group for this instance's family. */
+  mcastGroup: string;
+  trackInterfaces: TrackInterface[];
+  trackScripts: TrackScript[];
+  notify: NotifyScripts;
+  smtpAlert: boolean;
+  dontTrackPrimary: boolean;
+  /** Resolved: true unless strict mode or `no_accept`. */
+  accept: boolean;
+  skipCheckAdvAddr: boolean;
+  checkUnicastSrc: boolean;
+  strictMode: boolean;
+  lowerPrioNoAdvert: boolean;
+  higherPrioSendAdvert: boolean;
+  downTimerAdverts: number;
+  garpMasterDelayMs: number;
+  garpMasterRepeat: number;
+  garpMasterRefreshMs: number;
+  garpMasterRefreshRepeat: number;
+  garpLowerPrioDelayMs: number;
+  garpLowerPrioRepeat: number;
+  /** `use_vmac [name]`: parsed but not supported by lvskeeper (a warning is reported). */
+  useVmac?: { name?: string | undefined; unsupported: true } | undefined;
+  /** Name of the vrrp_sync_group this instance belongs to, if any. */
+  syncGroup?: string | undefined;
+}
+
+export interface VrrpSyncGroup {
+  name: string;
+  location: SourceLocation;
+  members: string[];
+  trackInterfaces: TrackInterface[];
+  trackScripts: TrackScript[];
+  notify: NotifyScripts;
+  smtpAlert: boolean;
+  syncGroupTrackingWeight: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LVS
+
+export type VirtualServerGroupEntry =
+  | {
+      kind: 'address';
+      family: AddressFamily;
+      /** First address of the range (or the only one). */
+      address: string;
+      /** Last address of a range `A-B` / `A-N`, written out in full; undefined for one address. */
+      rangeEnd?: string | undefined;
+      port: number;
+      location: SourceLocation;
+    }
+  | { kind: 'fwmark'; fwmark: number; family?: AddressFamily | undefined; location: SourceLocation };
+
+export interface VirtualServerGroup {
+  name: string;
+  location: SourceLocation;
+  entries: VirtualServerGroupEntry[];
+}
+
+export type VirtualServerKey =
+  | { kind: 'address'; family: AddressFamily; address: string; port: number }
+  | { kind: 'fwmark'; fwmark: number; family?: AddressFamily | undefined }
+  | { kind: 'group'; group: string };
+
+export interface TunnelSettings {
+  type: TunnelType;
+  /** gue only. */
+  port?: number | undefined;
+  /** gue/gre: 'nocsum' (default) | 'csum' | 'remcsum'. */
+  checksum?: 'nocsum' | 'csum' | 'remcsum' | undefined;
+}
+
+export interface SorryServer {
+  address: string;
+  family: AddressFamily;
+  port: number;
+  forwardMethod: ForwardMethod;
+  tunnel?: TunnelSettings | undefined;
+  inhibit: boolean;
+  location: SourceLocation;
+}
+
+interface CheckerCommon {
+  location: SourceLocation;
+  connectIp?: string | undefined;
+  /** Resolved: the real server's port when not given. */
+  connectPort?: number | undefined;
+  bindTo?: string | undefined;
+  bindIf?: string | undefined;
+  bindPort?: number | undefined;
+  fwmark?: number | undefined;
+  connectTimeoutMs: number;
+  retry: number;
+  delayBeforeRetryMs: number;
+  warmupMs: number;
+  delayLoopMs: number;
+  /** true = start down, add to IPVS only after a success. */
+  alpha: boolean;
+  logAllFailures: boolean;
+}
+
+export interface HttpUrl {
+  path: string;
+  digest?: string | undefined;
+  /** Inclusive ranges; default [[200, 299]]. */
+  statusCodes: Array<[number, number]>;
+  virtualhost?: string | undefined;
+  regex?: string | undefined;
+  regexNoMatch: boolean;
+  location: SourceLocation;
+}
+
+export interface TcpCheck extends CheckerCommon {
+  kind: 'TCP_CHECK';
+}
+export interface HttpCheck extends CheckerCommon {
+  kind: 'HTTP_GET' | 'SSL_GET';
+  urls: HttpUrl[];
+  httpProtocol?: string | undefined;
+  virtualhost?: string | undefined;
+  fastRecovery: boolean;
+  enableSni: boolean;
+  sniName?: string | undefined;
+}
+export interface SmtpHost {
+  connectIp?: string | undefined;
+  connectPort?: number | undefined;
+  bindTo?: string | undefined;
+  bindIf?: string | undefined;
+  bindPort?: number | undefined;
+  location: SourceLocation;
+}
+export interface SmtpCheck extends CheckerCommon {
+  kind: 'SMTP_CHECK';
+  heloName: string;
+  hosts: SmtpHost[];
+}
+export interface DnsCheck extends CheckerCommon {
+  kind: 'DNS_CHECK';
+  type: string; // SOA
+  name: string; // "."
+}
+export interface MiscCheck extends CheckerCommon {
+  kind: 'MISC_CHECK';
+  path: string;
+  /** Resolved: delay_loop when not given. */
+  timeoutMs: number;
+  dynamic: boolean;
+  user?: string | undefined;
+  group?: string | undefined;
+}
+export interface UdpCheck extends CheckerCommon {
+  kind: 'UDP_CHECK';
+  /** Hex-decoded payload bytes as a hex string, or undefined. */
+  payload?: string | undefined;
+  requireReply: boolean;
+  /** Hex pattern, `X` nibble = wildcard. */
+  requireReplyPattern?: string | undefined;
+  minReplyLength: number;
+  maxReplyLength: number;
+}
+export interface PingCheck extends CheckerCommon {
+  kind: 'PING_CHECK';
+}
+export interface FileCheck extends CheckerCommon {
+  kind: 'FILE_CHECK';
+  trackFile: string;
+  weight?: number | undefined;
+  weightReverse: boolean;
+}
+export interface BfdCheck extends CheckerCommon {
+  kind: 'BFD_CHECK';
+  name: string;
+}
+
+export type Checker = TcpCheck | HttpCheck | SmtpCheck | DnsCheck | MiscCheck | UdpCheck | PingCheck | FileCheck | BfdCheck;
+export type CheckerKind = Checker['kind'];
+
+export interface RealServer {
+  location: SourceLocation;
+  address: string;
+  family: AddressFamily;
+  /** Defaults to the virtual server's port. */
+  port: number;
+  weight: number;
+  forwardMethod: ForwardMethod;
+  tunnel?: TunnelSettings | undefined;
+  inhibitOnFailure: boolean;
+  notifyUp?: ScriptCommand | undefined;
+  notifyDown?: ScriptCommand | undefined;
+  upperThreshold: number;
+  lowerThreshold: number;
+  virtualhost?: string | undefined;
+  alpha: boolean;
+  smtpAlert: boolean;
+  delayLoopMs: number;
+  warmupMs: number;
+  checkers: Checker[];
+}
+
+export interface VirtualServer {
+  location: SourceLocation;
+  key: VirtualServerKey;
+  /** Resolved protocol ('tcp' for fwmark services, for which it is meaningless). */
+  protocol: Protocol;
+  delayLoopMs: number;
+  scheduler: string;
+  forwardMethod: ForwardMethod;
+  tunnel?: TunnelSettings | undefined;
+  /** Seconds; undefined = not persistent. */
+  persistenceTimeout?: number | undefined;
+  persistenceGranularity?: string | undefined;
+  persistenceEngine?: string | undefined;
+  /** One-packet scheduling (UDP only). */
+  ops: boolean;
+  /** IP_VS_SVC_F_SCHED1..3 (flag-1 / sh-fallback / mh-fallback, flag-2 / sh-port / mh-port, flag-3). */
+  schedFlag1: boolean;
+  schedFlag2: boolean;
+  schedFlag3: boolean;
+  sorryServer?: SorryServer | undefined;
+  quorum: number;
+  hysteresis: number;
+  quorumUp?: ScriptCommand | undefined;
+  quorumDown?: ScriptCommand | undefined;
+  alpha: boolean;
+  omega: boolean;
+  haSuspend: boolean;
+  inhibitOnFailure: boolean;
+  connectTimeoutMs: number;
+  /** undefined = each checker's own default. */
+  retry?: number | undefined;
+  delayBeforeRetryMs?: number | undefined;
+  warmupMs: number;
+  virtualhost?: string | undefined;
+  ipFamily?: AddressFamily | undefined;
+  smtpAlert?: boolean | undefined;
+  realServers: RealServer[];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface Config {
+  /** The main configuration file. */
+  file: string;
+  global: GlobalDefs;
+  vrrpScripts: VrrpScript[];
+  vrrpInstances: VrrpInstance[];
+  vrrpSyncGroups: VrrpSyncGroup[];
+  virtualServerGroups: VirtualServerGroup[];
+  virtualServers: VirtualServer[];
+  /** static_ipaddress / static_routes / static_rules lines, kept raw. */
+  staticIpAddresses: RawLine[];
+  staticRoutes: RawLine[];
+  staticRules: RawLine[];
+  /** Scripts that the daemon would run (vrrp_script, notify*, MISC_CHECK…): for script-security checks. */
+  scriptCount: number;
+}
+
+export interface ParseOptions {
+  /** `-i`: the config-id for `@ID` lines (default: the short host name). */
+  configId?: string;
+  /** Injectable file access for tests; default reads from disk. */
+  readFile?: (path: string) => string | undefined;
+  /** Expand an include pattern (glob with braces) into files; default uses the file system. */
+  expandGlob?: (pattern: string) => string[];
+  /** Report interfaces that do not exist (keepalived -t does); default false. */
+  checkInterfaces?: boolean;
+  /** Whether an interface exists; default looks at /sys/class/net/NAME. */
+  interfaceExists?: (name: string) => boolean;
+  /** Host name for router_id and the default config-id; default os.hostname(). */
+  hostname?: string;
+}
+
+export interface ParseResult {
+  config: Config;
+  diagnostics: Diagnostic[];
+}
