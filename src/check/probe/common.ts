@@ -1,0 +1,105 @@
+// Shared helpers for probes: failure results, socket error wording, TCP connect with bind/timeout.
+
+import net from 'node:net';
+import type { ConnectTarget, ProbeResult } from '../types.js';
+
+export function ok(reason = 'ok', extra: Partial<ProbeResult> = {}): ProbeResult {
+  return { ok: true, reason, ...extra };
+}
+
+export function fail(reason: string): ProbeResult {
+  return { ok: false, reason };
+}
+
+/** A probe-level failure carrying a readable reason; caught and turned into ProbeResult. */
+export class ProbeFailure extends Error {}
+
+/** Readable wording for socket errors. */
+export function describeError(err: unknown): string {
+  if (err instanceof ProbeFailure) return err.message;
+  const e = err as NodeJS.ErrnoException | undefined;
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset by peer';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    case 'EPIPE':
+      return 'broken pipe';
+    case 'EADDRNOTAVAIL':
+      return 'bind address not available';
+    case 'EADDRINUSE':
+      return 'bind port in use';
+    case 'ABORT_ERR':
+      return 'aborted';
+    default:
+      return e?.message ? String(e.message) : String(err);
+  }
+}
+
+/** Run `body`, turning any exception into a failed ProbeResult (a probe never throws). */
+export async function guard(body: () => Promise<ProbeResult>): Promise<ProbeResult> {
+  try {
+    return await body();
+  } catch (err) {
+    return fail(describeError(err));
+  }
+}
+
+export function hostForConnect(target: ConnectTarget): string {
+  if (target.family === 'inet6' && target.bindInterface && target.address.toLowerCase().startsWith('fe80') && !target.address.includes('%')) {
+    return `${target.address}%${target.bindInterface}`;
+  }
+  return target.address;
+}
+
+/**
+ * Connect a TCP socket (bindto/bind_port honoured), failing after connect_timeout.
+ * Resolves with the connected socket; rejects with ProbeFailure("connection timeout") etc.
+ */
+export function connectTcp(target: ConnectTarget, signal: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new ProbeFailure('aborted'));
+      return;
+    }
+    const opts: net.NetConnectOpts = {
+      host: hostForConnect(target),
+      port: target.port,
+      family: target.family === 'inet6' ? 6 : 4,
+    };
+    if (target.bindAddress !== undefined) opts.localAddress = target.bindAddress;
+    if (target.bindPort !== undefined) opts.localPort = target.bindPort;
+    const socket = net.connect(opts);
+    let settled = false;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.removeListener('error', onError);
+      socket.removeListener('connect', onConnect);
+      if (err !== undefined) {
+        socket.destroy();
+        reject(err);
+      } else {
+        resolve(socket);
+      }
+    };
+    const onError = (err: Error) => finish(err);
+    const onConnect = () => finish();
+    const onAbort = () => finish(new ProbeFailure('aborted'));
+    const timer = setTimeout(() => finish(new ProbeFailure('connection timeout')), target.connectTimeoutMs);
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** "[ip]:proto:port" as keepalived's inet_sockaddrtotrio prints it. */
+export function formatTrio(address: string, protocol: string, port: number): string {
+  return `[${address}]:${protocol}:${port}`;
+}
