@@ -1,0 +1,439 @@
+// The VRRP state machine as one pure function: step(config, state, event, nowMs) → (state, actions).
+// Every VRRP rule lives here (RFC 3768 §6, RFC 5798 §6, and keepalived's vrrp.c / vrrp_scheduler.c
+// behaviour where it differs). Adapters (instance.ts) perform the actions and feed events back.
+import type { Family } from '../net/types.js';
+import { compareAddresses, canonicalAddress } from './addr.js';
+import type { VrrpAdvert, VrrpVersion } from './packet.js';
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+export type TimerKind = 'adver' | 'masterDown' | 'garpDelay' | 'garpRefresh';
+export const TIMER_KINDS: readonly TimerKind[] = ['adver', 'masterDown', 'garpDelay', 'garpRefresh'];
+
+export const VRRP_PRIO_OWNER = 255;
+export const VRRP_PRIO_STOP = 0;
+
+export interface TrackerSpec {
+  /** Unique per instance, e.g. "script:chk_lvs" or "interface:eth1". */
+  name: string;
+  /** -253..253 (254 for files/processes); 0 = FAULT while down. */
+  weight: number;
+  reverse?: boolean | undefined;
+}
+
+export interface MachineConfig {
+  name: string;
+  version: VrrpVersion;
+  family: Family;
+  /** Configured priority 1..255 (255 = address owner, never adjusted). */
+  basePriority: number;
+  /** advert_int in centiseconds. */
+  advertIntCs: number;
+  /** `state MASTER` */
+  wantMaster: boolean;
+  nopreempt: boolean;
+  preemptDelayMs: number;
+  /** down_timer_adverts, default 3 */
+  downTimerAdverts: number;
+  lowerPrioNoAdvert: boolean;
+  higherPrioSendAdvert: boolean;
+  /** GARPs per VIP on becoming MASTER (garp_master_repeat, default 5). */
+  garpMasterRepeat: number;
+  /** Second burst after this delay (garp_master_delay, default 5 s); 0 = none. */
+  garpMasterDelayMs: number;
+  /** garp_master_refresh; 0 = off. */
+  garpMasterRefreshMs: number;
+  garpMasterRefreshRepeat: number;
+  /** GARPs when a MASTER hears a lower-priority advert (garp_lower_prio_repeat); 0 = none. */
+  garpLowerPrioRepeat: number;
+  strict: boolean;
+  /** Our source address (unicast_src_ip / mcast_src_ip / interface primary) for the tie-break. */
+  sourceAddress?: string | undefined;
+  trackers: TrackerSpec[];
+}
+
+export interface MachineState {
+  state: VrrpState;
+  effectivePriority: number;
+  /** RFC 5798 Master_Adver_Interval (v3 backups learn it from the master), centiseconds. */
+  masterAdverIntCs: number;
+  /** Tracker name → up. Missing = up. */
+  trackersUp: Record<string, boolean>;
+  /** Set by the sync group when another member is faulty. */
+  groupFault: boolean;
+  /** keepalived preempt_time: when the running preempt_delay ends (set on the first lower advert). */
+  preemptUntilMs?: number | undefined;
+  /** Source of the last accepted advert (the current master as seen from BACKUP). */
+  masterAddress?: string | undefined;
+  masterPriority?: number | undefined;
+}
+
+export type MachineEvent =
+  | { type: 'start' }
+  | { type: 'advert'; advert: VrrpAdvert; source: string }
+  | { type: 'timer'; kind: TimerKind }
+  | { type: 'tracker'; name: string; up: boolean }
+  | { type: 'vipRemoved'; address: string }
+  | { type: 'groupFault'; fault: boolean }
+  | { type: 'groupForce'; to: 'MASTER' | 'BACKUP' }
+  | { type: 'stop' };
+
+export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type Action =
+  | { type: 'sendAdvert'; priority: number }
+  | { type: 'addVips' }
+  | { type: 'removeVips'; reason: 'init' | 'backup' | 'fault' | 'stop' }
+  | { type: 'announce'; repeat: number; reason: 'master' | 'delay' | 'refresh' | 'lower-prio' }
+  | { type: 'notify'; state: NotifyState; priority: number }
+  | { type: 'notifyMasterRxLowerPri'; priority: number; source: string }
+  | { type: 'setTimer'; kind: TimerKind; ms: number }
+  | { type: 'cancelTimer'; kind: TimerKind }
+  | { type: 'log'; level: LogLevel; text: string }
+  | { type: 'transition'; from: VrrpState; to: VrrpState; reason: string }
+  | { type: 'priorityChanged'; from: number; to: number };
+
+export interface StepResult {
+  state: MachineState;
+  actions: Action[];
+}
+
+const DEFAULTS: Omit<MachineConfig, 'name' | 'version' | 'family' | 'trackers'> = {
+  basePriority: 100,
+  advertIntCs: 100,
+  wantMaster: false,
+  nopreempt: false,
+  preemptDelayMs: 0,
+  downTimerAdverts: 3,
+  lowerPrioNoAdvert: false,
+  higherPrioSendAdvert: false,
+  garpMasterRepeat: 5,
+  garpMasterDelayMs: 5000,
+  garpMasterRefreshMs: 0,
+  garpMasterRefreshRepeat: 1,
+  garpLowerPrioRepeat: 0,
+  strict: false,
+};
+
+/**
+ * Fill defaults and apply keepalived's consistency rules: `state MASTER` clears nopreempt/preempt_delay
+ * (vrrp_complete_instance), priority 255 cannot be nopreempt, and vrrp_strict implies
+ * lower_prio_no_advert, no preempt_delay and no GARP repeats on lower-priority adverts.
+ */
+export function machineConfig(partial: Partial<MachineConfig> & Pick<MachineConfig, 'name' | 'version' | 'family'>): MachineConfig {
+  const c: MachineConfig = { ...DEFAULTS, trackers: [], ...partial };
+  if (c.wantMaster || c.basePriority === VRRP_PRIO_OWNER) {
+    c.nopreempt = false;
+    c.preemptDelayMs = 0;
+  }
+  if (c.strict) {
+    c.lowerPrioNoAdvert = true;
+    c.preemptDelayMs = 0;
+    c.garpLowerPrioRepeat = 0;
+  }
+  return c;
+}
+
+/** Skew_Time in ms: v2 (256 − prio)/256 s (RFC 3768 §6.1); v3 (256 − prio) × Master_Adver_Interval / 256 (RFC 5798 §6.1). */
+export function skewMs(version: VrrpVersion, priority: number, masterAdverIntCs: number): number {
+  const p = Math.min(255, Math.max(0, priority));
+  return version === 2 ? ((256 - p) * 1000) / 256 : ((256 - p) * masterAdverIntCs * 10) / 256;
+}
+
+/** Master_Down_Interval in ms = down_timer_adverts × Master_Adver_Interval + Skew_Time. */
+export function masterDownMs(cfg: MachineConfig, priority: number, masterAdverIntCs: number): number {
+  return cfg.downTimerAdverts * masterAdverIntCs * 10 + skewMs(cfg.version, priority, masterAdverIntCs);
+}
+
+function trackerDown(spec: TrackerSpec, s: MachineState): boolean {
+  const up = s.trackersUp[spec.name] ?? true;
+  return spec.reverse ? up : !up;
+}
+
+/** A weight-0 tracker is down (this instance's own fault, not the sync group's). */
+export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
+  return cfg.trackers.some((t) => t.weight === 0 && trackerDown(t, s));
+}
+
+/**
+ * Effective priority (vrrp_track.c): base + Σ weights that apply — a positive weight while the tracker is
+ * up, a negative weight while it is down (reverse flips up/down) — clamped to 1..254; base 255 is fixed.
+ */
+export function effectivePriority(cfg: MachineConfig, s: MachineState): number {
+  if (cfg.basePriority >= VRRP_PRIO_OWNER) return VRRP_PRIO_OWNER;
+  let p = cfg.basePriority;
+  for (const t of cfg.trackers) {
+    if (t.weight === 0) continue;
+    const down = trackerDown(t, s);
+    if (t.weight > 0 && !down) p += t.weight;
+    if (t.weight < 0 && down) p += t.weight;
+  }
+  return Math.min(254, Math.max(1, p));
+}
+
+export function initialState(cfg: MachineConfig, trackersUp: Record<string, boolean> = {}): MachineState {
+  const s: MachineState = {
+    state: 'INIT',
+    effectivePriority: cfg.basePriority,
+    masterAdverIntCs: cfg.advertIntCs,
+    trackersUp: { ...trackersUp },
+    groupFault: false,
+  };
+  s.effectivePriority = effectivePriority(cfg, s);
+  return s;
+}
+
+class Step {
+  readonly actions: Action[] = [];
+  constructor(readonly cfg: MachineConfig, readonly s: MachineState, readonly nowMs: number) {}
+  log(level: LogLevel, text: string): void {
+    this.actions.push({ type: 'log', level, text: `(${this.cfg.name}) ${text}` });
+  }
+  timer(kind: TimerKind, ms: number): void {
+    this.actions.push({ type: 'setTimer', kind, ms: Math.max(0, ms) });
+  }
+  cancel(...kinds: TimerKind[]): void {
+    for (const kind of kinds) this.actions.push({ type: 'cancelTimer', kind });
+  }
+  send(priority: number): void {
+    this.actions.push({ type: 'sendAdvert', priority });
+  }
+  transition(to: VrrpState, reason: string): void {
+    const from = this.s.state;
+    this.s.state = to;
+    this.actions.push({ type: 'transition', from, to, reason });
+  }
+  notify(state: NotifyState): void {
+    this.actions.push({ type: 'notify', state, priority: this.s.effectivePriority });
+  }
+  downIntervalMs(): number {
+    return masterDownMs(this.cfg, this.s.effectivePriority, this.s.masterAdverIntCs);
+  }
+}
+
+/** Apply one event. The input state is not modified. */
+export function step(cfg: MachineConfig, state: MachineState, event: MachineEvent, nowMs: number): StepResult {
+  const s: MachineState = { ...state, trackersUp: { ...state.trackersUp } };
+  const x = new Step(cfg, s, nowMs);
+  if (s.state === 'STOP') return { state: s, actions: [] };
+  switch (event.type) {
+    case 'start':
+      if (s.state === 'INIT') start(x);
+      break;
+    case 'stop':
+      stop(x);
+      break;
+    case 'tracker':
+      s.trackersUp[event.name] = event.up;
+      if (s.state !== 'INIT') reevaluate(x);
+      break;
+    case 'groupFault':
+      s.groupFault = event.fault;
+      if (s.state !== 'INIT') reevaluate(x);
+      break;
+    case 'groupForce':
+      // vrrp_sync_master / vrrp_sync_backup: a member's transition drags the others along.
+      if (event.to === 'MASTER' && s.state === 'BACKUP') becomeMaster(x, 'sync group');
+      else if (event.to === 'BACKUP' && s.state === 'MASTER') leaveMasterToBackup(x, 'sync group');
+      break;
+    case 'timer':
+      onTimer(x, event.kind);
+      break;
+    case 'advert':
+      if (s.state === 'BACKUP') backupRx(x, event.advert, event.source);
+      else if (s.state === 'MASTER') masterRx(x, event.advert, event.source);
+      // INIT and FAULT ignore adverts.
+      break;
+    case 'vipRemoved':
+      // keepalived: a VIP deleted by someone else while MASTER → BACKUP (the engine filters no_track).
+      if (s.state === 'MASTER') {
+        x.log('info', `VIP ${event.address} deleted externally`);
+        leaveMasterToBackup(x, 'vip removed');
+      }
+      break;
+  }
+  return { state: s, actions: x.actions };
+}
+
+/** vrrp_init_state: drop stale VIPs, then FAULT, or BACKUP with a master-down timer (1 µs for an owner with state MASTER). */
+function start(x: Step): void {
+  const { cfg, s } = x;
+  s.effectivePriority = effectivePriority(cfg, s);
+  x.actions.push({ type: 'removeVips', reason: 'init' });
+  if (ownFault(cfg, s) || s.groupFault) {
+    x.transition('FAULT', 'init');
+    x.log('info', 'Entering FAULT STATE (init)');
+    x.notify('FAULT');
+    return;
+  }
+  x.transition('BACKUP', 'init');
+  x.log('info', 'Entering BACKUP STATE (init)');
+  x.notify('BACKUP');
+  x.timer('masterDown', cfg.basePriority === VRRP_PRIO_OWNER && cfg.wantMaster ? 0 : x.downIntervalMs());
+}
+
+/** Shutdown: a MASTER sends priority 0 (RFC 3768 §6.4.3 Shutdown) then drops its VIPs; notify STOP. */
+function stop(x: Step): void {
+  const { s } = x;
+  x.cancel(...TIMER_KINDS);
+  if (s.state === 'MASTER') {
+    x.send(VRRP_PRIO_STOP);
+    x.log('info', 'sent 0 priority');
+    x.actions.push({ type: 'removeVips', reason: 'stop' });
+  }
+  x.transition('STOP', 'stop');
+  x.notify('STOP');
+}
+
+/** Recompute priority and fault after a tracker or sync-group change. */
+function reevaluate(x: Step): void {
+  const { cfg, s } = x;
+  const prio = effectivePriority(cfg, s);
+  if (prio !== s.effectivePriority) {
+    x.log('info', `Changing effective priority from ${s.effectivePriority} to ${prio}`);
+    x.actions.push({ type: 'priorityChanged', from: s.effectivePriority, to: prio });
+    s.effectivePriority = prio;
+    // A MASTER whose priority drops does not step down by itself: it only advertises the new value.
+  }
+  const faulted = ownFault(cfg, s) || s.groupFault;
+  if (faulted && (s.state === 'BACKUP' || s.state === 'MASTER')) {
+    const wasMaster = s.state === 'MASTER';
+    x.cancel(...TIMER_KINDS);
+    if (wasMaster) {
+      // Leaving MASTER for FAULT sends priority 0 so the peer takes over after Skew_Time.
+      x.send(VRRP_PRIO_STOP);
+      x.log('info', 'sent 0 priority');
+    }
+    x.transition('FAULT', s.groupFault && !ownFault(cfg, s) ? 'sync group' : 'tracker');
+    x.log('info', 'Entering FAULT STATE');
+    if (wasMaster) x.actions.push({ type: 'removeVips', reason: 'fault' });
+    x.notify('FAULT');
+  } else if (!faulted && s.state === 'FAULT') {
+    // Recovery: BACKUP, or straight to MASTER (1 µs timer) for an address owner with state MASTER.
+    x.transition('BACKUP', 'fault cleared');
+    x.log('info', 'Entering BACKUP STATE');
+    x.notify('BACKUP');
+    s.masterAdverIntCs = cfg.advertIntCs;
+    x.timer('masterDown', cfg.basePriority === VRRP_PRIO_OWNER ? 0 : x.downIntervalMs());
+  }
+}
+
+function onTimer(x: Step, kind: TimerKind): void {
+  const { cfg, s } = x;
+  if (kind === 'masterDown' && s.state === 'BACKUP') {
+    // RFC 3768 §6.4.2: Master_Down_Timer fires → become MASTER.
+    x.log('info', 'Receive advertisement timeout');
+    becomeMaster(x, 'master down timer');
+  } else if (kind === 'adver' && s.state === 'MASTER') {
+    x.send(s.effectivePriority);
+    x.timer('adver', cfg.advertIntCs * 10);
+  } else if (kind === 'garpDelay' && s.state === 'MASTER') {
+    if (cfg.garpMasterRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpMasterRepeat, reason: 'delay' });
+  } else if (kind === 'garpRefresh' && s.state === 'MASTER') {
+    x.actions.push({ type: 'announce', repeat: Math.max(1, cfg.garpMasterRefreshRepeat), reason: 'refresh' });
+    if (cfg.garpMasterRefreshMs > 0) x.timer('garpRefresh', cfg.garpMasterRefreshMs);
+  }
+  // Stale timers (fired after a transition) are ignored.
+}
+
+/**
+ * Becoming MASTER (RFC 3768 §6.4.1/§6.4.2, keepalived vrrp_state_goto_master): send an advert first so
+ * the old master drops the VIPs, add the VIPs, announce them (GARP/NA), then advertise every interval.
+ */
+function becomeMaster(x: Step, reason: string): void {
+  const { cfg, s } = x;
+  x.cancel('masterDown');
+  x.transition('MASTER', reason);
+  s.masterAdverIntCs = cfg.advertIntCs;
+  s.masterAddress = undefined;
+  s.preemptUntilMs = undefined;
+  x.log('info', 'Entering MASTER STATE');
+  x.send(s.effectivePriority);
+  x.actions.push({ type: 'addVips' });
+  if (cfg.garpMasterRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpMasterRepeat, reason: 'master' });
+  x.timer('adver', cfg.advertIntCs * 10);
+  if (cfg.garpMasterDelayMs > 0 && cfg.garpMasterRepeat > 0) x.timer('garpDelay', cfg.garpMasterDelayMs);
+  if (cfg.garpMasterRefreshMs > 0) x.timer('garpRefresh', cfg.garpMasterRefreshMs);
+  x.notify('MASTER');
+}
+
+function leaveMasterToBackup(x: Step, reason: string): void {
+  x.cancel('adver', 'garpDelay', 'garpRefresh');
+  x.transition('BACKUP', reason);
+  x.log('info', 'Entering BACKUP STATE');
+  x.actions.push({ type: 'removeVips', reason: 'backup' });
+  x.timer('masterDown', x.downIntervalMs());
+  x.notify('BACKUP');
+}
+
+function isOwnPacket(cfg: MachineConfig, source: string): boolean {
+  return cfg.sourceAddress !== undefined && canonicalAddress(cfg.sourceAddress, cfg.family) === canonicalAddress(source, cfg.family);
+}
+
+/** Advert received while BACKUP (RFC 3768 §6.4.2, RFC 5798 §6.4.2, keepalived vrrp_state_backup). */
+function backupRx(x: Step, adv: VrrpAdvert, source: string): void {
+  const { cfg, s, nowMs } = x;
+  if (isOwnPacket(cfg, source)) return;
+  if (adv.priority === VRRP_PRIO_STOP) {
+    // The master is leaving: Master_Down_Timer = Skew_Time.
+    x.log('info', 'Backup received priority 0 advertisement');
+    x.timer('masterDown', skewMs(cfg.version, s.effectivePriority, s.masterAdverIntCs));
+    return;
+  }
+  const preemptDelayRunning = cfg.preemptDelayMs > 0 && (s.preemptUntilMs === undefined || s.preemptUntilMs > nowMs);
+  if (cfg.nopreempt || adv.priority >= s.effectivePriority || preemptDelayRunning) {
+    // Accept (no tie-break in BACKUP): restart the down timer, v3 learns the master's interval.
+    if (cfg.preemptDelayMs > 0) {
+      if (adv.priority > s.effectivePriority) s.preemptUntilMs = undefined;
+      else if (s.preemptUntilMs === undefined) s.preemptUntilMs = nowMs + cfg.preemptDelayMs;
+    }
+    if (cfg.version === 3 && adv.advertIntCs > 0) s.masterAdverIntCs = adv.advertIntCs;
+    s.masterAddress = source;
+    s.masterPriority = adv.priority;
+    x.timer('masterDown', x.downIntervalMs());
+    return;
+  }
+  // Lower priority and preemption allowed: discard; the down timer is not refreshed, so we preempt.
+  x.log('info', `received lower priority (${adv.priority}) advert from ${source} - discarding`);
+}
+
+/** Advert received while MASTER (RFC 3768 §6.4.3, RFC 5798 §6.4.3, keepalived vrrp_state_master_rx). */
+function masterRx(x: Step, adv: VrrpAdvert, source: string): void {
+  const { cfg, s } = x;
+  if (isOwnPacket(cfg, source)) return;
+  // vrrp_strict: an address owner ignores received adverts.
+  if (cfg.strict && cfg.basePriority === VRRP_PRIO_OWNER) return;
+  if (adv.priority === VRRP_PRIO_STOP) {
+    // Another router is leaving: advertise now so backups see the current master (§6.4.3).
+    x.send(s.effectivePriority);
+    x.timer('adver', cfg.advertIntCs * 10);
+    return;
+  }
+  const mine = s.effectivePriority;
+  const cmp = compareAddresses(source, cfg.sourceAddress ?? '', cfg.family);
+  if (adv.priority === VRRP_PRIO_OWNER && mine === VRRP_PRIO_OWNER) {
+    x.log('error', `CONFIGURATION ERROR: local instance and a remote instance (${source}) are both configured as address owner, please fix`);
+  }
+  if (adv.priority > mine || (adv.priority === mine && cmp > 0)) {
+    x.log(
+      'info',
+      adv.priority > mine
+        ? `Master received advert from ${source} with higher priority ${adv.priority}, ours ${mine}`
+        : `Master received advert from ${source} with same priority ${adv.priority} but higher IP address than ours`,
+    );
+    if (cfg.higherPrioSendAdvert) x.send(mine);
+    if (cfg.version === 3 && adv.advertIntCs > 0) s.masterAdverIntCs = adv.advertIntCs;
+    s.masterAddress = source;
+    s.masterPriority = adv.priority;
+    leaveMasterToBackup(x, 'higher priority advert');
+    return;
+  }
+  // Lower priority (or equal with a lower address): assert mastership at once.
+  x.log('info', `Received advert from ${source} with lower priority ${adv.priority}, ours ${mine}, forcing new election`);
+  if (!cfg.lowerPrioNoAdvert) {
+    x.send(mine);
+    x.timer('adver', cfg.advertIntCs * 10);
+  }
+  if (cfg.garpLowerPrioRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpLowerPrioRepeat, reason: 'lower-prio' });
+  x.actions.push({ type: 'notifyMasterRxLowerPri', priority: adv.priority, source });
+}
