@@ -1,0 +1,98 @@
+// Interface facts the engine and the adapters need: index, MAC, and the source addresses keepalived would
+// pick (primary IPv4 = first non-secondary address, RFC 3768 §5.2.1; IPv6 = link-local, RFC 5798 §5.1.2.1).
+
+import {
+  AF_INET,
+  AF_INET6,
+  decodeAddress,
+  decodeLink,
+  encodeAddressDump,
+  encodeLinkRequest,
+  ENODEV,
+  IFA_F_DADFAILED,
+  IFA_F_SECONDARY,
+  IFA_F_TENTATIVE,
+  NLM_F_DUMP,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  type AddressInfo,
+  type LinkInfo,
+} from './rtnetlink-codec.js';
+import { describeErrno, RtnlClient } from './rtnl.js';
+import { isIpv6LinkLocal } from './packet-codec.js';
+
+export interface InterfaceInfo {
+  name: string;
+  index: number;
+  mac?: string | undefined;
+  up: boolean;
+  running: boolean;
+  /** Primary IPv4 address (first non-secondary), if any. */
+  ipv4?: string | undefined;
+  /** First usable (not tentative, not DAD-failed) IPv6 link-local address, if any. */
+  ipv6LinkLocal?: string | undefined;
+  addresses: AddressInfo[];
+}
+
+let shared: RtnlClient | undefined;
+
+/** One unreferenced request socket for look-ups (it never keeps the process alive). */
+export function sharedRtnl(): RtnlClient {
+  shared ??= new RtnlClient();
+  return shared;
+}
+
+export async function getLink(name: string, client = sharedRtnl()): Promise<LinkInfo> {
+  const reply = await client.request(RTM_GETLINK, encodeLinkRequest({ name }), 0);
+  if (reply.errno === ENODEV) throw new Error(`interface ${name} not found`);
+  if (reply.errno !== 0) throw new Error(`interface ${name}: RTM_GETLINK failed: ${describeErrno(reply.errno)}`);
+  for (const m of reply.messages) {
+    const link = decodeLink(m.data);
+    if (link !== undefined) return link;
+  }
+  throw new Error(`interface ${name}: no link in the kernel's reply`);
+}
+
+export async function dumpLinks(client = sharedRtnl()): Promise<LinkInfo[]> {
+  const reply = await client.request(RTM_GETLINK, encodeLinkRequest({}), NLM_F_DUMP);
+  if (reply.errno !== 0) throw new Error(`RTM_GETLINK dump failed: ${describeErrno(reply.errno)}`);
+  return reply.messages.map((m) => decodeLink(m.data)).filter((l): l is LinkInfo => l !== undefined);
+}
+
+export async function dumpAddresses(af = 0, client = sharedRtnl()): Promise<AddressInfo[]> {
+  const reply = await client.request(RTM_GETADDR, encodeAddressDump(af), NLM_F_DUMP);
+  if (reply.errno !== 0) throw new Error(`RTM_GETADDR dump failed: ${describeErrno(reply.errno)}`);
+  return reply.messages.map((m) => decodeAddress(m.data)).filter((a): a is AddressInfo => a !== undefined);
+}
+
+export function primaryIpv4(addresses: AddressInfo[], ifindex: number): string | undefined {
+  return addresses.find((a) => a.ifindex === ifindex && a.family === 'inet' && (a.flags & IFA_F_SECONDARY) === 0)
+    ?.address;
+}
+
+export function ipv6LinkLocal(addresses: AddressInfo[], ifindex: number): string | undefined {
+  return addresses.find(
+    (a) =>
+      a.ifindex === ifindex &&
+      a.family === 'inet6' &&
+      isIpv6LinkLocal(a.address) &&
+      (a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) === 0,
+  )?.address;
+}
+
+/** Index, MAC, link flags and source-address candidates of one interface, read from rtnetlink now. */
+export async function interfaceInfo(name: string): Promise<InterfaceInfo> {
+  const link = await getLink(name);
+  const all = [...(await dumpAddresses(AF_INET)), ...(await dumpAddresses(AF_INET6))];
+  const addresses = all.filter((a) => a.ifindex === link.index);
+  return {
+    name: link.name,
+    index: link.index,
+    mac: link.mac,
+    up: link.up,
+    running: link.running,
+    ipv4: primaryIpv4(addresses, link.index),
+    ipv6LinkLocal: ipv6LinkLocal(addresses, link.index),
+    addresses,
+  };
+}

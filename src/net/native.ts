@@ -1,0 +1,50 @@
+// Loads the in-repo addon (native/lvskeeper_net.c, built by npm from the root binding.gyp). Callers fall
+// back to external tools when it is missing. LVSKEEPER_NO_ADDON=1 forces the fallback (used by tests).
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeNet {
+  /** Sends one complete Ethernet frame on the interface (AF_PACKET). */
+  sendFrame(ifindex: number, frame: Buffer): void;
+  /** Sends one AF_UNIX datagram; a path starting with '@' is abstract (systemd NOTIFY_SOCKET). */
+  sendUnixDatagram(path: string, data: Buffer): void;
+}
+
+const ADDON = join('build', 'Release', 'lvskeeper_net.node');
+
+let cached: { addon?: NativeNet; error?: Error } | undefined;
+
+/** Walks up from this module (src/net or dist/net, or a test build) to the package root holding build/. */
+function findAddon(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+export function loadNative(): { addon?: NativeNet; error?: Error } {
+  if (cached !== undefined) return cached;
+  if (process.env['LVSKEEPER_NO_ADDON'] === '1') {
+    cached = { error: new Error('native addon disabled by LVSKEEPER_NO_ADDON=1') };
+    return cached;
+  }
+  const path = findAddon();
+  if (path === undefined) {
+    cached = { error: new Error(`native addon ${ADDON} not found (npm install builds it with node-gyp)`) };
+    return cached;
+  }
+  try {
+    cached = { addon: createRequire(import.meta.url)(path) as NativeNet };
+  } catch (e) {
+    cached = { error: new Error(`native addon ${path} failed to load: ${(e as Error).message}`) };
+  }
+  return cached;
+}

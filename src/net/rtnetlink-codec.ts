@@ -1,0 +1,275 @@
+// Every byte of the rtnetlink payloads lvskeeper sends and reads (ifaddrmsg, ifinfomsg and their
+// attributes). The netlink package only carries the nlmsghdr; we encode the rest here so that errors keep
+// their errno, unknown attributes are skipped safely, and NEWADDR/DELADDR stay distinguishable (its
+// RtNetlinkSocket drops the message type: peers.md §3.3). Constants from include/uapi/linux/rtnetlink.h,
+// if_addr.h, if_link.h, if.h. Host byte order (little endian) as the kernel expects.
+
+import { bytesToIpv4, bytesToIpv6, bytesToMac, ipv4ToBytes, ipv6ToBytes } from './packet-codec.js';
+import type { Family } from './types.js';
+
+export const NETLINK_ROUTE = 0;
+
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP = 0x300;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV6_IFADDR = 9;
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_LABEL = 3;
+const IFA_BROADCAST = 4;
+const IFA_FLAGS = 8;
+
+export const IFA_F_SECONDARY = 0x01;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_TENTATIVE = 0x40;
+
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_OPERSTATE = 16;
+
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFF_LOWER_UP = 0x10000;
+
+const SCOPES = { global: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
+export type ScopeName = keyof typeof SCOPES;
+
+export function scopeNumber(scope: ScopeName | number | undefined): number {
+  if (scope === undefined) return 0;
+  if (typeof scope === 'number') {
+    if (!Number.isInteger(scope) || scope < 0 || scope > 255) throw new Error(`bad address scope ${scope}`);
+    return scope;
+  }
+  return SCOPES[scope];
+}
+
+export function familyNumber(family: Family): number {
+  return family === 'inet' ? AF_INET : AF_INET6;
+}
+
+export function familyName(af: number): Family | undefined {
+  return af === AF_INET ? 'inet' : af === AF_INET6 ? 'inet6' : undefined;
+}
+
+// errno values (asm-generic/errno*.h) the adapters map to results rather than errors.
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const EEXIST = 17;
+export const EADDRNOTAVAIL = 99;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  3: 'ESRCH',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  34: 'ERANGE',
+  95: 'EOPNOTSUPP',
+  97: 'EAFNOSUPPORT',
+  99: 'EADDRNOTAVAIL',
+  105: 'ENOBUFS',
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** NLMSG_ERROR payload: s32 error (0 = ACK, else −errno) followed by the offending header. */
+export function parseErrorPayload(data: Buffer): number {
+  if (data.length < 4) return EINVAL;
+  return -data.readInt32LE(0);
+}
+
+// --- attributes -------------------------------------------------------------------------------------------
+
+function attr(type: number, value: Buffer): Buffer {
+  const len = 4 + value.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  value.copy(out, 4);
+  return out;
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0, 0);
+  return b;
+}
+
+/** Walks rtattrs; stops quietly at the first malformed one (never throws on kernel or network input). */
+export function parseAttributes(data: Buffer, offset: number): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  let p = offset;
+  while (p + 4 <= data.length) {
+    const len = data.readUInt16LE(p);
+    const type = data.readUInt16LE(p + 2) & 0x3fff; // strip NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    if (len < 4 || p + len > data.length) break;
+    if (!out.has(type)) out.set(type, data.subarray(p + 4, p + len));
+    p += (len + 3) & ~3;
+  }
+  return out;
+}
+
+function addressBytes(family: Family, address: string): Buffer {
+  return family === 'inet' ? ipv4ToBytes(address) : ipv6ToBytes(address);
+}
+
+function addressText(af: number, b: Buffer | undefined): string | undefined {
+  if (b === undefined) return undefined;
+  if (af === AF_INET && b.length === 4) return bytesToIpv4(b);
+  if (af === AF_INET6 && b.length === 16) return bytesToIpv6(b);
+  return undefined;
+}
+
+function cString(b: Buffer | undefined): string | undefined {
+  if (b === undefined) return undefined;
+  const nul = b.indexOf(0);
+  return b.subarray(0, nul < 0 ? b.length : nul).toString('utf8');
+}
+
+// --- addresses (ifaddrmsg: u8 family, u8 prefixlen, u8 flags, u8 scope, u32 index) ------------------------
+
+export interface AddressRequest {
+  family: Family;
+  address: string;
+  prefixLength: number;
+  ifindex: number;
+  broadcast?: string | undefined;
+  scope?: ScopeName | number | undefined;
+  label?: string | undefined;
+  /** IPv6: skip duplicate address detection so the VIP is usable at once (keepalived sets IFA_F_NODAD). */
+  nodad?: boolean | undefined;
+}
+
+/** RTM_NEWADDR / RTM_DELADDR payload, shaped like iproute2's `ip addr add|del`: IFA_LOCAL and IFA_ADDRESS. */
+export function encodeAddressRequest(r: AddressRequest, forDelete = false): Buffer {
+  const max = r.family === 'inet' ? 32 : 128;
+  if (!Number.isInteger(r.prefixLength) || r.prefixLength < 0 || r.prefixLength > max) {
+    throw new Error(`bad prefix length /${r.prefixLength} for ${r.address}`);
+  }
+  const addr = addressBytes(r.family, r.address);
+  const flags = r.family === 'inet6' && r.nodad && !forDelete ? IFA_F_NODAD : 0;
+  const head = Buffer.alloc(8);
+  head[0] = familyNumber(r.family);
+  head[1] = r.prefixLength;
+  head[2] = flags;
+  head[3] = scopeNumber(r.scope);
+  head.writeUInt32LE(r.ifindex, 4);
+  const parts = [head, attr(IFA_LOCAL, addr), attr(IFA_ADDRESS, addr)];
+  if (!forDelete) {
+    if (r.broadcast !== undefined && r.family === 'inet') parts.push(attr(IFA_BROADCAST, ipv4ToBytes(r.broadcast)));
+    if (r.label !== undefined) {
+      if (Buffer.byteLength(r.label) > 15) throw new Error(`address label "${r.label}" is longer than 15 bytes`);
+      parts.push(attr(IFA_LABEL, Buffer.from(`${r.label}\0`)));
+    }
+    if (flags !== 0) parts.push(attr(IFA_FLAGS, u32(flags)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** RTM_GETADDR dump request for one family (0 = all). */
+export function encodeAddressDump(af: number): Buffer {
+  const head = Buffer.alloc(8);
+  head[0] = af;
+  return head;
+}
+
+export interface AddressInfo {
+  family: Family;
+  address: string;
+  prefixLength: number;
+  ifindex: number;
+  scope: number;
+  flags: number;
+  label?: string | undefined;
+  broadcast?: string | undefined;
+}
+
+export function decodeAddress(data: Buffer): AddressInfo | undefined {
+  if (data.length < 8) return undefined;
+  const af = data[0] ?? 0;
+  const family = familyName(af);
+  if (family === undefined) return undefined;
+  const attrs = parseAttributes(data, 8);
+  // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer on point-to-point links; IPv6 puts it in IFA_ADDRESS.
+  const address = addressText(af, attrs.get(IFA_LOCAL)) ?? addressText(af, attrs.get(IFA_ADDRESS));
+  if (address === undefined) return undefined;
+  const fl = attrs.get(IFA_FLAGS);
+  return {
+    family,
+    address,
+    prefixLength: data[1] ?? 0,
+    flags: fl !== undefined && fl.length >= 4 ? fl.readUInt32LE(0) : (data[2] ?? 0),
+    scope: data[3] ?? 0,
+    ifindex: data.readUInt32LE(4),
+    label: cString(attrs.get(IFA_LABEL)),
+    broadcast: addressText(af, attrs.get(IFA_BROADCAST)),
+  };
+}
+
+// --- links (ifinfomsg: u8 family, u8 pad, u16 type, s32 index, u32 flags, u32 change) ---------------------
+
+/** RTM_GETLINK: by name (index 0 + IFLA_IFNAME), by index, or a dump (neither). */
+export function encodeLinkRequest(by: { name?: string; index?: number }): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeInt32LE(by.index ?? 0, 4);
+  if (by.name === undefined) return head;
+  return Buffer.concat([head, attr(IFLA_IFNAME, Buffer.from(`${by.name}\0`))]);
+}
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  flags: number;
+  up: boolean;
+  running: boolean;
+  mac?: string | undefined;
+  operstate?: number | undefined;
+}
+
+export function decodeLink(data: Buffer): LinkInfo | undefined {
+  if (data.length < 16) return undefined;
+  const index = data.readInt32LE(4);
+  const flags = data.readUInt32LE(8);
+  const attrs = parseAttributes(data, 16);
+  const name = cString(attrs.get(IFLA_IFNAME));
+  if (name === undefined) return undefined;
+  const mac = attrs.get(IFLA_ADDRESS);
+  const oper = attrs.get(IFLA_OPERSTATE);
+  return {
+    index,
+    name,
+    flags,
+    up: (flags & IFF_UP) !== 0,
+    // keepalived IF_ISUP: IFF_UP && IFF_RUNNING (RUNNING = operstate up: carrier and not dormant)
+    running: (flags & IFF_RUNNING) !== 0,
+    mac: mac !== undefined && mac.length === 6 ? bytesToMac(mac) : undefined,
+    operstate: oper?.[0],
+  };
+}

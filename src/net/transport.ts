@@ -1,0 +1,328 @@
+// VRRP transport over raw-socket (IP protocol 112), one socket per (interface, family, group-or-peers).
+//
+// IPv4: IP_HDRINCL, building the header ourselves like keepalived (vrrp.c vrrp_build_ip4), because raw-socket
+// has no bind(): it is the only way to send from mcast_src_ip / unicast_src_ip. TOS 0xc0 and TTL 255
+// (unicast_ttl for unicast) go in that header. Receive gets the IP header too, so TTL, source and destination
+// are reported.
+//
+// IPv6: the kernel builds the header. IPV6_CHECKSUM = 6 makes it fill the VRRP checksum on send (with the real
+// source and destination) and drop bad ones on receive, as keepalived (vrrp_if.c if_setsockopt_ipv6_checksum).
+// raw-socket has no recvmsg, so hop limit and destination are NOT reported for IPv6 (ttl undefined): the
+// engine must skip the hop-limit check then. We chose this over a second native addon doing recvmsg because
+// raw-socket owns the socket and its poll loop; a recvmsg addon would have to replace raw-socket for IPv6
+// entirely. Link-scoped multicast with SO_BINDTODEVICE already confines receive to one link.
+// The IPv6 source is chosen by the kernel (link-local for ff02::12, RFC 5798 §5.1.2.1); a configured
+// sourceAddress is applied as a sticky IPV6_PKTINFO (RFC 3542 §6.1).
+//
+// raw-socket closes its socket on any poll error: we report it through onError and reopen it.
+
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
+import {
+  buildIpv4Header,
+  canonicalAddress,
+  deviceName,
+  ipMreqn,
+  ipv6Mreq,
+  ipv6ToBytes,
+  isIpv6LinkLocal,
+  parseIpv4Packet,
+  IPPROTO_VRRP,
+  stripScope,
+  VRRP_TOS,
+  VRRP_TTL,
+  withVrrp3Ipv4Checksum,
+} from './packet-codec.js';
+import { interfaceInfo } from './interfaces.js';
+import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
+
+const require = createRequire(import.meta.url);
+
+export interface RawSocket extends EventEmitter {
+  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  send(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    address: string,
+    callback: (error: Error | null, bytes: number) => void,
+  ): void;
+  close(): void;
+}
+
+interface RawSocketModule {
+  createSocket(options: { protocol: number; addressFamily: number; bufferSize?: number }): RawSocket;
+  AddressFamily: { IPv4: number; IPv6: number };
+}
+
+let rawModule: RawSocketModule | undefined;
+export function rawSocket(): RawSocketModule {
+  rawModule ??= require('raw-socket') as RawSocketModule;
+  return rawModule;
+}
+
+// Linux socket option numbers (include/uapi/linux/in.h, in6.h, asm-generic/socket.h).
+export const SOL_SOCKET = 1;
+export const SO_BINDTODEVICE = 25;
+export const SOL_IP = 0;
+export const IP_TOS = 1;
+export const IP_HDRINCL = 3;
+export const IP_MULTICAST_IF = 32;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IP_MULTICAST_ALL = 49;
+export const SOL_IPV6 = 41;
+export const IPV6_CHECKSUM = 7;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_MULTICAST_ALL = 29;
+export const IPV6_PKTINFO = 50;
+export const IPV6_TCLASS = 67;
+
+export const VRRP_GROUP_V4 = '224.0.0.18';
+export const VRRP_GROUP_V6 = 'ff02::12';
+
+/** Largest VRRP message: 255 IPv6 addresses (4088 bytes) plus headers. */
+const RECV_BUFFER = 8192;
+const SOURCE_CACHE_MS = 2000;
+
+export interface VrrpTransportExtraOptions {
+  /**
+   * keepalived `v3_checksum_as_v2`: leave IPv4 VRRPv3 checksums exactly as given. By default the transport
+   * recomputes them with the pseudo-header of each real (source, destination), see withVrrp3Ipv4Checksum.
+   */
+  v3ChecksumAsV2?: boolean | undefined;
+}
+
+function ifaceLabel(o: TransportOptions): string {
+  return `${o.interface} (${o.family === 'inet' ? 'IPv4' : 'IPv6'})`;
+}
+
+class RawVrrpTransport implements VrrpTransport {
+  private sock: RawSocket | undefined;
+  private closed = false;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenDelayMs = 100;
+  private readonly packetHandlers: ((p: ReceivedPacket) => void)[] = [];
+  private readonly errorHandlers: ((e: Error) => void)[] = [];
+  private readonly group: string;
+  private readonly peers: string[];
+  private cachedSource: { address: string; at: number } | undefined;
+
+  constructor(
+    private readonly opts: TransportOptions & VrrpTransportExtraOptions,
+    private ifindex: number,
+  ) {
+    const v4 = opts.family === 'inet';
+    this.group = opts.multicastGroup ?? (v4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    this.peers = (opts.unicastPeers ?? []).map((p) => stripScope(p));
+    const check = v4 ? isIPv4 : isIPv6;
+    for (const a of [this.group, ...this.peers, ...(opts.sourceAddress ? [stripScope(opts.sourceAddress)] : [])]) {
+      if (!check(stripScope(a))) throw new Error(`VRRP transport on ${ifaceLabel(opts)}: ${a} is not an ${v4 ? 'IPv4' : 'IPv6'} address`);
+    }
+  }
+
+  /** Creates and configures the socket; throws an Error naming the interface. */
+  open(): void {
+    const raw = rawSocket();
+    const v4 = this.opts.family === 'inet';
+    let sock: RawSocket;
+    try {
+      sock = raw.createSocket({
+        protocol: IPPROTO_VRRP,
+        addressFamily: v4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
+        bufferSize: RECV_BUFFER,
+      });
+    } catch (e) {
+      throw new Error(`VRRP socket on ${ifaceLabel(this.opts)}: ${(e as Error).message}`);
+    }
+    const set = (what: string, level: number, opt: number, value: number | Buffer, optional = false): void => {
+      try {
+        if (typeof value === 'number') sock.setOption(level, opt, value);
+        else sock.setOption(level, opt, value, value.length);
+      } catch (e) {
+        if (optional) return;
+        sock.close();
+        throw new Error(`VRRP socket on ${ifaceLabel(this.opts)}: ${what}: ${(e as Error).message}`);
+      }
+    };
+    set('SO_BINDTODEVICE', SOL_SOCKET, SO_BINDTODEVICE, deviceName(this.opts.interface));
+    const unicast = this.peers.length > 0;
+    if (v4) {
+      set('IP_HDRINCL', SOL_IP, IP_HDRINCL, 1);
+      // Only groups this socket joined, not every group joined on the host (keepalived sets it too).
+      set('IP_MULTICAST_ALL', SOL_IP, IP_MULTICAST_ALL, 0, true);
+      set('IP_MULTICAST_LOOP', SOL_IP, IP_MULTICAST_LOOP, 0);
+      set('IP_MULTICAST_TTL', SOL_IP, IP_MULTICAST_TTL, VRRP_TTL);
+      set('IP_TOS', SOL_IP, IP_TOS, VRRP_TOS);
+      set('IP_MULTICAST_IF', SOL_IP, IP_MULTICAST_IF, ipMreqn('0.0.0.0', '0.0.0.0', this.ifindex));
+      if (!unicast) set(`IP_ADD_MEMBERSHIP ${this.group}`, SOL_IP, IP_ADD_MEMBERSHIP, ipMreqn(this.group, '0.0.0.0', this.ifindex));
+    } else {
+      set('IPV6_CHECKSUM', SOL_IPV6, IPV6_CHECKSUM, 6);
+      set('IPV6_MULTICAST_ALL', SOL_IPV6, IPV6_MULTICAST_ALL, 0, true);
+      set('IPV6_MULTICAST_LOOP', SOL_IPV6, IPV6_MULTICAST_LOOP, 0);
+      set('IPV6_MULTICAST_HOPS', SOL_IPV6, IPV6_MULTICAST_HOPS, VRRP_TTL);
+      set('IPV6_UNICAST_HOPS', SOL_IPV6, IPV6_UNICAST_HOPS, this.opts.unicastTtl ?? VRRP_TTL);
+      set('IPV6_TCLASS', SOL_IPV6, IPV6_TCLASS, VRRP_TOS, true);
+      set('IPV6_MULTICAST_IF', SOL_IPV6, IPV6_MULTICAST_IF, this.ifindex);
+      if (this.opts.sourceAddress !== undefined) {
+        const pktinfo = Buffer.alloc(20);
+        ipv6ToBytes(this.opts.sourceAddress).copy(pktinfo, 0);
+        pktinfo.writeUInt32LE(this.ifindex, 16);
+        set(`IPV6_PKTINFO source ${this.opts.sourceAddress}`, SOL_IPV6, IPV6_PKTINFO, pktinfo);
+      }
+      if (!unicast) set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
+    }
+    sock.on('message', (buf: Buffer, source: string) => this.receive(buf, source));
+    sock.on('error', (err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err ?? 'poll error');
+      this.report(new Error(`VRRP socket on ${ifaceLabel(this.opts)}: ${why}`));
+    });
+    sock.on('close', () => {
+      if (this.sock === sock) this.sock = undefined;
+      if (!this.closed) this.scheduleReopen();
+    });
+    this.sock = sock;
+  }
+
+  private scheduleReopen(): void {
+    if (this.reopenTimer !== undefined || this.closed) return;
+    const delay = this.reopenDelayMs;
+    this.reopenDelayMs = Math.min(this.reopenDelayMs * 2, 5000);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.closed) return;
+      void (async () => {
+        try {
+          // The interface may have been recreated with a new index.
+          this.ifindex = (await interfaceInfo(this.opts.interface)).index;
+          this.open();
+          this.reopenDelayMs = 100;
+          this.report(new Error(`VRRP socket on ${ifaceLabel(this.opts)} was reopened after an error`));
+        } catch (e) {
+          this.report(e as Error);
+          this.scheduleReopen();
+        }
+      })();
+    }, delay);
+  }
+
+  private report(e: Error): void {
+    for (const h of this.errorHandlers) {
+      try {
+        h(e);
+      } catch {
+        // ignore handler failures
+      }
+    }
+  }
+
+  private receive(buf: Buffer, source: string): void {
+    let packet: ReceivedPacket;
+    if (this.opts.family === 'inet') {
+      const ip = parseIpv4Packet(buf);
+      if (ip === undefined || ip.protocol !== IPPROTO_VRRP) return; // the kernel validated it; never trust
+      packet = { payload: ip.payload, source: ip.source, destination: ip.destination, ttl: ip.ttl, ifindex: this.ifindex };
+    } else {
+      // raw-socket reuses its receive buffer: copy before handing it out.
+      packet = { payload: Buffer.from(buf), source: canonicalAddress(source), ifindex: this.ifindex };
+    }
+    for (const h of this.packetHandlers) {
+      try {
+        h(packet);
+      } catch {
+        // the engine's problem, not the socket's
+      }
+    }
+  }
+
+  private async ipv4Source(): Promise<string> {
+    if (this.opts.sourceAddress !== undefined) return stripScope(this.opts.sourceAddress);
+    const now = Date.now();
+    if (this.cachedSource !== undefined && now - this.cachedSource.at < SOURCE_CACHE_MS) return this.cachedSource.address;
+    const info = await interfaceInfo(this.opts.interface);
+    if (info.ipv4 === undefined) throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: interface has no IPv4 address`);
+    this.cachedSource = { address: info.ipv4, at: now };
+    return info.ipv4;
+  }
+
+  private sendOne(sock: RawSocket, packet: Buffer, dest: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        sock.send(packet, 0, packet.length, dest, (err) =>
+          err ? reject(new Error(`VRRP send to ${dest} on ${ifaceLabel(this.opts)}: ${err.message}`)) : resolve(),
+        );
+      } catch (e) {
+        reject(new Error(`VRRP send to ${dest} on ${ifaceLabel(this.opts)}: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  async send(payload: Buffer): Promise<void> {
+    if (this.closed) throw new Error(`VRRP transport on ${ifaceLabel(this.opts)} is closed`);
+    const sock = this.sock;
+    if (sock === undefined) throw new Error(`VRRP socket on ${ifaceLabel(this.opts)} is being reopened`);
+    const unicast = this.peers.length > 0;
+    const dests = unicast ? this.peers : [this.group];
+    const failures: string[] = [];
+    if (this.opts.family === 'inet') {
+      const source = await this.ipv4Source();
+      const ttl = unicast ? (this.opts.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
+      for (const dest of dests) {
+        const body = this.opts.v3ChecksumAsV2 ? payload : withVrrp3Ipv4Checksum(payload, source, dest);
+        const header = buildIpv4Header({ source, destination: dest, ttl, payloadLength: body.length });
+        await this.sendOne(sock, Buffer.concat([header, body]), dest).catch((e: Error) => failures.push(e.message));
+      }
+    } else {
+      for (const dest of dests) {
+        const target = isIpv6LinkLocal(dest) ? `${dest}%${this.opts.interface}` : dest;
+        await this.sendOne(sock, payload, target).catch((e: Error) => failures.push(e.message));
+      }
+    }
+    if (failures.length > 0) throw new Error(failures.join('; '));
+  }
+
+  onPacket(handler: (packet: ReceivedPacket) => void): void {
+    this.packetHandlers.push(handler);
+  }
+
+  onError(handler: (error: Error) => void): void {
+    this.errorHandlers.push(handler);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
+    const s = this.sock;
+    this.sock = undefined;
+    try {
+      s?.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Test hook: what raw-socket does on a poll error (emit error, close). */
+  simulatePollError(): void {
+    const s = this.sock;
+    if (s === undefined) return;
+    s.emit('error', undefined);
+    s.close();
+  }
+}
+
+export async function openVrrpTransport(
+  opts: TransportOptions & VrrpTransportExtraOptions,
+): Promise<VrrpTransport> {
+  const info = await interfaceInfo(opts.interface).catch((e: Error) => {
+    throw new Error(`VRRP transport on ${ifaceLabel(opts)}: ${e.message}`);
+  });
+  const t = new RawVrrpTransport(opts, info.index);
+  t.open();
+  return t;
+}
