@@ -1,0 +1,75 @@
+// The messages between the lvskeeper parent and its VRRP and checker children.
+//
+//   VRRP child ──instance-state──► parent ──instance-state──► checker child
+//   (the checker installs a virtual server whose address is a VIP only while its instance is
+//   MASTER, unless lvs_program_on_all_nodes; a respawned checker first gets an instance-states
+//   snapshot so it never waits a full advert interval to learn who is MASTER)
+//   parent ──reload──► children (SIGHUP on the parent) ──reload-done──► parent (READY=1 after all)
+//   parent ──dump──► children (USR1/USR2/STATS_CLEAR/JSON on the parent); requests get the data back
+//   child ──ready──► parent once initialised (parent sends READY=1 to systemd after all are ready)
+
+import type { AddressFamily } from '../../config/model.js';
+import type { Message } from './ipc.js';
+
+export type InstanceState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP' | 'DELETED';
+
+export interface InstanceStateMessage {
+  type: 'instance-state';
+  instance: string;
+  vrid: number;
+  family: AddressFamily;
+  interface?: string | undefined;
+  state: InstanceState;
+  /** The instance's VIPs (addresses only), so the checker can match virtual servers to instances. */
+  vips: string[];
+  /** Milliseconds since the epoch at the change. */
+  at: number;
+}
+
+export type DumpKind = 'data' | 'stats' | 'stats-clear' | 'json';
+
+export type ParentToChild =
+  | InstanceStateMessage
+  | { type: 'instance-states'; states: InstanceStateMessage[] }
+  | { type: 'reload' }
+  /** Request: answered with the dump as plain data (the parent writes the file). */
+  | { type: 'dump'; what: DumpKind }
+  /** Request: answered with a status object for the status API. */
+  | { type: 'status' };
+
+export type ChildToParent =
+  | { type: 'ready' }
+  | { type: 'reload-done'; ok: boolean; error?: string | undefined }
+  | InstanceStateMessage
+  /** A child that wants the daemon to stop (e.g. fatal configuration problem at reload). */
+  | { type: 'fatal'; reason: string };
+
+/**
+ * Keeps the latest state of every VRRP instance as reported by the VRRP child, so that the parent
+ * can forward changes and give a (re)started checker child the full picture at once.
+ */
+export class InstanceStateRelay {
+  private readonly latest = new Map<string, InstanceStateMessage>();
+
+  /** Records a change; returns false when it changes nothing (same state and VIPs). */
+  update(msg: InstanceStateMessage): boolean {
+    const prev = this.latest.get(msg.instance);
+    if (msg.state === 'DELETED') {
+      this.latest.delete(msg.instance);
+      return prev !== undefined;
+    }
+    this.latest.set(msg.instance, msg);
+    return !(prev && prev.state === msg.state && prev.vips.join(',') === msg.vips.join(','));
+  }
+
+  snapshot(): Extract<ParentToChild, { type: 'instance-states' }> {
+    return { type: 'instance-states', states: [...this.latest.values()] };
+  }
+
+  /** After the VRRP child died: its instances are unknown until it reports again. */
+  clear(): void {
+    this.latest.clear();
+  }
+}
+
+export type { Message };
