@@ -1,0 +1,681 @@
+// Every byte of the IPVS generic netlink protocol: message framing, command and attribute ids, byte orders,
+// nesting. Pure functions only; the layout follows include/uapi/linux/ip_vs.h and net/netfilter/ipvs/ip_vs_ctl.c.
+//
+// Byte orders (kernel policy): netlink/genl headers, u16/u32/u64 attributes and struct ip_vs_flags are host
+// order; service, destination and tunnel ports are network order; the IPv4 persistence netmask is the mask's
+// network-order bytes while the IPv6 one is a host-order prefix length; the sync daemon's MCAST_GROUP is an
+// in_addr (network order) and its MCAST_PORT host order.
+import { endianness } from 'node:os';
+import { formatAddress, formatIPv4, parseAddress, parseIPv4 } from './address.js';
+import type { DestinationKey, IpvsOp } from './ops.js';
+import {
+  FORWARD_METHOD_NUMBER,
+  IpvsError,
+  PROTOCOL_NUMBER,
+  SERVICE_FLAGS,
+  TUNNEL_TYPE_NUMBER,
+  type AddressFamily,
+  type Destination,
+  type ForwardMethod,
+  type Info,
+  type IpvsOperation,
+  type Protocol,
+  type Service,
+  type ServiceKey,
+  type Stats,
+  type SyncDaemon,
+  type Timeouts,
+  type TunnelType,
+} from './types.js';
+
+const LE = endianness() === 'LE';
+
+// ---- netlink / generic netlink constants (linux/netlink.h, linux/genetlink.h) ----
+
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP = 0x300;
+
+export const NETLINK_GENERIC = 16;
+export const GENL_ID_CTRL = 16;
+const CTRL_CMD_GETFAMILY = 3;
+const CTRL_ATTR_FAMILY_ID = 1;
+const CTRL_ATTR_FAMILY_NAME = 2;
+
+const NLMSG_HDRLEN = 16;
+const GENL_HDRLEN = 4;
+const NLA_HDRLEN = 4;
+const NLA_TYPE_MASK = 0x3fff; // strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
+
+// ---- IPVS (linux/ip_vs.h) ----
+
+export const IPVS_GENL_NAME = 'IPVS';
+export const IPVS_GENL_VERSION = 1;
+
+export const CMD = {
+  NEW_SERVICE: 1,
+  SET_SERVICE: 2,
+  DEL_SERVICE: 3,
+  GET_SERVICE: 4,
+  NEW_DEST: 5,
+  SET_DEST: 6,
+  DEL_DEST: 7,
+  GET_DEST: 8,
+  NEW_DAEMON: 9,
+  DEL_DAEMON: 10,
+  GET_DAEMON: 11,
+  SET_CONFIG: 12,
+  GET_CONFIG: 13,
+  SET_INFO: 14,
+  GET_INFO: 15,
+  ZERO: 16,
+  FLUSH: 17,
+} as const;
+
+const CMD_ATTR = { SERVICE: 1, DEST: 2, DAEMON: 3, TIMEOUT_TCP: 4, TIMEOUT_TCP_FIN: 5, TIMEOUT_UDP: 6 } as const;
+const SVC_ATTR = {
+  AF: 1,
+  PROTOCOL: 2,
+  ADDR: 3,
+  PORT: 4,
+  FWMARK: 5,
+  SCHED_NAME: 6,
+  FLAGS: 7,
+  TIMEOUT: 8,
+  NETMASK: 9,
+  STATS: 10,
+  PE_NAME: 11,
+  STATS64: 12,
+} as const;
+const DEST_ATTR = {
+  ADDR: 1,
+  PORT: 2,
+  FWD_METHOD: 3,
+  WEIGHT: 4,
+  U_THRESH: 5,
+  L_THRESH: 6,
+  ACTIVE_CONNS: 7,
+  INACT_CONNS: 8,
+  PERSIST_CONNS: 9,
+  STATS: 10,
+  ADDR_FAMILY: 11,
+  STATS64: 12,
+  TUN_TYPE: 13,
+  TUN_PORT: 14,
+  TUN_FLAGS: 15,
+} as const;
+const DAEMON_ATTR = {
+  STATE: 1,
+  MCAST_IFN: 2,
+  SYNC_ID: 3,
+  SYNC_MAXLEN: 4,
+  MCAST_GROUP: 5,
+  MCAST_GROUP6: 6,
+  MCAST_PORT: 7,
+  MCAST_TTL: 8,
+} as const;
+const STATS_ATTR = {
+  CONNS: 1,
+  INPKTS: 2,
+  OUTPKTS: 3,
+  INBYTES: 4,
+  OUTBYTES: 5,
+  CPS: 6,
+  INPPS: 7,
+  OUTPPS: 8,
+  INBPS: 9,
+  OUTBPS: 10,
+  PAD: 11,
+} as const;
+const INFO_ATTR = { VERSION: 1, CONN_TAB_SIZE: 2 } as const;
+
+const AF_NUMBER: Record<AddressFamily, number> = { inet: 2, inet6: 10 };
+const DAEMON_STATE: Record<SyncDaemon['state'], number> = { master: 1, backup: 2 };
+const IP_VS_CONN_F_FWD_MASK = 0x7;
+const SCHEDNAME_MAXLEN = 16;
+const PENAME_MAXLEN = 16;
+const IFNAME_MAXLEN = 16;
+
+// ---- primitive encoders ----
+
+function u8(v: number): Buffer {
+  return Buffer.from([v & 0xff]);
+}
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  if (LE) b.writeUInt16LE(v);
+  else b.writeUInt16BE(v);
+  return b;
+}
+function be16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (LE) b.writeUInt32LE(v >>> 0);
+  else b.writeUInt32BE(v >>> 0);
+  return b;
+}
+function cstring(s: string): Buffer {
+  return Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
+}
+function readU16(b: Buffer, o = 0): number {
+  return LE ? b.readUInt16LE(o) : b.readUInt16BE(o);
+}
+function readU32(b: Buffer, o = 0): number {
+  return LE ? b.readUInt32LE(o) : b.readUInt32BE(o);
+}
+function readS32(b: Buffer, o = 0): number {
+  return LE ? b.readInt32LE(o) : b.readInt32BE(o);
+}
+function readU64(b: Buffer, o = 0): bigint {
+  return LE ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** One netlink attribute: header, payload, zero padding to 4. Nested = payload built from attributes. */
+function attr(type: number, payload: Buffer | Buffer[]): Buffer {
+  const data = Array.isArray(payload) ? Buffer.concat(payload) : payload;
+  const len = NLA_HDRLEN + data.length;
+  const out = Buffer.alloc(align4(len));
+  if (LE) {
+    out.writeUInt16LE(len, 0);
+    out.writeUInt16LE(type, 2);
+  } else {
+    out.writeUInt16BE(len, 0);
+    out.writeUInt16BE(type, 2);
+  }
+  data.copy(out, NLA_HDRLEN);
+  return out;
+}
+
+/** Attribute payloads by type; later duplicates win. PAD and other zero-length attributes are kept as empty. */
+export function parseAttrs(b: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  let o = 0;
+  while (o + NLA_HDRLEN <= b.length) {
+    const len = readU16(b, o);
+    const type = readU16(b, o + 2) & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN || o + len > b.length) break;
+    out.set(type, b.subarray(o + NLA_HDRLEN, o + len));
+    o += align4(len);
+  }
+  return out;
+}
+
+// ---- netlink framing ----
+
+export interface NetlinkMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  payload: Buffer;
+}
+
+/** nlmsghdr + payload (padded). */
+export function frameMessage(m: NetlinkMessage): Buffer {
+  const len = NLMSG_HDRLEN + m.payload.length;
+  const out = Buffer.alloc(align4(len));
+  if (LE) {
+    out.writeUInt32LE(len, 0);
+    out.writeUInt16LE(m.type, 4);
+    out.writeUInt16LE(m.flags, 6);
+    out.writeUInt32LE(m.seq >>> 0, 8);
+    out.writeUInt32LE(m.pid >>> 0, 12);
+  } else {
+    out.writeUInt32BE(len, 0);
+    out.writeUInt16BE(m.type, 4);
+    out.writeUInt16BE(m.flags, 6);
+    out.writeUInt32BE(m.seq >>> 0, 8);
+    out.writeUInt32BE(m.pid >>> 0, 12);
+  }
+  m.payload.copy(out, NLMSG_HDRLEN);
+  return out;
+}
+
+/** Splits one received datagram into its netlink messages (stops at the first malformed header). */
+export function parseMessages(b: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  let o = 0;
+  while (o + NLMSG_HDRLEN <= b.length) {
+    const len = readU32(b, o);
+    if (len < NLMSG_HDRLEN || o + len > b.length) break;
+    out.push({
+      type: readU16(b, o + 4),
+      flags: readU16(b, o + 6),
+      seq: readU32(b, o + 8),
+      pid: readU32(b, o + 12),
+      payload: b.subarray(o + NLMSG_HDRLEN, o + len),
+    });
+    o += align4(len);
+  }
+  return out;
+}
+
+/** The positive errno of an NLMSG_ERROR (0 = ACK) or NLMSG_DONE payload. */
+export function parseErrno(payload: Buffer): number {
+  if (payload.length < 4) return 0;
+  return -readS32(payload, 0);
+}
+
+/** genlmsghdr (cmd, version, reserved) + attributes. */
+function genl(cmd: number, attrs: Buffer[], version = IPVS_GENL_VERSION): Buffer {
+  return Buffer.concat([Buffer.from([cmd, version, 0, 0]), ...attrs]);
+}
+
+export interface GenlMessage {
+  cmd: number;
+  version: number;
+  attrs: Map<number, Buffer>;
+}
+
+export function parseGenl(payload: Buffer): GenlMessage {
+  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  return { cmd: payload[0]!, version: payload[1]!, attrs: parseAttrs(payload.subarray(GENL_HDRLEN)) };
+}
+
+// ---- nlctrl: family resolution ----
+
+/** CTRL_CMD_GETFAMILY for "IPVS" (sent to GENL_ID_CTRL, flags REQUEST). */
+export function encodeGetFamily(name = IPVS_GENL_NAME): Buffer {
+  return genl(CTRL_CMD_GETFAMILY, [attr(CTRL_ATTR_FAMILY_NAME, cstring(name))], 1);
+}
+
+export function decodeFamilyId(payload: Buffer): number | undefined {
+  const id = parseGenl(payload).attrs.get(CTRL_ATTR_FAMILY_ID);
+  return id && id.length >= 2 ? readU16(id) : undefined;
+}
+
+// ---- IPVS requests ----
+
+/** A request ready to frame: genl payload plus whether it is a dump and the op it reports errors as. */
+export interface IpvsRequest {
+  op: IpvsOperation;
+  cmd: number;
+  dump: boolean;
+  payload: Buffer;
+}
+
+function invalid(op: IpvsOperation, what: string): IpvsError {
+  return new IpvsError(op, 22, `Invalid argument: ${what}`);
+}
+
+function addressBytes(op: IpvsOperation, family: AddressFamily, text: string): Buffer {
+  const b = parseAddress(family, text);
+  if (!b) throw invalid(op, `bad ${family === 'inet' ? 'IPv4' : 'IPv6'} address "${text}"`);
+  const out = Buffer.alloc(16); // union nf_inet_addr, as libipvs sends it
+  out.set(b, 0);
+  return out;
+}
+
+function checkRange(op: IpvsOperation, what: string, v: number, max: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw invalid(op, `${what} ${v} out of range 0..${max}`);
+  return v;
+}
+
+function checkName(op: IpvsOperation, what: string, s: string, maxlen: number): string {
+  if (Buffer.byteLength(s) >= maxlen || s.includes('\0')) throw invalid(op, `${what} "${s}" too long`);
+  return s;
+}
+
+function serviceIdAttrs(op: IpvsOperation, key: ServiceKey): Buffer[] {
+  const attrs = [attr(SVC_ATTR.AF, u16(AF_NUMBER[key.family]))];
+  if (key.kind === 'fwmark') {
+    attrs.push(attr(SVC_ATTR.FWMARK, u32(checkRange(op, 'fwmark', key.fwmark, 0xffffffff))));
+  } else {
+    const proto = PROTOCOL_NUMBER[key.protocol];
+    if (proto === undefined) throw invalid(op, `protocol ${String(key.protocol)}`);
+    attrs.push(
+      attr(SVC_ATTR.PROTOCOL, u16(proto)),
+      attr(SVC_ATTR.ADDR, addressBytes(op, key.family, key.address)),
+      attr(SVC_ATTR.PORT, be16(checkRange(op, 'port', key.port, 0xffff))),
+    );
+  }
+  return attrs;
+}
+
+function netmaskBytes(op: IpvsOperation, family: AddressFamily, netmask: string): Buffer {
+  if (family === 'inet') {
+    const b = parseIPv4(netmask);
+    if (!b) throw invalid(op, `bad netmask "${netmask}"`);
+    return Buffer.from(b);
+  }
+  const text = netmask.startsWith('/') ? netmask.slice(1) : netmask;
+  const prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(prefix >= 1 && prefix <= 128)) throw invalid(op, `bad IPv6 prefix length "${netmask}"`);
+  return u32(prefix);
+}
+
+function serviceFullAttrs(op: IpvsOperation, s: Service): Buffer[] {
+  const attrs = serviceIdAttrs(op, s.key);
+  attrs.push(attr(SVC_ATTR.SCHED_NAME, cstring(checkName(op, 'scheduler', s.scheduler, SCHEDNAME_MAXLEN))));
+  if (s.persistenceEngine) {
+    attrs.push(attr(SVC_ATTR.PE_NAME, cstring(checkName(op, 'persistence engine', s.persistenceEngine, PENAME_MAXLEN))));
+  }
+  const flags = checkRange(op, 'flags', s.flags, 0xffffffff) & ~SERVICE_FLAGS.hashed;
+  attrs.push(
+    attr(SVC_ATTR.FLAGS, Buffer.concat([u32(flags), u32(0xffffffff)])), // struct ip_vs_flags { flags, mask }
+    attr(SVC_ATTR.TIMEOUT, u32(checkRange(op, 'timeout', s.timeout, 0xffffffff))),
+    attr(SVC_ATTR.NETMASK, netmaskBytes(op, s.key.family, s.netmask)),
+  );
+  return attrs;
+}
+
+function destIdAttrs(op: IpvsOperation, d: DestinationKey): Buffer[] {
+  return [
+    attr(DEST_ATTR.ADDR_FAMILY, u16(AF_NUMBER[d.family])),
+    attr(DEST_ATTR.ADDR, addressBytes(op, d.family, d.address)),
+    attr(DEST_ATTR.PORT, be16(checkRange(op, 'port', d.port, 0xffff))),
+  ];
+}
+
+function destFullAttrs(op: IpvsOperation, d: Destination): Buffer[] {
+  const fwd = FORWARD_METHOD_NUMBER[d.forward];
+  if (fwd === undefined) throw invalid(op, `forwarding method ${String(d.forward)}`);
+  const attrs = destIdAttrs(op, d);
+  attrs.push(
+    attr(DEST_ATTR.FWD_METHOD, u32(fwd)),
+    attr(DEST_ATTR.WEIGHT, u32(checkRange(op, 'weight', d.weight, 0x7fffffff))),
+    attr(DEST_ATTR.U_THRESH, u32(checkRange(op, 'upper threshold', d.upperThreshold, 0xffffffff))),
+    attr(DEST_ATTR.L_THRESH, u32(checkRange(op, 'lower threshold', d.lowerThreshold, 0xffffffff))),
+  );
+  if (d.forward === 'tunnel') {
+    const type = TUNNEL_TYPE_NUMBER[d.tunnelType ?? 'ipip'];
+    if (type === undefined) throw invalid(op, `tunnel type ${String(d.tunnelType)}`);
+    attrs.push(
+      attr(DEST_ATTR.TUN_TYPE, u8(type)),
+      attr(DEST_ATTR.TUN_PORT, be16(checkRange(op, 'tunnel port', d.tunnelPort ?? 0, 0xffff))),
+      attr(DEST_ATTR.TUN_FLAGS, u16(checkRange(op, 'tunnel flags', d.tunnelFlags ?? 0, 0xffff))),
+    );
+  }
+  return attrs;
+}
+
+function daemonAttrs(op: IpvsOperation, d: SyncDaemon): Buffer[] {
+  const attrs = [
+    attr(DAEMON_ATTR.STATE, u32(DAEMON_STATE[d.state])),
+    attr(DAEMON_ATTR.MCAST_IFN, cstring(checkName(op, 'interface', d.mcastInterface, IFNAME_MAXLEN))),
+    attr(DAEMON_ATTR.SYNC_ID, u32(checkRange(op, 'syncid', d.syncId, 0xffffffff))),
+  ];
+  if (d.maxLen !== undefined) attrs.push(attr(DAEMON_ATTR.SYNC_MAXLEN, u16(checkRange(op, 'maxlen', d.maxLen, 0xffff))));
+  if (d.mcastGroup !== undefined) {
+    const v4 = parseAddress('inet', d.mcastGroup);
+    if (v4) attrs.push(attr(DAEMON_ATTR.MCAST_GROUP, Buffer.from(v4)));
+    else {
+      const v6 = parseAddress('inet6', d.mcastGroup);
+      if (!v6) throw invalid(op, `bad multicast group "${d.mcastGroup}"`);
+      attrs.push(attr(DAEMON_ATTR.MCAST_GROUP6, Buffer.from(v6)));
+    }
+  }
+  if (d.mcastPort !== undefined) attrs.push(attr(DAEMON_ATTR.MCAST_PORT, u16(checkRange(op, 'mcast port', d.mcastPort, 0xffff))));
+  if (d.mcastTtl !== undefined) attrs.push(attr(DAEMON_ATTR.MCAST_TTL, u8(checkRange(op, 'mcast ttl', d.mcastTtl, 255))));
+  return attrs;
+}
+
+/** Encodes a write operation. Throws IpvsError (EINVAL) for values the kernel could not take. */
+export function encodeOp(o: IpvsOp): IpvsRequest {
+  const op = o.op;
+  const req = (cmd: number, attrs: Buffer[]): IpvsRequest => ({ op, cmd, dump: false, payload: genl(cmd, attrs) });
+  switch (o.op) {
+    case 'add-service':
+      return req(CMD.NEW_SERVICE, [attr(CMD_ATTR.SERVICE, serviceFullAttrs(op, o.service))]);
+    case 'edit-service':
+      return req(CMD.SET_SERVICE, [attr(CMD_ATTR.SERVICE, serviceFullAttrs(op, o.service))]);
+    case 'del-service':
+      return req(CMD.DEL_SERVICE, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key))]);
+    case 'add-dest':
+      return req(CMD.NEW_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destFullAttrs(op, o.dest))]);
+    case 'edit-dest':
+      return req(CMD.SET_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destFullAttrs(op, o.dest))]);
+    case 'del-dest':
+      return req(CMD.DEL_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destIdAttrs(op, o.dest))]);
+    case 'set-timeout':
+      return req(CMD.SET_CONFIG, [
+        attr(CMD_ATTR.TIMEOUT_TCP, u32(checkRange(op, 'tcp timeout', o.timeouts.tcp, 0x7fffffff))),
+        attr(CMD_ATTR.TIMEOUT_TCP_FIN, u32(checkRange(op, 'tcpfin timeout', o.timeouts.tcpFin, 0x7fffffff))),
+        attr(CMD_ATTR.TIMEOUT_UDP, u32(checkRange(op, 'udp timeout', o.timeouts.udp, 0x7fffffff))),
+      ]);
+    case 'start-daemon':
+      return req(CMD.NEW_DAEMON, [attr(CMD_ATTR.DAEMON, daemonAttrs(op, o.daemon))]);
+    case 'stop-daemon':
+      return req(CMD.DEL_DAEMON, [attr(CMD_ATTR.DAEMON, [attr(DAEMON_ATTR.STATE, u32(DAEMON_STATE[o.state]))])]);
+    case 'zero':
+      return req(CMD.ZERO, o.key ? [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key))] : []);
+    case 'flush':
+      return req(CMD.FLUSH, []);
+  }
+}
+
+export function encodeGetServices(): IpvsRequest {
+  return { op: 'get-service', cmd: CMD.GET_SERVICE, dump: true, payload: genl(CMD.GET_SERVICE, []) };
+}
+export function encodeGetService(key: ServiceKey): IpvsRequest {
+  return {
+    op: 'get-service',
+    cmd: CMD.GET_SERVICE,
+    dump: false,
+    payload: genl(CMD.GET_SERVICE, [attr(CMD_ATTR.SERVICE, serviceIdAttrs('get-service', key))]),
+  };
+}
+export function encodeGetDests(key: ServiceKey): IpvsRequest {
+  return {
+    op: 'get-dest',
+    cmd: CMD.GET_DEST,
+    dump: true,
+    payload: genl(CMD.GET_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs('get-dest', key))]),
+  };
+}
+export function encodeGetDaemons(): IpvsRequest {
+  return { op: 'get-daemon', cmd: CMD.GET_DAEMON, dump: true, payload: genl(CMD.GET_DAEMON, []) };
+}
+export function encodeGetConfig(): IpvsRequest {
+  return { op: 'get-timeout', cmd: CMD.GET_CONFIG, dump: false, payload: genl(CMD.GET_CONFIG, []) };
+}
+export function encodeGetInfo(): IpvsRequest {
+  return { op: 'get-info', cmd: CMD.GET_INFO, dump: false, payload: genl(CMD.GET_INFO, []) };
+}
+
+// ---- IPVS replies ----
+
+function familyOf(n: number | undefined): AddressFamily | undefined {
+  return n === 2 ? 'inet' : n === 10 ? 'inet6' : undefined;
+}
+function protocolOf(n: number): Protocol | undefined {
+  for (const [name, num] of Object.entries(PROTOCOL_NUMBER)) if (num === n) return name as Protocol;
+  return undefined;
+}
+function forwardOf(n: number): ForwardMethod {
+  const m = n & IP_VS_CONN_F_FWD_MASK;
+  for (const [name, num] of Object.entries(FORWARD_METHOD_NUMBER)) if (num === m) return name as ForwardMethod;
+  return 'masq';
+}
+function tunnelOf(n: number): TunnelType {
+  for (const [name, num] of Object.entries(TUNNEL_TYPE_NUMBER)) if (num === n) return name as TunnelType;
+  return 'ipip';
+}
+function getU16(a: Map<number, Buffer>, t: number): number | undefined {
+  const b = a.get(t);
+  return b && b.length >= 2 ? readU16(b) : undefined;
+}
+function getBe16(a: Map<number, Buffer>, t: number): number | undefined {
+  const b = a.get(t);
+  return b && b.length >= 2 ? b.readUInt16BE(0) : undefined;
+}
+function getU32(a: Map<number, Buffer>, t: number): number | undefined {
+  const b = a.get(t);
+  return b && b.length >= 4 ? readU32(b) : undefined;
+}
+function getString(a: Map<number, Buffer>, t: number): string | undefined {
+  const b = a.get(t);
+  if (!b) return undefined;
+  const nul = b.indexOf(0);
+  return b.subarray(0, nul < 0 ? b.length : nul).toString('utf8');
+}
+
+const STATS_FIELDS: ReadonlyArray<readonly [keyof Stats, number]> = [
+  ['conns', STATS_ATTR.CONNS],
+  ['inPkts', STATS_ATTR.INPKTS],
+  ['outPkts', STATS_ATTR.OUTPKTS],
+  ['inBytes', STATS_ATTR.INBYTES],
+  ['outBytes', STATS_ATTR.OUTBYTES],
+  ['cps', STATS_ATTR.CPS],
+  ['inPps', STATS_ATTR.INPPS],
+  ['outPps', STATS_ATTR.OUTPPS],
+  ['inBps', STATS_ATTR.INBPS],
+  ['outBps', STATS_ATTR.OUTBPS],
+];
+
+/** STATS (u32, bytes u64) or STATS64 (all u64); reads each value by its length; PAD (zero length) is skipped. */
+export function decodeStats(nested: Buffer): Stats {
+  const a = parseAttrs(nested);
+  const s = {} as Stats;
+  for (const [field, id] of STATS_FIELDS) {
+    const b = a.get(id);
+    s[field] = !b ? 0n : b.length >= 8 ? readU64(b) : b.length >= 4 ? BigInt(readU32(b)) : 0n;
+  }
+  return s;
+}
+
+function pickStats(a: Map<number, Buffer>, stats: number, stats64: number): Stats | undefined {
+  const b = a.get(stats64) ?? a.get(stats);
+  return b ? decodeStats(b) : undefined;
+}
+
+export class DecodeError extends Error {}
+
+/** A NEW_SERVICE message (GET_SERVICE reply) → Service. */
+export function decodeService(payload: Buffer): Service {
+  const top = parseGenl(payload).attrs.get(CMD_ATTR.SERVICE);
+  if (!top) throw new DecodeError('service message without IPVS_CMD_ATTR_SERVICE');
+  const a = parseAttrs(top);
+  const family = familyOf(getU16(a, SVC_ATTR.AF));
+  if (!family) throw new DecodeError('service without a known address family');
+  const fwmark = getU32(a, SVC_ATTR.FWMARK) ?? 0;
+  let key: ServiceKey;
+  if (fwmark !== 0) key = { kind: 'fwmark', family, fwmark };
+  else {
+    const protocol = protocolOf(getU16(a, SVC_ATTR.PROTOCOL) ?? 0);
+    const addr = a.get(SVC_ATTR.ADDR);
+    if (!protocol || !addr || addr.length < (family === 'inet' ? 4 : 16)) throw new DecodeError('service without protocol/address');
+    key = { kind: 'addr', family, protocol, address: formatAddress(family, addr), port: getBe16(a, SVC_ATTR.PORT) ?? 0 };
+  }
+  const flagsAttr = a.get(SVC_ATTR.FLAGS);
+  const flags = flagsAttr && flagsAttr.length >= 4 ? readU32(flagsAttr) & ~SERVICE_FLAGS.hashed : 0;
+  const nm = a.get(SVC_ATTR.NETMASK);
+  const netmask = !nm || nm.length < 4 ? (family === 'inet' ? '0.0.0.0' : '0') : family === 'inet' ? formatIPv4(nm) : String(readU32(nm));
+  const pe = getString(a, SVC_ATTR.PE_NAME);
+  return {
+    key,
+    scheduler: getString(a, SVC_ATTR.SCHED_NAME) ?? '',
+    flags,
+    timeout: getU32(a, SVC_ATTR.TIMEOUT) ?? 0,
+    netmask,
+    persistenceEngine: pe ? pe : undefined,
+    stats: pickStats(a, SVC_ATTR.STATS, SVC_ATTR.STATS64),
+  };
+}
+
+/** A NEW_DEST message (GET_DEST dump part) → Destination; serviceFamily when ADDR_FAMILY is absent (< 3.18). */
+export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily): Destination {
+  const top = parseGenl(payload).attrs.get(CMD_ATTR.DEST);
+  if (!top) throw new DecodeError('destination message without IPVS_CMD_ATTR_DEST');
+  const a = parseAttrs(top);
+  const family = familyOf(getU16(a, DEST_ATTR.ADDR_FAMILY)) ?? serviceFamily;
+  const addr = a.get(DEST_ATTR.ADDR);
+  if (!addr || addr.length < (family === 'inet' ? 4 : 16)) throw new DecodeError('destination without address');
+  const forward = forwardOf(getU32(a, DEST_ATTR.FWD_METHOD) ?? 0);
+  const d: Destination = {
+    family,
+    address: formatAddress(family, addr),
+    port: getBe16(a, DEST_ATTR.PORT) ?? 0,
+    forward,
+    weight: getU32(a, DEST_ATTR.WEIGHT) ?? 0,
+    upperThreshold: getU32(a, DEST_ATTR.U_THRESH) ?? 0,
+    lowerThreshold: getU32(a, DEST_ATTR.L_THRESH) ?? 0,
+    activeConns: getU32(a, DEST_ATTR.ACTIVE_CONNS),
+    inactiveConns: getU32(a, DEST_ATTR.INACT_CONNS),
+    persistConns: getU32(a, DEST_ATTR.PERSIST_CONNS),
+    stats: pickStats(a, DEST_ATTR.STATS, DEST_ATTR.STATS64),
+  };
+  if (forward === 'tunnel') {
+    const tt = a.get(DEST_ATTR.TUN_TYPE);
+    d.tunnelType = tunnelOf(tt && tt.length >= 1 ? tt[0]! : 0);
+    d.tunnelPort = getBe16(a, DEST_ATTR.TUN_PORT) ?? 0;
+    d.tunnelFlags = getU16(a, DEST_ATTR.TUN_FLAGS) ?? 0;
+  }
+  return d;
+}
+
+/** A NEW_DAEMON message (GET_DAEMON dump part) → SyncDaemon. */
+export function decodeDaemon(payload: Buffer): SyncDaemon {
+  const top = parseGenl(payload).attrs.get(CMD_ATTR.DAEMON);
+  if (!top) throw new DecodeError('daemon message without IPVS_CMD_ATTR_DAEMON');
+  const a = parseAttrs(top);
+  const state = getU32(a, DAEMON_ATTR.STATE);
+  const d: SyncDaemon = {
+    state: state === 2 ? 'backup' : 'master',
+    mcastInterface: getString(a, DAEMON_ATTR.MCAST_IFN) ?? '',
+    syncId: getU32(a, DAEMON_ATTR.SYNC_ID) ?? 0,
+  };
+  const maxLen = getU16(a, DAEMON_ATTR.SYNC_MAXLEN);
+  if (maxLen !== undefined) d.maxLen = maxLen;
+  const g4 = a.get(DAEMON_ATTR.MCAST_GROUP);
+  const g6 = a.get(DAEMON_ATTR.MCAST_GROUP6);
+  if (g6 && g6.length >= 16 && g6.some((x) => x !== 0)) d.mcastGroup = formatAddress('inet6', g6);
+  else if (g4 && g4.length >= 4) d.mcastGroup = formatIPv4(g4);
+  const port = getU16(a, DAEMON_ATTR.MCAST_PORT);
+  if (port !== undefined) d.mcastPort = port;
+  const ttl = a.get(DAEMON_ATTR.MCAST_TTL);
+  if (ttl && ttl.length >= 1) d.mcastTtl = ttl[0]!;
+  return d;
+}
+
+/** The SET_CONFIG reply to GET_CONFIG → Timeouts. */
+export function decodeTimeouts(payload: Buffer): Timeouts {
+  const a = parseGenl(payload).attrs;
+  return {
+    tcp: getU32(a, CMD_ATTR.TIMEOUT_TCP) ?? 0,
+    tcpFin: getU32(a, CMD_ATTR.TIMEOUT_TCP_FIN) ?? 0,
+    udp: getU32(a, CMD_ATTR.TIMEOUT_UDP) ?? 0,
+  };
+}
+
+/** The SET_INFO reply to GET_INFO → Info. */
+export function decodeInfo(payload: Buffer): Info {
+  const a = parseGenl(payload).attrs;
+  return { version: getU32(a, INFO_ATTR.VERSION) ?? 0, connTableSize: getU32(a, INFO_ATTR.CONN_TAB_SIZE) ?? 0 };
+}
+
+// ---- builders for replies (tests and fakes construct kernel messages with the same layout) ----
+
+export const replyBuilders = {
+  attr,
+  genl,
+  u8,
+  u16,
+  be16,
+  u32,
+  cstring,
+  u64(v: bigint): Buffer {
+    const b = Buffer.alloc(8);
+    if (LE) b.writeBigUInt64LE(v);
+    else b.writeBigUInt64BE(v);
+    return b;
+  },
+  CMD_ATTR,
+  SVC_ATTR,
+  DEST_ATTR,
+  DAEMON_ATTR,
+  STATS_ATTR,
+  INFO_ATTR,
+} as const;
