@@ -1,0 +1,391 @@
+// CheckerScheduler: runs every checker of every virtual server on timers, feeds the results through
+// the pure checker state machine (state.ts) and pool logic (pool.ts), emits keepalived's events and
+// keeps the desired IPVS state per virtual server.
+//
+// Everything crossing the boundary is plain data (specs in, CheckEvent out, ServiceEntry[] out), so
+// the scheduler can run unchanged in a worker thread or child process (see worker.ts); the clock,
+// the probe function and the random source are injectable for tests.
+
+import type { ServiceEntry } from '../ipvs/types.js';
+import { runProbe, type ProbeFn } from './probe/index.js';
+import {
+  activationLogs,
+  desiredEntries,
+  initialPool,
+  realServerStatus,
+  updatePool,
+  type PoolEvent,
+  type PoolState,
+  type RealServerStatus,
+} from './pool.js';
+import { applyProbeResult, firstProbeDelay, initialCheckerState, type CheckerState } from './state.js';
+import type { CheckerSpec, ProbeResult, ProbeSpec, RealServerSpec, VirtualServerSpec } from './types.js';
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+export type CheckEvent =
+  | PoolEvent
+  /** A checker changed state (the log line is emitted separately as a 'log' event). */
+  | { kind: 'checker'; vs: string; rs: string; checker: string; up: boolean; reason: string }
+  /** The desired IPVS rows of a virtual server changed (full rows for that VS). */
+  | { kind: 'desired'; vs: string; entries: ServiceEntry[] };
+
+export interface SchedulerOptions {
+  clock?: Clock;
+  probe?: ProbeFn;
+  /** [0,1) random source for warmup */
+  random?: () => number;
+  onEvent?: (ev: CheckEvent) => void;
+  /** At most this many probes in flight; the others wait their turn (default 1024). */
+  maxInFlight?: number;
+}
+
+export interface CheckerStatus {
+  id: string;
+  type: ProbeSpec['type'];
+  up: boolean;
+  hasRun: boolean;
+  retryIt: number;
+  lastReason?: string | undefined;
+}
+
+export interface RealServerStatusReport {
+  id: string;
+  label: string;
+  alive: boolean;
+  weight: number;
+  checkers: CheckerStatus[];
+}
+
+export interface VirtualServerStatusReport {
+  id: string;
+  label: string;
+  quorumUp: boolean;
+  realServers: RealServerStatusReport[];
+}
+
+interface CheckerRun {
+  spec: CheckerSpec;
+  vs: VirtualServerSpec;
+  rs: RealServerSpec;
+  state: CheckerState;
+  timer?: TimerHandle | undefined;
+  abort?: AbortController | undefined;
+  queued: boolean;
+}
+
+interface VsRun {
+  spec: VirtualServerSpec;
+  pool: PoolState;
+  desiredJson: string;
+  desired: ServiceEntry[];
+}
+
+/** Upper bound for one probe beyond its own timeouts, after which it is aborted. */
+function safetyTimeoutMs(p: ProbeSpec): number {
+  switch (p.type) {
+    case 'MISC_CHECK':
+      return p.timeoutMs + 5000;
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return p.target.connectTimeoutMs * (3 * Math.max(1, p.urls.length) + 1) + 2000;
+    case 'SMTP_CHECK':
+      return p.hosts.reduce((s, h) => s + h.connectTimeoutMs * 5, 0) + 2000;
+    case 'FILE_CHECK':
+      return 10_000;
+    default:
+      return p.target.connectTimeoutMs * 2 + 2000;
+  }
+}
+
+function extraOf(p: ProbeSpec): string | undefined {
+  if (p.type === 'MISC_CHECK') return p.path.split(/\s+/)[0];
+  if (p.type === 'FILE_CHECK') return p.path;
+  return undefined;
+}
+
+export class CheckerScheduler {
+  private readonly clock: Clock;
+  private readonly probe: ProbeFn;
+  private readonly random: () => number;
+  private readonly onEvent: (ev: CheckEvent) => void;
+  private readonly maxInFlight: number;
+  private vss = new Map<string, VsRun>();
+  private checkers = new Map<string, CheckerRun>();
+  private inFlight = 0;
+  private waiting: CheckerRun[] = [];
+  private running = false;
+
+  constructor(
+    private specs: VirtualServerSpec[],
+    opts: SchedulerOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.probe = opts.probe ?? runProbe;
+    this.random = opts.random ?? Math.random;
+    this.onEvent = opts.onEvent ?? (() => {});
+    this.maxInFlight = opts.maxInFlight ?? 1024;
+  }
+
+  /** Initial state (RS without alpha are in, alpha ones out), first probes after warmup. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.install(this.specs, new Map(), new Map());
+  }
+
+  /** Stop all timers and abort running probes. The desired state stays readable. */
+  stop(): void {
+    this.running = false;
+    for (const c of this.checkers.values()) {
+      c.timer?.cancel();
+      c.timer = undefined;
+      c.abort?.abort();
+    }
+    this.waiting = [];
+  }
+
+  /**
+   * Replace the configuration (SIGHUP). Checkers whose id and probe are unchanged keep their state
+   * and timers; virtual servers whose id is unchanged keep their quorum state; real servers keep
+   * their alive state ("Do not re-add failed RS instantly on reload").
+   */
+  reload(specs: VirtualServerSpec[]): void {
+    const oldCheckers = this.checkers;
+    const oldVss = this.vss;
+    this.specs = specs;
+    const keep = new Map<string, CheckerRun>();
+    for (const [id, run] of oldCheckers) {
+      const fresh = this.findChecker(specs, id);
+      if (fresh && JSON.stringify(fresh.spec.probe) === JSON.stringify(run.spec.probe)) keep.set(id, run);
+      else {
+        run.timer?.cancel();
+        run.abort?.abort();
+      }
+    }
+    this.waiting = [];
+    if (!this.running) {
+      this.specs = specs;
+      return;
+    }
+    this.install(specs, keep, oldVss);
+    for (const id of oldVss.keys()) {
+      if (!this.vss.has(id)) this.onEvent({ kind: 'desired', vs: id, entries: [] });
+    }
+  }
+
+  /** Desired rows of every virtual server, in configuration order. */
+  desired(): ServiceEntry[] {
+    const all: ServiceEntry[] = [];
+    for (const v of this.vss.values()) all.push(...v.desired);
+    return all;
+  }
+
+  desiredFor(vsId: string): ServiceEntry[] {
+    return this.vss.get(vsId)?.desired ?? [];
+  }
+
+  status(): VirtualServerStatusReport[] {
+    const out: VirtualServerStatusReport[] = [];
+    for (const v of this.vss.values()) {
+      out.push({
+        id: v.spec.id,
+        label: v.spec.label,
+        quorumUp: v.pool.quorumUp,
+        realServers: v.spec.realServers.map((rs) => {
+          const st = v.pool.rs[rs.id];
+          return {
+            id: rs.id,
+            label: rs.label,
+            alive: st?.alive ?? false,
+            weight: st?.weight ?? rs.weight,
+            checkers: rs.checkers.map((c) => {
+              const run = this.checkers.get(c.id);
+              return {
+                id: c.id,
+                type: c.probe.type,
+                up: run?.state.up ?? false,
+                hasRun: run?.state.hasRun ?? false,
+                retryIt: run?.state.retryIt ?? 0,
+                lastReason: run?.state.lastReason,
+              };
+            }),
+          };
+        }),
+      });
+    }
+    return out;
+  }
+
+  private findChecker(specs: VirtualServerSpec[], id: string): { spec: CheckerSpec } | undefined {
+    for (const vs of specs) for (const rs of vs.realServers) for (const c of rs.checkers) if (c.id === id) return { spec: c };
+    return undefined;
+  }
+
+  private install(specs: VirtualServerSpec[], kept: Map<string, CheckerRun>, oldVss: Map<string, VsRun>): void {
+    this.checkers = new Map();
+    this.vss = new Map();
+    for (const vs of specs) {
+      const old = oldVss.get(vs.id);
+      if (!old) for (const line of activationLogs(vs)) this.onEvent({ kind: 'log', vs: vs.id, message: line });
+      for (const rs of vs.realServers) {
+        for (const c of rs.checkers) {
+          const prev = kept.get(c.id);
+          if (prev) {
+            prev.spec = c;
+            prev.vs = vs;
+            prev.rs = rs;
+            this.checkers.set(c.id, prev);
+          } else {
+            const run: CheckerRun = { spec: c, vs, rs, state: initialCheckerState(c.timing), queued: false };
+            this.checkers.set(c.id, run);
+          }
+        }
+      }
+      const statuses = this.rsStatuses(vs);
+      let pool: PoolState;
+      if (old) {
+        const step = updatePool(vs, { quorumUp: old.pool.quorumUp, rs: { ...old.pool.rs, ...this.onlyNew(old.pool.rs, statuses) } }, statuses);
+        pool = step.state;
+        for (const ev of step.events) this.onEvent(ev);
+      } else {
+        const step = initialPool(vs, statuses);
+        pool = step.state;
+        for (const ev of step.events) this.onEvent(ev);
+      }
+      const desired = desiredEntries(vs, pool);
+      const run: VsRun = { spec: vs, pool, desired, desiredJson: JSON.stringify(desired, bigintSafe) };
+      this.vss.set(vs.id, run);
+      this.onEvent({ kind: 'desired', vs: vs.id, entries: desired });
+    }
+    for (const run of this.checkers.values()) {
+      if (!run.timer && !run.abort) {
+        this.schedule(run, run.state.hasRun ? run.spec.timing.delayLoopMs : firstProbeDelay(run.spec.timing, this.random));
+      }
+    }
+  }
+
+  /** Statuses for real servers that did not exist before (so updatePool does not report them). */
+  private onlyNew(before: Record<string, RealServerStatus>, now: Record<string, RealServerStatus>): Record<string, RealServerStatus> {
+    const out: Record<string, RealServerStatus> = {};
+    for (const [id, s] of Object.entries(now)) if (!(id in before)) out[id] = s;
+    return out;
+  }
+
+  private rsStatuses(vs: VirtualServerSpec): Record<string, RealServerStatus> {
+    const out: Record<string, RealServerStatus> = {};
+    for (const rs of vs.realServers) {
+      out[rs.id] = realServerStatus(
+        rs,
+        rs.checkers.map((c) => this.checkers.get(c.id)?.state),
+      );
+    }
+    return out;
+  }
+
+  private schedule(run: CheckerRun, delayMs: number): void {
+    run.timer?.cancel();
+    run.timer = this.clock.setTimer(delayMs, () => {
+      run.timer = undefined;
+      this.launch(run);
+    });
+  }
+
+  private launch(run: CheckerRun): void {
+    if (!this.running || this.checkers.get(run.spec.id) !== run) return;
+    if (this.inFlight >= this.maxInFlight) {
+      if (!run.queued) {
+        run.queued = true;
+        this.waiting.push(run);
+      }
+      return;
+    }
+    this.inFlight++;
+    const abort = new AbortController();
+    run.abort = abort;
+    const safety = this.clock.setTimer(safetyTimeoutMs(run.spec.probe), () => abort.abort());
+    let probing: Promise<ProbeResult>;
+    try {
+      probing = this.probe(run.spec.probe, abort.signal);
+    } catch (err) {
+      probing = Promise.resolve({ ok: false, reason: `probe crashed: ${String(err)}` });
+    }
+    probing
+      .catch((err: unknown): ProbeResult => ({ ok: false, reason: `probe crashed: ${String(err)}` }))
+      .then((result) => {
+        safety.cancel();
+        this.inFlight--;
+        if (run.abort === abort) run.abort = undefined;
+        this.drainWaiting();
+        if (!this.running || this.checkers.get(run.spec.id) !== run) return;
+        this.onResult(run, result);
+      });
+  }
+
+  private drainWaiting(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      const next = this.waiting.shift() as CheckerRun;
+      next.queued = false;
+      this.launch(next);
+    }
+  }
+
+  /** One probe result: state machine, logs, pool update, next timer. */
+  private onResult(run: CheckerRun, result: ProbeResult): void {
+    const step = applyProbeResult(run.state, result, {
+      type: run.spec.probe.type,
+      label: run.spec.label,
+      timing: run.spec.timing,
+      extra: extraOf(run.spec.probe),
+    });
+    run.state = step.state;
+    for (const message of step.logs) this.onEvent({ kind: 'log', vs: run.vs.id, message });
+    if (step.transition) {
+      this.onEvent({
+        kind: 'checker',
+        vs: run.vs.id,
+        rs: run.rs.id,
+        checker: run.spec.id,
+        up: step.transition === 'up',
+        reason: result.reason,
+      });
+    }
+    if (step.transition || step.weightChanged) this.refreshPool(run.vs.id);
+    this.schedule(run, step.delayMs);
+  }
+
+  private refreshPool(vsId: string): void {
+    const v = this.vss.get(vsId);
+    if (!v) return;
+    const step = updatePool(v.spec, v.pool, this.rsStatuses(v.spec));
+    v.pool = step.state;
+    for (const ev of step.events) this.onEvent(ev);
+    const desired = desiredEntries(v.spec, v.pool);
+    const json = JSON.stringify(desired, bigintSafe);
+    if (json !== v.desiredJson) {
+      v.desired = desired;
+      v.desiredJson = json;
+      this.onEvent({ kind: 'desired', vs: vsId, entries: desired });
+    }
+  }
+}
+
+function bigintSafe(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
