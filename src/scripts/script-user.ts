@@ -1,0 +1,171 @@
+// Who scripts run as: `script_user USER [GROUP]` in global_defs, `user USER [GROUP]` per vrrp_script, and
+// `notify_* "cmd" [USER [GROUP]]`. keepalived resolves names with getpwnam/getgrnam when it reads the
+// config; a missing group defaults to the user's primary group; with no script_user the default is the
+// `keepalived_script` user if it exists, otherwise the user keepalived runs as (root), with the warning
+// "WARNING - default user 'keepalived_script' for script execution does not exist - please create.".
+//
+// Lookups read /etc/passwd and /etc/group (pure parsers below) and fall back to `getent` for users that
+// live in NSS (LDAP, sssd), once per name at startup. Children get the uid/gid through child_process's
+// uid/gid options; libuv also clears supplementary groups (setgroups(0)) as keepalived does.
+
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import type { Logger } from '../daemon/log.js';
+
+export interface UserEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+}
+
+export interface UserDatabase {
+  user(name: string): UserEntry | undefined;
+  group(name: string): GroupEntry | undefined;
+}
+
+/** The identity a script runs as. */
+export interface RunAs {
+  user: string;
+  uid: number;
+  gid: number;
+}
+
+export const DEFAULT_SCRIPT_USER = 'keepalived_script';
+
+/** passwd(5) lines: name:passwd:uid:gid:gecos:home:shell. */
+export function parsePasswd(text: string): Map<string, UserEntry> {
+  const users = new Map<string, UserEntry>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const fields = line.split(':');
+    const [name, , uid, gid] = fields;
+    if (!name || uid === undefined || gid === undefined || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) continue;
+    if (!users.has(name)) users.set(name, { name, uid: Number(uid), gid: Number(gid) });
+  }
+  return users;
+}
+
+/** group(5) lines: name:passwd:gid:members. */
+export function parseGroup(text: string): Map<string, GroupEntry> {
+  const groups = new Map<string, GroupEntry>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const [name, , gid] = line.split(':');
+    if (!name || gid === undefined || !/^\d+$/.test(gid)) continue;
+    if (!groups.has(name)) groups.set(name, { name, gid: Number(gid) });
+  }
+  return groups;
+}
+
+function getent(database: 'passwd' | 'group', name: string): string | undefined {
+  try {
+    const res = spawnSync('getent', [database, name], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return res.status === 0 ? res.stdout : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The system's users and groups: files first, then getent (NSS). Results are cached. */
+export function systemUserDatabase(files: { passwd?: string; group?: string } = {}): UserDatabase {
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const users = parsePasswd(read(files.passwd ?? '/etc/passwd'));
+  const groups = parseGroup(read(files.group ?? '/etc/group'));
+  const missingUsers = new Set<string>();
+  const missingGroups = new Set<string>();
+  return {
+    user(name) {
+      const known = users.get(name);
+      if (known || missingUsers.has(name)) return known;
+      const found = parsePasswd(getent('passwd', name) ?? '').get(name);
+      if (found) users.set(name, found);
+      else missingUsers.add(name);
+      return found;
+    },
+    group(name) {
+      const known = groups.get(name);
+      if (known || missingGroups.has(name)) return known;
+      const found = parseGroup(getent('group', name) ?? '').get(name);
+      if (found) groups.set(name, found);
+      else missingGroups.add(name);
+      return found;
+    },
+  };
+}
+
+/** A database from fixed entries, for tests. */
+export function staticUserDatabase(users: readonly UserEntry[], groups: readonly GroupEntry[] = []): UserDatabase {
+  return {
+    user: (name) => users.find((u) => u.name === name),
+    group: (name) => groups.find((g) => g.name === name),
+  };
+}
+
+export type RunAsResult = { ok: true; runAs: RunAs } | { ok: false; message: string };
+
+/**
+ * USER [GROUP] → uid/gid. Numeric ids are accepted as a convenience. The messages are keepalived's
+ * ("Script user '%s' does not exist").
+ */
+export function resolveRunAs(user: string, group: string | undefined, db: UserDatabase): RunAsResult {
+  let uid: number;
+  let gid: number;
+  const entry = db.user(user);
+  if (entry) {
+    uid = entry.uid;
+    gid = entry.gid;
+  } else if (/^\d+$/.test(user)) {
+    uid = Number(user);
+    gid = uid;
+  } else {
+    return { ok: false, message: `Script user '${user}' does not exist` };
+  }
+  if (group !== undefined) {
+    const g = db.group(group);
+    if (g) gid = g.gid;
+    else if (/^\d+$/.test(group)) gid = Number(group);
+    else return { ok: false, message: `Script group '${group}' does not exist` };
+  }
+  return { ok: true, runAs: { user, uid, gid } };
+}
+
+/** Who we are: the identity that needs no setuid. */
+export function currentIdentity(): RunAs {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  return { user: uid === 0 ? 'root' : String(uid), uid, gid };
+}
+
+/**
+ * The default script identity (global_defs script_user, else keepalived_script, else ourselves), logged
+ * as keepalived logs it. Call it only when the configuration has scripts, as keepalived does.
+ */
+export function resolveDefaultRunAs(
+  scriptUser: { user: string; group?: string | undefined } | undefined,
+  db: UserDatabase,
+  logger: Logger,
+  self: RunAs = currentIdentity(),
+): RunAs {
+  if (scriptUser) {
+    const res = resolveRunAs(scriptUser.user, scriptUser.group, db);
+    if (res.ok) return res.runAs;
+    logger.warn(`${res.message} - using ${self.user} for scripts`);
+    logger.warn('Error setting global script uid/gid');
+    return self;
+  }
+  const fallback = db.user(DEFAULT_SCRIPT_USER);
+  if (fallback) return { user: fallback.name, uid: fallback.uid, gid: fallback.gid };
+  logger.warn(`WARNING - default user '${DEFAULT_SCRIPT_USER}' for script execution does not exist - please create.`);
+  return self;
+}

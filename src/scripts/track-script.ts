@@ -1,0 +1,311 @@
+// Running vrrp_script checks on their interval and turning exits into up/down (keepalived's
+// vrrp_script_thread / vrrp_script_child_thread). Counting is in track-state.ts; this module owns the
+// timers and the processes.
+//
+// Behaviour, as keepalived 2.2.7:
+//  - every script runs at start, then every `interval` (fixed rate, measured from the previous start);
+//  - if the previous run is still going when the next is due, the run is skipped:
+//      "Track script chk is already running, expect idle - skipping run" (or "being timed out");
+//  - after `timeout` (the model resolves 0 to the interval) the script's process group gets SIGTERM, then
+//    SIGKILL `killGraceMs` later (keepalived: 2 s); dying of it counts as a failure, "VRRP_Script(chk) timed_out";
+//  - scripts are checked once at start (script-security.ts); a refused one is never run and no longer
+//    tracked, as keepalived drops it: "Disabling track script chk due to insecure" /
+//    "Disabling track script chk since not found/accessible". Callers should ignore disabled scripts.
+//  - a script that vanishes later fails ("Error exec-ing command …", exit status 127), it never throws.
+// Nothing here blocks: spawns are asynchronous, results arrive as events. stop() kills running checks.
+//
+// Wiring (engine): build with the model's `vrrpScripts`, call markAllSuccessfulOnReload(previous) on a
+// reload before start(), subscribe with onChange(), read status() when computing priorities, and apply
+// trackerEffect() from track-state.ts per (instance, track_script) with that tracker's weight.
+
+import { constants as osConstants } from 'node:os';
+import type { Logger } from '../daemon/log.js';
+import type { VrrpScript } from '../config/model.js';
+import { displayCommand } from './command-line.js';
+import type { PrepareResult, PreparedScript, ScriptPreparer } from './script-security.js';
+import { defaultSpawner, type RunningScript, type ScriptExit, type ScriptSpawner } from './spawn.js';
+import {
+  applyRunOutcome,
+  initialTrackState,
+  reloadedTrackState,
+  type RunOutcome,
+  type TrackScriptState,
+  type TrackStatus,
+} from './track-state.js';
+
+export type TrackScriptSpec = Pick<VrrpScript, 'name' | 'script' | 'intervalMs' | 'timeoutMs' | 'rise' | 'fall' | 'initFail' | 'user' | 'group'>;
+
+/** Timers the runner uses; tests pass a fake. */
+export interface TimerClock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: TimerClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface TrackScriptChange {
+  name: string;
+  up: boolean;
+  status: 'up' | 'down';
+  previous: TrackStatus;
+  outcome: RunOutcome;
+}
+
+export type TrackScriptListener = (name: string, change: TrackScriptChange) => void;
+
+export interface TrackScriptRunnerOptions {
+  scripts: readonly TrackScriptSpec[];
+  /** Checks scripts and resolves users; share one per process. */
+  preparer: Pick<ScriptPreparer, 'prepare'>;
+  logger: Logger;
+  clock?: TimerClock | undefined;
+  spawner?: ScriptSpawner | undefined;
+  /** Between SIGTERM and SIGKILL after a timeout, and at stop (keepalived: 2 s). */
+  killGraceMs?: number | undefined;
+}
+
+type Phase = 'idle' | 'running' | 'terminating' | 'killing';
+
+interface ScriptRuntime {
+  spec: TrackScriptSpec;
+  prepared: PreparedScript | undefined;
+  disabled: boolean;
+  state: TrackScriptState;
+  phase: Phase;
+  running: RunningScript | undefined;
+  /** Increments per run so a late exit of an old run cannot touch a newer one. */
+  runId: number;
+  tickTimer: unknown;
+  killTimer: unknown;
+}
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+export class TrackScriptRunner {
+  private readonly scripts = new Map<string, ScriptRuntime>();
+  private readonly listeners = new Set<TrackScriptListener>();
+  private readonly clock: TimerClock;
+  private readonly spawner: ScriptSpawner;
+  private readonly killGraceMs: number;
+  private readonly log: Logger;
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly opts: TrackScriptRunnerOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.spawner = opts.spawner ?? defaultSpawner;
+    this.killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.log = opts.logger;
+    for (const spec of opts.scripts) {
+      this.scripts.set(spec.name, {
+        spec,
+        prepared: undefined,
+        disabled: false,
+        state: initialTrackState(spec),
+        phase: 'idle',
+        running: undefined,
+        runId: 0,
+        tickTimer: undefined,
+        killTimer: undefined,
+      });
+    }
+  }
+
+  /** Subscribe to up/down transitions; returns the unsubscribe function. */
+  onChange(listener: TrackScriptListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** 'init' until the first result (or after init_fail: 'down'); undefined for unknown or disabled scripts. */
+  status(name: string): TrackStatus | undefined {
+    const rt = this.scripts.get(name);
+    return rt && !rt.disabled ? rt.state.status : undefined;
+  }
+
+  isUp(name: string): boolean {
+    return this.status(name) === 'up';
+  }
+
+  /** Every enabled script's status, e.g. to carry over a reload. */
+  snapshot(): Map<string, TrackStatus> {
+    const out = new Map<string, TrackStatus>();
+    for (const [name, rt] of this.scripts) if (!rt.disabled) out.set(name, rt.state.status);
+    return out;
+  }
+
+  /** Scripts refused at start (not found, not executable, insecure, unknown user). */
+  disabledScripts(): string[] {
+    return [...this.scripts.values()].filter((rt) => rt.disabled).map((rt) => rt.spec.name);
+  }
+
+  /**
+   * On reload, before start(): keepalived's clear_diff_script(). With `previous` (the old runner's
+   * snapshot()), scripts that were up are "considered successful on reload" and scripts that were down
+   * "considered unsuccessful"; new ones start as usual. Without it, every script is considered successful.
+   */
+  markAllSuccessfulOnReload(previous?: ReadonlyMap<string, TrackStatus>): void {
+    for (const [name, rt] of this.scripts) {
+      const before: TrackStatus | undefined = previous ? previous.get(name) : 'up';
+      if (before === undefined) continue;
+      const { state, logs } = reloadedTrackState(rt.spec, name, before);
+      rt.state = state;
+      for (const line of logs) this.log.info(line);
+    }
+  }
+
+  /** Check every script, then run each now and every interval. Idempotent. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (const rt of this.scripts.values()) {
+      const res: PrepareResult = this.opts.preparer.prepare(rt.spec.script, rt.spec.user, rt.spec.group);
+      if (!res.ok) {
+        rt.disabled = true;
+        const why = res.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible';
+        this.log.warn(`Disabling track script ${rt.spec.name} ${why}`, { script: rt.spec.name, command: rt.spec.script, reason: res.reason });
+        continue;
+      }
+      rt.prepared = res.script;
+      this.tick(rt);
+    }
+  }
+
+  /** Stop scheduling and kill running checks (SIGTERM, SIGKILL after the grace time). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const waits: Promise<unknown>[] = [];
+    for (const rt of this.scripts.values()) {
+      this.clock.clearTimeout(rt.tickTimer);
+      this.clock.clearTimeout(rt.killTimer);
+      const running = rt.running;
+      if (!running) continue;
+      running.kill('SIGTERM');
+      const killTimer = this.clock.setTimeout(() => running.kill('SIGKILL'), this.killGraceMs);
+      waits.push(running.exited.finally(() => this.clock.clearTimeout(killTimer)));
+    }
+    await Promise.all(waits);
+  }
+
+  private tick(rt: ScriptRuntime): void {
+    if (this.stopped) return;
+    rt.tickTimer = this.clock.setTimeout(() => this.tick(rt), rt.spec.intervalMs);
+    if (rt.phase !== 'idle') {
+      const doing = rt.phase === 'running' ? 'already running' : 'being timed out';
+      this.log.info(`Track script ${rt.spec.name} is ${doing}, expect idle - skipping run`);
+      return;
+    }
+    this.launch(rt);
+  }
+
+  private launch(rt: ScriptRuntime): void {
+    const prepared = rt.prepared;
+    if (!prepared) return;
+    const runId = ++rt.runId;
+    let running: RunningScript;
+    try {
+      running = this.spawner(prepared);
+    } catch (err) {
+      // A spawner must not throw, but a bug here must not stop the checks either.
+      running = { pid: undefined, kill() {}, exited: Promise.resolve({ code: null, signal: null, spawnError: err as NodeJS.ErrnoException, stderrTail: '' }) };
+    }
+    rt.running = running;
+    rt.phase = 'running';
+    // keepalived: timeout 0 means "the interval" (the model resolves it; be safe with hand-made specs).
+    const timeoutMs = rt.spec.timeoutMs > 0 ? rt.spec.timeoutMs : rt.spec.intervalMs;
+    rt.killTimer = this.clock.setTimeout(() => this.onTimeout(rt, runId), timeoutMs);
+    running.exited.then(
+      (exit) => this.onExit(rt, runId, exit),
+      (err: unknown) => this.onExit(rt, runId, { code: null, signal: null, spawnError: err as NodeJS.ErrnoException, stderrTail: '' }),
+    );
+  }
+
+  private onTimeout(rt: ScriptRuntime, runId: number): void {
+    if (rt.runId !== runId || !rt.running || this.stopped) return;
+    const running = rt.running;
+    if (rt.phase === 'running') {
+      rt.phase = 'terminating';
+      running.kill('SIGTERM');
+    } else if (rt.phase === 'terminating') {
+      rt.phase = 'killing';
+      running.kill('SIGKILL');
+    } else {
+      this.log.warn(`Child (PID ${running.pid ?? '?'}) failed to terminate after kill`, { script: rt.spec.name });
+      running.kill('SIGKILL');
+    }
+    rt.killTimer = this.clock.setTimeout(() => this.onTimeout(rt, runId), this.killGraceMs);
+  }
+
+  private onExit(rt: ScriptRuntime, runId: number, exit: ScriptExit): void {
+    if (rt.runId !== runId) return;
+    const phase = rt.phase;
+    const running = rt.running;
+    this.clock.clearTimeout(rt.killTimer);
+    rt.killTimer = undefined;
+    rt.running = undefined;
+    rt.phase = 'idle';
+    if (this.stopped) return;
+
+    const name = rt.spec.name;
+    const outcome = this.outcomeOf(rt, phase, exit);
+    if (exit.signal === 'SIGTERM' && phase === 'terminating') running?.kill('SIGKILL'); // its children too, as keepalived
+
+    const step = applyRunOutcome(rt.state, rt.spec, name, outcome);
+    const previous = rt.state.status;
+    rt.state = step.state;
+    for (const line of step.logs) this.log.info(line, { script: name });
+    if (outcome.kind !== 'exited' || outcome.code !== 0) {
+      const stderr = exit.stderrTail.trim();
+      if (stderr) this.log.debug(`Script \`${name}\` (${rt.prepared ? displayCommand(rt.prepared.command) : rt.spec.script}) stderr: ${stderr}`, { script: name });
+    }
+    if (step.transition) {
+      const change: TrackScriptChange = { name, up: step.transition.to === 'up', status: step.transition.to, previous, outcome };
+      for (const listener of this.listeners) {
+        try {
+          listener(name, change);
+        } catch (err) {
+          this.log.error(`Track script ${name} listener failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private outcomeOf(rt: ScriptRuntime, phase: Phase, exit: ScriptExit): RunOutcome {
+    if (exit.spawnError) {
+      const err = exit.spawnError;
+      const display = rt.prepared ? displayCommand(rt.prepared.command) : rt.spec.script;
+      this.log.warn(`Error exec-ing command '${display}', error ${err.errno ?? '?'}: ${err.message}`, { script: rt.spec.name });
+      // As a shell would report it: 127 not found, 126 found but not executable.
+      return { kind: 'exited', code: err.code === 'ENOENT' ? 127 : 126 };
+    }
+    if (exit.code !== null) return { kind: 'exited', code: exit.code };
+    const signal = exit.signal ?? 'SIGKILL';
+    if ((phase === 'terminating' && signal === 'SIGTERM') || (phase === 'killing' && (signal === 'SIGKILL' || signal === 'SIGTERM'))) {
+      return { kind: 'timed_out' };
+    }
+    return { kind: 'signaled', signal: signalNumber(signal) };
+  }
+}
+
+/** The model's vrrp_script list as runner specs (identity today; kept so the mapping has one home). */
+export function trackScriptSpecsFromConfig(scripts: readonly VrrpScript[]): TrackScriptSpec[] {
+  return scripts.map(({ name, script, intervalMs, timeoutMs, rise, fall, initFail, user, group }) => ({
+    name,
+    script,
+    intervalMs,
+    timeoutMs,
+    rise,
+    fall,
+    initFail,
+    user,
+    group,
+  }));
+}
