@@ -1,0 +1,84 @@
+// Runs inside a network namespace (`ip netns exec NS node probe.mjs DIR`) and drives the compiled src/net
+// adapters for a test: one JSON request per stdin line, one JSON reply or event per stdout line.
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+const net = await import(pathToFileURL(join(process.argv[2], 'net', 'index.js')).href);
+const objects = new Map();
+const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const hex = (b) => Buffer.from(b).toString('hex');
+
+const ops = {
+  async interfaceInfo({ name }) {
+    return net.interfaceInfo(name);
+  },
+  async openTransport({ key, opts }) {
+    const t = await net.openVrrpTransport(opts);
+    t.onPacket((p) => out({ event: 'packet', key, packet: { ...p, payload: hex(p.payload) } }));
+    t.onError((e) => out({ event: 'error', key, message: e.message }));
+    objects.set(key, t);
+  },
+  async send({ key, payload }) {
+    await objects.get(key).send(Buffer.from(payload, 'hex'));
+  },
+  async pollError({ key }) {
+    objects.get(key).simulatePollError();
+  },
+  async openAddresses({ key }) {
+    const m = await net.openAddressManager();
+    m.onAddressRemoved((family, address, ifindex) => out({ event: 'removed', key, family, address, ifindex }));
+    objects.set(key, m);
+  },
+  async addAddress({ key, vip }) {
+    await objects.get(key).add(vip);
+  },
+  async removeAddress({ key, vip }) {
+    await objects.get(key).remove(vip);
+  },
+  async hasAddress({ key, vip }) {
+    return objects.get(key).has(vip);
+  },
+  async openLinks({ key }) {
+    const w = await net.openLinkWatcher();
+    w.onChange((link) => out({ event: 'link', key, link }));
+    objects.set(key, w);
+  },
+  async getLink({ key, name }) {
+    return objects.get(key).get(name) ?? null;
+  },
+  async openAnnouncer({ key }) {
+    const a = await net.openAnnouncer({ warn: (message) => out({ event: 'warning', key, message }) });
+    objects.set(key, a);
+  },
+  async announce({ key, iface, vip }) {
+    await objects.get(key).announce(iface, vip);
+  },
+  async unixDatagram({ path, data }) {
+    return net.sendUnixDatagram(path, Buffer.from(data, 'utf8'));
+  },
+  async close({ key }) {
+    objects.get(key)?.close();
+    objects.delete(key);
+  },
+  async exit() {
+    for (const o of objects.values()) o.close();
+    setImmediate(() => process.exit(0));
+  },
+};
+
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch {
+    return;
+  }
+  try {
+    const result = await ops[req.op](req.args ?? {});
+    out({ id: req.id, ok: true, result: result ?? null });
+  } catch (e) {
+    out({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+  }
+});
+out({ event: 'ready' });
