@@ -2,60 +2,22 @@
 // as one AF_UNIX datagram to $NOTIFY_SOCKET (a path, or "@name" for an abstract socket) from the
 // MAIN process (the unit has NotifyAccess=main, so only the main pid's datagrams are accepted).
 //
-// Node has no AF_UNIX datagram socket, so the sending is done by native/sd_notify (Node-API, one
-// function; see the header of native/sd_notify/sd_notify.c for why no npm package fits). When
-// NOTIFY_SOCKET is unset (not started by systemd, or Type≠notify) everything here is a no-op.
+// Node has no AF_UNIX datagram socket, so the sending is done by the project's native addon
+// (native/lvskeeper_net.c, `sendUnixDatagram`, owned by src/net; it handles "@abstract" names). No
+// npm package fits: `sd-notify` links libsystemd and needs libsystemd-dev to build, `unix-dgram`
+// copies the path with strncpy and cannot address abstract sockets. When NOTIFY_SOCKET is unset
+// (not started by systemd, or Type≠notify) everything here is a no-op.
 
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { loadNative } from '../../net/native.js';
 
 /** Sends one datagram; throws an Error with `code` (e.g. ECONNREFUSED) on failure. */
 export type DatagramSender = (address: string, payload: Buffer) => void;
 
-interface NativeSdNotify {
-  send(address: Buffer, payload: Buffer): number;
-}
-
-/** Where the addon may have been built: by its own binding.gyp, or by a root binding.gyp target. */
-export const ADDON_CANDIDATES: readonly string[] = [
-  '../../../native/sd_notify/build/Release/sd_notify.node',
-  '../../../build/Release/sd_notify.node',
-];
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 11: 'EAGAIN', 13: 'EACCES', 22: 'EINVAL', 90: 'EMSGSIZE', 91: 'EPROTOTYPE',
-  105: 'ENOBUFS', 111: 'ECONNREFUSED',
-};
-
-let cachedSender: DatagramSender | null | undefined;
-
-/** The native sender, or undefined when the addon is not built. Loaded once. */
+/** The native sender, or undefined when the addon is not built or cannot load. */
 export function loadDatagramSender(): DatagramSender | undefined {
-  if (cachedSender !== undefined) return cachedSender ?? undefined;
-  cachedSender = null;
-  const require = createRequire(import.meta.url);
-  for (const rel of ADDON_CANDIDATES) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(file)) continue;
-    try {
-      const mod = require(file) as NativeSdNotify;
-      cachedSender = (address, payload) => {
-        const r = mod.send(Buffer.from(address, 'utf8'), payload);
-        if (r < 0) {
-          const code = ERRNO_NAMES[-r] ?? `errno ${-r}`;
-          const err = new Error(`sendto ${address}: ${code}`) as NodeJS.ErrnoException;
-          err.code = code;
-          err.errno = r;
-          throw err;
-        }
-      };
-      break;
-    } catch {
-      /* try the next one */
-    }
-  }
-  return cachedSender ?? undefined;
+  const { addon } = loadNative();
+  if (!addon) return undefined;
+  return (address, payload) => addon.sendUnixDatagram(address, payload);
 }
 
 export interface NotifierOptions {
@@ -110,7 +72,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     if (!sender) {
       if (!warnedMissing) {
         warnedMissing = true;
-        warn('sd_notify: native addon native/sd_notify is not built, cannot notify systemd (run scripts/install.sh or node-gyp rebuild in native/sd_notify)');
+        warn(`sd_notify: cannot notify systemd at ${socket}: ${loadNative().error?.message ?? 'no sender'}`);
       }
       return false;
     }
@@ -118,7 +80,8 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       sender(socket, Buffer.from(message, 'utf8'));
       return true;
     } catch (e) {
-      warn(`sd_notify: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      warn(`sd_notify: ${socket}: ${(e as Error).message}${code ? ` (${code})` : ''}`);
       return false;
     }
   };

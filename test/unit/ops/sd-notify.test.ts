@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifier, loadDatagramSender } from '../../../src/daemon/process/sd-notify.js';
 
 const listener = fileURLToPath(new URL('./fixtures/dgram-listen.py', import.meta.url));
-const buildScript = fileURLToPath(new URL('../../../native/sd_notify/build.mjs', import.meta.url));
 
 interface Received {
   pid: number | null;
@@ -37,9 +36,11 @@ async function listen(address: string, count: number): Promise<{ child: ChildPro
 describe('sd_notify', () => {
   let dir: string;
   beforeAll(() => {
-    execFileSync(process.execPath, [buildScript, '--if-missing'], { stdio: 'inherit' });
+    // The sender is the project's addon (build/Release/lvskeeper_net.node, built by `npm ci`): a
+    // missing addon must fail here, since systemd would then never hear READY=1.
+    expect(loadDatagramSender(), 'native addon not built: run npm ci / npx node-gyp rebuild').toBeDefined();
     dir = mkdtempSync(join(tmpdir(), 'lko-sdn-'));
-  }, 120_000);
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is a no-op without NOTIFY_SOCKET', () => {
