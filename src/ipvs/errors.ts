@@ -14,6 +14,7 @@ export const ERRNO = {
   EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
+  ERANGE: 34,
   ENOBUFS: 105,
   EOPNOTSUPP: 95,
   ENOPROTOOPT: 92,
@@ -130,6 +131,7 @@ const STRERROR: Record<number, string> = {
   97: 'Address family not supported by protocol',
   105: 'No buffer space available',
   110: 'Connection timed out',
+  34: 'Numerical result out of range',
 };
 
 export function strerror(errno: number): string {
