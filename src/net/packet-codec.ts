@@ -203,6 +203,47 @@ export function withVrrp3Ipv4Checksum(payload: Buffer, source: string, destinati
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// IPv6 header for IPV6_HDRINCL sends. Used only when a source address is configured (unicast_src_ip): Linux
+// ignores a sticky IPV6_PKTINFO source on raw sockets and raw-socket has no bind() or sendmsg cmsgs. The
+// kernel computes no checksum on this path, so the VRRP checksum is written here (RFC 5798 §5.2.8 with the
+// RFC 8200 §8.1 pseudo-header).
+
+export interface Ipv6HeaderFields {
+  source: string;
+  destination: string;
+  hopLimit: number;
+  trafficClass?: number;
+  nextHeader?: number;
+  payloadLength: number;
+}
+
+export function buildIpv6Header(f: Ipv6HeaderFields): Buffer {
+  const h = Buffer.alloc(40);
+  const tc = f.trafficClass ?? VRRP_TOS;
+  h.writeUInt32BE(((6 << 28) | (tc << 20)) >>> 0, 0); // version 6, traffic class, flow label 0
+  h.writeUInt16BE(f.payloadLength, 4);
+  h[6] = f.nextHeader ?? IPPROTO_VRRP;
+  h[7] = f.hopLimit;
+  ipv6ToBytes(f.source).copy(h, 8);
+  ipv6ToBytes(f.destination).copy(h, 24);
+  return h;
+}
+
+/** VRRP (v2 layout or v3) over IPv6: checksum at offset 6 over the IPv6 pseudo-header and the message. */
+export function withVrrpIpv6Checksum(payload: Buffer, source: string, destination: string): Buffer {
+  if (payload.length < 8) return payload;
+  const out = Buffer.from(payload);
+  out.writeUInt16BE(0, 6);
+  const pseudo = Buffer.alloc(40);
+  ipv6ToBytes(source).copy(pseudo, 0);
+  ipv6ToBytes(destination).copy(pseudo, 16);
+  pseudo.writeUInt32BE(out.length, 32);
+  pseudo[39] = IPPROTO_VRRP;
+  out.writeUInt16BE(internetChecksum(pseudo, out), 6);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Gratuitous ARP (RFC 5227 §3 "ARP Announcement"), exactly keepalived's frame
 // (vrrp_arp.c send_gratuitous_arp_immediate): a broadcast ARP *request*, sender IP = target IP = VIP,
 // target MAC ff:ff:ff:ff:ff:ff. 42 bytes; the NIC pads to 60.

@@ -11,8 +11,9 @@
 // engine must skip the hop-limit check then. We chose this over a second native addon doing recvmsg because
 // raw-socket owns the socket and its poll loop; a recvmsg addon would have to replace raw-socket for IPv6
 // entirely. Link-scoped multicast with SO_BINDTODEVICE already confines receive to one link.
-// The IPv6 source is chosen by the kernel (link-local for ff02::12, RFC 5798 §5.1.2.1); a configured
-// sourceAddress is applied as a sticky IPV6_PKTINFO (RFC 3542 §6.1).
+// Without a configured sourceAddress the kernel chooses the IPv6 source (link-local for ff02::12, RFC 5798
+// §5.1.2.1). With one, the socket uses IPV6_HDRINCL and we build the header and checksum ourselves: Linux
+// ignores a sticky IPV6_PKTINFO source on raw sockets (tested), and raw-socket has neither bind() nor cmsgs.
 //
 // raw-socket closes its socket on any poll error: we report it through onError and reopen it.
 
@@ -25,14 +26,16 @@ import {
   deviceName,
   ipMreqn,
   ipv6Mreq,
-  ipv6ToBytes,
+  buildIpv6Header,
   isIpv6LinkLocal,
+  isMulticast,
   parseIpv4Packet,
   IPPROTO_VRRP,
   stripScope,
   VRRP_TOS,
   VRRP_TTL,
   withVrrp3Ipv4Checksum,
+  withVrrpIpv6Checksum,
 } from './packet-codec.js';
 import { interfaceInfo } from './interfaces.js';
 import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
@@ -81,7 +84,7 @@ export const IPV6_MULTICAST_HOPS = 18;
 export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_JOIN_GROUP = 20;
 export const IPV6_MULTICAST_ALL = 29;
-export const IPV6_PKTINFO = 50;
+export const IPV6_HDRINCL = 36;
 export const IPV6_TCLASS = 67;
 
 export const VRRP_GROUP_V4 = '224.0.0.18';
@@ -170,12 +173,7 @@ class RawVrrpTransport implements VrrpTransport {
       set('IPV6_UNICAST_HOPS', SOL_IPV6, IPV6_UNICAST_HOPS, this.opts.unicastTtl ?? VRRP_TTL);
       set('IPV6_TCLASS', SOL_IPV6, IPV6_TCLASS, VRRP_TOS, true);
       set('IPV6_MULTICAST_IF', SOL_IPV6, IPV6_MULTICAST_IF, this.ifindex);
-      if (this.opts.sourceAddress !== undefined) {
-        const pktinfo = Buffer.alloc(20);
-        ipv6ToBytes(this.opts.sourceAddress).copy(pktinfo, 0);
-        pktinfo.writeUInt32LE(this.ifindex, 16);
-        set(`IPV6_PKTINFO source ${this.opts.sourceAddress}`, SOL_IPV6, IPV6_PKTINFO, pktinfo);
-      }
+      if (this.opts.sourceAddress !== undefined) set('IPV6_HDRINCL', SOL_IPV6, IPV6_HDRINCL, 1);
       if (!unicast) set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
     }
     sock.on('message', (buf: Buffer, source: string) => this.receive(buf, source));
@@ -279,9 +277,16 @@ class RawVrrpTransport implements VrrpTransport {
         await this.sendOne(sock, Buffer.concat([header, body]), dest).catch((e: Error) => failures.push(e.message));
       }
     } else {
+      const source = this.opts.sourceAddress === undefined ? undefined : stripScope(this.opts.sourceAddress);
+      const hopLimit = unicast ? (this.opts.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
       for (const dest of dests) {
-        const target = isIpv6LinkLocal(dest) ? `${dest}%${this.opts.interface}` : dest;
-        await this.sendOne(sock, payload, target).catch((e: Error) => failures.push(e.message));
+        const target = isIpv6LinkLocal(dest) || isMulticast(dest) ? `${dest}%${this.opts.interface}` : dest;
+        let packet = payload;
+        if (source !== undefined) {
+          const body = withVrrpIpv6Checksum(payload, source, dest);
+          packet = Buffer.concat([buildIpv6Header({ source, destination: dest, hopLimit, payloadLength: body.length }), body]);
+        }
+        await this.sendOne(sock, packet, target).catch((e: Error) => failures.push(e.message));
       }
     }
     if (failures.length > 0) throw new Error(failures.join('; '));

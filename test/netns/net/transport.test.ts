@@ -193,6 +193,19 @@ describe('IPv6 multicast', () => {
     expect(packetsFrom(pa, 'm6', () => true)).toHaveLength(0);
   });
 
+  it('with a configured source (IPV6_HDRINCL path): hop limit 255, traffic class 0xc0, our checksum', async () => {
+    await pa.call('openTransport', { key: 'm6s', opts: { family: 'inet6', interface: 'eth0', sourceAddress: topo.llA } });
+    const cap = new Capture(topo.b, 'eth0', 'ip6 proto 112');
+    await cap.start();
+    const payload = vrrp3v6(74, topo.llA);
+    await pa.call('send', { key: 'm6s', payload: payload.toString('hex') });
+    const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'm6' && packetOf(ev).payload.startsWith('314a'));
+    const rows = await cap.stop(['ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'ipv6.tclass']);
+    expect(v6PseudoOk(topo.llA, 'ff02::12', Buffer.from(packetOf(e).payload, 'hex'))).toBe(true);
+    expect(rows).toEqual([{ 'ipv6.src': topo.llA, 'ipv6.dst': 'ff02::12', 'ipv6.hlim': '255', 'ipv6.tclass': '0x000000c0' }]);
+    await pa.call('close', { key: 'm6s' });
+  });
+
   it('IPv6 unicast to a link-local peer arrives', async () => {
     await pa.call('openTransport', { key: 'u6', opts: { family: 'inet6', interface: 'eth0', unicastPeers: [topo.llB] } });
     await pb.call('openTransport', { key: 'u6', opts: { family: 'inet6', interface: 'eth0', unicastPeers: [topo.llA] } });
