@@ -1,0 +1,135 @@
+// keepalived's process_stream() and alloc_value_block(): walks the logical lines against nested
+// keyword tables. Its quirks are deliberate (they decide which lines keepalived applies where):
+// an unknown keyword followed by `{` reports "Unexpected '{' - ignoring" and its inner lines are
+// read at the enclosing level, and the `}` that closed it then closes the enclosing block.
+
+import type { Diagnostic, SourceLocation } from './model.js';
+import type { LineReader, LogicalLine } from './reader.js';
+
+export interface Keyword {
+  /** Called with the keyword line's words (word 0 is the keyword). */
+  handler?: (words: string[], at: SourceLocation) => void;
+  /** Sub-keywords: the keyword opens a `{ }` block read against this table. */
+  sub?: KeywordTable;
+  /** Called when the block closes normally. */
+  close?: () => void;
+}
+
+export type KeywordTable = Map<string, Keyword>;
+
+export class Engine {
+  private level = 0;
+  /** keepalived's skip_sublevel: -1 = skip the block if the next line opens one; n > 0 = depth inside a skipped block. */
+  private skipLevel = 0;
+  private current: LogicalLine | undefined;
+
+  constructor(
+    private readonly reader: LineReader,
+    private readonly report: (d: Diagnostic) => void,
+  ) {}
+
+  at(): SourceLocation {
+    const c = this.current;
+    return c ? { file: c.file, line: c.line } : { file: this.reader.lastFile, line: this.reader.lastLine };
+  }
+
+  error(message: string, keyword?: string, at?: SourceLocation, severity: Diagnostic['severity'] = 'error'): void {
+    const loc = at ?? this.at();
+    const d: Diagnostic = { severity, file: loc.file, line: loc.line, message };
+    if (keyword !== undefined) d.keyword = keyword;
+    this.report(d);
+  }
+
+  warn(message: string, keyword?: string, at?: SourceLocation): void {
+    this.error(message, keyword, at, 'warning');
+  }
+
+  /** Handlers call this to ignore the rest of the block they open (keepalived's skip_block). */
+  skipBlock(): void {
+    this.skipLevel = -1;
+  }
+
+  run(table: KeywordTable): void {
+    this.stream(table, false);
+  }
+
+  /** Returns true when the block was skipped (no close handler then). */
+  private stream(table: KeywordTable, needOpen: boolean): boolean {
+    let skipped = false;
+    for (let line = this.reader.next(); line !== undefined; line = this.reader.next()) {
+      this.current = line;
+      const words = line.words;
+      const first = words[0]!;
+      if (this.skipLevel === -1) {
+        if (first === '{') {
+          this.skipLevel = 1;
+          needOpen = false;
+          continue;
+        }
+        this.skipLevel = 0;
+      }
+      if (this.skipLevel > 0) {
+        for (const w of words) {
+          if (w === '{') this.skipLevel++;
+          else if (w === '}' && --this.skipLevel === 0) break;
+        }
+        if (first === '}' && this.skipLevel === 0 && this.level > 0) {
+          skipped = true;
+          break;
+        }
+        continue;
+      }
+      if (needOpen) {
+        needOpen = false;
+        if (first === '{' && this.level > 0) continue;
+        this.error("Missing '{' at beginning of configuration block");
+      } else if (first === '{') {
+        this.error("Unexpected '{' - ignoring");
+        continue;
+      }
+      if (first === '}' && this.level > 0) break;
+      const kw = table.get(first);
+      if (kw === undefined) {
+        this.error(`Unknown keyword '${first}'`, first);
+        continue;
+      }
+      const at = { file: line.file, line: line.line };
+      kw.handler?.(words, at);
+      if (kw.sub !== undefined) {
+        this.level++;
+        const wasSkipped = this.stream(kw.sub, true);
+        this.level--;
+        if (!wasSkipped) kw.close?.();
+      }
+    }
+    return skipped;
+  }
+
+  /**
+   * A value block (virtual_ipaddress, track_script, …): each line until `}` is one entry.
+   * keepalived only logs (not a config error) when the `{` is missing.
+   */
+  valueBlock(words: string[], onEntry: (entry: string[], at: SourceLocation) => void): void {
+    if (words.length > 1) {
+      this.error(`Block ${words[0]} has extra parameters ${words[1]} ...`);
+    }
+    let needOpen = true;
+    for (let line = this.reader.next(); line !== undefined; line = this.reader.next()) {
+      this.current = line;
+      let entry = line.words;
+      if (needOpen) {
+        needOpen = false;
+        if (entry[0] === '{') {
+          if (entry.length === 1) continue;
+          entry = entry.slice(1);
+        }
+      }
+      if (entry[entry.length - 1] === '}') {
+        if (entry.length === 1) break;
+        onEntry(entry.slice(0, -1), { file: line.file, line: line.line });
+        break;
+      }
+      onEntry(entry, { file: line.file, line: line.line });
+    }
+  }
+}

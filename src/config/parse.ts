@@ -1,0 +1,2155 @@
+// parseConfig(): keepalived.conf → typed model + diagnostics, as keepalived 2.2.7 reads it.
+// The keyword tables follow keepalived's global_parser.c, vrrp_parser.c and check_parser.c; the
+// completion pass follows vrrp_complete_instance() and check_data.c's validation. Never throws.
+
+import type {
+  AddressFamily,
+  Checker,
+  CheckerKind,
+  Config,
+  Diagnostic,
+  FifoSetting,
+  ForwardMethod,
+  GlobalDefs,
+  HttpUrl,
+  NotifyScripts,
+  ParseOptions,
+  ParseResult,
+  RawLine,
+  RealServer,
+  ScriptCommand,
+  SmtpHost,
+  SourceLocation,
+  TrackInterface,
+  TrackScript,
+  TunnelSettings,
+  VirtualIpAddress,
+  VirtualServer,
+  VirtualServerGroup,
+  VrrpInstance,
+  VrrpScript,
+  VrrpSyncGroup,
+} from './model.js';
+import { Engine, type Keyword, type KeywordTable } from './engine.js';
+import { LineReader, type FileAccess } from './reader.js';
+import {
+  familyOf,
+  formatIpv6,
+  ipv6Groups,
+  isIPv4,
+  parsePrefix,
+  readDouble,
+  readFlag,
+  readInt,
+  readTimerMs,
+  readUnsigned,
+  TIMER_MAX_S,
+  TIMER_MAX_UINT_S,
+} from './values.js';
+import { nodeFileAccess, nodeInterfaceExists, shortHostname } from './node-io.js';
+
+// ---------------------------------------------------------------------------------------------
+// Drafts: the model object plus what was explicitly configured, for default resolution.
+
+interface InstanceDraft {
+  vi: VrrpInstance;
+  priority?: number;
+  advertIntS?: number;
+  version?: 2 | 3;
+  accept?: boolean;
+  routerIdSet: boolean;
+  strictMode?: boolean;
+  garpMasterDelayMs?: number;
+  garpMasterRepeat?: number;
+  garpMasterRefreshMs?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelayMs?: number;
+  garpLowerPrioRepeat?: number;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  downTimerAdverts?: number;
+  skipCheckAdvAddr?: boolean;
+  checkUnicastSrc?: boolean;
+  interfaceAt?: SourceLocation;
+  preemptDelaySet: boolean;
+  nopreemptSet: boolean;
+}
+
+interface VsDraft {
+  vs: VirtualServer;
+  protocolSet: boolean;
+  schedulerSet: boolean;
+  methodSet: boolean;
+  delayLoopSet: boolean;
+  warmupSet: boolean;
+  weight: number;
+  rs: RsDraft[];
+}
+
+interface RsDraft {
+  rs: RealServer;
+  portSet: boolean;
+  delayLoopMs?: number;
+  connectTimeoutMs?: number;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  alpha?: boolean;
+  weightSet: boolean;
+  methodSet: boolean;
+  checkers: CheckerDraft[];
+}
+
+interface CheckerDraft {
+  checker: Checker;
+  connectTimeoutMs?: number;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  delayLoopMs?: number;
+  alpha?: boolean;
+  miscTimeoutMs?: number;
+}
+
+const SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
+
+const CHECKER_DEFAULTS: Record<CheckerKind, { retry: number; delayBeforeRetryMs: number }> = {
+  TCP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  HTTP_GET: { retry: 1, delayBeforeRetryMs: 3000 },
+  SSL_GET: { retry: 1, delayBeforeRetryMs: 3000 },
+  SMTP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  DNS_CHECK: { retry: 3, delayBeforeRetryMs: 1000 },
+  MISC_CHECK: { retry: 0, delayBeforeRetryMs: 1000 },
+  UDP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  PING_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  FILE_CHECK: { retry: 0, delayBeforeRetryMs: 0 },
+  BFD_CHECK: { retry: 0, delayBeforeRetryMs: 0 },
+};
+
+/** Extra options for the script-security checks of `-t` (injectable for tests). */
+export interface ScriptCheckOptions {
+  /** Whether the command's executable exists and is executable. */
+  scriptExists: (command: string) => boolean;
+  /** Whether a user exists (for the default `keepalived_script`). */
+  userExists: (name: string) => boolean;
+}
+
+export interface FullParseOptions extends ParseOptions {
+  scriptChecks?: ScriptCheckOptions;
+  files?: FileAccess;
+}
+
+export interface FullParseResult extends ParseResult {
+  /** keepalived -t exit 6: scripts would run as root without enable_script_security. */
+  securityViolation: boolean;
+  /** The main file could not be read (keepalived -t: "Config files missing"). */
+  missingFile: boolean;
+}
+
+function defaultGlobal(file: string, hostname: string): GlobalDefs {
+  return {
+    location: { file, line: 1 },
+    routerId: hostname,
+    notificationEmail: [],
+    smtpConnectTimeoutMs: 30000,
+    smtpAlert: undefined,
+    smtpAlertVrrp: undefined,
+    smtpAlertChecker: undefined,
+    checkerLogAllFailures: false,
+    vrrpMcastGroup4: '224.0.0.18',
+    vrrpMcastGroup6: 'ff02::12',
+    vrrpVersion: 2,
+    vrrpGarpMasterDelayMs: 5000,
+    vrrpGarpMasterRepeat: 5,
+    vrrpGarpMasterRefreshMs: 0,
+    vrrpGarpMasterRefreshRepeat: 1,
+    vrrpGarpLowerPrioDelayMs: 5000,
+    vrrpGarpLowerPrioRepeat: 5,
+    vrrpGarpIntervalMs: 0,
+    vrrpGnaIntervalMs: 0,
+    vrrpMinGarp: false,
+    vrrpStrict: false,
+    vrrpSkipCheckAdvAddr: false,
+    vrrpCheckUnicastSrc: false,
+    vrrpLowerPrioNoAdvert: false,
+    vrrpHigherPrioSendAdvert: false,
+    vrrpDownTimerAdverts: 3,
+    vrrpStartupDelayMs: 0,
+    dynamicInterfaces: false,
+    enableScriptSecurity: false,
+    lvsFlush: false,
+    lvsFlushOnStop: 'off',
+    lvsProgramOnAllNodes: false,
+  };
+}
+
+/** Parses a keepalived configuration file. Never throws. */
+export function parseConfig(path: string, options: FullParseOptions = {}): FullParseResult {
+  try {
+    return new Parser(path, options).parse();
+  } catch (err) {
+    // A parser bug must not take the daemon down with a stack trace; report it as a config error.
+    const config = emptyConfig(path, options.hostname ?? 'localhost');
+    return {
+      config,
+      diagnostics: [{ severity: 'error', file: path, line: 1, message: `internal parser error: ${String(err)}` }],
+      securityViolation: false,
+      missingFile: false,
+    };
+  }
+}
+
+function emptyConfig(file: string, hostname: string): Config {
+  return {
+    file,
+    global: defaultGlobal(file, hostname),
+    vrrpScripts: [],
+    vrrpInstances: [],
+    vrrpSyncGroups: [],
+    virtualServerGroups: [],
+    virtualServers: [],
+    staticIpAddresses: [],
+    staticRoutes: [],
+    staticRules: [],
+    scriptCount: 0,
+  };
+}
+
+class Parser {
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly config: Config;
+  private readonly engine: Engine;
+  private readonly reader: LineReader;
+  private readonly hostname: string;
+  private readonly instances: InstanceDraft[] = [];
+  private readonly servers: VsDraft[] = [];
+  private readonly globalSet = new Set<string>();
+  private readonly scriptLocations = new Map<VrrpScript, boolean>();
+  private inst: InstanceDraft | undefined;
+  private script: VrrpScript | undefined;
+  private scriptHasCommand = false;
+  private sync: VrrpSyncGroup | undefined;
+  private vsg: VirtualServerGroup | undefined;
+  private vs: VsDraft | undefined;
+  private rs: RsDraft | undefined;
+  private check: CheckerDraft | undefined;
+  private url: HttpUrl | undefined;
+  private smtpHost: SmtpHost | undefined;
+  private missingInterfaceAt: SourceLocation | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly options: FullParseOptions,
+  ) {
+    this.hostname = options.hostname ?? shortHostname();
+    this.config = emptyConfig(path, this.hostname);
+    const report = (d: Diagnostic): void => {
+      this.diagnostics.push(d);
+    };
+    this.reader = new LineReader(path, options.files ?? nodeFileAccess(options), options.configId ?? this.hostname, report);
+    this.engine = new Engine(this.reader, report);
+  }
+
+  parse(): FullParseResult {
+    if (!this.reader.open()) {
+      this.diagnostics.push({ severity: 'error', file: this.path, line: 1, message: `Config files missing '${this.path}'.` });
+      return { config: this.config, diagnostics: this.diagnostics, securityViolation: false, missingFile: true };
+    }
+    this.engine.run(this.rootTable());
+    const open = this.reader.unclosedBlocks;
+    if (open > 0) {
+      this.engine.error(`There are ${open} missing '}'s or extra '{'s`, undefined, {
+        file: this.reader.lastFile,
+        line: this.reader.lastLine,
+      });
+    }
+    this.completeVrrp();
+    this.completeLvs();
+    if (this.options.checkInterfaces && this.missingInterfaceAt !== undefined) {
+      this.engine.error('Non-existent interface specified in configuration', undefined, this.missingInterfaceAt);
+    }
+    // keepalived -t stops at a missing interface (CONFIG_BAD_IF), before the script checks.
+    const securityViolation = this.missingInterfaceAt === undefined ? this.checkScriptSecurity() : false;
+    return { config: this.config, diagnostics: this.diagnostics, securityViolation, missingFile: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // helpers
+
+  private fail = (message: string): void => {
+    this.engine.error(message);
+  };
+
+  private interfaceMissing(name: string, message: string, at: SourceLocation): void {
+    if (!this.options.checkInterfaces) return;
+    const exists = this.options.interfaceExists ?? nodeInterfaceExists;
+    if (exists(name)) return;
+    this.engine.error(message, undefined, at);
+    this.missingInterfaceAt ??= at;
+  }
+
+  private scriptCommand(words: string[], at: SourceLocation): ScriptCommand | undefined {
+    const command = words[1];
+    if (command === undefined || command.length === 0) {
+      this.engine.error(`No script specified for ${words[0]}`, words[0], at);
+      return undefined;
+    }
+    const cmd: ScriptCommand = { command, location: at };
+    const user = words[2];
+    if (user !== undefined) {
+      const colon = user.indexOf(':');
+      if (colon >= 0) {
+        cmd.user = user.slice(0, colon);
+        cmd.group = user.slice(colon + 1);
+      } else {
+        cmd.user = user;
+        if (words[3] !== undefined) cmd.group = words[3];
+      }
+    }
+    this.config.scriptCount++;
+    return cmd;
+  }
+
+  private static table(entries: Array<[string, Keyword]>): KeywordTable {
+    return new Map(entries);
+  }
+
+  /** A keyword we accept (keepalived knows it) but do not model. */
+  private ignore: Keyword = {};
+
+  /** A block keyword we accept but do not model: its block is skipped silently. */
+  private skipBlock: Keyword = {
+    handler: () => {
+      this.engine.skipBlock();
+    },
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // root
+
+  private rootTable(): KeywordTable {
+    const raw = (into: RawLine[], what: 'address' | 'route'): Keyword => ({
+      handler: (words) => {
+        this.engine.valueBlock(words, (entry, at) => {
+          into.push({ words: entry, location: at });
+          if (what === 'route') this.checkRouteInterfaces(entry, at);
+          else {
+            const dev = entry.indexOf('dev');
+            const name = dev >= 0 ? entry[dev + 1] : undefined;
+            if (name !== undefined) this.interfaceMissing(name, `WARNING - interface ${name} for ip address ${entry[0]} doesn't exist`, at);
+          }
+        });
+      },
+    });
+    return Parser.table([
+      ['global_defs', { sub: this.globalTable(), handler: (_w, at) => (this.config.global.location = at) }],
+      ['vrrp_script', { sub: this.scriptTable(), handler: (w, at) => this.openScript(w, at), close: () => this.closeScript() }],
+      ['vrrp_instance', { sub: this.instanceTable(), handler: (w, at) => this.openInstance(w, at), close: () => (this.inst = undefined) }],
+      ['vrrp_sync_group', { sub: this.syncTable(), handler: (w, at) => this.openSync(w, at), close: () => (this.sync = undefined) }],
+      ['virtual_server_group', { handler: (w, at) => this.readVsg(w, at) }],
+      ['virtual_server', { sub: this.vsTable(), handler: (w, at) => this.openVs(w, at), close: () => this.closeVs() }],
+      ['static_ipaddress', raw(this.config.staticIpAddresses, 'address')],
+      ['static_routes', raw(this.config.staticRoutes, 'route')],
+      ['static_rules', raw(this.config.staticRules, 'route')],
+      ['net_namespace', this.ignore],
+      ['net_namespace_ipvs', this.ignore],
+      ['namespace_with_ipsets', this.ignore],
+      ['instance', this.ignore],
+      ['use_pid_dir', this.ignore],
+      ['child_wait_time', this.ignore],
+      ['linkbeat_use_polling', this.ignore],
+      ['linkbeat_interfaces', this.skipBlock],
+      ['track_group', this.skipBlock],
+      ['track_file', this.skipBlock],
+      ['vrrp_track_file', this.skipBlock],
+      ['vrrp_track_process', this.skipBlock],
+      ['garp_group', this.skipBlock],
+      ['bfd_instance', this.skipBlock],
+      ['SSL', this.skipBlock],
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // global_defs
+
+  private globalTable(): KeywordTable {
+    const g = this.config.global;
+    const flag = (apply: (v: boolean) => void): Keyword => ({ handler: (w) => apply(readFlag(w, this.fail)) });
+    const str = (apply: (v: string) => void): Keyword => ({
+      handler: (w) => {
+        if (w[1] === undefined) this.fail(`${w[0]} requires a value`);
+        else apply(w[1]);
+      },
+    });
+    const garpDelay = (name: string, apply: (ms: number) => void): Keyword => ({
+      handler: (w) => {
+        const v = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail);
+        if (v === undefined) this.fail(`${name} '${w[1] ?? ''}' invalid`);
+        else {
+          this.globalSet.add(name);
+          apply(v);
+        }
+      },
+    });
+    const count = (name: string, min: number, max: number, apply: (v: number) => void): Keyword => ({
+      handler: (w) => {
+        const v = readUnsigned(w[1], min, max, this.fail);
+        if (v === undefined) this.fail(`${name} '${w[1] ?? ''}' invalid`);
+        else {
+          this.globalSet.add(name);
+          apply(v);
+        }
+      },
+    });
+    const fifo = (apply: (f: FifoSetting) => void, get: () => FifoSetting | undefined): [Keyword, Keyword] => [
+      {
+        handler: (w, at) => {
+          if (w[1] === undefined) return this.fail(`${w[0]} requires a path`);
+          const f: FifoSetting = { path: w[1], location: at };
+          const prev = get();
+          if (prev?.script) f.script = prev.script;
+          if (w[2] !== undefined) {
+            const s = this.scriptCommand(['', ...w.slice(2)], at);
+            if (s) f.script = s;
+          }
+          apply(f);
+        },
+      },
+      {
+        handler: (w, at) => {
+          const s = this.scriptCommand(w, at);
+          const f = get();
+          if (s && f) f.script = s;
+          else if (s) apply({ path: '', script: s, location: at });
+        },
+      },
+    ];
+    const [nf, nfs] = fifo((f) => (g.notifyFifo = f), () => g.notifyFifo);
+    const [vf, vfs] = fifo((f) => (g.vrrpNotifyFifo = f), () => g.vrrpNotifyFifo);
+    const [lf, lfs] = fifo((f) => (g.lvsNotifyFifo = f), () => g.lvsNotifyFifo);
+    const entries: Array<[string, Keyword]> = [
+      ['router_id', str((v) => (g.routerId = v))],
+      ['notification_email', { handler: (w) => this.engine.valueBlock(w, (e) => g.notificationEmail.push(...e)) }],
+      ['notification_email_from', str((v) => (g.notificationEmailFrom = v))],
+      [
+        'smtp_server',
+        {
+          handler: (w) => {
+            if (w[1] === undefined) return this.fail('smtp_server requires an address');
+            let port = 25;
+            if (w[2] !== undefined) port = readUnsigned(w[2], 1, 65535, this.fail) ?? 25;
+            g.smtpServer = { address: w[1], port };
+          },
+        },
+      ],
+      [
+        'smtp_connect_timeout',
+        { handler: (w) => (g.smtpConnectTimeoutMs = (readUnsigned(w[1], 1, 4294967295, this.fail) ?? 30) * 1000) },
+      ],
+      ['smtp_alert', flag((v) => (g.smtpAlert = v))],
+      ['smtp_alert_vrrp', flag((v) => (g.smtpAlertVrrp = v))],
+      ['smtp_alert_checker', flag((v) => (g.smtpAlertChecker = v))],
+      ['checker_log_all_failures', flag((v) => (g.checkerLogAllFailures = v))],
+      [
+        'vrrp_mcast_group4',
+        str((v) => {
+          if (isIPv4(v)) g.vrrpMcastGroup4 = v;
+          else this.fail(`vrrp_mcast_group4 '${v}' is invalid`);
+        }),
+      ],
+      [
+        'vrrp_mcast_group6',
+        str((v) => {
+          if (familyOf(v) === 'inet6') g.vrrpMcastGroup6 = v;
+          else this.fail(`vrrp_mcast_group6 '${v}' is invalid`);
+        }),
+      ],
+      [
+        'vrrp_version',
+        {
+          handler: (w) => {
+            const v = readUnsigned(w[1], 2, 3, this.fail);
+            if (v === undefined) this.fail(`vrrp_version invalid`);
+            else g.vrrpVersion = v as 2 | 3;
+          },
+        },
+      ],
+      ['vrrp_garp_master_delay', garpDelay('vrrp_garp_master_delay', (v) => (g.vrrpGarpMasterDelayMs = v))],
+      ['vrrp_garp_master_repeat', count('vrrp_garp_master_repeat', 0, 4294967295, (v) => (g.vrrpGarpMasterRepeat = v))],
+      ['vrrp_garp_master_refresh', garpDelay('vrrp_garp_master_refresh', (v) => (g.vrrpGarpMasterRefreshMs = v))],
+      [
+        'vrrp_garp_master_refresh_repeat',
+        count('vrrp_garp_master_refresh_repeat', 1, 4294967295, (v) => (g.vrrpGarpMasterRefreshRepeat = v)),
+      ],
+      ['vrrp_garp_lower_prio_delay', garpDelay('vrrp_garp_lower_prio_delay', (v) => (g.vrrpGarpLowerPrioDelayMs = v))],
+      [
+        'vrrp_garp_lower_prio_repeat',
+        count('vrrp_garp_lower_prio_repeat', 0, 4294967295, (v) => (g.vrrpGarpLowerPrioRepeat = v)),
+      ],
+      // 2.2.7 reads these with a minimum of 1 µs, so the sample's explicit `0` is rejected.
+      [
+        'vrrp_garp_interval',
+        {
+          handler: (w) => {
+            const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, this.fail);
+            if (v === undefined) this.fail(`vrrp_garp_interval '${w[1] ?? ''}' is invalid`);
+            else g.vrrpGarpIntervalMs = v;
+          },
+        },
+      ],
+      [
+        'vrrp_gna_interval',
+        {
+          handler: (w) => {
+            const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, this.fail);
+            if (v === undefined) this.fail(`vrrp_gna_interval '${w[1] ?? ''}' is invalid`);
+            else g.vrrpGnaIntervalMs = v;
+          },
+        },
+      ],
+      ['vrrp_min_garp', flag((v) => (g.vrrpMinGarp = v))],
+      ['vrrp_strict', flag((v) => (g.vrrpStrict = v))],
+      ['vrrp_skip_check_adv_addr', flag((v) => (g.vrrpSkipCheckAdvAddr = v))],
+      ['vrrp_check_unicast_src', flag((v) => (g.vrrpCheckUnicastSrc = v))],
+      ['vrrp_lower_prio_no_advert', flag((v) => (g.vrrpLowerPrioNoAdvert = v))],
+      ['vrrp_higher_prio_send_advert', flag((v) => (g.vrrpHigherPrioSendAdvert = v))],
+      [
+        'vrrp_down_timer_adverts',
+        {
+          handler: (w) => {
+            const v = readUnsigned(w[1], 1, 100, this.fail);
+            if (v !== undefined) g.vrrpDownTimerAdverts = v;
+          },
+        },
+      ],
+      [
+        'vrrp_startup_delay',
+        {
+          handler: (w) => {
+            const v = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail);
+            if (v !== undefined) g.vrrpStartupDelayMs = v;
+          },
+        },
+      ],
+      ['dynamic_interfaces', flag((v) => (g.dynamicInterfaces = v))],
+      [
+        'script_user',
+        {
+          handler: (w) => {
+            if (w[1] === undefined) return this.fail('script_user requires a user');
+            const [user, group] = w[1].includes(':') ? (w[1].split(':', 2) as [string, string]) : [w[1], w[2]];
+            g.scriptUser = group === undefined ? { user } : { user, group };
+          },
+        },
+      ],
+      ['enable_script_security', flag((v) => (g.enableScriptSecurity = v))],
+      ['notify_fifo', nf],
+      ['notify_fifo_script', nfs],
+      ['vrrp_notify_fifo', vf],
+      ['vrrp_notify_fifo_script', vfs],
+      ['lvs_notify_fifo', lf],
+      ['lvs_notify_fifo_script', lfs],
+      ['lvs_sync_daemon', { handler: (w, at) => this.lvsSyncDaemon(w, at) }],
+      ['lvs_timeouts', { handler: (w, at) => this.lvsTimeouts(w, at) }],
+      ['lvs_flush', flag((v) => (g.lvsFlush = v))],
+      [
+        'lvs_flush_on_stop',
+        {
+          handler: (w) => {
+            if (w[1] === undefined) g.lvsFlushOnStop = 'all';
+            else if (w[1] === 'VS') g.lvsFlushOnStop = 'vs';
+            else {
+              const v = readFlag(w, this.fail);
+              g.lvsFlushOnStop = v ? 'all' : 'off';
+            }
+          },
+        },
+      ],
+      ['state_file_location', str((v) => (g.stateFileLocation = v))],
+      ['stats_file_location', str((v) => (g.statsFileLocation = v))],
+      ['json_file_location', str((v) => (g.jsonFileLocation = v))],
+      [
+        'max_auto_priority',
+        {
+          handler: (w) => {
+            if (w[1] === undefined) g.maxAutoPriority = -1;
+            else {
+              const v = readInt(w[1], -1, 99, this.fail);
+              if (v !== undefined) g.maxAutoPriority = v;
+            }
+          },
+        },
+      ],
+      ['lvs_program_on_all_nodes', flag((v) => (g.lvsProgramOnAllNodes = v))],
+    ];
+    // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
+    for (const name of [
+      'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'bfd_process_name',
+      'smtp_helo_name', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
+      'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
+      'vrrp_priority', 'checker_priority', 'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
+      'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority', 'checker_rt_priority',
+      'bfd_rt_priority', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime', 'vrrp_rlimit_rttime',
+      'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',
+      'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
+      'enable_dbus', 'dbus_service_name', 'vrrp_notify_priority_changes', 'fifo_write_vrrp_states_on_reload',
+      'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
+      'vrrp_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
+      'lvs_netlink_monitor_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs',
+      'process_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
+      'vrrp_rx_bufs_multiplier', 'log_unknown_vrids', 'umask', 'random_seed', 'reload_check_config',
+      'reload_time_file', 'reload_repeat', 'reload_file', 'config_save_dir', 'data_use_instance',
+      'tmp_config_directory', 'startup_script', 'startup_script_timeout', 'shutdown_script',
+      'shutdown_script_timeout', 'vrrp_garp_extra_if', 'vmac_prefix', 'vmac_addr_prefix',
+      'vrrp_vmac_garp_intvl', 'linkbeat_use_polling', 'disable_local_igmp', 'use_disk_copy_for_config',
+      'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'instance', 'use_pid_dir',
+      'vrrp_min_garp', 'bfd_process_name', 'lvs_flush_onstop', 'lvs_timeouts',
+    ]) {
+      if (!entries.some(([n]) => n === name)) entries.push([name, this.ignore]);
+    }
+    return Parser.table(entries);
+  }
+
+  private lvsSyncDaemon(w: string[], at: SourceLocation): void {
+    const ifname = w[1];
+    if (ifname === undefined) return this.fail('lvs_sync_daemon requires an interface');
+    const d: NonNullable<GlobalDefs['lvsSyncDaemon']> = { interface: ifname, port: 8848, location: at };
+    let i = 2;
+    if (w[i] !== undefined && !['id', 'maxlen', 'port', 'ttl', 'group'].includes(w[i]!)) {
+      d.instance = w[i];
+      i++;
+    }
+    for (; i < w.length; i += 2) {
+      const key = w[i]!;
+      const val = w[i + 1];
+      if (key === 'inst' && val !== undefined) d.instance = val;
+      else if (key === 'id') d.syncId = readUnsigned(val, 0, 255, this.fail);
+      else if (key === 'maxlen') d.maxlen = readUnsigned(val, 1, 65535 - 20 - 8, this.fail);
+      else if (key === 'port') d.port = readUnsigned(val, 1, 65535, this.fail) ?? 8848;
+      else if (key === 'ttl') d.ttl = readUnsigned(val, 1, 255, this.fail);
+      else if (key === 'group' && val !== undefined) d.group = val;
+      else {
+        this.fail(`Unknown option ${key} specified for lvs_sync_daemon`);
+        i--;
+      }
+    }
+    this.config.global.lvsSyncDaemon = d;
+    this.interfaceMissing(ifname, `WARNING - interface ${ifname} for lvs_sync_daemon doesn't exist`, at);
+  }
+
+  private lvsTimeouts(w: string[], at: SourceLocation): void {
+    const t: NonNullable<GlobalDefs['lvsTimeouts']> = this.config.global.lvsTimeouts ?? { location: at };
+    for (let i = 1; i < w.length; i += 2) {
+      const key = w[i]!;
+      const v = readUnsigned(w[i + 1], 0, 2147483647 / 100, this.fail);
+      if (key === 'tcp') t.tcp = v;
+      else if (key === 'tcpfin') t.tcpFin = v;
+      else if (key === 'udp') t.udp = v;
+      else this.fail(`Unknown option ${key} specified for lvs_timeouts`);
+    }
+    this.config.global.lvsTimeouts = t;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // vrrp_script
+
+  private openScript(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    if (name === '') this.fail('vrrp_script requires a name');
+    this.script = {
+      name,
+      location: at,
+      script: '',
+      intervalMs: 1000,
+      timeoutMs: 0,
+      weight: 0,
+      weightReverse: false,
+      rise: 1,
+      fall: 1,
+      initFail: false,
+    };
+    this.scriptHasCommand = false;
+  }
+
+  private closeScript(): void {
+    const s = this.script;
+    this.script = undefined;
+    if (s === undefined) return;
+    if (!this.scriptHasCommand) {
+      this.engine.error(`No script set for vrrp_script ${s.name} - removing`, undefined, s.location);
+      return;
+    }
+    if (s.timeoutMs === 0) s.timeoutMs = s.intervalMs;
+    this.config.vrrpScripts = this.config.vrrpScripts.filter((x) => x.name !== s.name);
+    this.config.vrrpScripts.push(s);
+    this.scriptLocations.set(s, true);
+  }
+
+  private scriptTable(): KeywordTable {
+    const on = (fn: (s: VrrpScript, w: string[], at: SourceLocation) => void): Keyword => ({
+      handler: (w, at) => {
+        if (this.script) fn(this.script, w, at);
+      },
+    });
+    return Parser.table([
+      [
+        'script',
+        on((s, w, at) => {
+          // keepalived joins the words when the command is not quoted.
+          const cmd = w.slice(1).join(' ');
+          if (cmd.length === 0) return;
+          s.script = cmd;
+          s.location = s.location ?? at;
+          this.scriptHasCommand = true;
+          this.config.scriptCount++;
+        }),
+      ],
+      ['interval', on((s, w) => (s.intervalMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? s.intervalMs))],
+      ['timeout', on((s, w) => (s.timeoutMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? s.timeoutMs))],
+      [
+        'weight',
+        on((s, w) => {
+          const v = readInt(w[1], -253, 253, this.fail);
+          if (v !== undefined) s.weight = v;
+          if (w[2] === 'reverse') s.weightReverse = true;
+          else if (w[2] !== undefined && w[2] !== 'noreverse') this.fail(`vrrp_script ${s.name} weight has unknown option ${w[2]}`);
+        }),
+      ],
+      ['rise', on((s, w) => (s.rise = readUnsigned(w[1], 1, 2147483647, this.fail) ?? s.rise))],
+      ['fall', on((s, w) => (s.fall = readUnsigned(w[1], 1, 2147483647, this.fail) ?? s.fall))],
+      [
+        'user',
+        on((s, w) => {
+          if (w[1] === undefined) return this.fail('user requires a name');
+          const [u, gr] = w[1].includes(':') ? w[1].split(':', 2) : [w[1], w[2]];
+          s.user = u;
+          if (gr !== undefined) s.group = gr;
+        }),
+      ],
+      ['init_fail', on((s) => (s.initFail = true))],
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // vrrp_instance
+
+  private openInstance(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    if (name === '') this.fail('vrrp_instance requires a name');
+    if (this.instances.some((d) => d.vi.name === name)) this.fail(`vrrp instance ${name} already defined`);
+    const g = this.config.global;
+    const vi: VrrpInstance = {
+      name,
+      location: at,
+      state: 'BACKUP',
+      virtualRouterId: 0,
+      priority: 100,
+      advertIntervalMs: 1000,
+      version: g.vrrpVersion,
+      family: 'inet',
+      nopreempt: false,
+      preemptDelayMs: 0,
+      virtualIpAddresses: [],
+      virtualIpAddressesExcluded: [],
+      virtualRoutes: [],
+      virtualRules: [],
+      unicastPeers: [],
+      mcastGroup: g.vrrpMcastGroup4,
+      trackInterfaces: [],
+      trackScripts: [],
+      notify: {},
+      smtpAlert: false,
+      dontTrackPrimary: false,
+      accept: true,
+      skipCheckAdvAddr: false,
+      checkUnicastSrc: false,
+      strictMode: false,
+      lowerPrioNoAdvert: false,
+      higherPrioSendAdvert: false,
+      downTimerAdverts: 3,
+      garpMasterDelayMs: 5000,
+      garpMasterRepeat: 5,
+      garpMasterRefreshMs: 0,
+      garpMasterRefreshRepeat: 1,
+      garpLowerPrioDelayMs: 5000,
+      garpLowerPrioRepeat: 5,
+    };
+    this.inst = { vi, routerIdSet: false, preemptDelaySet: false, nopreemptSet: false };
+    this.instances.push(this.inst);
+  }
+
+  private notifyKeywords(target: () => NotifyScripts | undefined): Array<[string, Keyword]> {
+    const set = (key: keyof NotifyScripts): Keyword => ({
+      handler: (w, at) => {
+        const n = target();
+        const cmd = this.scriptCommand(w, at);
+        if (n && cmd) n[key] = cmd;
+      },
+    });
+    return [
+      ['notify_master', set('master')],
+      ['notify_backup', set('backup')],
+      ['notify_fault', set('fault')],
+      ['notify_stop', set('stop')],
+      ['notify', set('generic')],
+      ['notify_master_rx_lower_pri', set('masterRxLowerPri')],
+      ['notify_deleted', set('deleted')],
+    ];
+  }
+
+  private trackInterfaceBlock(into: () => TrackInterface[] | undefined, who: () => string): Keyword {
+    return {
+      handler: (w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          const list = into();
+          const name = e[0]!;
+          const t: TrackInterface = { name, weight: 0, reverse: false, location: at };
+          for (let i = 1; i < e.length; i++) {
+            if (e[i] === 'weight') {
+              const v = readInt(e[i + 1], -253, 253, this.fail);
+              if (v !== undefined) t.weight = v;
+              i++;
+            } else if (e[i] === 'reverse') t.reverse = true;
+            else if (e[i] === 'noreverse') t.reverse = false;
+            else this.engine.error(`(${who()}) unknown option '${e[i]}' for track_interface ${name}`, undefined, at);
+          }
+          list?.push(t);
+          this.interfaceMissing(name, `(${who()}) tracked interface ${name} doesn't exist`, at);
+        }),
+    };
+  }
+
+  private trackScriptBlock(into: () => TrackScript[] | undefined, who: () => string): Keyword {
+    return {
+      handler: (w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          const t: TrackScript = { name: e[0]!, reverse: false, location: at };
+          for (let i = 1; i < e.length; i++) {
+            if (e[i] === 'weight') {
+              const v = readInt(e[i + 1], -253, 253, this.fail);
+              if (v !== undefined) t.weight = v;
+              i++;
+            } else if (e[i] === 'reverse') t.reverse = true;
+            else if (e[i] === 'noreverse') t.reverse = false;
+            else this.engine.error(`(${who()}) track script ${t.name} unknown option '${e[i]}'`, undefined, at);
+          }
+          into()?.push(t);
+        }),
+    };
+  }
+
+  private vipBlock(pick: (vi: VrrpInstance) => VirtualIpAddress[]): Keyword {
+    return {
+      handler: (w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          const vip = this.parseVip(e, at);
+          if (vip && this.inst) pick(this.inst.vi).push(vip);
+        }),
+    };
+  }
+
+  /** One `virtual_ipaddress` line: `ADDR[/LEN] [brd X] [dev X] [scope X] [label X] [no_track] …`. */
+  private parseVip(e: string[], at: SourceLocation): VirtualIpAddress | undefined {
+    const p = parsePrefix(e[0]!);
+    if (p === undefined) {
+      this.engine.error(`VRRP parsed invalid IP ${e[0]}. skipping IP...`, undefined, at);
+      return undefined;
+    }
+    const vip: VirtualIpAddress = { ...p, noTrack: false, location: at };
+    for (let i = 1; i < e.length; i++) {
+      const k = e[i]!;
+      const v = e[i + 1];
+      switch (k) {
+        case 'brd':
+        case 'broadcast':
+          vip.brd = v;
+          i++;
+          break;
+        case 'dev':
+          vip.dev = v;
+          i++;
+          if (v !== undefined) this.interfaceMissing(v, `WARNING - interface ${v} for ip address ${p.address} doesn't exist`, at);
+          break;
+        case 'scope':
+          vip.scope = v;
+          i++;
+          break;
+        case 'label':
+          vip.label = v;
+          i++;
+          break;
+        case 'no_track':
+          vip.noTrack = true;
+          break;
+        case 'peer':
+        case 'preferred_lft':
+        case 'track_group':
+          i++;
+          break;
+        case 'home':
+        case '-nodad':
+        case 'nodad':
+        case 'optimistic':
+        case 'noprefixroute':
+        case 'autojoin':
+          break;
+        default:
+          this.engine.error(`Unknown configuration entry '${k}' for ip address - ignoring`, undefined, at);
+      }
+    }
+    return vip;
+  }
+
+  private checkRouteInterfaces(entry: string[], at: SourceLocation): void {
+    if (!this.options.checkInterfaces) return;
+    for (let i = 0; i + 1 < entry.length; i++) {
+      if (entry[i] === 'dev' || entry[i] === 'oif') {
+        const name = entry[i + 1]!;
+        this.interfaceMissing(name, `WARNING - interface ${name} for VROUTE nexthop doesn't exist`, at);
+      }
+    }
+  }
+
+  private instanceTable(): KeywordTable {
+    const on = (fn: (d: InstanceDraft, w: string[], at: SourceLocation) => void): Keyword => ({
+      handler: (w, at) => {
+        if (this.inst) fn(this.inst, w, at);
+      },
+    });
+    const flag = (fn: (d: InstanceDraft, v: boolean) => void): Keyword => on((d, w) => fn(d, readFlag(w, this.fail)));
+    const raw = (pick: (vi: VrrpInstance) => RawLine[]): Keyword =>
+      on((d, w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          pick(d.vi).push({ words: e, location: at });
+          this.checkRouteInterfaces(e, at);
+        }),
+      );
+    const garpTimer = (fn: (d: InstanceDraft, ms: number) => void): Keyword =>
+      on((d, w) => {
+        const v = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail);
+        if (v !== undefined) fn(d, v);
+      });
+    const garpCount = (min: number, fn: (d: InstanceDraft, n: number) => void): Keyword =>
+      on((d, w) => {
+        const v = readUnsigned(w[1], min, 4294967295, this.fail);
+        if (v !== undefined) fn(d, v);
+      });
+    const who = (): string => this.inst?.vi.name ?? '';
+    const entries: Array<[string, Keyword]> = [
+      [
+        'state',
+        on((d, w) => {
+          d.vi.state = w[1] === 'MASTER' ? 'MASTER' : 'BACKUP';
+          if (w[1] !== 'MASTER' && w[1] !== 'BACKUP') this.fail(`(${d.vi.name}) unknown state '${w[1] ?? ''}', defaulting to BACKUP`);
+        }),
+      ],
+      [
+        'interface',
+        on((d, w, at) => {
+          if (w[1] === undefined) return this.fail('interface requires a name');
+          d.vi.interface = w[1];
+          d.interfaceAt = at;
+          this.interfaceMissing(w[1], `WARNING - interface ${w[1]} for vrrp_instance ${d.vi.name} doesn't exist`, at);
+        }),
+      ],
+      [
+        'virtual_router_id',
+        on((d, w) => {
+          const v = readUnsigned(w[1], 1, 255, this.fail);
+          if (v === undefined) this.fail(`VRRP Error : VRID not valid - must be between 1 & 255. reconfigure !`);
+          else d.vi.virtualRouterId = v;
+        }),
+      ],
+      [
+        'priority',
+        on((d, w) => {
+          const v = readUnsigned(w[1], 1, 255, this.fail);
+          if (v === undefined) this.fail(`(${d.vi.name}) Priority not valid! must be between 1 & 255. Using default 100`);
+          else d.priority = v;
+        }),
+      ],
+      [
+        'advert_int',
+        on((d, w) => {
+          const v = readDouble(w[1], 0.01, 255, this.fail);
+          if (v === undefined) this.fail(`(${d.vi.name}) Advert interval (${w[1] ?? ''}) not valid! Must be between 0.01 and 255. Using default 1`);
+          else d.advertIntS = v;
+        }),
+      ],
+      [
+        'version',
+        on((d, w) => {
+          const v = readUnsigned(w[1], 2, 3, this.fail);
+          if (v === undefined) this.fail(`(${d.vi.name}): Version not valid! must be between 2 & 3`);
+          else d.version = v as 2 | 3;
+        }),
+      ],
+      ['nopreempt', on((d) => ((d.vi.nopreempt = true), (d.nopreemptSet = true)))],
+      ['preempt', on((d) => (d.vi.nopreempt = false))],
+      [
+        'preempt_delay',
+        on((d, w) => {
+          const v = readTimerMs(w[1], 0, 1000, this.fail);
+          if (v === undefined) this.fail(`(${d.vi.name}) Preempt_delay not valid! must be between 0-1000`);
+          else {
+            d.vi.preemptDelayMs = v;
+            d.preemptDelaySet = true;
+          }
+        }),
+      ],
+      ['authentication', { sub: this.authTable() }],
+      ['virtual_ipaddress', this.vipBlock((vi) => vi.virtualIpAddresses)],
+      ['virtual_ipaddress_excluded', this.vipBlock((vi) => vi.virtualIpAddressesExcluded)],
+      ['virtual_routes', raw((vi) => vi.virtualRoutes)],
+      ['virtual_rules', raw((vi) => vi.virtualRules)],
+      [
+        'mcast_src_ip',
+        on((d, w) => {
+          if (w[1] === undefined || familyOf(w[1]) === undefined) this.fail(`(${d.vi.name}) mcast_src_ip ${w[1] ?? ''} is invalid`);
+          else d.vi.mcastSrcIp = w[1];
+        }),
+      ],
+      [
+        'unicast_src_ip',
+        on((d, w) => {
+          if (w[1] === undefined || familyOf(w[1]) === undefined) this.fail(`(${d.vi.name}) unicast_src_ip ${w[1] ?? ''} is invalid`);
+          else d.vi.unicastSrcIp = w[1];
+        }),
+      ],
+      [
+        'unicast_peer',
+        on((d, w) =>
+          this.engine.valueBlock(w, (e, at) => {
+            if (familyOf(e[0]!) === undefined) {
+              this.engine.error(`(${d.vi.name}) unicast_peer ${e[0]} is invalid - ignoring`, undefined, at);
+              return;
+            }
+            const peer: VrrpInstance['unicastPeers'][number] = { address: e[0]!, location: at };
+            for (let i = 1; i < e.length; i += 2) {
+              if (e[i] === 'min_ttl') peer.minTtl = readUnsigned(e[i + 1], 0, 255, this.fail);
+              else if (e[i] === 'max_ttl') peer.maxTtl = readUnsigned(e[i + 1], 0, 255, this.fail);
+              else {
+                this.engine.error(`(${d.vi.name}) unknown unicast_peer option ${e[i]}`, undefined, at);
+                i--;
+              }
+            }
+            d.vi.unicastPeers.push(peer);
+          }),
+        ),
+      ],
+      ['unicast_ttl', on((d, w) => (d.vi.unicastTtl = readUnsigned(w[1], 1, 255, this.fail) ?? d.vi.unicastTtl))],
+      ['track_interface', this.trackInterfaceBlock(() => this.inst?.vi.trackInterfaces, who)],
+      ['track_script', this.trackScriptBlock(() => this.inst?.vi.trackScripts, who)],
+      ['smtp_alert', flag((d, v) => (d.vi.smtpAlert = v))],
+      ['dont_track_primary', on((d) => (d.vi.dontTrackPrimary = true))],
+      ['accept', on((d) => (d.accept = true))],
+      ['no_accept', on((d) => (d.accept = false))],
+      ['skip_check_adv_addr', flag((d, v) => (d.skipCheckAdvAddr = v))],
+      ['check_unicast_src', on((d) => (d.checkUnicastSrc = true))],
+      ['strict_mode', flag((d, v) => (d.strictMode = v))],
+      ['lower_prio_no_advert', flag((d, v) => (d.lowerPrioNoAdvert = v))],
+      ['higher_prio_send_advert', flag((d, v) => (d.higherPrioSendAdvert = v))],
+      ['down_timer_adverts', on((d, w) => (d.downTimerAdverts = readUnsigned(w[1], 1, 100, this.fail) ?? d.downTimerAdverts))],
+      ['garp_master_delay', garpTimer((d, v) => (d.garpMasterDelayMs = v))],
+      ['garp_master_repeat', garpCount(0, (d, v) => (d.garpMasterRepeat = v))],
+      ['garp_master_refresh', garpTimer((d, v) => (d.garpMasterRefreshMs = v))],
+      ['garp_master_refresh_repeat', garpCount(1, (d, v) => (d.garpMasterRefreshRepeat = v))],
+      ['garp_lower_prio_delay', garpTimer((d, v) => (d.garpLowerPrioDelayMs = v))],
+      ['garp_lower_prio_repeat', garpCount(0, (d, v) => (d.garpLowerPrioRepeat = v))],
+      [
+        'use_vmac',
+        on((d, w, at) => {
+          d.vi.useVmac = w[1] === undefined ? { unsupported: true } : { name: w[1], unsupported: true };
+          this.engine.error(`(${d.vi.name}) use_vmac is not supported by lvskeeper - the real interface is used`, 'use_vmac', at, 'info');
+        }),
+      ],
+      [
+        'lvs_sync_daemon_interface',
+        on((d, _w, at) => {
+          this.engine.error(`(${d.vi.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`, undefined, at);
+          this.engine.error('        Please use global lvs_sync_daemon', undefined, at);
+        }),
+      ],
+      ...this.notifyKeywords(() => this.inst?.vi.notify),
+    ];
+    for (const name of [
+      'vmac_xmit_base', 'use_ipvlan', 'unicast_fault_no_peer', 'native_ipv6', 'track_file', 'track_process',
+      'track_bfd', 'track_src_ip', 'old_unicast_checksum', 'promote_secondaries', 'linkbeat_use_polling',
+      'debug', 'notify_priority_changes', 'garp_extra_if', 'kernel_rx_buf_size', 'use_vmac_addr',
+    ]) {
+      const blockish = name === 'track_file' || name === 'track_process' || name === 'track_bfd';
+      entries.push([name, blockish ? { handler: (w) => this.engine.valueBlock(w, () => undefined) } : this.ignore]);
+    }
+    return Parser.table(entries);
+  }
+
+  private authTable(): KeywordTable {
+    return Parser.table([
+      [
+        'auth_type',
+        {
+          handler: (w, at) => {
+            const d = this.inst;
+            if (!d) return;
+            const t = w[1];
+            if (t !== 'PASS' && t !== 'AH') {
+              this.fail(`(${d.vi.name}) unknown authentication type '${t ?? ''}'`);
+              return;
+            }
+            d.vi.authentication = { type: t, password: d.vi.authentication?.password ?? '', location: d.vi.authentication?.location ?? at };
+          },
+        },
+      ],
+      [
+        'auth_pass',
+        {
+          handler: (w, at) => {
+            const d = this.inst;
+            if (!d) return;
+            let pass = w[1] ?? '';
+            // The password is 8 bytes on the wire; keepalived truncates (never echo it).
+            if (Buffer.byteLength(pass) > 8) {
+              this.fail('Truncating auth_pass to 8 characters');
+              pass = Buffer.from(pass).subarray(0, 8).toString('latin1');
+            }
+            d.vi.authentication = { type: d.vi.authentication?.type ?? 'PASS', password: pass, location: at };
+          },
+        },
+      ],
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // vrrp_sync_group
+
+  private openSync(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    this.sync = {
+      name,
+      location: at,
+      members: [],
+      trackInterfaces: [],
+      trackScripts: [],
+      notify: {},
+      smtpAlert: false,
+      syncGroupTrackingWeight: false,
+    };
+    this.config.vrrpSyncGroups.push(this.sync);
+  }
+
+  private syncTable(): KeywordTable {
+    const who = (): string => this.sync?.name ?? '';
+    return Parser.table([
+      ['group', { handler: (w) => this.engine.valueBlock(w, (e) => this.sync?.members.push(...e)) }],
+      ['track_interface', this.trackInterfaceBlock(() => this.sync?.trackInterfaces, who)],
+      ['track_script', this.trackScriptBlock(() => this.sync?.trackScripts, who)],
+      ['track_file', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
+      ['track_process', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
+      ['track_bfd', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
+      ['smtp_alert', { handler: (w) => this.sync && (this.sync.smtpAlert = readFlag(w, this.fail)) }],
+      ['global_tracking', { handler: (_w, at) => this.engine.warn(`(${who()}) global_tracking is deprecated. Use track_interface/script/file/bfd/process on the sync group`, undefined, at) }],
+      ['sync_group_tracking_weight', { handler: () => this.sync && (this.sync.syncGroupTrackingWeight = true) }],
+      ['notify_priority_changes', this.ignore],
+      ...this.notifyKeywords(() => this.sync?.notify),
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // completion: vrrp_complete_instance()
+
+  private completeVrrp(): void {
+    const g = this.config.global;
+    const scripts = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
+    const out: VrrpInstance[] = [];
+    for (const d of this.instances) {
+      const vi = d.vi;
+      const at = vi.location;
+      const err = (m: string): void => this.engine.error(m, undefined, at);
+      const warn = (m: string): void => this.engine.warn(m, undefined, at);
+      if (vi.virtualRouterId === 0) {
+        err(`(${vi.name}) the virtual router id must be set`);
+        continue;
+      }
+      const v6 = vi.virtualIpAddresses[0]?.family === 'inet6';
+      vi.family = v6 ? 'inet6' : 'inet';
+      for (const vip of vi.virtualIpAddresses) {
+        if (vip.family !== vi.family) {
+          this.engine.error(`(${vi.name}) address family must match VRRP instance - ignoring ${vip.address}`, undefined, vip.location);
+        }
+      }
+      vi.virtualIpAddresses = vi.virtualIpAddresses.filter((v) => v.family === vi.family);
+      vi.version = d.version ?? (v6 ? 3 : g.vrrpVersion);
+      if (v6 && vi.version === 2) {
+        warn(`(${vi.name}) cannot use IPv6 with VRRP version 2; setting version 3`);
+        vi.version = 3;
+      }
+      vi.mcastGroup = v6 ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4;
+      vi.strictMode = d.strictMode ?? g.vrrpStrict;
+      vi.skipCheckAdvAddr = d.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr;
+      vi.checkUnicastSrc = d.checkUnicastSrc ?? g.vrrpCheckUnicastSrc;
+      vi.lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert;
+      vi.higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert;
+      vi.downTimerAdverts = d.downTimerAdverts ?? g.vrrpDownTimerAdverts;
+      vi.garpMasterDelayMs = d.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs;
+      vi.garpMasterRepeat = d.garpMasterRepeat ?? g.vrrpGarpMasterRepeat;
+      vi.garpMasterRefreshMs = d.garpMasterRefreshMs ?? g.vrrpGarpMasterRefreshMs;
+      vi.garpMasterRefreshRepeat = d.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat;
+      vi.garpLowerPrioDelayMs =
+        d.garpLowerPrioDelayMs ?? (this.globalSet.has('vrrp_garp_lower_prio_delay') ? g.vrrpGarpLowerPrioDelayMs : vi.garpMasterDelayMs);
+      vi.garpLowerPrioRepeat =
+        d.garpLowerPrioRepeat ?? (this.globalSet.has('vrrp_garp_lower_prio_repeat') ? g.vrrpGarpLowerPrioRepeat : vi.garpMasterRepeat);
+
+      // Priority: 255 for an address owner declared MASTER without a priority.
+      vi.priority = d.priority ?? (vi.state === 'MASTER' ? 255 : 100);
+
+      if (vi.interface === undefined && vi.unicastSrcIp === undefined) {
+        // keepalived uses the default interface; report as it does when there is none.
+        warn(`(${vi.name}) No interface specified - using default interface`);
+      }
+
+      if (vi.strictMode) {
+        if (vi.state === 'MASTER' && vi.priority !== 255) {
+          err(`(${vi.name}) State MASTER must match being address owner`);
+          vi.state = 'BACKUP';
+        }
+        if (vi.authentication) {
+          err(`(${vi.name}) Strict mode does not support authentication. Ignoring.`);
+          vi.authentication = undefined;
+        }
+        if (vi.unicastPeers.length > 0) {
+          err(`(${vi.name}) Strict mode does not support unicast peers - ignoring`);
+          vi.unicastPeers = [];
+        }
+        if (vi.virtualIpAddresses.length === 0) err(`(${vi.name}) Strict mode requires at least one VIP`);
+        if (d.preemptDelaySet && vi.preemptDelayMs > 0) {
+          err(`(${vi.name}) Strict mode does not support preempt_delay - clearing`);
+          vi.preemptDelayMs = 0;
+        }
+        vi.garpMasterRepeat = Math.min(vi.garpMasterRepeat, 1);
+        vi.lowerPrioNoAdvert = true;
+      }
+
+      if (vi.authentication) {
+        if (vi.version === 3) {
+          err(`(${vi.name}) VRRP version 3 does not support authentication. Ignoring.`);
+          vi.authentication = undefined;
+        } else if (vi.authentication.password.length === 0) {
+          err(`(${vi.name}) no authentication password specified - ignoring authentication`);
+          vi.authentication = undefined;
+        }
+      }
+      if (vi.authentication?.type === 'AH' && vi.state === 'MASTER' && vi.priority !== 255) {
+        err(`(${vi.name}) Initial state master is incompatible with AH authentication - clearing`);
+        vi.state = 'BACKUP';
+      }
+
+      if (vi.state === 'MASTER') {
+        if (vi.nopreempt) {
+          err(`(${vi.name}) Warning - nopreempt will not work with initial state MASTER - clearing`);
+          vi.nopreempt = false;
+        }
+        if (vi.preemptDelayMs > 0) {
+          err(`(${vi.name}) Warning - preempt delay will not work with initial state MASTER - clearing`);
+          vi.preemptDelayMs = 0;
+        }
+      }
+      if (vi.nopreempt && vi.priority === 255) {
+        err(`(${vi.name}) nopreempt is incompatible with priority 255 - resetting`);
+        vi.nopreempt = false;
+      }
+
+      // accept: default on unless strict; v2 + strict + accept is reset as 2.2.7 does.
+      if (d.accept !== undefined) {
+        vi.accept = d.accept;
+        if (d.accept && vi.strictMode && vi.version === 2) {
+          err(`(${vi.name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting`);
+          vi.accept = false;
+        }
+      } else vi.accept = !vi.strictMode;
+      if (vi.priority === 255) vi.accept = true;
+
+      // advert_int: v2 whole seconds (rounded with a warning), v3 centiseconds.
+      const adv = d.advertIntS ?? 1;
+      if (vi.version === 2) {
+        let secs = adv;
+        if (!Number.isInteger(adv)) {
+          err(`(${vi.name}) VRRPv2 advertisement interval ${adv.toFixed(6)}s must be an integer. rounding`);
+          secs = Math.max(1, Math.round(adv));
+        }
+        vi.advertIntervalMs = secs * 1000;
+      } else {
+        let cs = Math.round(adv * 100);
+        if (cs > 4095) {
+          err(`(${vi.name}) VRRPv3 advertisement interval ${adv.toFixed(2)}s is too large - setting to 40.95s`);
+          cs = 4095;
+        }
+        vi.advertIntervalMs = Math.max(1, cs) * 10;
+      }
+
+      // Track scripts must exist.
+      vi.trackScripts = vi.trackScripts.filter((t) => {
+        if (scripts.has(t.name)) return true;
+        this.engine.error(`(${vi.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
+        return false;
+      });
+
+      out.push(vi);
+    }
+
+    // Duplicate VRID: same family and interface.
+    const seen = new Map<string, VrrpInstance>();
+    for (const vi of out) {
+      const key = `${vi.virtualRouterId}/${vi.family}/${vi.interface ?? ''}/${vi.unicastSrcIp ?? ''}`;
+      const other = seen.get(key);
+      if (other) {
+        this.engine.error(
+          `${other.name} and ${vi.name} both use VRID ${vi.virtualRouterId} with ${vi.family === 'inet' ? 'IPv4' : 'IPv6'} on interface ${vi.interface ?? '(none)'}`,
+          undefined,
+          vi.location,
+        );
+      } else seen.set(key, vi);
+    }
+
+    // Sync groups: members must exist; each instance in one group at most.
+    const byName = new Map(out.map((vi) => [vi.name, vi]));
+    for (const sg of this.config.vrrpSyncGroups) {
+      sg.members = sg.members.filter((m) => {
+        const vi = byName.get(m);
+        if (vi === undefined) {
+          this.engine.error(`Virtual router ${m} specified in sync group ${sg.name} doesn't exist - ignoring`, undefined, sg.location);
+          return false;
+        }
+        if (vi.syncGroup !== undefined) {
+          this.engine.error(`VRRP instance ${m} cannot be in more than one sync group - ignoring ${sg.name}`, undefined, sg.location);
+          return false;
+        }
+        vi.syncGroup = sg.name;
+        return true;
+      });
+      sg.trackScripts = sg.trackScripts.filter((t) => {
+        if (scripts.has(t.name)) return true;
+        this.engine.error(`(${sg.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
+        return false;
+      });
+      if (sg.members.length === 0) this.engine.error(`Sync group ${sg.name} has no virtual router(s) - removing`, undefined, sg.location);
+    }
+    this.config.vrrpSyncGroups = this.config.vrrpSyncGroups.filter((sg) => sg.members.length > 0);
+    this.config.vrrpInstances = out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // virtual_server_group
+
+  private readVsg(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    if (name === '') this.fail('virtual_server_group requires a name');
+    const group: VirtualServerGroup = { name, location: at, entries: [] };
+    this.engine.valueBlock(['virtual_server_group'], (e, eat) => {
+      if (e[0] === 'fwmark') {
+        const mark = readUnsigned(e[1], 1, 4294967295, this.fail);
+        if (mark === undefined) return;
+        const family = e[2] === 'inet6' ? 'inet6' : e[2] === 'inet' ? 'inet' : undefined;
+        group.entries.push(family ? { kind: 'fwmark', fwmark: mark, family, location: eat } : { kind: 'fwmark', fwmark: mark, location: eat });
+        return;
+      }
+      const range = this.parseRange(e[0]!);
+      if (range === undefined) {
+        this.engine.error(`VS group ${name}: invalid address ${e[0]} - ignoring`, undefined, eat);
+        return;
+      }
+      let port = 0;
+      if (e[1] !== undefined) {
+        const p = readUnsigned(e[1], 0, 65535, this.fail);
+        if (p === undefined) return;
+        port = p;
+      }
+      group.entries.push({ kind: 'address', ...range, port, location: eat });
+    });
+    this.config.virtualServerGroups.push(group);
+  }
+
+  /** `A`, `A-B` (last part of the address), `A/nn` for IPv4, `x::2-9` for IPv6. */
+  private parseRange(text: string): { family: AddressFamily; address: string; rangeEnd?: string } | undefined {
+    const dash = text.indexOf('-');
+    const slash = text.indexOf('/');
+    if (dash < 0 && slash < 0) {
+      const family = familyOf(text);
+      return family ? { family, address: text } : undefined;
+    }
+    if (dash >= 0) {
+      const start = text.slice(0, dash);
+      const endPart = text.slice(dash + 1);
+      const family = familyOf(start);
+      if (family === 'inet') {
+        const end = Number(endPart);
+        const last = Number(start.split('.')[3]);
+        if (!/^\d{1,3}$/.test(endPart) || end > 255 || end < last) return undefined;
+        return { family, address: start, rangeEnd: `${start.split('.').slice(0, 3).join('.')}.${end}` };
+      }
+      if (family === 'inet6') {
+        const groups = ipv6Groups(start);
+        if (!groups || !/^[0-9a-fA-F]{1,4}$/.test(endPart)) return undefined;
+        const end = parseInt(endPart, 16);
+        if (end < (groups[7] ?? 0)) return undefined;
+        const endGroups = [...groups];
+        endGroups[7] = end;
+        return { family, address: start, rangeEnd: formatIpv6(endGroups) };
+      }
+      return undefined;
+    }
+    const p = parsePrefix(text);
+    if (!p || p.family !== 'inet') return undefined;
+    const octets = p.address.split('.').map(Number);
+    const n = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+    const size = 2 ** (32 - p.prefixLength);
+    const first = n - (n % size);
+    const last = first + size - 1;
+    const ip = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+    return { family: 'inet', address: ip(first), rangeEnd: ip(last) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // virtual_server
+
+  private openVs(w: string[], at: SourceLocation): void {
+    let key: VirtualServer['key'] | undefined;
+    if (w[1] === 'fwmark') {
+      const mark = readUnsigned(w[2], 1, 4294967295, this.fail);
+      if (mark !== undefined) key = { kind: 'fwmark', fwmark: mark };
+    } else if (w[1] === 'group') {
+      if (w[2] !== undefined) key = { kind: 'group', group: w[2] };
+    } else if (w[1] !== undefined) {
+      const family = familyOf(w[1]);
+      let port = 0;
+      let portOk = true;
+      if (w[2] !== undefined) {
+        const p = readUnsigned(w[2], 0, 65535, this.fail);
+        if (p === undefined) portOk = false;
+        else port = p;
+      }
+      if (family !== undefined && portOk) key = { kind: 'address', family, address: w[1], port };
+      else if (family === undefined) this.fail(`Invalid virtual server IP address ${w[1]} - skipping`);
+    }
+    if (key === undefined) {
+      if (w[1] === undefined) this.fail('virtual_server requires an address, fwmark or group');
+      this.vs = undefined;
+      this.engine.skipBlock();
+      return;
+    }
+    const vs: VirtualServer = {
+      location: at,
+      key,
+      protocol: 'tcp',
+      delayLoopMs: 60000,
+      scheduler: 'wlc',
+      forwardMethod: 'masq',
+      ops: false,
+      schedFlag1: false,
+      schedFlag2: false,
+      schedFlag3: false,
+      quorum: 1,
+      hysteresis: 0,
+      alpha: false,
+      omega: false,
+      haSuspend: false,
+      inhibitOnFailure: false,
+      connectTimeoutMs: 5000,
+      warmupMs: 60000,
+      realServers: [],
+    };
+    this.vs = { vs, protocolSet: false, schedulerSet: false, methodSet: false, delayLoopSet: false, warmupSet: false, weight: 1, rs: [] };
+  }
+
+  private closeVs(): void {
+    if (this.vs) this.servers.push(this.vs);
+    this.vs = undefined;
+  }
+
+  /** `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]` → method + tunnel. */
+  private lvsMethod(w: string[]): { method: ForwardMethod; tunnel?: TunnelSettings } | undefined {
+    const kind = w[1];
+    if (kind === 'NAT') return { method: 'masq' };
+    if (kind === 'DR') return { method: 'route' };
+    if (kind === 'TUN') {
+      if (w[2] !== 'type') return { method: 'tunnel' };
+      const type = w[3];
+      if (type === 'ipip') return { method: 'tunnel', tunnel: { type: 'ipip' } };
+      if (type === 'gre' || type === 'gue') {
+        const tunnel: TunnelSettings = { type };
+        for (let i = 4; i < w.length; i++) {
+          if (w[i] === 'port') {
+            tunnel.port = readUnsigned(w[i + 1], 1, 65535, this.fail);
+            i++;
+          } else if (w[i] === 'nocsum' || w[i] === 'csum' || w[i] === 'remcsum') tunnel.checksum = w[i] as TunnelSettings['checksum'];
+          else this.fail(`Unknown tunnel option ${w[i]}`);
+        }
+        if (type === 'gue' && tunnel.port === undefined) this.fail('GUE tunnel requires a port');
+        return { method: 'tunnel', tunnel };
+      }
+      this.fail(`Unknown tunnel type ${type ?? ''}`);
+      return undefined;
+    }
+    this.fail(`PARSER : unknown [${kind ?? ''}] routing method for virtual server.`);
+    return undefined;
+  }
+
+  private vsTable(): KeywordTable {
+    const on = (fn: (d: VsDraft, w: string[], at: SourceLocation) => void): Keyword => ({
+      handler: (w, at) => {
+        if (this.vs) fn(this.vs, w, at);
+      },
+    });
+    const set = (fn: (vs: VirtualServer) => void): Keyword => on((d) => fn(d.vs));
+    const sched = on((d, w) => {
+      if (w[1] !== undefined && SCHEDULERS.has(w[1])) {
+        d.vs.scheduler = w[1];
+        d.schedulerSet = true;
+      } else this.fail(`Invalid lvs_scheduler '${w[1] ?? ''}' - ignoring`);
+    });
+    const method = on((d, w) => {
+      const m = this.lvsMethod(w);
+      if (m) {
+        d.vs.forwardMethod = m.method;
+        d.vs.tunnel = m.tunnel;
+        d.methodSet = true;
+      }
+    });
+    const entries: Array<[string, Keyword]> = [
+      [
+        'delay_loop',
+        on((d, w) => {
+          const v = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail);
+          if (v === undefined) this.fail(`virtual server delay loop '${w[1] ?? ''}' invalid - ignoring`);
+          else {
+            d.vs.delayLoopMs = v;
+            d.delayLoopSet = true;
+          }
+        }),
+      ],
+      ['lb_algo', sched],
+      ['lvs_sched', sched],
+      ['lb_kind', method],
+      ['lvs_method', method],
+      [
+        'persistence_timeout',
+        on((d, w) => {
+          if (w[1] === undefined) d.vs.persistenceTimeout = 360;
+          else {
+            const v = readUnsigned(w[1], 1, 2678400, this.fail);
+            if (v === undefined) this.fail(`persistence_timeout invalid`);
+            else d.vs.persistenceTimeout = v;
+          }
+        }),
+      ],
+      ['persistence_granularity', on((d, w) => (d.vs.persistenceGranularity = w[1]))],
+      ['persistence_engine', on((d, w) => (d.vs.persistenceEngine = w[1]))],
+      [
+        'protocol',
+        on((d, w) => {
+          const p = w[1];
+          if (p === 'TCP' || p === 'UDP' || p === 'SCTP') {
+            d.vs.protocol = p.toLowerCase() as VirtualServer['protocol'];
+            d.protocolSet = true;
+          } else this.fail(`Unknown protocol ${p ?? ''} - ignoring`);
+        }),
+      ],
+      ['ops', set((vs) => (vs.ops = true))],
+      ['flag-1', set((vs) => (vs.schedFlag1 = true))],
+      ['flag-2', set((vs) => (vs.schedFlag2 = true))],
+      ['flag-3', set((vs) => (vs.schedFlag3 = true))],
+      ['sh-fallback', set((vs) => (vs.schedFlag1 = true))],
+      ['sh-port', set((vs) => (vs.schedFlag2 = true))],
+      ['mh-fallback', set((vs) => (vs.schedFlag1 = true))],
+      ['mh-port', set((vs) => (vs.schedFlag2 = true))],
+      [
+        'sorry_server',
+        on((d, w, at) => {
+          const address = w[1];
+          const family = address === undefined ? undefined : familyOf(address);
+          if (address === undefined || family === undefined) return this.fail(`Invalid sorry_server address ${address ?? ''}`);
+          let port = d.vs.key.kind === 'address' ? d.vs.key.port : 0;
+          if (w[2] !== undefined) port = readUnsigned(w[2], 0, 65535, this.fail) ?? port;
+          d.vs.sorryServer = { address, family, port, forwardMethod: d.vs.forwardMethod, inhibit: d.vs.sorryServer?.inhibit ?? false, location: at };
+        }),
+      ],
+      ['sorry_server_inhibit', on((d) => d.vs.sorryServer && (d.vs.sorryServer.inhibit = true))],
+      [
+        'sorry_server_lvs_method',
+        on((d, w) => {
+          const m = this.lvsMethod(w);
+          if (m && d.vs.sorryServer) {
+            d.vs.sorryServer.forwardMethod = m.method;
+            d.vs.sorryServer.tunnel = m.tunnel;
+          }
+        }),
+      ],
+      ['quorum', on((d, w) => (d.vs.quorum = readUnsigned(w[1], 1, 2147483647, this.fail) ?? d.vs.quorum))],
+      ['hysteresis', on((d, w) => (d.vs.hysteresis = readUnsigned(w[1], 0, 2147483647, this.fail) ?? d.vs.hysteresis))],
+      ['quorum_up', on((d, w, at) => (d.vs.quorumUp = this.scriptCommand(w, at)))],
+      ['quorum_down', on((d, w, at) => (d.vs.quorumDown = this.scriptCommand(w, at)))],
+      ['alpha', set((vs) => (vs.alpha = true))],
+      ['omega', set((vs) => (vs.omega = true))],
+      ['ha_suspend', set((vs) => (vs.haSuspend = true))],
+      ['inhibit_on_failure', on((d, w) => (d.vs.inhibitOnFailure = readFlag(w, this.fail)))],
+      ['connect_timeout', on((d, w) => (d.vs.connectTimeoutMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? d.vs.connectTimeoutMs))],
+      ['retry', on((d, w) => (d.vs.retry = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.vs.retry))],
+      ['delay_before_retry', on((d, w) => (d.vs.delayBeforeRetryMs = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail) ?? d.vs.delayBeforeRetryMs))],
+      [
+        'warmup',
+        on((d, w) => {
+          const v = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail);
+          if (v !== undefined) {
+            d.vs.warmupMs = v;
+            d.warmupSet = true;
+          }
+        }),
+      ],
+      ['weight', on((d, w) => (d.weight = readInt(w[1], 0, 2147483647, this.fail) ?? d.weight))],
+      ['virtualhost', on((d, w) => (d.vs.virtualhost = w[1]))],
+      ['smtp_alert', on((d, w) => (d.vs.smtpAlert = readFlag(w, this.fail)))],
+      [
+        'ip_family',
+        on((d, w) => {
+          if (w[1] === 'inet' || w[1] === 'inet6') d.vs.ipFamily = w[1];
+          else this.fail(`Unknown address family ${w[1] ?? ''}`);
+        }),
+      ],
+      ['real_server', { sub: this.rsTable(), handler: (w, at) => this.openRs(w, at), close: () => (this.rs = undefined) }],
+      ['lvs_sync_daemon_interface', this.ignore],
+      ['nftables_ipvs', this.ignore],
+    ];
+    return Parser.table(entries);
+  }
+
+  private openRs(w: string[], at: SourceLocation): void {
+    const vsd = this.vs;
+    const address = w[1];
+    const family = address === undefined ? undefined : familyOf(address);
+    if (vsd === undefined || address === undefined || family === undefined) {
+      if (vsd !== undefined) this.fail(`Invalid real server ip address/port ${address ?? ''} - skipping`);
+      this.rs = undefined;
+      this.engine.skipBlock();
+      return;
+    }
+    let port = vsd.vs.key.kind === 'address' ? vsd.vs.key.port : 0;
+    let portSet = false;
+    if (w[2] !== undefined) {
+      const p = readUnsigned(w[2], 0, 65535, this.fail);
+      if (p === undefined) {
+        this.rs = undefined;
+        this.engine.skipBlock();
+        return;
+      }
+      port = p;
+      portSet = true;
+    }
+    const rs: RealServer = {
+      location: at,
+      address,
+      family,
+      port,
+      weight: vsd.weight,
+      forwardMethod: vsd.vs.forwardMethod,
+      inhibitOnFailure: vsd.vs.inhibitOnFailure,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      alpha: false,
+      smtpAlert: true,
+      delayLoopMs: 0,
+      warmupMs: 0,
+      checkers: [],
+    };
+    this.rs = { rs, portSet, weightSet: false, methodSet: false, checkers: [] };
+    vsd.rs.push(this.rs);
+  }
+
+  private rsTable(): KeywordTable {
+    const on = (fn: (d: RsDraft, w: string[], at: SourceLocation) => void): Keyword => ({
+      handler: (w, at) => {
+        if (this.rs) fn(this.rs, w, at);
+      },
+    });
+    const entries: Array<[string, Keyword]> = [
+      [
+        'weight',
+        on((d, w) => {
+          const v = readInt(w[1], 0, 2147483647, this.fail);
+          if (v !== undefined) {
+            d.rs.weight = v;
+            d.weightSet = true;
+          }
+        }),
+      ],
+      [
+        'lvs_method',
+        on((d, w) => {
+          const m = this.lvsMethod(w);
+          if (m) {
+            d.rs.forwardMethod = m.method;
+            d.rs.tunnel = m.tunnel;
+            d.methodSet = true;
+          }
+        }),
+      ],
+      ['inhibit_on_failure', on((d, w) => (d.rs.inhibitOnFailure = readFlag(w, this.fail)))],
+      ['notify_up', on((d, w, at) => (d.rs.notifyUp = this.scriptCommand(w, at)))],
+      ['notify_down', on((d, w, at) => (d.rs.notifyDown = this.scriptCommand(w, at)))],
+      ['uthreshold', on((d, w) => (d.rs.upperThreshold = readUnsigned(w[1], 0, 4294967295, this.fail) ?? 0))],
+      ['lthreshold', on((d, w) => (d.rs.lowerThreshold = readUnsigned(w[1], 0, 4294967295, this.fail) ?? 0))],
+      ['virtualhost', on((d, w) => (d.rs.virtualhost = w[1]))],
+      ['alpha', on((d, w) => (d.alpha = readFlag(w, this.fail)))],
+      ['smtp_alert', on((d, w) => (d.rs.smtpAlert = readFlag(w, this.fail)))],
+      ['delay_loop', on((d, w) => (d.delayLoopMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? d.delayLoopMs))],
+      ['connect_timeout', on((d, w) => (d.connectTimeoutMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? d.connectTimeoutMs))],
+      ['retry', on((d, w) => (d.retry = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.retry))],
+      ['delay_before_retry', on((d, w) => (d.delayBeforeRetryMs = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail) ?? d.delayBeforeRetryMs))],
+      ['warmup', on((d, w) => (d.warmupMs = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail) ?? d.warmupMs))],
+      ['track_file', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
+    ];
+    for (const kind of ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'] as const) {
+      entries.push([kind, { sub: this.checkerTable(kind), handler: (w, at) => this.openChecker(kind, w, at), close: () => this.closeChecker() }]);
+    }
+    return Parser.table(entries);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // checkers
+
+  private openChecker(kind: CheckerKind, w: string[], at: SourceLocation): void {
+    if (this.rs === undefined) {
+      this.check = undefined;
+      return;
+    }
+    const common = {
+      location: at,
+      connectTimeoutMs: 0,
+      retry: 0,
+      delayBeforeRetryMs: 0,
+      warmupMs: 0,
+      delayLoopMs: 0,
+      alpha: false,
+      logAllFailures: this.config.global.checkerLogAllFailures,
+    };
+    let checker: Checker;
+    switch (kind) {
+      case 'HTTP_GET':
+      case 'SSL_GET':
+        checker = { ...common, kind, urls: [], fastRecovery: false, enableSni: false };
+        break;
+      case 'SMTP_CHECK':
+        checker = { ...common, kind, heloName: 'localhost', hosts: [] };
+        break;
+      case 'DNS_CHECK':
+        checker = { ...common, kind, type: 'SOA', name: '.' };
+        break;
+      case 'MISC_CHECK':
+        checker = { ...common, kind, path: '', timeoutMs: 0, dynamic: false };
+        break;
+      case 'UDP_CHECK':
+        checker = { ...common, kind, requireReply: false, minReplyLength: 0, maxReplyLength: 255 };
+        break;
+      case 'FILE_CHECK':
+        checker = { ...common, kind, trackFile: '', weightReverse: false };
+        break;
+      case 'BFD_CHECK':
+        checker = { ...common, kind, name: w[1] ?? '' };
+        break;
+      default:
+        checker = { ...common, kind };
+    }
+    this.check = { checker };
+  }
+
+  private closeChecker(): void {
+    const c = this.check;
+    this.check = undefined;
+    if (c === undefined || this.rs === undefined) return;
+    const ch = c.checker;
+    if (ch.kind === 'MISC_CHECK' && ch.path === '') {
+      this.engine.error('MISC_CHECK with no misc_path - ignoring', undefined, ch.location);
+      return;
+    }
+    if (ch.kind === 'FILE_CHECK' && ch.trackFile === '') {
+      this.engine.error('FILE_CHECK with no track_file - ignoring', undefined, ch.location);
+      return;
+    }
+    this.rs.checkers.push(c);
+  }
+
+  private checkerTable(kind: CheckerKind): KeywordTable {
+    const on = (fn: (d: CheckerDraft, w: string[], at: SourceLocation) => void): Keyword => ({
+      handler: (w, at) => {
+        if (this.check) fn(this.check, w, at);
+      },
+    });
+    const timer = (min: number, fn: (d: CheckerDraft, ms: number) => void): Keyword =>
+      on((d, w) => {
+        const v = readTimerMs(w[1], min, TIMER_MAX_S, this.fail);
+        if (v !== undefined) fn(d, v);
+      });
+    const retry = on((d, w) => (d.retry = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.retry));
+    const entries: Array<[string, Keyword]> = [];
+    if (kind !== 'MISC_CHECK' && kind !== 'FILE_CHECK') {
+      entries.push(
+        ['connect_ip', on((d, w) => (familyOf(w[1] ?? '') ? (d.checker.connectIp = w[1]) : this.fail(`Invalid connect_ip ${w[1] ?? ''}`)))],
+        ['connect_port', on((d, w) => (d.checker.connectPort = readUnsigned(w[1], 0, 65535, this.fail) ?? d.checker.connectPort))],
+        ['bindto', on((d, w) => (familyOf(w[1] ?? '') ? (d.checker.bindTo = w[1]) : this.fail(`Invalid bindto ${w[1] ?? ''}`)))],
+        ['bind_if', on((d, w) => (d.checker.bindIf = w[1]))],
+        ['bind_port', on((d, w) => (d.checker.bindPort = readUnsigned(w[1], 0, 65535, this.fail) ?? d.checker.bindPort))],
+        ['fwmark', on((d, w) => (d.checker.fwmark = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.checker.fwmark))],
+        ['connect_timeout', timer(0.000001, (d, v) => (d.connectTimeoutMs = v))],
+      );
+    }
+    entries.push(
+      ['retry', retry],
+      ['delay_before_retry', timer(0, (d, v) => (d.delayBeforeRetryMs = v))],
+      ['warmup', timer(0, (d, v) => (d.warmupMs = v))],
+      ['delay_loop', timer(0.000001, (d, v) => (d.delayLoopMs = v))],
+      ['alpha', on((d, w) => (d.alpha = readFlag(w, this.fail)))],
+      ['log_all_failures', on((d, w) => (d.checker.logAllFailures = readFlag(w, this.fail)))],
+    );
+    const http = (fn: (c: Extract<Checker, { kind: 'HTTP_GET' | 'SSL_GET' }>, w: string[], at: SourceLocation) => void): Keyword =>
+      on((d, w, at) => {
+        if (d.checker.kind === 'HTTP_GET' || d.checker.kind === 'SSL_GET') fn(d.checker, w, at);
+      });
+    switch (kind) {
+      case 'HTTP_GET':
+      case 'SSL_GET':
+        entries.push(
+          [
+            'url',
+            {
+              sub: this.urlTable(),
+              handler: (_w, at) => {
+                this.url = { path: '', statusCodes: [], regexNoMatch: false, location: at };
+              },
+              close: () => {
+                const c = this.check?.checker;
+                const u = this.url;
+                this.url = undefined;
+                if (!u || !c || (c.kind !== 'HTTP_GET' && c.kind !== 'SSL_GET')) return;
+                if (u.path === '') {
+                  this.engine.error('Url has no path - ignoring', undefined, u.location);
+                  return;
+                }
+                if (u.statusCodes.length === 0) u.statusCodes.push([200, 299]);
+                c.urls.push(u);
+              },
+            },
+          ],
+          ['http_protocol', http((c, w) => (c.httpProtocol = w[1]))],
+          ['virtualhost', http((c, w) => (c.virtualhost = w[1]))],
+          ['fast_recovery', http((c, w) => (c.fastRecovery = readFlag(w, this.fail)))],
+          [
+            'nb_get_retry',
+            on((d, w) => {
+              this.fail("nb_get_retry is deprecated - please use 'retry'");
+              d.retry = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.retry;
+            }),
+          ],
+        );
+        if (kind === 'SSL_GET') {
+          entries.push(
+            ['enable_sni', http((c, w) => (c.enableSni = readFlag(w, this.fail)))],
+            ['sni_name', http((c, w) => ((c.sniName = w[1]), (c.enableSni = true)))],
+          );
+        }
+        break;
+      case 'SMTP_CHECK':
+        entries.push(
+          ['helo_name', on((d, w) => d.checker.kind === 'SMTP_CHECK' && w[1] !== undefined && (d.checker.heloName = w[1]))],
+          [
+            'host',
+            {
+              sub: this.smtpHostTable(),
+              handler: (_w, at) => (this.smtpHost = { location: at }),
+              close: () => {
+                const c = this.check?.checker;
+                if (this.smtpHost && c?.kind === 'SMTP_CHECK') c.hosts.push(this.smtpHost);
+                this.smtpHost = undefined;
+              },
+            },
+          ],
+        );
+        break;
+      case 'DNS_CHECK':
+        entries.push(
+          ['type', on((d, w) => d.checker.kind === 'DNS_CHECK' && (d.checker.type = w[1] ?? 'SOA'))],
+          ['name', on((d, w) => d.checker.kind === 'DNS_CHECK' && (d.checker.name = w[1] ?? '.'))],
+        );
+        break;
+      case 'MISC_CHECK':
+        entries.push(
+          [
+            'misc_path',
+            on((d, w) => {
+              if (d.checker.kind !== 'MISC_CHECK' || w[1] === undefined) return;
+              d.checker.path = w.slice(1).join(' ');
+              this.config.scriptCount++;
+            }),
+          ],
+          ['misc_timeout', timer(0.000001, (d, v) => (d.miscTimeoutMs = v))],
+          ['misc_dynamic', on((d) => d.checker.kind === 'MISC_CHECK' && (d.checker.dynamic = true))],
+          [
+            'user',
+            on((d, w) => {
+              if (d.checker.kind !== 'MISC_CHECK' || w[1] === undefined) return;
+              const [u, gr] = w[1].includes(':') ? w[1].split(':', 2) : [w[1], w[2]];
+              d.checker.user = u;
+              if (gr !== undefined) d.checker.group = gr;
+            }),
+          ],
+        );
+        break;
+      case 'UDP_CHECK':
+        entries.push(
+          ['payload', on((d, w) => d.checker.kind === 'UDP_CHECK' && (d.checker.payload = w.slice(1).join('')))],
+          [
+            'require_reply',
+            on((d, w) => {
+              if (d.checker.kind !== 'UDP_CHECK') return;
+              d.checker.requireReply = true;
+              if (w[1] !== undefined) d.checker.requireReplyPattern = w.slice(1).join('');
+            }),
+          ],
+          ['min_reply_length', on((d, w) => d.checker.kind === 'UDP_CHECK' && (d.checker.minReplyLength = readUnsigned(w[1], 0, 65535, this.fail) ?? 0))],
+          ['max_reply_length', on((d, w) => d.checker.kind === 'UDP_CHECK' && (d.checker.maxReplyLength = readUnsigned(w[1], 0, 65535, this.fail) ?? 255))],
+        );
+        break;
+      case 'FILE_CHECK':
+        entries.push(
+          ['track_file', on((d, w) => d.checker.kind === 'FILE_CHECK' && (d.checker.trackFile = w[1] ?? ''))],
+          [
+            'weight',
+            on((d, w) => {
+              if (d.checker.kind !== 'FILE_CHECK') return;
+              d.checker.weight = readInt(w[1], -254, 254, this.fail);
+              if (w[2] === 'reverse') d.checker.weightReverse = true;
+            }),
+          ],
+          ['dynamic', this.ignore],
+        );
+        break;
+      case 'BFD_CHECK':
+        entries.push(['weight', this.ignore], ['name', on((d, w) => d.checker.kind === 'BFD_CHECK' && (d.checker.name = w[1] ?? ''))]);
+        break;
+      default:
+        break;
+    }
+    return Parser.table(entries);
+  }
+
+  private urlTable(): KeywordTable {
+    const on = (fn: (u: HttpUrl, w: string[]) => void): Keyword => ({
+      handler: (w) => {
+        if (this.url) fn(this.url, w);
+      },
+    });
+    return Parser.table([
+      ['path', on((u, w) => (u.path = w[1] ?? ''))],
+      ['digest', on((u, w) => (u.digest = w[1]))],
+      [
+        'status_code',
+        on((u, w) => {
+          for (const spec of w.slice(1)) {
+            const m = /^(\d{3})(?:-(\d{3}))?$/.exec(spec);
+            if (!m) {
+              this.fail(`Invalid HTTP_GET status code '${spec}'`);
+              continue;
+            }
+            const lo = Number(m[1]);
+            const hi = m[2] === undefined ? lo : Number(m[2]);
+            if (lo < 100 || hi > 599 || hi < lo) this.fail(`HTTP status code ${spec} out of range`);
+            else u.statusCodes.push([lo, hi]);
+          }
+        }),
+      ],
+      ['virtualhost', on((u, w) => (u.virtualhost = w[1]))],
+      ['regex', on((u, w) => (u.regex = w.slice(1).join(' ')))],
+      ['regex_no_match', on((u) => (u.regexNoMatch = true))],
+      ['regex_options', this.ignore],
+      ['regex_stack', this.ignore],
+      ['regex_min_offset', this.ignore],
+      ['regex_max_offset', this.ignore],
+    ]);
+  }
+
+  private smtpHostTable(): KeywordTable {
+    const on = (fn: (h: SmtpHost, w: string[]) => void): Keyword => ({
+      handler: (w) => {
+        if (this.smtpHost) fn(this.smtpHost, w);
+      },
+    });
+    return Parser.table([
+      ['connect_ip', on((h, w) => (h.connectIp = w[1]))],
+      ['connect_port', on((h, w) => (h.connectPort = readUnsigned(w[1], 0, 65535, this.fail)))],
+      ['bindto', on((h, w) => (h.bindTo = w[1]))],
+      ['bind_if', on((h, w) => (h.bindIf = w[1]))],
+      ['bind_port', on((h, w) => (h.bindPort = readUnsigned(w[1], 0, 65535, this.fail)))],
+      ['connect_timeout', this.ignore],
+      ['fwmark', this.ignore],
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // completion: check_data.c validation and VS → RS → checker inheritance
+
+  private completeLvs(): void {
+    const groups = new Set(this.config.virtualServerGroups.map((g) => g.name));
+    for (const d of this.servers) {
+      const vs = d.vs;
+      const at = vs.location;
+      const err = (m: string): void => this.engine.error(m, undefined, at);
+      const key = vs.key;
+      if (key.kind === 'group' && !groups.has(key.group)) {
+        err(`Virtual server group ${key.group} specified but not configured - ignoring virtual server`);
+        continue;
+      }
+      const isFwmark = key.kind === 'fwmark';
+      let name = this.vsName(vs, d.protocolSet ? vs.protocol : 'none');
+      if (isFwmark) {
+        if (d.protocolSet) err(`Warning: Virtual server ${name}: protocol specified for fwmark - protocol will be ignored`);
+        vs.protocol = 'tcp';
+      } else if (!d.protocolSet) {
+        err(`Virtual server ${name}: no protocol set - defaulting to UDP`);
+        vs.protocol = 'udp';
+      }
+      name = this.vsName(vs, vs.protocol);
+      if (!d.schedulerSet) err(`Virtual server ${name}: no scheduler set, setting default 'wlc'`);
+      if (!d.methodSet) err(`Virtual server ${name}: no forwarding method set, setting default NAT`);
+      if (key.kind === 'address' && key.port === 0 && vs.persistenceTimeout === undefined) {
+        err(`Virtual server ${name}: zero port only valid for persistent services - setting`);
+        vs.persistenceTimeout = 360;
+      }
+      if (vs.haSuspend && isFwmark) {
+        err(`Virtual server ${name}: ha_suspend is not valid with fwmark - ignoring`);
+        vs.haSuspend = false;
+      }
+      if (!d.warmupSet) vs.warmupMs = vs.delayLoopMs;
+
+      const seen = new Set<string>();
+      for (const rd of d.rs) {
+        const rs = rd.rs;
+        const rsKey = `${rs.address}/${rs.port}`;
+        const rsName = `[${rs.address}]:${vs.protocol}:${rs.port}`;
+        if (seen.has(rsKey)) {
+          this.engine.error(`VS ${name}: real server ${rsName} is duplicated - removing second rs`, undefined, rs.location);
+          continue;
+        }
+        seen.add(rsKey);
+        if (!rd.methodSet) {
+          rs.forwardMethod = vs.forwardMethod;
+          rs.tunnel = vs.tunnel;
+        }
+        if ((rs.forwardMethod === 'route' || rs.forwardMethod === 'tunnel') && key.kind === 'address' && rd.portSet && rs.port !== key.port) {
+          this.engine.error(`WARNING - virtual server ${name} and real server ${rsName} ports don't match - resetting`, undefined, rs.location);
+          rs.port = key.port;
+        }
+        rs.alpha = rd.alpha ?? vs.alpha;
+        rs.delayLoopMs = rd.delayLoopMs ?? vs.delayLoopMs;
+        rs.warmupMs = rd.warmupMs ?? (d.warmupSet ? vs.warmupMs : rs.delayLoopMs);
+        for (const cd of rd.checkers) {
+          const c = cd.checker;
+          const def = CHECKER_DEFAULTS[c.kind];
+          c.delayLoopMs = cd.delayLoopMs ?? rs.delayLoopMs;
+          c.connectTimeoutMs = cd.connectTimeoutMs ?? rd.connectTimeoutMs ?? vs.connectTimeoutMs;
+          c.retry = cd.retry ?? rd.retry ?? vs.retry ?? def.retry;
+          c.delayBeforeRetryMs = cd.delayBeforeRetryMs ?? rd.delayBeforeRetryMs ?? vs.delayBeforeRetryMs ?? def.delayBeforeRetryMs;
+          c.warmupMs = cd.warmupMs ?? rd.warmupMs ?? (d.warmupSet ? vs.warmupMs : c.delayLoopMs);
+          c.alpha = cd.alpha ?? rs.alpha;
+          if (c.kind !== 'MISC_CHECK' && c.kind !== 'FILE_CHECK' && c.kind !== 'BFD_CHECK' && c.kind !== 'PING_CHECK') {
+            c.connectPort ??= rs.port;
+          }
+          if (c.kind === 'MISC_CHECK') c.timeoutMs = cd.miscTimeoutMs ?? c.delayLoopMs;
+          if ((c.kind === 'HTTP_GET' || c.kind === 'SSL_GET') && c.urls.length === 0) {
+            this.engine.error(`${c.kind} has no url - checker will always fail`, undefined, c.location, 'warning');
+          }
+          rs.checkers.push(c);
+        }
+        vs.realServers.push(rs);
+      }
+      if (vs.realServers.length === 0 && vs.sorryServer === undefined) {
+        err(`Virtual server ${name} has no real servers - ignoring`);
+        continue;
+      }
+      const totalWeight = vs.realServers.reduce((s, r) => s + r.weight, 0);
+      if (vs.quorum > totalWeight && vs.realServers.length > 0) {
+        vs.quorum = Math.max(1, totalWeight);
+      }
+      if (vs.hysteresis >= vs.quorum) vs.hysteresis = vs.quorum - 1;
+      this.config.virtualServers.push(vs);
+    }
+  }
+
+  private vsName(vs: VirtualServer, protocol: string): string {
+    const k = vs.key;
+    if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
+    if (k.kind === 'group') return `[${k.group}]:${protocol}`;
+    return `[${k.address}]:${protocol}:${k.port}`;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // script security (keepalived -t exit 6)
+
+  private checkScriptSecurity(): boolean {
+    const checks = this.options.scriptChecks;
+    if (checks === undefined) return false;
+    const g = this.config.global;
+    const keepalivedScriptExists = checks.userExists('keepalived_script');
+    // vrrp_script commands that cannot be found are disabled (a config error in 2.2.7).
+    const usable: Array<{ command: string; user?: string | undefined; at: SourceLocation }> = [];
+    this.config.vrrpScripts = this.config.vrrpScripts.filter((s) => {
+      if (g.enableScriptSecurity && s.user === undefined && g.scriptUser === undefined && !keepalivedScriptExists) {
+        this.engine.error('Unable to set default user keepalived_script for script', undefined, s.location);
+        this.engine.error(`Unable to set default user for vrrp script ${s.name} - removing`, undefined, s.location);
+        return false;
+      }
+      if (!checks.scriptExists(s.script)) {
+        this.engine.error(`Disabling track script ${s.name} since not found/accessible`, undefined, s.location);
+        return false;
+      }
+      usable.push({ command: s.script, user: s.user, at: s.location });
+      return true;
+    });
+    const names = new Set(this.config.vrrpScripts.map((s) => s.name));
+    for (const vi of this.config.vrrpInstances) {
+      vi.trackScripts = vi.trackScripts.filter((t) => {
+        if (names.has(t.name)) return true;
+        this.engine.error(`(${vi.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
+        return false;
+      });
+    }
+    const others: ScriptCommand[] = [];
+    const addNotify = (n: NotifyScripts): void => {
+      for (const s of Object.values(n)) if (s) others.push(s);
+    };
+    for (const vi of this.config.vrrpInstances) addNotify(vi.notify);
+    for (const sg of this.config.vrrpSyncGroups) addNotify(sg.notify);
+    for (const vs of this.config.virtualServers) {
+      if (vs.quorumUp) others.push(vs.quorumUp);
+      if (vs.quorumDown) others.push(vs.quorumDown);
+      for (const rs of vs.realServers) {
+        if (rs.notifyUp) others.push(rs.notifyUp);
+        if (rs.notifyDown) others.push(rs.notifyDown);
+        for (const c of rs.checkers) if (c.kind === 'MISC_CHECK') others.push({ command: c.path, user: c.user, location: c.location });
+      }
+    }
+    for (const f of [g.notifyFifo, g.vrrpNotifyFifo, g.lvsNotifyFifo]) if (f?.script) others.push(f.script);
+    for (const s of others) if (checks.scriptExists(s.command)) usable.push({ command: s.command, user: s.user, at: s.location });
+    if (g.enableScriptSecurity || usable.length === 0) return false;
+    const defaultUser = g.scriptUser?.user ?? (keepalivedScriptExists ? 'keepalived_script' : 'root');
+    const asRoot = usable.some((s) => (s.user ?? defaultUser) === 'root');
+    if (!asRoot) return false;
+    const first = usable[0]!;
+    this.diagnostics.push({
+      severity: 'error',
+      file: first.at.file,
+      line: first.at.line,
+      message: 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.',
+      keyword: 'enable_script_security',
+    });
+    return true;
+  }
+}
+
+export type { FileAccess };
