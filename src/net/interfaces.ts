@@ -65,9 +65,14 @@ export async function dumpAddresses(af = 0, client = sharedRtnl()): Promise<Addr
   return reply.messages.map((m) => decodeAddress(m.data)).filter((a): a is AddressInfo => a !== undefined);
 }
 
+/** First non-secondary IPv4 address of the widest scope (a /32 scope-host VIP must not win over the LAN address). */
 export function primaryIpv4(addresses: AddressInfo[], ifindex: number): string | undefined {
-  return addresses.find((a) => a.ifindex === ifindex && a.family === 'inet' && (a.flags & IFA_F_SECONDARY) === 0)
-    ?.address;
+  let best: AddressInfo | undefined;
+  for (const a of addresses) {
+    if (a.ifindex !== ifindex || a.family !== 'inet' || (a.flags & IFA_F_SECONDARY) !== 0) continue;
+    if (best === undefined || a.scope < best.scope) best = a;
+  }
+  return best?.address;
 }
 
 export function ipv6LinkLocal(addresses: AddressInfo[], ifindex: number): string | undefined {
