@@ -4,7 +4,7 @@
 // replies ("250-...") are read up to their last line.
 
 import type net from 'node:net';
-import { connectTcp, fail, formatTrio, guard, ok } from './common.js';
+import { connectTcp, describeError, fail, formatTrio, guard, ok } from './common.js';
 import type { ConnectTarget, ProbeResult, SmtpCheckSpec } from '../types.js';
 
 export const SMTP_DEFAULT_HELO = 'smtpchecker.keepalived.org';
@@ -81,7 +81,7 @@ async function checkHost(host: ConnectTarget, helo: string, signal: AbortSignal)
 export function probeSmtp(spec: SmtpCheckSpec, signal: AbortSignal): Promise<ProbeResult> {
   return guard(async () => {
     for (const host of spec.hosts) {
-      const err = await checkHost(host, spec.heloName, signal);
+      const err = await checkHost(host, spec.heloName, signal).catch((e: unknown) => describeError(e));
       if (err) return fail(`${err} from server ${formatTrio(host.address, 'tcp', host.port)}`);
     }
     return ok('SMTP dialogue ok');
