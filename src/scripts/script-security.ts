@@ -266,13 +266,17 @@ export class ScriptPreparer {
     const command: RunnableCommand = parsed.kind === 'exec' ? { kind: 'exec', file: path, args: parsed.args } : parsed;
     let insecure = false;
     if (needsScriptProtection(fileStat, runAs)) {
+      // As keepalived, check the path with its directories resolved (realpath), so /bin → usr/bin on
+      // merged-/usr systems is judged by /usr/bin; if the file itself is a symlink, its target too.
       const absolute = posix.isAbsolute(path) ? path : posix.resolve(path);
-      const paths = [absolute];
+      const paths: string[] = [];
       try {
-        const real = realpathSync(absolute);
-        if (real !== absolute) paths.push(real);
+        const inRealDir = posix.join(realpathSync(posix.dirname(absolute)), posix.basename(absolute));
+        paths.push(inRealDir);
+        const real = realpathSync(inRealDir);
+        if (real !== inRealDir) paths.push(real);
       } catch {
-        // stat succeeded above; a race here is reported by the component walk
+        paths.push(absolute); // vanished since the stat above: the walk below reports it
       }
       for (const p of paths) {
         const verdict = checkPathSecurity(p);

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryLogger } from '../../../src/daemon/log.js';
+import { parseGroup, parsePasswd, resolveDefaultRunAs, resolveRunAs, staticUserDatabase, systemUserDatabase } from '../../../src/scripts/script-user.js';
+
+const db = staticUserDatabase(
+  [
+    { name: 'root', uid: 0, gid: 0 },
+    { name: 'keepalived_script', uid: 998, gid: 997 },
+    { name: 'nobody', uid: 65534, gid: 65534 },
+  ],
+  [{ name: 'adm', gid: 4 }],
+);
+
+describe('passwd and group parsing', () => {
+  it('reads name, uid and gid, skipping junk', () => {
+    const users = parsePasswd('root:x:0:0:root:/root:/bin/bash\n# c\nbad line\nk:x:998:997::/:/usr/sbin/nologin\n');
+    expect([...users.values()]).toEqual([
+      { name: 'root', uid: 0, gid: 0 },
+      { name: 'k', uid: 998, gid: 997 },
+    ]);
+    expect(parseGroup('adm:x:4:syslog\nnope\n').get('adm')).toEqual({ name: 'adm', gid: 4 });
+  });
+
+  it('finds root on this machine', () => {
+    expect(systemUserDatabase().user('root')).toEqual({ name: 'root', uid: 0, gid: 0 });
+    expect(systemUserDatabase().user('no_such_user_lvsk')).toBeUndefined();
+  });
+});
+
+describe('resolveRunAs', () => {
+  it('uses the user primary group unless a group is given', () => {
+    expect(resolveRunAs('nobody', undefined, db)).toEqual({ ok: true, runAs: { user: 'nobody', uid: 65534, gid: 65534 } });
+    expect(resolveRunAs('nobody', 'adm', db)).toEqual({ ok: true, runAs: { user: 'nobody', uid: 65534, gid: 4 } });
+  });
+
+  it('reports unknown users and groups in keepalived words', () => {
+    expect(resolveRunAs('ghost', undefined, db)).toEqual({ ok: false, message: "Script user 'ghost' does not exist" });
+    expect(resolveRunAs('nobody', 'ghosts', db)).toEqual({ ok: false, message: "Script group 'ghosts' does not exist" });
+  });
+});
+
+describe('default script user', () => {
+  const self = { user: 'root', uid: 0, gid: 0 };
+
+  it('prefers script_user, then keepalived_script', () => {
+    const log = createMemoryLogger();
+    expect(resolveDefaultRunAs({ user: 'nobody' }, db, log, self).uid).toBe(65534);
+    expect(resolveDefaultRunAs(undefined, db, log, self)).toEqual({ user: 'keepalived_script', uid: 998, gid: 997 });
+    expect(log.lines).toEqual([]);
+  });
+
+  it('falls back to ourselves with keepalived warning when keepalived_script is missing', () => {
+    const log = createMemoryLogger();
+    expect(resolveDefaultRunAs(undefined, staticUserDatabase([]), log, self)).toBe(self);
+    expect(log.lines.map((l) => l.msg)).toEqual(["WARNING - default user 'keepalived_script' for script execution does not exist - please create."]);
+  });
+});
