@@ -7,7 +7,7 @@
 // the ServiceEntry rows the IPVS reconciler (src/ipvs/reconcile.ts) applies.
 
 import type { Destination, ServiceEntry } from '../ipvs/types.js';
-import type { RealServerSpec, VirtualServerSpec } from './types.js';
+import type { RealServerSpec, ScriptSpec, VirtualServerSpec } from './types.js';
 import type { CheckerState } from './state.js';
 
 /** IPVS weights are a signed 32-bit value in the kernel; keepalived clamps with real_weight(). */
@@ -28,9 +28,9 @@ export interface PoolState {
 export type PoolEvent =
   | { kind: 'log'; vs: string; message: string }
   /** A real server went up or down: notify_up/notify_down script (if any) and the FIFO line. */
-  | { kind: 'rs'; vs: string; rs: string; state: 'UP' | 'DOWN'; fifo: string; script?: string | undefined }
+  | { kind: 'rs'; vs: string; rs: string; state: 'UP' | 'DOWN'; fifo: string; script?: ScriptSpec | undefined }
   /** Quorum gained/lost: quorum_up/quorum_down script (if any) and the FIFO line. */
-  | { kind: 'vs'; vs: string; state: 'UP' | 'DOWN'; fifo: string; script?: string | undefined };
+  | { kind: 'vs'; vs: string; state: 'UP' | 'DOWN'; fifo: string; script?: ScriptSpec | undefined };
 
 export interface PoolStep {
   state: PoolState;

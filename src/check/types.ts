@@ -50,6 +50,10 @@ export interface UrlSpec {
   statusCodes?: Array<[number, number]> | undefined;
   /** Per-url virtualhost overrides the checker's. */
   virtualhost?: string | undefined;
+  /** regex (keepalived uses PCRE2; JavaScript RegExp syntax here): the body must match. */
+  regex?: string | undefined;
+  /** regex_no_match: the body must not match. */
+  regexNoMatch?: boolean | undefined;
 }
 
 export type HttpProtocol = '1.0' | '1.0C' | '1.1';
@@ -166,6 +170,13 @@ export interface ProbeResult {
   weightDelta?: number | undefined;
 }
 
+/** A notify/quorum script with its own arguments (run by the daemon, not by the checkers). */
+export interface ScriptSpec {
+  command: string;
+  user?: string | undefined;
+  group?: string | undefined;
+}
+
 export interface TunnelSpec {
   type: TunnelType;
   port?: number | undefined;
@@ -188,8 +199,8 @@ export interface RealServerSpec {
   lowerThreshold: number;
   /** inhibit_on_failure: keep the destination with weight 0 instead of removing it. */
   inhibitOnFailure: boolean;
-  notifyUp?: string | undefined;
-  notifyDown?: string | undefined;
+  notifyUp?: ScriptSpec | undefined;
+  notifyDown?: ScriptSpec | undefined;
   checkers: CheckerSpec[];
 }
 
@@ -225,8 +236,8 @@ export interface VirtualServerSpec {
   persistenceEngine?: string | undefined;
   quorum: number;
   hysteresis: number;
-  quorumUp?: string | undefined;
-  quorumDown?: string | undefined;
+  quorumUp?: ScriptSpec | undefined;
+  quorumDown?: ScriptSpec | undefined;
   sorryServer?: SorryServerSpec | undefined;
   realServers: RealServerSpec[];
 }

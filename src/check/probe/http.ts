@@ -186,6 +186,17 @@ export function probeHttp(spec: HttpCheckSpec, signal: AbortSignal): Promise<Pro
         const got = createHash('md5').update(res.body).digest('hex');
         if (got !== url.digest.toLowerCase()) return fail(`MD5 digest error: got ${got} (url ${url.path})`);
       }
+      if (url.regex !== undefined) {
+        let re: RegExp;
+        try {
+          re = new RegExp(url.regex);
+        } catch {
+          return fail(`invalid regex "${url.regex}" (url ${url.path})`);
+        }
+        if (re.test(res.body.toString('latin1')) === Boolean(url.regexNoMatch)) {
+          return fail(`Regex match failed (url ${url.path})`);
+        }
+      }
     }
     return ok('HTTP status and digest ok');
   });

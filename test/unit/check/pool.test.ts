@@ -34,12 +34,12 @@ function dests(vs: VirtualServerSpec, state: Parameters<typeof desiredEntries>[1
 /** keepalived.conf.quorum-like: 10 RS of weight 1, quorum 7, hysteresis 2. */
 function quorumVs(over: Partial<VirtualServerSpec> = {}): VirtualServerSpec {
   const rs = Array.from({ length: 10 }, (_, i) => realServer(`192.168.200.${i + 2}`, 1358));
-  return virtualServer('10.10.10.2', 1358, rs, { quorum: 7, hysteresis: 2, quorumUp: '/bin/up', quorumDown: '/bin/down', ...over });
+  return virtualServer('10.10.10.2', 1358, rs, { quorum: 7, hysteresis: 2, quorumUp: { command: '/bin/up' }, quorumDown: { command: '/bin/down' }, ...over });
 }
 
 describe('pool: real servers in and out of IPVS', () => {
   const vs = virtualServer('10.10.10.2', 1358, [
-    realServer('192.168.200.2', 1358, { weight: 2, notifyDown: '/bin/rs-down', notifyUp: '/bin/rs-up' }),
+    realServer('192.168.200.2', 1358, { weight: 2, notifyDown: { command: '/bin/rs-down' }, notifyUp: { command: '/bin/rs-up' } }),
     realServer('192.168.200.3', 1358, { forward: 'route' }),
   ]);
 
@@ -71,12 +71,12 @@ describe('pool: real servers in and out of IPVS', () => {
       rs: '192.168.200.2:1358',
       state: 'DOWN',
       fifo: `RS [192.168.200.2]:tcp:1358 ${VS} DOWN`,
-      script: '/bin/rs-down',
+      script: { command: '/bin/rs-down' },
     });
     expect(logs(events)).toEqual([`Removing service [192.168.200.2]:tcp:1358 from VS ${VS}`]);
     const back = updatePool(vs, state, statuses(vs, true));
     expect(logs(back.events)).toEqual([`Adding service [192.168.200.2]:tcp:1358 to VS ${VS}`]);
-    expect(back.events.find((e) => e.kind === 'rs')).toMatchObject({ state: 'UP', script: '/bin/rs-up' });
+    expect(back.events.find((e) => e.kind === 'rs')).toMatchObject({ state: 'UP', script: { command: '/bin/rs-up' } });
     expect(dests(vs, back.state)).toEqual(['192.168.200.2:1358/2', '192.168.200.3:1358/1']);
   });
 
@@ -127,7 +127,7 @@ describe('pool: quorum with hysteresis (keepalived.conf.quorum: quorum 7, hyster
       expect(state.quorumUp).toBe(i < 5);
     }
     expect(logs(all)).toContain(`Lost quorum 7-2=5 > 4 for VS ${VS}`);
-    expect(all).toContainEqual({ kind: 'vs', vs: VS, state: 'DOWN', fifo: `VS ${VS} DOWN`, script: '/bin/down' });
+    expect(all).toContainEqual({ kind: 'vs', vs: VS, state: 'DOWN', fifo: `VS ${VS} DOWN`, script: { command: '/bin/down' } });
     // Bring them back: 5..8 live -> still down (threshold 9); 9 -> gained.
     const back: PoolEvent[] = [];
     for (let i = 0; i < 5; i++) {
@@ -138,7 +138,7 @@ describe('pool: quorum with hysteresis (keepalived.conf.quorum: quorum 7, hyster
       expect(state.quorumUp).toBe(i === 4);
     }
     expect(logs(back)).toContain(`Gained quorum 7+2=9 <= 9 for VS ${VS}`);
-    expect(back).toContainEqual({ kind: 'vs', vs: VS, state: 'UP', fifo: `VS ${VS} UP`, script: '/bin/up' });
+    expect(back).toContainEqual({ kind: 'vs', vs: VS, state: 'UP', fifo: `VS ${VS} UP`, script: { command: '/bin/up' } });
   });
 
   it('without a sorry server, real servers stay in IPVS when quorum is lost', () => {

@@ -64,6 +64,13 @@ describe('HTTP_GET probe', () => {
     expect((await probeHttp(spec(port, [{ path: '/nope' }]), signal())).ok).toBe(false);
   });
 
+  it('regex / regex_no_match on the body', async () => {
+    expect((await probeHttp(spec(port, [{ path: '/ok', regex: 'real s[e]rver' }]), signal())).ok).toBe(true);
+    expect((await probeHttp(spec(port, [{ path: '/ok', regex: 'nothing here' }]), signal())).reason).toMatch(/Regex match failed/);
+    expect((await probeHttp(spec(port, [{ path: '/ok', regex: 'nothing here', regexNoMatch: true }]), signal())).ok).toBe(true);
+    expect((await probeHttp(spec(port, [{ path: '/ok', regex: '(' }]), signal())).reason).toMatch(/invalid regex/);
+  });
+
   it('every url must pass', async () => {
     const r = await probeHttp(spec(port, [{ path: '/ok' }, { path: '/nope' }]), signal());
     expect(r).toMatchObject({ ok: false });
