@@ -1,7 +1,205 @@
-// Placeholder until the VRRP engine lands: the daemon entry point that src/cli/lvskeeper.ts calls.
+// The daemon entry point that src/cli/lvskeeper.ts calls: parse the configuration, start the VRRP engine
+// with the kernel adapters, handle signals (TERM/INT stop, USR2 stats, JSON state), and stop cleanly:
+// priority-0 adverts from masters, VIPs removed (unless -V), notify STOP, exit 0 within 5 s.
+// Checkers/IPVS are another component: they attach through `hooks.onEngine` (engine.onStateChange).
+import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../config/index.js';
+import type { Config } from '../config/model.js';
+import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
+import type { AddressManager, Announcer, LinkWatcher } from '../net/types.js';
+import { ScriptPreparer } from '../scripts/script-security.js';
+import { TrackScriptRunner } from '../scripts/track-script.js';
+import { realTimers } from '../vrrp/timers.js';
+import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
+import { acquirePidFile, writePidFile, removePidFile, type PidFile } from './process/pidfile.js';
+import { installSignalHandlers } from './process/signals.js';
+import { VrrpEngine } from './vrrp-engine.js';
+import { VrrpNotifier } from './vrrp-notify.js';
 
-export async function runDaemon(options: DaemonOptions): Promise<number> {
-  process.stderr.write(`lvskeeper: the daemon is not built yet (config ${options.configFile}); only -t and -d work\n`);
-  return 1;
+export const STOP_DEADLINE_MS = 4000;
+
+export interface DaemonHooks {
+  /** Called once the VRRP engine runs (checkers/IPVS subscribe to engine.onStateChange here). */
+  onEngine?: ((engine: VrrpEngine, config: Config, log: Logger) => void | Promise<void>) | undefined;
+  /** Tests: resolve instead of waiting for a signal. */
+  stopSignal?: Promise<void> | undefined;
+}
+
+function version(): string {
+  try {
+    const req = createRequire(import.meta.url);
+    return (req('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function statsPath(config: Config, kind: 'stats' | 'json'): string {
+  if (kind === 'stats') return process.env.LVSKEEPER_STATS_FILE ?? config.global.statsFileLocation ?? join(tmpdir(), 'lvskeeper.stats');
+  return process.env.LVSKEEPER_JSON_FILE ?? config.global.jsonFileLocation ?? join(tmpdir(), 'lvskeeper.json');
+}
+
+/** keepalived's stats file shape (vrrp_print_stats), one block per instance. */
+export function formatStats(stats: ReturnType<VrrpEngine['stats']>): string {
+  const lines: string[] = [];
+  for (const [name, s] of Object.entries(stats)) {
+    lines.push(`VRRP Instance: ${name}`);
+    lines.push(`  State: ${s.state}, priority ${s.effectivePriority} (base ${s.basePriority})`);
+    lines.push('  Advertisements:');
+    lines.push(`    Received: ${s.advertsReceived}`);
+    lines.push(`    Sent: ${s.advertsSent}`);
+    lines.push(`  Became master: ${s.becameMaster}`);
+    lines.push(`  Released master: ${s.releasedMaster}`);
+    lines.push('  Packet Errors:');
+    const d = s.drops;
+    lines.push(`    Length: ${(d['too-short'] ?? 0) + (d['truncated'] ?? 0)}`);
+    lines.push(`    TTL: ${d['ttl'] ?? 0}`);
+    lines.push(`    Invalid Type: ${d['type'] ?? 0}`);
+    lines.push(`    Advertisement Interval: ${d['interval'] ?? 0}`);
+    lines.push(`    Address List: ${(d['address-list'] ?? 0) + (d['address-count'] ?? 0)}`);
+    lines.push('  Authentication Errors:');
+    lines.push(`    Invalid Type: ${d['auth-type'] ?? 0}`);
+    lines.push(`    Type Mismatch: 0`);
+    lines.push(`    Failure: ${d['auth-pass'] ?? 0}`);
+    lines.push('  Priority Zero:');
+    lines.push(`    Received: ${s.priorityZeroReceived}`);
+    lines.push(`    Sent: ${s.priorityZeroSent}`);
+    lines.push(`  Drops: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {}): Promise<number> {
+  const v = version();
+  const log: RootLogger = createLogger({
+    console: options.logConsole,
+    json: options.logJson,
+    detail: options.logDetail,
+    facility: options.logFacility,
+    file: options.logFile,
+    processName: 'lvskeeper',
+  });
+  log.info(`Starting lvskeeper v${v}`);
+  if (options.umask !== undefined) process.umask(options.umask);
+
+  const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
+  for (const d of diagnostics) {
+    const text = `${d.file}:${d.line}: ${d.message}`;
+    if (d.severity === 'error') log.error(text);
+    else if (d.severity === 'warning') log.warn(text);
+    else log.info(text);
+  }
+
+  let pid: PidFile | undefined;
+  try {
+    pid = acquirePidFile(options.pidFile);
+    writePidFile(options.vrrpPidFile, process.pid);
+  } catch (e) {
+    log.error((e as Error).message);
+    log.close();
+    return 1;
+  }
+
+  if (options.checkOnly) {
+    log.info('VRRP engine not started (-C / --check)');
+  }
+
+  let addresses: AddressManager | undefined;
+  let links: LinkWatcher | undefined;
+  let announcer: Announcer | undefined;
+  let runner: TrackScriptRunner | undefined;
+  let engine: VrrpEngine | undefined;
+  let stopping = false;
+  let resolveStop!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStop = r));
+  const uninstall = installSignalHandlers({
+    STOP: () => {
+      if (!stopping) resolveStop();
+    },
+    STATS: () => {
+      if (!engine) return;
+      const path = statsPath(config, 'stats');
+      try {
+        writeFileSync(path, formatStats(engine.stats()), { mode: 0o600 });
+      } catch (e) {
+        log.warn(`cannot write ${path}: ${(e as Error).message}`);
+      }
+    },
+    STATS_CLEAR: () => undefined,
+    JSON: () => {
+      if (!engine) return;
+      const path = statsPath(config, 'json');
+      try {
+        writeFileSync(path, `${JSON.stringify({ vrrp: engine.stats() }, null, 2)}\n`, { mode: 0o600 });
+      } catch (e) {
+        log.warn(`cannot write ${path}: ${(e as Error).message}`);
+      }
+    },
+    DATA: () => undefined,
+    RELOAD: () => log.info('Reloading is not implemented yet - ignoring SIGHUP'),
+  });
+  void hooks.stopSignal?.then(() => resolveStop());
+
+  let code = 0;
+  try {
+    if (!options.checkOnly) {
+      [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
+      let preparer: ScriptPreparer | undefined;
+      if (config.scriptCount > 0) preparer = ScriptPreparer.fromGlobalDefs(config.global, log);
+      if (config.vrrpScripts.length > 0 && preparer) {
+        runner = new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: log });
+      }
+      const notifier = new VrrpNotifier(config, preparer, log);
+      engine = await VrrpEngine.start(
+        config,
+        {
+          openTransport: (o) => openVrrpTransport(o),
+          addresses,
+          links,
+          announcer,
+          interfaceInfo: (n) => interfaceInfo(n),
+          timers: realTimers,
+        },
+        {
+          log,
+          keepVipsOnStop: options.dontReleaseVrrp && !options.releaseVips,
+          scripts: runner,
+          hooks: {
+            onNotify: (ev) => notifier.notify(ev),
+            onMasterRxLowerPri: (ev) => notifier.masterRxLowerPri(ev),
+          },
+        },
+      );
+      runner?.start();
+      await hooks.onEngine?.(engine, config, log);
+    }
+    await stopped;
+  } catch (e) {
+    log.error(`VRRP engine failed: ${(e as Error).stack ?? String(e)}`);
+    code = 1;
+  }
+
+  stopping = true;
+  log.info('Stopping');
+  const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_DEADLINE_MS).unref());
+  const work = (async () => {
+    await engine?.stop();
+    await runner?.stop();
+  })();
+  if ((await Promise.race([work.then(() => 'done' as const), deadline])) === 'timeout') {
+    log.warn(`Stop did not complete within ${STOP_DEADLINE_MS} ms`);
+  }
+  addresses?.close();
+  links?.close();
+  announcer?.close();
+  uninstall();
+  pid?.release();
+  removePidFile(options.vrrpPidFile, process.pid);
+  log.info(`Stopped lvskeeper v${v}`);
+  log.close();
+  return code;
 }

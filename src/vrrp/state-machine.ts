@@ -157,16 +157,17 @@ export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
 
 /**
  * Effective priority (vrrp_track.c): base + Σ weights that apply — a positive weight while the tracker is
- * up, a negative weight while it is down (reverse flips up/down) — clamped to 1..254; base 255 is fixed.
+ * up, a negative weight while it is down; `reverse` negates the adjustment ("decreased when up and
+ * increased when down", as src/scripts/track-state.ts trackerEffect) — clamped to 1..254; base 255 is fixed.
  */
 export function effectivePriority(cfg: MachineConfig, s: MachineState): number {
   if (cfg.basePriority >= VRRP_PRIO_OWNER) return VRRP_PRIO_OWNER;
   let p = cfg.basePriority;
   for (const t of cfg.trackers) {
     if (t.weight === 0) continue;
-    const down = trackerDown(t, s);
-    if (t.weight > 0 && !down) p += t.weight;
-    if (t.weight < 0 && down) p += t.weight;
+    const up = s.trackersUp[t.name] ?? true;
+    const delta = up ? (t.weight > 0 ? t.weight : 0) : t.weight < 0 ? t.weight : 0;
+    p += t.reverse ? -delta : delta;
   }
   return Math.min(254, Math.max(1, p));
 }

@@ -294,7 +294,7 @@ describe('tracking (vrrp_track.c)', () => {
     { name: 'script:rev', weight: -5, reverse: true },
   ];
   it('effective priority = base + applicable weights, clamped 1..254', () => {
-    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': false });
+    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': true });
     s.event({ type: 'start' });
     expect(s.state.effectivePriority).toBe(100);
     s.event({ type: 'tracker', name: 'script:chk', up: false });
@@ -302,8 +302,11 @@ describe('tracking (vrrp_track.c)', () => {
     expect(s.logs()).toContain('(VI_1) Changing effective priority from 100 to 80');
     s.event({ type: 'tracker', name: 'script:plus', up: true });
     expect(s.state.effectivePriority).toBe(90);
-    s.event({ type: 'tracker', name: 'script:rev', up: true });
-    expect(s.state.effectivePriority).toBe(85);
+    // reverse negates the adjustment: weight -5 reverse adds 5 while down
+    s.event({ type: 'tracker', name: 'script:rev', up: false });
+    expect(s.state.effectivePriority).toBe(95);
+    const rp = new Sim(base({ trackers: [{ name: 'r', weight: 10, reverse: true }] }));
+    expect(rp.state.effectivePriority).toBe(90);
     const low = new Sim(base({ basePriority: 10, trackers: [{ name: 'a', weight: -50 }] }), { a: false });
     expect(low.state.effectivePriority).toBe(1);
     const high = new Sim(base({ basePriority: 250, trackers: [{ name: 'a', weight: 50 }] }));
@@ -312,7 +315,7 @@ describe('tracking (vrrp_track.c)', () => {
     expect(owner.state.effectivePriority).toBe(255);
   });
   it('a MASTER whose priority drops keeps MASTER and advertises the new priority', () => {
-    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': false });
+    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': true });
     s.event({ type: 'start' });
     s.advance(4000);
     s.event({ type: 'tracker', name: 'script:chk', up: false });
@@ -322,7 +325,7 @@ describe('tracking (vrrp_track.c)', () => {
     expect(s.sent(t)).toEqual([80]);
   });
   it('weight-0 tracker down → FAULT (MASTER sends priority 0 first); back up → BACKUP', () => {
-    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': false });
+    const s = new Sim(base({ trackers }), { 'script:plus': false, 'script:rev': true });
     s.event({ type: 'start' });
     s.advance(4000);
     const a = s.event({ type: 'tracker', name: 'if:eth0', up: false });

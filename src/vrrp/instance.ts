@@ -1,0 +1,348 @@
+// One running VRRP instance: drives the pure state machine (state-machine.ts) with real timers and
+// performs its actions through the adapters (transport, VIPs, announcements). All VRRP decisions stay in
+// the machine; this file only executes them, in the order the machine gives:
+// advert first, then VIPs, then GARP/NA (the VIP work is serialised so GARPs follow the add).
+import type { Logger } from '../daemon/log.js';
+import type { AddressManager, Announcer, ReceivedPacket, VirtualAddress, VrrpTransport } from '../net/types.js';
+import { canonicalAddress } from './addr.js';
+import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
+import {
+  initialState,
+  ownFault,
+  step,
+  type Action,
+  type MachineConfig,
+  type MachineEvent,
+  type MachineState,
+  type NotifyState,
+  type TimerKind,
+  type VrrpState,
+} from './state-machine.js';
+import type { TimerHandle, TimerHost } from './timers.js';
+import { DropCounters, validateAdvert, type ValidationConfig } from './validate.js';
+
+export interface InstanceSpec {
+  name: string;
+  interface: string;
+  machine: MachineConfig;
+  validation: ValidationConfig;
+  /** Addresses carried in adverts (the first 255 of virtual_ipaddress). */
+  advertised: string[];
+  /** Everything added while MASTER (virtual_ipaddress + virtual_ipaddress_excluded). */
+  vips: VirtualAddress[];
+  authType: number;
+  authPassword?: string | undefined;
+  multicastGroup?: string | undefined;
+  unicast: boolean;
+  /** Source of our adverts (also the tie-break address), when known. */
+  sourceAddress?: string | undefined;
+  v3ChecksumAsV2: boolean;
+  /** -V / --dont-release-vrrp: leave the VIPs in place at stop. */
+  keepVipsOnStop: boolean;
+}
+
+export interface StateChangeEvent {
+  instance: string;
+  from: VrrpState;
+  to: VrrpState;
+  reason: string;
+  priority: number;
+  vips: VirtualAddress[];
+}
+
+/** Seams for the rest of the daemon: notify scripts/FIFO, checkers/IPVS, sync groups. */
+export interface InstanceHooks {
+  /** Every state change (after the actions of the step were started). Checkers/IPVS hook here. */
+  onStateChange?: ((ev: StateChangeEvent) => void) | undefined;
+  /** keepalived notify: MASTER/BACKUP/FAULT/STOP with the effective priority. */
+  onNotify?: ((ev: { instance: string; state: NotifyState; priority: number }) => void) | undefined;
+  onMasterRxLowerPri?: ((ev: { instance: string; priority: number; source: string }) => void) | undefined;
+  onPriorityChange?: ((ev: { instance: string; from: number; to: number; state: VrrpState }) => void) | undefined;
+}
+
+export interface InstanceDeps {
+  timers: TimerHost;
+  transport: Pick<VrrpTransport, 'send'>;
+  addresses: AddressManager;
+  announcer: Announcer;
+  log: Logger;
+  hooks?: InstanceHooks | undefined;
+  /** Called with the transitions of one step, after its actions ran (the engine's sync-group hook). */
+  onTransitions?: ((instance: VrrpInstance, transitions: { from: VrrpState; to: VrrpState; reason: string }[]) => void) | undefined;
+}
+
+export interface InstanceStats {
+  state: VrrpState;
+  basePriority: number;
+  effectivePriority: number;
+  masterAddress?: string | undefined;
+  advertsReceived: number;
+  advertsSent: number;
+  becameMaster: number;
+  releasedMaster: number;
+  priorityZeroReceived: number;
+  priorityZeroSent: number;
+  dropped: number;
+  drops: Record<string, number>;
+}
+
+export class VrrpInstance {
+  private ms: MachineState;
+  private readonly handles = new Map<TimerKind, TimerHandle>();
+  private readonly deadlines = new Map<TimerKind, number>();
+  private vipWork: Promise<void> = Promise.resolve();
+  private readonly sends = new Set<Promise<void>>();
+  readonly drops = new DropCounters();
+  private readonly counters = { advertsReceived: 0, advertsSent: 0, becameMaster: 0, releasedMaster: 0, priorityZeroReceived: 0, priorityZeroSent: 0 };
+  private readonly log: Logger;
+
+  constructor(readonly spec: InstanceSpec, private readonly deps: InstanceDeps) {
+    this.ms = initialState(spec.machine);
+    this.log = deps.log;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get state(): VrrpState {
+    return this.ms.state;
+  }
+  get machineState(): Readonly<MachineState> {
+    return this.ms;
+  }
+  get ownFault(): boolean {
+    return ownFault(this.spec.machine, this.ms);
+  }
+
+  /** vrrp_init_state, with the trackers' states known at start (missing = up). */
+  start(trackersUp: Record<string, boolean> = {}): void {
+    this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp });
+    this.dispatch({ type: 'start' });
+  }
+
+  /** Leave: priority 0 if MASTER, VIPs removed (unless -V), STOP notify. Resolves when the I/O is done. */
+  async stop(): Promise<void> {
+    this.dispatch({ type: 'stop' });
+    await this.settled();
+  }
+
+  /** Resolves when queued VIP work and sends have completed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([this.vipWork, ...this.sends]);
+  }
+
+  setTracker(name: string, up: boolean): void {
+    if (this.ms.state === 'INIT') {
+      this.ms = { ...this.ms, trackersUp: { ...this.ms.trackersUp, [name]: up } };
+      return;
+    }
+    if ((this.ms.trackersUp[name] ?? true) === up && name in this.ms.trackersUp) return;
+    this.dispatch({ type: 'tracker', name, up });
+  }
+
+  /** An address was deleted from our interface by someone (RTM_DELADDR). Ignores no_track VIPs. */
+  addressRemoved(address: string): void {
+    if (this.ms.state !== 'MASTER') return;
+    const vip = this.spec.vips.find((v) => canonicalAddress(v.address, v.family) === canonicalAddress(address, v.family));
+    if (!vip || vip.noTrack) return;
+    // Our own removals can be reported late; only react if it is really gone while we are MASTER.
+    void this.vipWork.then(async () => {
+      if (this.ms.state !== 'MASTER') return;
+      const present = await this.deps.addresses.has(vip).catch(() => true);
+      if (!present && this.ms.state === 'MASTER') this.dispatch({ type: 'vipRemoved', address: vip.address });
+    });
+  }
+
+  handlePacket(packet: ReceivedPacket): void {
+    try {
+      this.counters.advertsReceived++;
+      const now = this.deps.timers.now();
+      const r = validateAdvert(packet, this.spec.validation);
+      if (!r.ok) {
+        const line = this.drops.record(r.reason, r.message, packet.source, now);
+        if (line) this.log.info(line, { instance: this.name, reason: r.reason, peer: packet.source });
+        return;
+      }
+      for (const a of r.advisories) {
+        const line = this.drops.record(a.reason, a.message, packet.source, now);
+        if (line) this.log.info(line, { instance: this.name, reason: a.reason, peer: packet.source });
+      }
+      if (r.advert.priority === 0) this.counters.priorityZeroReceived++;
+      this.dispatch({ type: 'advert', advert: r.advert, source: packet.source });
+    } catch (err) {
+      // Never crash on a packet from the network.
+      this.log.error(`(${this.name}) error handling a packet from ${packet.source}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Count a packet the engine dropped before it reached validation (e.g. an unknown VRID on our socket). */
+  recordDrop(reason: 'vrid' | 'too-short', message: string, peer: string): void {
+    const line = this.drops.record(reason, message, peer, this.deps.timers.now());
+    if (line) this.log.info(line, { instance: this.name, reason, peer });
+  }
+
+  /** Feed one event to the machine and perform its actions. */
+  dispatch(event: MachineEvent, firing?: { kind: TimerKind; deadline: number }): void {
+    const now = this.deps.timers.now();
+    const r = step(this.spec.machine, this.ms, event, now);
+    this.ms = r.state;
+    const transitions: { from: VrrpState; to: VrrpState; reason: string }[] = [];
+    for (const a of r.actions) {
+      try {
+        this.perform(a, now, firing);
+      } catch (err) {
+        this.log.error(`(${this.name}) action ${a.type} failed: ${(err as Error).message}`);
+      }
+      if (a.type === 'transition') transitions.push(a);
+    }
+    if (transitions.length > 0) this.deps.onTransitions?.(this, transitions);
+  }
+
+  stats(): InstanceStats {
+    return {
+      state: this.ms.state,
+      basePriority: this.spec.machine.basePriority,
+      effectivePriority: this.ms.effectivePriority,
+      masterAddress: this.ms.state === 'MASTER' ? this.spec.sourceAddress : this.ms.masterAddress,
+      ...this.counters,
+      dropped: this.drops.total(),
+      drops: this.drops.toJSON(),
+    };
+  }
+
+  private perform(a: Action, now: number, firing: { kind: TimerKind; deadline: number } | undefined): void {
+    const hooks = this.deps.hooks;
+    switch (a.type) {
+      case 'log':
+        this.log[a.level](a.text, { instance: this.name });
+        break;
+      case 'setTimer': {
+        // Keep timers exact: a timer set in response to a timer is measured from that timer's ideal
+        // deadline, not from when the callback ran (unless we are a whole period late: then from now).
+        const base = firing && now - firing.deadline < a.ms ? firing.deadline : now;
+        this.arm(a.kind, base + a.ms);
+        break;
+      }
+      case 'cancelTimer':
+        this.handles.get(a.kind)?.cancel();
+        this.handles.delete(a.kind);
+        this.deadlines.delete(a.kind);
+        break;
+      case 'sendAdvert':
+        this.sendAdvert(a.priority);
+        break;
+      case 'addVips':
+        this.queueVipWork(async () => {
+          this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
+          await Promise.all(this.spec.vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
+        });
+        break;
+      case 'removeVips':
+        if (a.reason === 'stop' && this.spec.keepVipsOnStop) break;
+        this.queueVipWork(async () => {
+          this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
+          await Promise.all(this.spec.vips.map((v) => this.deps.addresses.remove(v).catch((e: Error) => this.log.error(`(${this.name}) cannot remove VIP ${v.address}: ${e.message}`))));
+        });
+        break;
+      case 'announce': {
+        const repeat = a.repeat;
+        this.queueVipWork(async () => {
+          for (const v of this.spec.vips) {
+            this.log.info(
+              v.family === 'inet'
+                ? `(${this.name}) Sending/queueing gratuitous ARPs on ${v.interface} for ${v.address}`
+                : `(${this.name}) Sending/queueing Unsolicited Neighbour Adverts on ${v.interface} for ${v.address}`,
+              { instance: this.name },
+            );
+          }
+          for (let i = 0; i < repeat; i++) {
+            if (this.ms.state !== 'MASTER') return;
+            await Promise.all(
+              this.spec.vips.map((v) =>
+                this.deps.announcer.announce(v.interface, { family: v.family, address: v.address }).catch((e: Error) => this.log.warn(`(${this.name}) announce ${v.address} failed: ${e.message}`)),
+              ),
+            );
+          }
+        });
+        break;
+      }
+      case 'notify':
+        try {
+          hooks?.onNotify?.({ instance: this.name, state: a.state, priority: a.priority });
+        } catch (e) {
+          this.log.error(`(${this.name}) notify hook failed: ${(e as Error).message}`);
+        }
+        break;
+      case 'notifyMasterRxLowerPri':
+        hooks?.onMasterRxLowerPri?.({ instance: this.name, priority: a.priority, source: a.source });
+        break;
+      case 'priorityChanged':
+        hooks?.onPriorityChange?.({ instance: this.name, from: a.from, to: a.to, state: this.ms.state });
+        break;
+      case 'transition':
+        if (a.to === 'MASTER') this.counters.becameMaster++;
+        if (a.from === 'MASTER') this.counters.releasedMaster++;
+        try {
+          hooks?.onStateChange?.({ instance: this.name, from: a.from, to: a.to, reason: a.reason, priority: this.ms.effectivePriority, vips: this.spec.vips });
+        } catch (e) {
+          this.log.error(`(${this.name}) state change hook failed: ${(e as Error).message}`);
+        }
+        break;
+    }
+  }
+
+  private arm(kind: TimerKind, deadline: number): void {
+    this.handles.get(kind)?.cancel();
+    this.deadlines.set(kind, deadline);
+    this.handles.set(
+      kind,
+      this.deps.timers.at(deadline, () => {
+        if (this.deadlines.get(kind) !== deadline) return;
+        this.handles.delete(kind);
+        this.deadlines.delete(kind);
+        this.dispatch({ type: 'timer', kind }, { kind, deadline });
+      }),
+    );
+  }
+
+  private queueVipWork(fn: () => Promise<void>): void {
+    this.vipWork = this.vipWork.then(fn).catch((e: Error) => this.log.error(`(${this.name}) ${e.message}`));
+  }
+
+  /** Build and send one advert; the v3 checksum needs addresses (the transport/kernel fixes it per peer). */
+  encode(priority: number): Buffer {
+    const s = this.spec;
+    const group = s.multicastGroup ?? (s.machine.family === 'inet' ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
+    const canPseudo = s.sourceAddress !== undefined && !s.unicast;
+    return encodeAdvert(
+      {
+        version: s.machine.version,
+        family: s.machine.family,
+        vrid: s.validation.vrid,
+        priority,
+        advertIntCs: s.machine.advertIntCs,
+        addresses: s.advertised,
+        authType: s.authType,
+        authPassword: s.authPassword,
+      },
+      { source: s.sourceAddress, destination: group, v3ChecksumAsV2: s.v3ChecksumAsV2 || !canPseudo },
+    );
+  }
+
+  private sendAdvert(priority: number): void {
+    let buf: Buffer;
+    try {
+      buf = this.encode(priority);
+    } catch (e) {
+      this.log.error(`(${this.name}) cannot build advert: ${(e as Error).message}`);
+      return;
+    }
+    this.counters.advertsSent++;
+    if (priority === 0) this.counters.priorityZeroSent++;
+    const p: Promise<void> = this.deps.transport
+      .send(buf)
+      .catch((e: Error) => this.log.warn(`(${this.name}) send failed: ${e.message}`))
+      .finally(() => this.sends.delete(p));
+    this.sends.add(p);
+  }
+}

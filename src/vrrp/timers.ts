@@ -1,0 +1,77 @@
+// Monotonic clock and timer host. The real one keeps deadlines exact: setTimeout only has whole-ms
+// granularity and may fire early by a fraction, so a timer that wakes up early re-arms (setImmediate
+// for the last sub-millisecond) until the monotonic clock reaches its deadline. Tests use FakeTimers.
+import { performance } from 'node:perf_hooks';
+
+export interface Clock {
+  /** Monotonic milliseconds (fractional). */
+  now(): number;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface TimerHost extends Clock {
+  /** Run fn at (or just after) the absolute monotonic deadline. */
+  at(deadlineMs: number, fn: () => void): TimerHandle;
+}
+
+export const realTimers: TimerHost = {
+  now: () => performance.now(),
+  at(deadlineMs, fn) {
+    let cancelled = false;
+    let t: NodeJS.Timeout | undefined;
+    let i: NodeJS.Immediate | undefined;
+    const arm = (): void => {
+      if (cancelled) return;
+      const remaining = deadlineMs - performance.now();
+      if (remaining <= 0.02) {
+        fn();
+      } else if (remaining < 1) {
+        i = setImmediate(arm);
+      } else {
+        t = setTimeout(arm, Math.floor(remaining));
+      }
+    };
+    arm();
+    return {
+      cancel() {
+        cancelled = true;
+        if (t) clearTimeout(t);
+        if (i) clearImmediate(i);
+      },
+    };
+  },
+};
+
+/** Deterministic timers for unit tests: advance() runs due callbacks in deadline order. */
+export class FakeTimers implements TimerHost {
+  private t = 0;
+  private seq = 0;
+  private queue: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  at(deadlineMs: number, fn: () => void): TimerHandle {
+    const e = { at: deadlineMs, seq: this.seq++, fn, live: true };
+    this.queue.push(e);
+    return { cancel: () => void (e.live = false) };
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.queue = this.queue.filter((e) => e.live);
+      this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.queue[0];
+      if (!next || next.at > end) break;
+      this.queue.shift();
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+    }
+    this.t = end;
+  }
+  pending(): number {
+    return this.queue.filter((e) => e.live).length;
+  }
+}

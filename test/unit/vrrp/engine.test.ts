@@ -1,0 +1,310 @@
+// The engine + instances with fake adapters on a fake wire and a fake clock: real config text through
+// the parser, real codec, real validation.
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/index.js';
+import { createMemoryLogger } from '../../../src/daemon/log.js';
+import { VrrpEngine, type EngineAdapters, type TrackScriptSource } from '../../../src/daemon/vrrp-engine.js';
+import type { AddressManager, Announcer, Family, LinkState, LinkWatcher, ReceivedPacket, TransportOptions, VirtualAddress, VrrpTransport } from '../../../src/net/types.js';
+import { encodeAdvert } from '../../../src/vrrp/packet.js';
+import { FakeTimers, type TimerHost } from '../../../src/vrrp/timers.js';
+
+const LATENCY_MS = 0.1;
+
+class Wire {
+  ports: { src: string; deliver: (p: ReceivedPacket) => void; up: () => boolean }[] = [];
+  sent: { at: number; src: string; payload: Buffer }[] = [];
+  constructor(readonly timers: FakeTimers) {}
+  send(src: string, payload: Buffer, senderUp: boolean): void {
+    this.sent.push({ at: this.timers.now(), src, payload });
+    if (!senderUp) return;
+    for (const p of this.ports) {
+      if (p.src === src) continue;
+      this.timers.at(this.timers.now() + LATENCY_MS, () => {
+        if (p.up()) p.deliver({ payload: Buffer.from(payload), source: src, destination: '224.0.0.18', ttl: 255 });
+      });
+    }
+  }
+  /** Inject a crafted packet as if from `src`. */
+  inject(src: string, payload: Buffer, ttl = 255): void {
+    for (const p of this.ports) if (p.src !== src) p.deliver({ payload, source: src, destination: '224.0.0.18', ttl });
+  }
+}
+
+class Node {
+  vips = new Map<string, VirtualAddress>();
+  announced: { at: number; address: string }[] = [];
+  linkUp = true;
+  private linkHandlers: ((l: LinkState) => void)[] = [];
+  private removedHandlers: ((f: Family, a: string, i: number) => void)[] = [];
+  log = createMemoryLogger();
+  engine!: VrrpEngine;
+  constructor(readonly wire: Wire, readonly src: string, readonly timers: TimerHost = wire.timers) {}
+  adapters(): EngineAdapters {
+    const node = this;
+    const addresses: AddressManager = {
+      add: async (v) => void node.vips.set(v.address, v),
+      remove: async (v) => void node.vips.delete(v.address),
+      has: async (v) => node.vips.has(v.address),
+      onAddressRemoved: (h) => void node.removedHandlers.push(h),
+      close: () => undefined,
+    };
+    const links: LinkWatcher = {
+      get: (name) => ({ name, index: 2, up: node.linkUp, running: node.linkUp }),
+      onChange: (h) => void node.linkHandlers.push(h),
+      close: () => undefined,
+    };
+    const announcer: Announcer = {
+      announce: async (_i, vip) => void node.announced.push({ at: node.timers.now(), address: vip.address }),
+      close: () => undefined,
+    };
+    return {
+      openTransport: async (_o: TransportOptions): Promise<VrrpTransport> => {
+        let handler: (p: ReceivedPacket) => void = () => undefined;
+        node.wire.ports.push({ src: node.src, deliver: (p) => handler(p), up: () => node.linkUp });
+        return {
+          send: async (payload) => node.wire.send(node.src, payload, node.linkUp),
+          onPacket: (h) => void (handler = h),
+          onError: () => undefined,
+          close: () => undefined,
+        };
+      },
+      addresses,
+      links,
+      announcer,
+      interfaceInfo: async () => ({ index: 2, ipv4: node.src }),
+      timers: node.timers,
+    };
+  }
+  async start(conf: string, scripts?: TrackScriptSource): Promise<void> {
+    const { config, diagnostics } = parseConfig('/etc/keepalived/keepalived.conf', { readFile: () => conf, hostname: 'lb' });
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    this.engine = await VrrpEngine.start(config, this.adapters(), { log: this.log, keepVipsOnStop: false, scripts });
+  }
+  setLink(up: boolean): void {
+    this.linkUp = up;
+    for (const h of this.linkHandlers) h({ name: 'eth0', index: 2, up, running: up });
+  }
+  deleteVip(address: string): void {
+    this.vips.delete(address);
+    for (const h of this.removedHandlers) h('inet', address, 2);
+  }
+  state(name = 'VI_1'): string | undefined {
+    return this.engine.instances.get(name)?.state;
+  }
+  lines(): string[] {
+    return this.log.lines.map((l) => l.msg);
+  }
+}
+
+const conf = (prio: number, extra = '', auth = 'secret', iface = 'eth0') => `
+vrrp_instance VI_1 {
+  state BACKUP
+  interface ${iface}
+  virtual_router_id 51
+  priority ${prio}
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass ${auth}
+  }
+  virtual_ipaddress {
+    192.168.60.200/24
+  }
+  ${extra}
+}
+`;
+
+/** Let promise chains (VIP work) run between fake-timer steps. */
+async function run(t: FakeTimers, ms: number, stepMs = 5): Promise<void> {
+  for (let done = 0; done < ms; done += stepMs) {
+    t.advance(Math.min(stepMs, ms - done));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  }
+}
+
+describe('VrrpEngine on a fake wire', () => {
+  it('elects, fails over on link loss with priority 0, and preempts back', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    const b = new Node(wire, '192.168.60.112');
+    await a.start(conf(150));
+    await b.start(conf(100));
+    expect(a.lines()).toContain('(VI_1) removing VIPs.');
+    expect(a.lines()).toContain('(VI_1) Entering BACKUP STATE (init)');
+    await run(t, 5000);
+    expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+    expect([...a.vips.keys()]).toEqual(['192.168.60.200']);
+    expect(b.vips.size).toBe(0);
+    expect(a.lines()).toContain('(VI_1) setting VIPs.');
+    expect(a.lines()).toContain('(VI_1) Sending/queueing gratuitous ARPs on eth0 for 192.168.60.200');
+    expect(a.announced.length).toBe(5);
+    // A's interface goes down: FAULT; it still gets a priority-0 advert out only if the link is up, so B waits the full interval.
+    const down = t.now();
+    a.setLink(false);
+    expect(a.state()).toBe('FAULT');
+    await run(t, 4000);
+    expect(b.state()).toBe('MASTER');
+    expect([...b.vips.keys()]).toEqual(['192.168.60.200']);
+    expect(a.vips.size).toBe(0);
+    const took = b.log.lines.findIndex((l) => l.msg === '(VI_1) Entering MASTER STATE');
+    expect(took).toBeGreaterThan(0);
+    expect(t.now() - down).toBeGreaterThan(3609);
+    // Link back: A returns to BACKUP, hears B's lower adverts, discards them and preempts.
+    a.setLink(true);
+    await run(t, 5000);
+    expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+    expect(a.lines()).toContain('(VI_1) received lower priority (100) advert from 192.168.60.112 - discarding');
+    expect(b.lines()).toContain('(VI_1) Master received advert from 192.168.60.111 with higher priority 150, ours 100');
+    expect(b.vips.size).toBe(0);
+  });
+
+  it('graceful stop: priority 0, the peer takes over after Skew_Time', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    const b = new Node(wire, '192.168.60.112');
+    await a.start(conf(150));
+    await b.start(conf(90));
+    await run(t, 5000, 1);
+    const stopAt = t.now();
+    const stopping = a.engine.stop();
+    await run(t, 2, 1);
+    await stopping;
+    expect(a.lines()).toContain('(VI_1) sent 0 priority');
+    expect(a.vips.size).toBe(0);
+    expect(wire.sent.filter((s) => s.src === a.src).at(-1)!.payload[2]).toBe(0);
+    await run(t, 1000, 1);
+    expect(b.state()).toBe('MASTER');
+    expect(b.lines()).toContain('(VI_1) Backup received priority 0 advertisement');
+    const firstB = wire.sent.find((s) => s.src === b.src && s.at > stopAt)!;
+    // skew for 90: 166/256 s = 648.4375 ms (+ wire latency)
+    expect(firstB.at - stopAt).toBeCloseTo(648.4375 + LATENCY_MS, 3);
+  });
+
+  it('keeps the advert timer exact when callbacks run late', async () => {
+    const inner = new FakeTimers();
+    const late: TimerHost = { now: () => inner.now(), at: (d, fn) => inner.at(d + 3, fn) };
+    const wire = new Wire(inner);
+    const a = new Node(wire, '192.168.60.111', late);
+    await a.start(conf(150));
+    await run(inner, 10_000, 1);
+    const times = wire.sent.map((s) => s.at);
+    expect(times.length).toBeGreaterThan(5);
+    // Every timer fires 3 ms late, yet the adverts stay on the ideal 1 s grid (no cumulative drift).
+    expect(times[0]).toBeCloseTo(3414.0625 + 3, 6);
+    const gaps = times.slice(1).map((x, i) => x - times[i]!);
+    for (const g of gaps) expect(g).toBeCloseTo(1000, 6);
+  });
+
+  it('drops and counts bad packets, keeping its state', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(conf(150));
+    await run(t, 5000);
+    expect(a.state()).toBe('MASTER');
+    const bad = (over: object) =>
+      encodeAdvert({ version: 2, family: 'inet', vrid: 51, priority: 254, advertIntCs: 100, addresses: ['192.168.60.200'], authType: 1, authPassword: 'secret', ...over });
+    wire.inject('192.168.60.9', bad({ authPassword: 'wrong' }));
+    wire.inject('192.168.60.9', bad({ vrid: 52 }));
+    wire.inject('192.168.60.9', bad({ advertIntCs: 300 }));
+    const ck = bad({});
+    ck[6] = ck[6]! ^ 1;
+    wire.inject('192.168.60.9', ck);
+    wire.inject('192.168.60.9', bad({}), 254);
+    wire.inject('192.168.60.9', bad({}).subarray(0, 12));
+    wire.inject('192.168.60.9', Buffer.from([1]));
+    const st = a.engine.stats()['VI_1']!;
+    for (let i = 0; i < 200; i++) wire.inject('192.168.60.9', Buffer.from(Array.from({ length: (i * 7) % 60 }, (_, j) => (i * 31 + j * 17) & 255)));
+    await run(t, 3000);
+    expect(a.state()).toBe('MASTER');
+    expect(a.engine.stats()['VI_1']!.dropped).toBe(st.dropped + 200);
+    expect(st.drops['auth-pass']).toBe(1);
+    expect(st.drops['vrid']).toBeGreaterThanOrEqual(1);
+    expect(st.drops['interval']).toBe(1);
+    expect(st.drops['checksum']).toBe(1);
+    expect(st.drops['ttl']).toBe(1);
+    expect(st.drops['truncated']).toBe(1);
+    expect(st.drops['too-short']).toBeGreaterThanOrEqual(1);
+    expect(st.dropped).toBe(7);
+    expect(a.lines()).toContain('(VI_1) received an invalid passwd! (from 192.168.60.9)');
+  });
+
+  it('a VIP deleted externally moves the MASTER to BACKUP (it wins again later); no_track does not', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(conf(150));
+    await run(t, 5000);
+    a.deleteVip('192.168.60.200');
+    await run(t, 10);
+    expect(a.state()).toBe('BACKUP');
+    await run(t, 4000);
+    expect(a.state()).toBe('MASTER');
+    expect(a.vips.has('192.168.60.200')).toBe(true);
+
+    const t2 = new FakeTimers();
+    const n = new Node(new Wire(t2), '192.168.60.111');
+    await n.start(conf(150).replace('192.168.60.200/24', '192.168.60.200/24 no_track'));
+    await run(t2, 5000);
+    n.deleteVip('192.168.60.200');
+    await run(t2, 10);
+    expect(n.state()).toBe('MASTER');
+  });
+
+  it('track_script weight moves the priority; weight 0 failure → FAULT', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    let listener: (name: string, c: { up: boolean }) => void = () => undefined;
+    const scripts: TrackScriptSource = { status: () => 'up', onChange: (l) => ((listener = l), () => undefined) };
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(
+      `vrrp_script chk { script "/bin/true"
+  weight -60 }
+vrrp_script chk0 { script "/bin/true"
+  weight 0 }
+${conf(150, 'track_script {\n chk\n chk0\n}')}`,
+      scripts,
+    );
+    const b = new Node(wire, '192.168.60.112');
+    await b.start(conf(100));
+    await run(t, 5000);
+    expect(a.state()).toBe('MASTER');
+    listener('chk', { up: false });
+    expect(a.lines()).toContain('(VI_1) Changing effective priority from 150 to 90');
+    // The master does not step down by itself; B preempts after its down timer.
+    expect(a.state()).toBe('MASTER');
+    await run(t, 5000);
+    expect([a.state(), b.state()]).toEqual(['BACKUP', 'MASTER']);
+    listener('chk0', { up: false });
+    expect(a.state()).toBe('FAULT');
+    listener('chk0', { up: true });
+    expect(a.state()).toBe('BACKUP');
+  });
+
+  it('sync group: one member faulty → all FAULT; one MASTER → all MASTER', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(`
+vrrp_sync_group VG {
+  group {
+    VI_1
+    VI_2
+  }
+}
+${conf(150, 'track_interface {\n eth1\n}')}
+${conf(150).replace('VI_1', 'VI_2').replace('virtual_router_id 51', 'virtual_router_id 52').replace('192.168.60.200', '192.168.60.201')}
+`);
+    // eth1 is reported like eth0 by the fake link watcher: up.
+    await run(t, 5000);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['MASTER', 'MASTER']);
+    a.setLink(false);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'FAULT']);
+    a.setLink(true);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['BACKUP', 'BACKUP']);
+    await run(t, 5000);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['MASTER', 'MASTER']);
+  });
+});
