@@ -1,0 +1,472 @@
+// ipvsadm 1.31's listings as pure functions of the kernel state: list_all / list_service (-L, -S),
+// --stats/--rate/--thresholds/--persistent-conn/--tun-info, list_conn (-c), list_timeout, list_daemon.
+// Byte-for-byte the printf formats of ipvsadm.c, including its sort order (glibc qsort = merge sort
+// with ipvsadm's wrapping comparators) and its truncations (33/28 columns for IPv4 names).
+import { parseIPv6 } from '../../ipvs/address.js';
+import type { Destination, Info, Service, ServiceEntry, Stats, SyncDaemon, Timeouts } from '../../ipvs/types.js';
+import { inetPton4, inetPton6, ipv4Text } from './cparse.js';
+import { formatIPv6 } from '../../ipvs/address.js';
+import type { FormatFlags } from './options.js';
+
+export type ProtocolName = 'tcp' | 'udp' | 'sctp';
+
+/** gethostbyaddr()/getservbyport() answers; the caller resolves them beforehand (see names.ts). */
+export interface NameLookup {
+  host(family: 'inet' | 'inet6', address: string): string | undefined;
+  service(port: number, protocol: ProtocolName): string | undefined;
+}
+
+export const NUMERIC_ONLY: NameLookup = { host: () => undefined, service: () => undefined };
+
+// ---- printf helpers ----
+
+const padRight = (s: string, width: number): string => (s.length >= width ? s : s + ' '.repeat(width - s.length));
+const padLeft = (s: string, width: number): string => (s.length >= width ? s : ' '.repeat(width - s.length) + s);
+/** printf("%s", NULL) in glibc. */
+const orNull = (s: string | undefined): string => s ?? '(null)';
+const int32 = (n: number): number => n | 0;
+const uint32 = (n: number): number => n >>> 0;
+
+/** ipvsadm print_largenum(): 9 columns, K/M/G/T suffixes above 10^8 unless --exact. */
+export function largeNumber(value: bigint, exact: boolean): string {
+  if (exact) {
+    const s = value.toString();
+    return padLeft(s, s.length <= 8 ? 9 : s.length + 1);
+  }
+  if (value < 100000000n) return padLeft(value.toString(), 9);
+  if (value < 1000000000n) return padLeft((value / 1000n).toString(), 8) + 'K';
+  if (value < 100000000000n) return padLeft((value / 1000000n).toString(), 8) + 'M';
+  if (value < 100000000000000n) return padLeft((value / 1000000000n).toString(), 8) + 'G';
+  return padLeft((value / 1000000000000n).toString(), 8) + 'T';
+}
+
+const protocolNumber = (p: ProtocolName | undefined): number => (p === 'tcp' ? 6 : p === 'udp' ? 17 : p === 'sctp' ? 132 : 0);
+
+/** ipvsadm addrport_to_anyname(): "addr:port", IPv6 in brackets, names unless numeric; 59 chars at most. */
+export function addrPortName(
+  family: 'inet' | 'inet6',
+  address: string,
+  port: number,
+  protocol: ProtocolName | undefined,
+  numeric: boolean,
+  names: NameLookup,
+): string {
+  const open = family === 'inet' ? '' : '[';
+  const close = family === 'inet' ? '' : ']';
+  let text: string;
+  if (numeric) text = `${open}${address}${close}:${port}`;
+  else {
+    const host = names.host(family, address) ?? address;
+    const service = protocol ? names.service(port, protocol) : undefined;
+    text = `${open}${host}${close}:${service ?? String(port)}`;
+  }
+  return text.length > 59 ? text.slice(0, 59) : text; // malloc(60) + snprintf
+}
+
+// ---- sorting: glibc qsort() (a top-down merge sort) with ipvsadm's comparators ----
+
+/** glibc msort_with_tmp(): stable merge sort, left half = floor(n/2); reproduces the exact order even
+ * for ipvsadm's non-transitive comparators (they subtract unsigned addresses into an int). */
+export function glibcMergeSort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
+  const a = items.slice();
+  const tmp = new Array<T>(a.length);
+  const sort = (lo: number, n: number): void => {
+    if (n <= 1) return;
+    const n1 = Math.floor(n / 2);
+    const n2 = n - n1;
+    sort(lo, n1);
+    sort(lo + n1, n2);
+    let i = lo;
+    let j = lo + n1;
+    let left = n1;
+    let right = n2;
+    let k = 0;
+    while (left > 0 && right > 0) {
+      if (cmp(a[i]!, a[j]!) <= 0) {
+        tmp[k++] = a[i++]!;
+        left--;
+      } else {
+        tmp[k++] = a[j++]!;
+        right--;
+      }
+    }
+    while (left > 0) {
+      tmp[k++] = a[i++]!;
+      left--;
+    }
+    for (let m = 0; m < k; m++) a[lo + m] = tmp[m]!;
+  };
+  sort(0, a.length);
+  return a;
+}
+
+/** The 16-byte union nf_inet_addr as four host-order 32-bit words (IPv4 in the first word). */
+function addressWords(family: 'inet' | 'inet6', address: string): number[] {
+  if (family === 'inet') return [inetPton4(address) ?? 0, 0, 0, 0];
+  const b = parseIPv6(address) ?? new Uint8Array(16);
+  const words: number[] = [];
+  for (let i = 0; i < 4; i++) words.push(uint32((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!));
+  return words;
+}
+
+const AF_NUMBER = { inet: 2, inet6: 10 } as const;
+
+interface ServiceSortKey {
+  fwmark: number;
+  af: number;
+  protocol: number;
+  words: number[];
+  port: number;
+}
+
+function serviceSortKey(s: Service): ServiceSortKey {
+  const k = s.key;
+  if (k.kind === 'fwmark') return { fwmark: k.fwmark, af: AF_NUMBER[k.family], protocol: 0, words: [0, 0, 0, 0], port: 0 };
+  return { fwmark: 0, af: AF_NUMBER[k.family], protocol: protocolNumber(k.protocol), words: addressWords(k.family, k.address), port: k.port };
+}
+
+/** libipvs ipvs_cmp_services(). */
+function compareServices(a: ServiceSortKey, b: ServiceSortKey): number {
+  let r = int32(a.fwmark - b.fwmark);
+  if (r !== 0) return r;
+  r = a.af - b.af;
+  if (r !== 0) return r;
+  r = a.protocol - b.protocol;
+  if (r !== 0) return r;
+  if (a.af === AF_NUMBER.inet6) {
+    for (let i = 0; r === 0 && i < 4; i++) r = int32(a.words[i]! - b.words[i]!);
+  } else r = int32(a.words[0]! - b.words[0]!);
+  if (r !== 0) return r;
+  return a.port - b.port;
+}
+
+interface DestSortKey {
+  af: number;
+  words: number[];
+  port: number;
+}
+
+/** libipvs ipvs_cmp_dests(): the first entry's family decides how many words are compared. */
+function compareDests(a: DestSortKey, b: DestSortKey): number {
+  let r = 0;
+  if (a.af === AF_NUMBER.inet6) {
+    for (let i = 0; r === 0 && i < 4; i++) r = int32(a.words[i]! - b.words[i]!);
+  } else r = int32(a.words[0]! - b.words[0]!);
+  if (r !== 0) return r;
+  return a.port - b.port;
+}
+
+export function sortServices(entries: readonly ServiceEntry[]): ServiceEntry[] {
+  const keyed = entries.map((e) => ({ e, k: serviceSortKey(e.service) }));
+  return glibcMergeSort(keyed, (x, y) => compareServices(x.k, y.k)).map((x) => x.e);
+}
+
+export function sortDestinations(dests: readonly Destination[]): Destination[] {
+  const keyed = dests.map((d) => ({ d, k: { af: AF_NUMBER[d.family], words: addressWords(d.family, d.address), port: d.port } }));
+  return glibcMergeSort(keyed, (x, y) => compareDests(x.k, y.k)).map((x) => x.d);
+}
+
+// ---- the table ----
+
+const SVC_F_PERSISTENT = 0x1;
+const SVC_F_ONEPACKET = 0x4;
+const SVC_F_SCHED1 = 0x8;
+const SVC_F_SCHED2 = 0x10;
+const SVC_F_SCHED3 = 0x20;
+const SCHED_FLAGS = SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3;
+
+export function versionHeader(info: Info): string {
+  const v = info.version;
+  return `IP Virtual Server version ${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff} (size=${info.connTableSize})\n`;
+}
+
+/** ipvsadm print_title(). */
+export function title(format: FormatFlags): string {
+  const first = padRight('Prot LocalAddress:Port', 33);
+  if (format.stats) {
+    return `${first} ${['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'].map((s) => padLeft(s, 8)).join(' ')}\n  -> RemoteAddress:Port\n`;
+  }
+  if (format.rate) {
+    return `${first} ${['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'].map((s) => padLeft(s, 8)).join(' ')}\n  -> RemoteAddress:Port\n`;
+  }
+  if (format.thresholds) {
+    return `${first} ${['Uthreshold', 'Lthreshold', 'ActiveConn', 'InActConn'].map((s) => padRight(s, 10)).join(' ')}\n  -> RemoteAddress:Port\n`;
+  }
+  if (format.persistentConn) {
+    return `${first} ${padRight('Weight', 9)} ${padRight('PersistConn', 11)} ${padRight('ActiveConn', 10)} ${padRight('InActConn', 10)}\n  -> RemoteAddress:Port\n`;
+  }
+  if (format.tunInfo) {
+    return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n';
+  }
+  if (!format.rule) {
+    return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+  }
+  return '';
+}
+
+/** ipvsadm print_sched_flags(): names depend on the scheduler. */
+function schedFlagsText(s: Service): string {
+  const names: string[] = [];
+  if (s.scheduler === 'sh' || s.scheduler === 'mh') {
+    if (s.flags & SVC_F_SCHED1) names.push(`${s.scheduler}-fallback`);
+    if (s.flags & SVC_F_SCHED2) names.push(`${s.scheduler}-port`);
+  } else {
+    if (s.flags & SVC_F_SCHED1) names.push('flag-1');
+    if (s.flags & SVC_F_SCHED2) names.push('flag-2');
+    if (s.flags & SVC_F_SCHED3) names.push('flag-3');
+  }
+  return names.join(',');
+}
+
+const FWD_NAME: Record<Destination['forward'], string | undefined> = {
+  masq: 'Masq',
+  local: 'Local',
+  tunnel: 'Tunnel',
+  route: 'Route',
+  bypass: undefined,
+};
+const FWD_SWITCH: Record<Destination['forward'], string | undefined> = {
+  masq: '-m',
+  tunnel: '-i',
+  local: '-g',
+  route: '-g',
+  bypass: undefined,
+};
+const TUN_FLAGS = ['-c', '+c', 'r+c'];
+const TUN_FLAG_OPTS = ['--tun-nocsum', '--tun-csum', '--tun-remcsum'];
+
+/** ipvsadm fwd_tun_info() (a 16-byte buffer). */
+function tunnelInfo(d: Destination): string | undefined {
+  if (d.forward !== 'tunnel') return undefined;
+  const type = d.tunnelType ?? 'ipip';
+  let s: string;
+  if (type === 'ipip') s = 'ipip';
+  else if (type === 'gue') s = `gue:${d.tunnelPort ?? 0}:${orNull(TUN_FLAGS[d.tunnelFlags ?? 0])}`;
+  else s = `gre:${orNull(TUN_FLAGS[d.tunnelFlags ?? 0])}`;
+  return s.length > 15 ? s.slice(0, 15) : s;
+}
+
+const ZERO_STATS: Stats = {
+  conns: 0n,
+  inPkts: 0n,
+  outPkts: 0n,
+  inBytes: 0n,
+  outBytes: 0n,
+  cps: 0n,
+  inPps: 0n,
+  outPps: 0n,
+  inBps: 0n,
+  outBps: 0n,
+};
+
+/** ipvsadm print_service_entry(): the service line and its (sorted) destinations. */
+export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names: NameLookup): string {
+  const s = entry.service;
+  const k = s.key;
+  const protocol = k.kind === 'addr' ? k.protocol : undefined;
+  let svcName: string;
+  if (k.kind === 'fwmark') {
+    const mark = int32(k.fwmark);
+    if (format.rule) svcName = k.family === 'inet6' ? `-f ${mark} -6` : `-f ${mark}`;
+    else svcName = k.family === 'inet6' ? `FWM  ${mark} IPv6` : `FWM  ${mark}`;
+  } else {
+    const vname = addrPortName(k.family, k.address, k.port, k.protocol, format.numeric, names);
+    if (format.rule) {
+      const stype = k.protocol === 'tcp' ? '-t' : k.protocol === 'udp' ? '-u' : k.protocol === 'sctp' ? '--sctp-service' : '--xxx-service';
+      svcName = `${stype} ${vname}`;
+    } else {
+      const stype = k.protocol === 'tcp' ? 'TCP' : k.protocol === 'udp' ? 'UDP' : k.protocol === 'sctp' ? 'SCTP' : '?';
+      svcName = `${padRight(stype, 4)} ${vname}`;
+      if (k.family !== 'inet6' && svcName.length > 33) svcName = svcName.slice(0, 33);
+    }
+  }
+
+  const persistent = (s.flags & SVC_F_PERSISTENT) !== 0;
+  const maskText = (): string => {
+    if (k.family === 'inet') return s.netmask !== '255.255.255.255' ? s.netmask : '';
+    return s.netmask !== '128' ? s.netmask : '';
+  };
+  const stats = s.stats ?? ZERO_STATS;
+  let out: string;
+  if (format.rule) {
+    out = `-A ${svcName} -s ${s.scheduler}`;
+    if (persistent) {
+      out += ` -p ${uint32(s.timeout)}`;
+      const mask = maskText();
+      if (mask) out += ` -M ${mask}`;
+    }
+    if (s.persistenceEngine) out += ` --pe ${s.persistenceEngine}`;
+    if (s.flags & SVC_F_ONEPACKET) out += ' -o';
+    if (s.flags & SCHED_FLAGS) out += ` -b ${schedFlagsText(s)}`;
+  } else if (format.stats) {
+    out =
+      padRight(svcName, 33) +
+      [stats.conns, stats.inPkts, stats.outPkts, stats.inBytes, stats.outBytes].map((v) => largeNumber(v, format.exact)).join('');
+  } else if (format.rate) {
+    out =
+      padRight(svcName, 33) +
+      [stats.cps, stats.inPps, stats.outPps, stats.inBps, stats.outBps].map((v) => largeNumber(v, format.exact)).join('');
+  } else {
+    out = `${svcName} ${s.scheduler}`;
+    if (s.flags & SCHED_FLAGS) out += ` (${schedFlagsText(s)})`;
+    if (persistent) {
+      out += ` persistent ${uint32(s.timeout)}`;
+      const mask = maskText();
+      if (mask) out += ` mask ${mask}`;
+      if (s.persistenceEngine) out += ` pe ${s.persistenceEngine}`;
+    }
+    if (s.flags & SVC_F_ONEPACKET) out += ' ops';
+  }
+  out += '\n';
+
+  const dests = format.nosort ? entry.destinations : sortDestinations(entry.destinations);
+  for (const d of dests) {
+    let dname = addrPortName(d.family, d.address, d.port, protocol, format.numeric, names);
+    if (!format.rule && d.family !== 'inet6' && dname.length > 28) dname = dname.slice(0, 28);
+    const weight = int32(d.weight);
+    const ds = d.stats ?? ZERO_STATS;
+    const active = uint32(d.activeConns ?? 0);
+    const inactive = uint32(d.inactiveConns ?? 0);
+    if (format.rule) {
+      const head = `-a ${svcName} -r ${dname} ${orNull(FWD_SWITCH[d.forward])} -w ${weight}`;
+      if (d.forward === 'tunnel') {
+        const type = d.tunnelType ?? 'ipip';
+        const flagOpt = orNull(TUN_FLAG_OPTS[d.tunnelFlags ?? 0]);
+        if (type === 'gre') out += `${head} --tun-type gre ${flagOpt}\n`;
+        else if (type === 'gue') out += `${head} --tun-type gue --tun-port ${d.tunnelPort ?? 0} ${flagOpt}\n`;
+        else out += `${head} --tun-type ipip\n`;
+      } else out += `${head}\n`;
+    } else if (format.stats) {
+      out += `  -> ${padRight(dname, 28)}${[ds.conns, ds.inPkts, ds.outPkts, ds.inBytes, ds.outBytes].map((v) => largeNumber(v, format.exact)).join('')}\n`;
+    } else if (format.rate) {
+      out += `  -> ${padRight(dname, 28)} ${padLeft(ds.cps.toString(), 8)} ${padLeft(ds.inPps.toString(), 8)} ${padLeft(ds.outPps.toString(), 8)}`;
+      out += `${largeNumber(ds.inBps, format.exact)}${largeNumber(ds.outBps, format.exact)}\n`;
+    } else if (format.thresholds) {
+      out += `  -> ${padRight(dname, 28)} ${padRight(String(uint32(d.upperThreshold)), 10)} ${padRight(String(uint32(d.lowerThreshold)), 10)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+    } else if (format.persistentConn) {
+      out += `  -> ${padRight(dname, 28)} ${padRight(String(weight), 9)} ${padRight(String(uint32(d.persistConns ?? 0)), 11)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+    } else if (format.tunInfo) {
+      out += `  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(tunnelInfo(d) ?? 'n/a', 13)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+    } else {
+      out += `  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+    }
+  }
+  return out;
+}
+
+/** ipvsadm list_all(): -L / -S (format.rule) of the whole table. */
+export function listAllText(info: Info, entries: readonly ServiceEntry[], format: FormatFlags, names: NameLookup): string {
+  let out = format.rule ? '' : versionHeader(info);
+  const sorted = format.nosort ? entries : sortServices(entries);
+  out += title(format);
+  for (const e of sorted) out += serviceEntryText(e, format, names);
+  return out;
+}
+
+/** ipvsadm list_service(): -L with a virtual service (no version header). */
+export function listServiceText(entry: ServiceEntry, format: FormatFlags, names: NameLookup): string {
+  return title(format) + serviceEntryText(entry, format, names);
+}
+
+export function timeoutsText(t: Timeouts): string {
+  return `Timeout (tcp tcpfin udp): ${int32(t.tcp)} ${int32(t.tcpFin)} ${int32(t.udp)}\n`;
+}
+
+/** ipvsadm list_daemon(). */
+export function daemonsText(daemons: readonly SyncDaemon[]): string {
+  let out = '';
+  for (const d of daemons.slice(0, 2)) {
+    out += `${d.state} sync daemon (mcast=${d.mcastInterface}, syncid=${int32(d.syncId)}`;
+    if (d.maxLen) out += `, maxlen=${d.maxLen}`;
+    if (d.mcastGroup) out += `, group=${d.mcastGroup}`;
+    if (d.mcastPort) out += `, port=${d.mcastPort}`;
+    if (d.mcastTtl) out += `, ttl=${d.mcastTtl}`;
+    out += ')\n';
+  }
+  return out;
+}
+
+// ---- -c: /proc/net/ip_vs_conn ----
+
+interface ConnAddress {
+  family: 'inet' | 'inet6';
+  address: string;
+}
+
+/** print_conn(): inet_pton(AF_INET6), then inet_pton(AF_INET), else the kernel's %08X hex. */
+function connAddress(text: string, family?: 'inet' | 'inet6'): ConnAddress {
+  if (family !== 'inet') {
+    const v6 = inetPton6(text);
+    if (v6) return { family: 'inet6', address: formatIPv6(v6) };
+    if (family === 'inet6') return { family: 'inet6', address: '::' };
+  }
+  const v4 = inetPton4(text);
+  if (v4 !== undefined) return { family: 'inet', address: ipv4Text(v4) };
+  const n = Number.parseInt(text, 16);
+  return { family: 'inet', address: ipv4Text(Number.isNaN(n) ? 0 : uint32(n)) };
+}
+
+export class ConnListError extends Error {}
+
+/** ipvsadm list_conn(): the header, then one line per connection of /proc/net/ip_vs_conn. */
+export function connectionsText(procText: string, format: FormatFlags, names: NameLookup): string {
+  const lines = procText.split('\n');
+  if (procText === '') throw new ConnListError('unexpected input from /proc/net/ip_vs_conn');
+  let out = 'IPVS connection entries\n';
+  if (format.persistentConn) {
+    out += `pro expire ${padRight('state', 11)} ${padRight('source', 18)} ${padRight('virtual', 18)} ${padRight('destination', 18)} ${padRight('pe name', 16)} pe_data\n`;
+  } else {
+    out += `pro expire ${padRight('state', 11)} ${padRight('source', 18)} ${padRight('virtual', 18)} destination\n`;
+  }
+  const body = lines.slice(1);
+  if (body.length > 0 && body[body.length - 1] === '') body.pop();
+  for (const line of body) {
+    const f = line.split(/[ \t\r\f\v]+/).filter((x) => x !== '');
+    if (f.length === 0) throw new ConnListError(''); // sscanf() == EOF: ipvsadm exits 1 silently
+    const [protocol = '', caddr = '', cport = '', vaddr = '', vport = '', daddr = '', dport = '', state = '', expiresText = ''] = f;
+    const proto: ProtocolName | undefined = protocol === 'TCP' ? 'tcp' : protocol === 'UDP' ? 'udp' : protocol === 'SCTP' ? 'sctp' : undefined;
+    const c = connAddress(caddr);
+    const v = connAddress(vaddr, c.family);
+    const d = connAddress(daddr);
+    const hex = (t: string): number => {
+      const m = /^[0-9a-fA-F]+/.exec(t);
+      return m ? Number.parseInt(m[0], 16) & 0xffff : 0;
+    };
+    const cname = addrPortName(c.family, c.address, hex(cport), proto, format.numeric, names);
+    const vname = addrPortName(v.family, v.address, hex(vport), proto, format.numeric, names);
+    const dname = addrPortName(d.family, d.address, hex(dport), proto, format.numeric, names);
+    const expires = uint32(Number.parseInt(expiresText, 10) || 0);
+    const expire = `${String(Math.floor(expires / 60)).padStart(2, '0')}:${String(expires % 60).padStart(2, '0')}`;
+    if (format.persistentConn && f.length >= 11) {
+      out += `${padRight(protocol, 3)} ${padRight(expire, 6)} ${padRight(state, 11)} ${padRight(cname, 18)} ${padRight(vname, 18)} ${padRight(dname, 16)} ${padRight(f[9]!, 18)} ${f[10]!}\n`;
+    } else {
+      out += `${padRight(protocol, 3)} ${padRight(expire, 6)} ${padRight(state, 11)} ${padRight(cname, 18)} ${padRight(vname, 18)} ${dname}\n`;
+    }
+  }
+  return out;
+}
+
+/** Every (family, address) and (port, protocol) a listing would look up without -n. */
+export function namesWanted(entries: readonly ServiceEntry[]): {
+  hosts: Array<{ family: 'inet' | 'inet6'; address: string }>;
+} {
+  const hosts = new Map<string, { family: 'inet' | 'inet6'; address: string }>();
+  for (const e of entries) {
+    const k = e.service.key;
+    if (k.kind === 'addr') hosts.set(`${k.family} ${k.address}`, { family: k.family, address: k.address });
+    for (const d of e.destinations) hosts.set(`${d.family} ${d.address}`, { family: d.family, address: d.address });
+  }
+  return { hosts: [...hosts.values()] };
+}
+
+/** The addresses a -c listing mentions. */
+export function connectionHosts(procText: string): Array<{ family: 'inet' | 'inet6'; address: string }> {
+  const out = new Map<string, { family: 'inet' | 'inet6'; address: string }>();
+  for (const line of procText.split('\n').slice(1)) {
+    const f = line.split(/[ \t\r\f\v]+/).filter((x) => x !== '');
+    if (f.length < 6) continue;
+    const c = connAddress(f[1]!);
+    for (const a of [c, connAddress(f[3]!, c.family), connAddress(f[5]!)]) out.set(`${a.family} ${a.address}`, a);
+  }
+  return [...out.values()];
+}
