@@ -102,7 +102,8 @@ export function errnoName(errno: number): string {
 /** NLMSG_ERROR payload: s32 error (0 = ACK, else −errno) followed by the offending header. */
 export function parseErrorPayload(data: Buffer): number {
   if (data.length < 4) return EINVAL;
-  return -data.readInt32LE(0);
+  const error = data.readInt32LE(0);
+  return error === 0 ? 0 : -error;
 }
 
 // --- attributes -------------------------------------------------------------------------------------------
