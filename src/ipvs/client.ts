@@ -492,7 +492,8 @@ interface RawSocketLike {
 
 const errnoOf = (e: { errno?: number } | undefined): number => Math.abs(e?.errno ?? ERRNO.EPROTO);
 
-function rawPort(): NetlinkPort {
+/** A NETLINK_GENERIC socket from the netlink package, as a NetlinkPort. Throws IpvsError if it cannot be opened. */
+export function openNetlinkPort(): NetlinkPort {
   const require = createRequire(import.meta.url);
   const netlink = require('netlink') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocketLike };
   let sock: RawSocketLike;
@@ -543,7 +544,7 @@ function rawPort(): NetlinkPort {
 export function openIpvs(options: OpenIpvsOptions = {}): Promise<IpvsClient> {
   let port: NetlinkPort;
   try {
-    port = rawPort();
+    port = openNetlinkPort();
   } catch (e) {
     return Promise.reject(toIpvsError('resolve-family', e));
   }

@@ -265,7 +265,7 @@ export function parseMessages(b: Buffer): NetlinkMessage[] {
 /** The positive errno of an NLMSG_ERROR (0 = ACK) or NLMSG_DONE payload. */
 export function parseErrno(payload: Buffer): number {
   if (payload.length < 4) return 0;
-  return -readS32(payload, 0);
+  return -readS32(payload, 0) | 0; // | 0: no -0
 }
 
 /** genlmsghdr (cmd, version, reserved) + attributes. */
