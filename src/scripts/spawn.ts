@@ -31,17 +31,30 @@ export interface RunningScript {
   readonly exited: Promise<ScriptExit>;
 }
 
+export interface SpawnOptions {
+  /** Keep the stderr tail (default true). Notify and FIFO scripts don't: they may outlive the daemon,
+   * and a pipe to a dead daemon would SIGPIPE them. */
+  captureStderr?: boolean | undefined;
+  /** Don't let this child keep the daemon's event loop alive (notify scripts at shutdown). */
+  unref?: boolean | undefined;
+}
+
 /** What the runner and the notifier call; tests substitute a fake. */
-export type ScriptSpawner = (script: PreparedScript, extraArgs?: readonly string[]) => RunningScript;
+export type ScriptSpawner = (script: PreparedScript, extraArgs?: readonly string[], options?: SpawnOptions) => RunningScript;
 
 export const STDERR_TAIL_BYTES = 1024;
 const STDERR_CLOSE_WAIT_MS = 100;
 
-export function spawnScript(script: PreparedScript, extraArgs: readonly string[] = [], self: RunAs = currentIdentity()): RunningScript {
+export function spawnScript(
+  script: PreparedScript,
+  extraArgs: readonly string[] = [],
+  spawnOptions: SpawnOptions = {},
+  self: RunAs = currentIdentity(),
+): RunningScript {
   const [file, args] = commandArgv(script.command, extraArgs);
   const options: Parameters<typeof spawn>[2] = {
     detached: true, // setsid(): own process group, killable as a whole
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', spawnOptions.captureStderr === false ? 'ignore' : 'pipe'],
     env: process.env,
   };
   if (script.runAs.uid !== self.uid) options.uid = script.runAs.uid;
@@ -87,6 +100,8 @@ export function spawnScript(script: PreparedScript, extraArgs: readonly string[]
     child.once('close', finish);
   });
 
+  if (spawnOptions.unref) child.unref();
+
   const pid = child.pid;
   return {
     pid,
@@ -107,4 +122,4 @@ export function spawnScript(script: PreparedScript, extraArgs: readonly string[]
 }
 
 /** The default spawner. */
-export const defaultSpawner: ScriptSpawner = (script, extraArgs) => spawnScript(script, extraArgs);
+export const defaultSpawner: ScriptSpawner = (script, extraArgs, options) => spawnScript(script, extraArgs, options);

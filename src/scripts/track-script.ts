@@ -21,6 +21,7 @@
 import { constants as osConstants } from 'node:os';
 import type { Logger } from '../daemon/log.js';
 import type { VrrpScript } from '../config/model.js';
+import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';
 import type { PrepareResult, PreparedScript, ScriptPreparer } from './script-security.js';
 import { defaultSpawner, type RunningScript, type ScriptExit, type ScriptSpawner } from './spawn.js';
@@ -35,16 +36,8 @@ import {
 
 export type TrackScriptSpec = Pick<VrrpScript, 'name' | 'script' | 'intervalMs' | 'timeoutMs' | 'rise' | 'fall' | 'initFail' | 'user' | 'group'>;
 
-/** Timers the runner uses; tests pass a fake. */
-export interface TimerClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: TimerClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export type { TimerClock } from './clock.js';
+export { systemClock } from './clock.js';
 
 export interface TrackScriptChange {
   name: string;

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryLogger } from '../../../src/daemon/log.js';
+import type { NotifyScripts, ScriptCommand, VirtualServer } from '../../../src/config/model.js';
+import { Notifier, type FifoSink, type NotifyTarget } from '../../../src/scripts/notify.js';
+import { formatVirtualServer, genericNotifyArgs, rsFifoLine, vrrpFifoLine, vsFifoLine } from '../../../src/scripts/notify-format.js';
+import { acceptAllPreparer, FakeClock, FakeSpawner } from './helpers.js';
+
+const loc = { file: 'k.conf', line: 1 };
+const cmd = (command: string, user?: string): ScriptCommand => ({ command, user, location: loc });
+
+describe('keepalived notify formats', () => {
+  it('formats vrrp FIFO lines and generic notify arguments', () => {
+    expect(vrrpFifoLine('INSTANCE', 'VI_1', 'MASTER', 100)).toBe('INSTANCE "VI_1" MASTER 100\n');
+    expect(vrrpFifoLine('GROUP', 'G1', 'BACKUP', 0)).toBe('GROUP "G1" BACKUP 0\n');
+    expect(vrrpFifoLine('INSTANCE', 'VI_1', 'MASTER_RX_LOWER_PRI', 150)).toBe('INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n');
+    expect(genericNotifyArgs('INSTANCE', 'VI_1', 'MASTER', 150)).toEqual(['INSTANCE', 'VI_1', 'MASTER', '150']);
+  });
+
+  it('formats virtual and real servers as keepalived (man keepalived.conf examples)', () => {
+    const vs = { key: { kind: 'address' as const, family: 'inet' as const, address: '192.168.201.15', port: 80 }, protocol: 'tcp' as const };
+    expect(vsFifoLine(vs, true)).toBe('VS [192.168.201.15]:tcp:80 UP\n');
+    expect(rsFifoLine({ address: '1.2.3.4', port: 80 }, vs, false)).toBe('RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN\n');
+    expect(formatVirtualServer({ kind: 'fwmark', fwmark: 7 }, 'tcp')).toBe('FWM 7');
+    expect(formatVirtualServer({ kind: 'group', group: 'web' }, 'tcp')).toBe('[web]:0');
+    expect(formatVirtualServer({ kind: 'address', family: 'inet6', address: '2001:db8::1', port: 53 }, 'udp')).toBe('[2001:db8::1]:udp:53');
+  });
+});
+
+function memoryFifo(): FifoSink & { lines: string[]; closed: boolean } {
+  const sink = {
+    lines: [] as string[],
+    closed: false,
+    write(line: string) {
+      sink.lines.push(line);
+    },
+    async close() {
+      sink.closed = true;
+    },
+  };
+  return sink;
+}
+
+function setup(scriptTimeoutMs = 10_000) {
+  const clock = new FakeClock();
+  const spawner = new FakeSpawner();
+  spawner.dieOnSignal = false;
+  const logger = createMemoryLogger();
+  const global = memoryFifo();
+  const vrrp = memoryFifo();
+  const lvs = memoryFifo();
+  const preparer = {
+    prepareCommand: (c: ScriptCommand) =>
+      c.command.startsWith('/insecure') ? { ok: false as const, reason: 'insecure' as const, message: 'x' } : acceptAllPreparer.prepare(c.command),
+  };
+  const notifier = new Notifier({ logger, preparer, fifos: { global, vrrp, lvs }, spawner: spawner.spawn, clock, scriptTimeoutMs });
+  const started = () => spawner.runs.map((r) => [r.script.configured, ...r.extraArgs].join(' '));
+  return { clock, spawner, logger, notifier, global, vrrp, lvs, started, msgs: () => logger.lines.map((l) => l.msg) };
+}
+
+const scripts: NotifyScripts = {
+  master: cmd('/etc/k/master.sh VI_1'),
+  backup: cmd('/etc/k/backup.sh'),
+  fault: cmd('/etc/k/fault.sh'),
+  generic: cmd('/etc/k/notify.sh extra'),
+};
+const vi1: NotifyTarget = { kind: 'INSTANCE', name: 'VI_1', scripts };
+
+describe('Notifier', () => {
+  it('writes the FIFOs at once and runs the state script, then the generic one with 4 arguments', async () => {
+    const { clock, spawner, notifier, global, vrrp, lvs, started } = setup();
+    notifier.vrrpState(vi1, 'MASTER', 150);
+    expect(global.lines).toEqual(['INSTANCE "VI_1" MASTER 150\n']);
+    expect(vrrp.lines).toEqual(global.lines);
+    expect(lvs.lines).toEqual([]);
+    await clock.advance(0);
+    expect(started()).toEqual(['/etc/k/master.sh VI_1']); // own arguments only
+    spawner.last().finish({ code: 0 });
+    await clock.advance(0);
+    expect(started()).toEqual(['/etc/k/master.sh VI_1', '/etc/k/notify.sh extra INSTANCE VI_1 MASTER 150']);
+    spawner.last().finish({ code: 0 });
+    await notifier.idle();
+  });
+
+  it('runs one instance’s scripts strictly in order, even when states flap (keepalived #584/#996)', async () => {
+    const { clock, spawner, notifier, global, started } = setup();
+    notifier.vrrpState(vi1, 'MASTER', 150);
+    notifier.vrrpState(vi1, 'BACKUP', 150);
+    notifier.vrrpState(vi1, 'FAULT', 150);
+    expect(global.lines.map((l) => l.split(' ')[2])).toEqual(['MASTER', 'BACKUP', 'FAULT']);
+    await clock.advance(0);
+    expect(started()).toEqual(['/etc/k/master.sh VI_1']);
+    for (let i = 0; i < 5; i++) {
+      spawner.last().finish({ code: 0 });
+      await clock.advance(0);
+    }
+    expect(started()).toEqual([
+      '/etc/k/master.sh VI_1',
+      '/etc/k/notify.sh extra INSTANCE VI_1 MASTER 150',
+      '/etc/k/backup.sh',
+      '/etc/k/notify.sh extra INSTANCE VI_1 BACKUP 150',
+      '/etc/k/fault.sh',
+      '/etc/k/notify.sh extra INSTANCE VI_1 FAULT 150',
+    ]);
+  });
+
+  it('stops waiting for a hung script after the timeout, without killing it', async () => {
+    const { clock, spawner, notifier, started, msgs } = setup(10_000);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh'), backup: cmd('/b.sh') } }, 'MASTER', 100);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh'), backup: cmd('/b.sh') } }, 'BACKUP', 100);
+    await clock.advance(9_999);
+    expect(started()).toEqual(['/hang.sh']);
+    await clock.advance(1);
+    expect(started()).toEqual(['/hang.sh', '/b.sh']);
+    expect(spawner.runs[0]?.kills).toEqual([]);
+    expect(msgs()).toEqual(["Notify script '/hang.sh' for (VI_1) still running after 10 s - not waiting for it any longer"]);
+  });
+
+  it('does not make different instances wait for each other', async () => {
+    const { clock, notifier, started } = setup();
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/a.sh') } }, 'MASTER', 100);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_2', scripts: { master: cmd('/b.sh') } }, 'MASTER', 100);
+    await clock.advance(0);
+    expect(started()).toEqual(['/a.sh', '/b.sh']);
+  });
+
+  it('gives groups priority 0 and runs only scripts that exist', async () => {
+    const { clock, notifier, global, started } = setup();
+    notifier.vrrpState({ kind: 'GROUP', name: 'G1', scripts: { generic: cmd('/n.sh') } }, 'BACKUP', 100);
+    expect(global.lines).toEqual(['GROUP "G1" BACKUP 0\n']);
+    await clock.advance(0);
+    expect(started()).toEqual(['/n.sh GROUP G1 BACKUP 0']);
+  });
+
+  it('handles STOP, DELETED with and without a notify_deleted script, priority events and rx-lower-pri', async () => {
+    const { clock, notifier, vrrp, started } = setup();
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { stop: cmd('/stop.sh'), deleted: cmd('') } }, 'DELETED', 90);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_2', scripts: { stop: cmd('/stop.sh'), deleted: cmd('/del.sh') } }, 'STOP', 90);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_3', scripts: { deleted: cmd('/del.sh') } }, 'DELETED', 90);
+    notifier.priorityChange({ kind: 'INSTANCE', name: 'VI_1' }, 'MASTER', 120);
+    notifier.masterRxLowerPriority({ kind: 'INSTANCE', name: 'VI_4', scripts: { masterRxLowerPri: cmd('/rx.sh') } }, 150);
+    await clock.advance(0);
+    expect(vrrp.lines).toEqual([
+      'INSTANCE "VI_1" DELETED 90\n',
+      'INSTANCE "VI_2" STOP 90\n',
+      'INSTANCE "VI_3" DELETED 90\n',
+      'INSTANCE "VI_1" MASTER_PRIORITY 120\n',
+      'INSTANCE "VI_4" MASTER_RX_LOWER_PRI 150\n',
+    ]);
+    expect(started()).toEqual(['/stop.sh', '/del.sh', '/rx.sh']);
+  });
+
+  it('writes RS and VS events to the lvs FIFOs and runs their scripts', async () => {
+    const { clock, notifier, global, vrrp, lvs, started } = setup();
+    const vs = {
+      key: { kind: 'address' as const, family: 'inet' as const, address: '10.0.0.1', port: 80 },
+      protocol: 'tcp' as const,
+      quorumUp: cmd('/q-up.sh'),
+      quorumDown: undefined,
+    } satisfies Pick<VirtualServer, 'key' | 'protocol' | 'quorumUp' | 'quorumDown'>;
+    notifier.realServer({ address: '10.1.0.5', port: 8080, notifyDown: cmd('/rs-down.sh 10.1.0.5') }, vs, false);
+    notifier.realServer({ address: '10.1.0.5', port: 8080, notifyDown: cmd('/rs-down.sh 10.1.0.5') }, vs, true);
+    notifier.virtualServerQuorum(vs, true);
+    notifier.virtualServerQuorum(vs, false);
+    await clock.advance(0);
+    expect(lvs.lines).toEqual([
+      'RS [10.1.0.5]:tcp:8080 [10.0.0.1]:tcp:80 DOWN\n',
+      'RS [10.1.0.5]:tcp:8080 [10.0.0.1]:tcp:80 UP\n',
+      'VS [10.0.0.1]:tcp:80 UP\n',
+      'VS [10.0.0.1]:tcp:80 DOWN\n',
+    ]);
+    expect(global.lines).toEqual(lvs.lines);
+    expect(vrrp.lines).toEqual([]);
+    expect(started()).toEqual(['/rs-down.sh 10.1.0.5', '/q-up.sh']);
+  });
+
+  it('skips refused scripts, saying so once, but still writes the FIFO', async () => {
+    const { clock, notifier, global, started, msgs } = setup();
+    const target: NotifyTarget = { kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/insecure.sh') } };
+    notifier.vrrpState(target, 'MASTER', 100);
+    notifier.vrrpState(target, 'MASTER', 100);
+    await clock.advance(0);
+    expect(started()).toEqual([]);
+    expect(global.lines).toHaveLength(2);
+    expect(msgs()).toEqual(['Disabling notify script /insecure.sh due to insecure']);
+  });
+
+  it('logs spawn failures with the command and keeps going', async () => {
+    const { clock, spawner, notifier, started, msgs } = setup();
+    notifier.vrrpState(vi1, 'MASTER', 100);
+    await clock.advance(0);
+    spawner.last().finish({ spawnError: Object.assign(new Error('spawn /etc/k/master.sh EACCES'), { code: 'EACCES', errno: -13 }) });
+    await clock.advance(0);
+    expect(started()).toHaveLength(2);
+    expect(msgs()).toEqual(["Error exec-ing command '/etc/k/master.sh VI_1', error -13: spawn /etc/k/master.sh EACCES"]);
+  });
+
+  it('close() waits for queued scripts (bounded) and closes the FIFOs', async () => {
+    const { clock, spawner, notifier, global, vrrp } = setup();
+    notifier.vrrpState(vi1, 'STOP', 100);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { stop: cmd('/stop.sh') } }, 'STOP', 100);
+    await clock.advance(0);
+    let closed = false;
+    void notifier.close(5000).then(() => (closed = true));
+    await clock.advance(100);
+    expect(closed).toBe(false);
+    spawner.last().finish({ code: 0 }); // the generic notify (VI_1 has no notify_stop)
+    await clock.advance(0);
+    expect(closed).toBe(false);
+    expect(spawner.last().script.configured).toBe('/stop.sh');
+    spawner.last().finish({ code: 0 });
+    await clock.advance(0);
+    expect(closed).toBe(true);
+    expect(global.closed && vrrp.closed).toBe(true);
+    notifier.vrrpState(vi1, 'MASTER', 100); // after close: ignored, no throw
+  });
+
+  it('close() gives up waiting after its timeout', async () => {
+    const { clock, notifier, global } = setup();
+    notifier.vrrpState(vi1, 'STOP', 100);
+    let closed = false;
+    void notifier.close(3000).then(() => (closed = true));
+    await clock.advance(2999);
+    expect(closed).toBe(false);
+    await clock.advance(1);
+    expect(closed).toBe(true);
+    expect(global.closed).toBe(true);
+  });
+});
