@@ -158,7 +158,7 @@ export class CheckerScheduler {
       c.timer = undefined;
       c.abort?.abort();
     }
-    this.waiting = [];
+    this.clearWaiting();
   }
 
   /**
@@ -179,7 +179,7 @@ export class CheckerScheduler {
         run.abort?.abort();
       }
     }
-    this.waiting = [];
+    this.clearWaiting();
     if (!this.running) {
       this.specs = specs;
       return;
@@ -336,6 +336,11 @@ export class CheckerScheduler {
         if (!this.running || this.checkers.get(run.spec.id) !== run) return;
         this.onResult(run, result);
       });
+  }
+
+  private clearWaiting(): void {
+    for (const run of this.waiting) run.queued = false;
+    this.waiting = [];
   }
 
   private drainWaiting(): void {

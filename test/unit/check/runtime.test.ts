@@ -138,9 +138,11 @@ describe('CheckerScheduler', () => {
     const clock = new FakeClock();
     const gates: Array<() => void> = [];
     let started = 0;
-    const probe: ProbeFn = () =>
+    const probed: string[] = [];
+    const probe: ProbeFn = (spec) =>
       new Promise<ProbeResult>((resolve) => {
         started++;
+        if ('target' in spec) probed.push(spec.target.address);
         gates.push(() => resolve({ ok: true, reason: 'ok' }));
       });
     const rs = Array.from({ length: 7 }, (_, i) => realServer(`10.0.2.${i}`, 80, { checkers: [tcpChecker(`c${i}`, `10.0.2.${i}`, 80)] }));
@@ -154,6 +156,21 @@ describe('CheckerScheduler', () => {
     gates.splice(0).forEach((g) => g());
     await clock.advance(0);
     expect(started).toBe(7);
+    // A reload while probes wait for a slot must not lose the waiting ones.
+    gates.splice(0).forEach((g) => g());
+    await clock.advance(6000);
+    expect(started).toBe(10);
+    sched.reload([virtualServer('10.0.0.9', 80, rs)]);
+    probed.length = 0;
+    gates.splice(0).forEach((g) => g());
+    await clock.advance(6000);
+    gates.splice(0).forEach((g) => g());
+    await clock.advance(6000);
+    gates.splice(0).forEach((g) => g());
+    await clock.advance(6000);
+    gates.splice(0).forEach((g) => g());
+    await clock.advance(6000);
+    expect(new Set(probed).size).toBe(7);
     sched.stop();
   });
 
