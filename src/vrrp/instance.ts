@@ -232,29 +232,30 @@ export class VrrpInstance {
         this.sendAdvert(a.priority);
         break;
       case 'addVips':
+        // Logged now, in step order; the netlink work is queued behind earlier VIP work.
+        this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
         this.queueVipWork(async () => {
-          this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
           await Promise.all(this.spec.vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
         });
         break;
       case 'removeVips':
         if (a.reason === 'stop' && this.spec.keepVipsOnStop) break;
+        this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
         this.queueVipWork(async () => {
-          this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
           await Promise.all(this.spec.vips.map((v) => this.deps.addresses.remove(v).catch((e: Error) => this.log.error(`(${this.name}) cannot remove VIP ${v.address}: ${e.message}`))));
         });
         break;
       case 'announce': {
         const repeat = a.repeat;
+        for (const v of this.spec.vips) {
+          this.log.info(
+            v.family === 'inet'
+              ? `(${this.name}) Sending/queueing gratuitous ARPs on ${v.interface} for ${v.address}`
+              : `(${this.name}) Sending/queueing Unsolicited Neighbour Adverts on ${v.interface} for ${v.address}`,
+            { instance: this.name },
+          );
+        }
         this.queueVipWork(async () => {
-          for (const v of this.spec.vips) {
-            this.log.info(
-              v.family === 'inet'
-                ? `(${this.name}) Sending/queueing gratuitous ARPs on ${v.interface} for ${v.address}`
-                : `(${this.name}) Sending/queueing Unsolicited Neighbour Adverts on ${v.interface} for ${v.address}`,
-              { instance: this.name },
-            );
-          }
           for (let i = 0; i < repeat; i++) {
             if (this.ms.state !== 'MASTER') return;
             await Promise.all(

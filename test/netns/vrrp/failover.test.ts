@@ -1,0 +1,182 @@
+// Two lvskeeper daemons on a bridge (the seed lab: lb01 .111, lb02 .112, VIP .200): election, link loss,
+// preemption, graceful stop, nopreempt, preempt_delay and track_script weights/FAULT, with GARPs on the wire.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Capture, Daemon, canRun, hasAddress, linkSet, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
+
+const VIP = '192.168.60.200';
+let topo: Topo;
+const daemons: Daemon[] = [];
+
+function labConf(node: 'lb1' | 'lb2', opts: { priority: number; state: 'MASTER' | 'BACKUP'; extra?: string }): string {
+  const dir = topo.dir;
+  const check = writeConf(dir, `check_${node}.sh`, `#!/bin/sh\n[ ! -e ${join(dir, `${node}.fail`)} ]\n`);
+  const fault = writeConf(dir, `fault_${node}.sh`, `#!/bin/sh\n[ ! -e ${join(dir, `${node}.fault`)} ]\n`);
+  sh755(check);
+  sh755(fault);
+  return writeConf(
+    dir,
+    `${node}.conf`,
+    `global_defs {
+  router_id ${node === 'lb1' ? 'lb01' : 'lb02'}
+}
+vrrp_script lvs_check {
+  script "${check}"
+  interval 1
+  weight -20
+  rise 1
+  fall 1
+}
+vrrp_script lvs_fault {
+  script "${fault}"
+  interval 1
+  weight 0
+}
+${vrrpInstance({
+  state: opts.state,
+  priority: opts.priority,
+  auth: 'k33pal1v',
+  vips: [`${VIP}/24`],
+  extra: `  track_script {\n    lvs_check\n    lvs_fault\n  }\n${opts.extra ?? ''}`,
+})}`,
+  );
+}
+
+function sh755(p: string): void {
+  chmodSync(p, 0o755);
+}
+
+function start(node: 'lb1' | 'lb2', opts: { priority: number; state: 'MASTER' | 'BACKUP'; extra?: string }): Daemon {
+  const d = Daemon.lvskeeper(node, node === 'lb1' ? topo.lb1 : topo.lb2, labConf(node, opts), topo.dir);
+  daemons.push(d);
+  return d;
+}
+
+const LB1 = { priority: 110, state: 'MASTER' as const };
+const LB2 = { priority: 100, state: 'BACKUP' as const };
+
+describe.skipIf(!canRun())('two lvskeeper daemons', () => {
+  let lb1: Daemon;
+  let lb2: Daemon;
+
+  beforeAll(() => {
+    topo = topology('fo');
+  });
+  afterAll(async () => {
+    await Promise.all(daemons.map((d) => d.stop()));
+    topo?.down();
+  });
+
+  it('lb1 becomes MASTER with the VIP, lb2 stays BACKUP', async () => {
+    lb1 = start('lb1', LB1);
+    lb2 = start('lb2', LB2);
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+    await waitUntil(() => hasAddress(topo.lb1, VIP), 2000, 'VIP on lb1');
+    await sleep(1500);
+    expect(hasAddress(topo.lb2, VIP)).toBe(false);
+    expect(lb2.has(/Entering MASTER STATE/)).toBe(false);
+    // keepalived's start-up phrases, in order
+    const texts = lb1.lines.map((l) => l.text.replace(/^.*?\d{4}: /, ''));
+    const idx = (s: string) => texts.findIndex((t) => t === s);
+    expect(texts.some((t) => /^Starting lvskeeper v\d/.test(t))).toBe(true);
+    expect(idx('(VI_1) removing VIPs.')).toBeLessThan(idx('(VI_1) Entering BACKUP STATE (init)'));
+    expect(idx('(VI_1) Entering MASTER STATE')).toBeLessThan(idx('(VI_1) setting VIPs.'));
+    expect(idx(`(VI_1) Sending/queueing gratuitous ARPs on eth0 for ${VIP}`)).toBeGreaterThan(idx('(VI_1) setting VIPs.'));
+  });
+
+  it('lb1 link down → lb2 MASTER with the VIP and GARPs on the wire; link up → lb1 preempts', async () => {
+    const cap = await Capture.start(topo.x, join(topo.dir, 'linkdown.pcap'), 'arp or vrrp');
+    const t0 = performance.now();
+    linkSet(topo.lb1, false);
+    const m = await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, t0);
+    await waitUntil(() => hasAddress(topo.lb2, VIP), 2000, 'VIP on lb2');
+    await lb1.waitFor(/\(VI_1\) Entering FAULT STATE/, 2000, t0);
+    // Master_Down_Interval for prio 100 = 3.609 s after the last advert heard (≤ 1 s before the cut).
+    expect(m.at - t0).toBeGreaterThan(2500);
+    expect(m.at - t0).toBeLessThan(4200);
+    await sleep(500);
+    await cap.stop();
+    const garps = cap.fields(`arp.src.proto_ipv4 == ${VIP} && arp.dst.proto_ipv4 == ${VIP}`, ['arp.opcode', 'eth.dst', 'arp.dst.hw_mac']);
+    expect(garps.length).toBeGreaterThanOrEqual(5);
+    expect(garps[0]![0]).toBe('1'); // request
+    expect(garps[0]![1]).toBe('ff:ff:ff:ff:ff:ff');
+
+    const t1 = performance.now();
+    linkSet(topo.lb1, true);
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE$/, 3000, t1);
+    await lb1.waitFor(/\(VI_1\) received lower priority \(100\) advert from 192\.168\.60\.112 - discarding/, 4000, t1);
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, t1);
+    await lb2.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.111 with higher priority 110, ours 100/, 3000, t1);
+    await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 3000, 'VIP back on lb1 only');
+  });
+
+  it('a track_script failing with weight −20 moves the master; recovery moves it back', async () => {
+    const t0 = performance.now();
+    writeFileSync(join(topo.dir, 'lb1.fail'), '');
+    await lb1.waitFor(/VRRP_Script\(lvs_check\) failed/, 4000, t0);
+    await lb1.waitFor(/\(VI_1\) Changing effective priority from 110 to 90/, 2000, t0);
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, t0);
+    await lb1.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.112 with higher priority 100, ours 90/, 3000, t0);
+    await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 3000, 'VIP on lb2 only');
+    const t1 = performance.now();
+    rmSync(join(topo.dir, 'lb1.fail'));
+    await lb1.waitFor(/VRRP_Script\(lvs_check\) succeeded/, 4000, t1);
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 7000, t1);
+    await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 3000, 'VIP back on lb1');
+  });
+
+  it('a weight-0 track_script failure → FAULT (priority 0 sent, quick takeover); recovery → BACKUP then MASTER', async () => {
+    const t0 = performance.now();
+    writeFileSync(join(topo.dir, 'lb1.fault'), '');
+    const f = await lb1.waitFor(/\(VI_1\) Entering FAULT STATE/, 4000, t0);
+    const m = await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t0);
+    await lb2.waitFor(/\(VI_1\) Backup received priority 0 advertisement/, 1000, t0);
+    expect(m.at - f.at).toBeLessThan(1200); // skew 609 ms
+    await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 3000, 'VIP on lb2 only');
+    const t1 = performance.now();
+    rmSync(join(topo.dir, 'lb1.fault'));
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE$/, 4000, t1);
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 7000, t1);
+  });
+
+  it('SIGTERM on the master: priority 0, VIP released, exit 0 within 5 s, peer MASTER after ~skew', async () => {
+    const t0 = performance.now();
+    const exit = lb1.stop();
+    const sent = await lb1.waitFor(/\(VI_1\) sent 0 priority/, 3000, t0);
+    const m = await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t0);
+    expect(await exit).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(lb1.has(/^.*Stopping$/)).toBe(true);
+    expect(lb1.has(/Stopped lvskeeper/)).toBe(true);
+    expect(m.at - sent.at).toBeGreaterThan(500);
+    expect(m.at - sent.at).toBeLessThan(1000);
+    expect(hasAddress(topo.lb1, VIP)).toBe(false);
+    await waitUntil(() => hasAddress(topo.lb2, VIP), 2000, 'VIP on lb2');
+    await lb2.stop();
+    expect(hasAddress(topo.lb2, VIP)).toBe(false);
+  });
+
+  it('nopreempt on the higher-priority node: it stays BACKUP when it finds a master', async () => {
+    lb2 = start('lb2', LB2);
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000);
+    const t0 = performance.now();
+    lb1 = start('lb1', { priority: 110, state: 'BACKUP', extra: '  nopreempt\n' });
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE \(init\)/, 4000, t0);
+    await sleep(6000);
+    expect(lb1.has(/Entering MASTER STATE/, t0)).toBe(false);
+    expect(hasAddress(topo.lb2, VIP)).toBe(true);
+    await lb1.stop();
+  });
+
+  it('preempt_delay holds the higher-priority backup before it preempts', async () => {
+    const t0 = performance.now();
+    lb1 = start('lb1', { priority: 110, state: 'BACKUP', extra: '  preempt_delay 3\n' });
+    const m = await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 12_000, t0);
+    // preempt_delay (3 s from the first lower advert) + Master_Down_Interval (3.414 s)
+    expect(m.at - t0).toBeGreaterThan(5500);
+    await lb2.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.111 with higher priority 110, ours 100/, 3000, t0);
+    await Promise.all([lb1.stop(), lb2.stop()]);
+  });
+});
