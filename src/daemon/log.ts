@@ -26,6 +26,7 @@
 import { createRequire } from 'node:module';
 import { fstatSync, openSync } from 'node:fs';
 import type { Logger as PinoLogger, DestinationStream } from 'pino';
+import type { DaemonOptions } from './options.js';
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
 
@@ -314,6 +315,21 @@ export function chooseLogFormat(opts: Pick<LoggerOptions, 'json' | 'env' | 'unde
   if (opts.json) return 'json';
   const journal = opts.underJournal ?? isUnderJournal(opts.env ?? process.env);
   return journal ? 'journal' : 'console';
+}
+
+/** The logger options the command line asks for (-l, -D, --log-json, -S, -g). */
+export function loggerOptionsFromDaemon(
+  options: Pick<DaemonOptions, 'logConsole' | 'logDetail' | 'logJson' | 'logFacility' | 'logFile'>,
+  processName = 'lvskeeper',
+): LoggerOptions {
+  return {
+    console: options.logConsole,
+    json: options.logJson,
+    detail: options.logDetail,
+    facility: options.logFacility,
+    file: options.logFile,
+    processName,
+  };
 }
 
 export function createLogger(opts: LoggerOptions): RootLogger {

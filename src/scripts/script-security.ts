@@ -16,7 +16,7 @@
 // A refused script is never run; callers log which one ("Disabling track script chk due to insecure").
 // Lines that need a shell are checked on their first word when it can be read, and run as /bin/sh -c.
 
-import { accessSync, constants as fsConstants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import type { Logger } from '../daemon/log.js';
 import type { GlobalDefs, ScriptCommand } from '../config/model.js';
@@ -300,20 +300,5 @@ export class ScriptPreparer {
       }
     }
     return { ok: true, script: { command, runAs, configured: line }, insecure };
-  }
-}
-
-/** True when the process may switch to another uid/gid for children (CAP_SETUID is approximated by root). */
-export function canSwitchUser(self: RunAs = currentIdentity()): boolean {
-  return self.uid === 0;
-}
-
-/** Quick executable test for an already prepared file (it may have vanished since startup). */
-export function stillExecutable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -13,6 +13,7 @@ import {
   formatConsoleTimestamp,
   formatJournalLine,
   isUnderJournal,
+  loggerOptionsFromDaemon,
   type LineSink,
 } from '../../../src/daemon/log.js';
 
@@ -132,7 +133,7 @@ process.exit(0);
       );
       const viteNode = fileURLToPath(new URL('../../../node_modules/.bin/vite-node', import.meta.url));
       const res = spawnSync(viteNode, [child], { encoding: 'utf8', timeout: 15_000 });
-      expect(res.status).toBe(0);
+      expect(res.status, res.stderr.slice(-2000)).toBe(0);
       expect(res.stderr.split('\n').filter((l) => / line \d+$/.test(l))).toHaveLength(200);
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
       expect(lines).toHaveLength(200);
@@ -148,5 +149,18 @@ describe('memory logger', () => {
     const log = createMemoryLogger();
     log.child({ a: 1 }).warn('w', { b: 2 });
     expect(log.lines).toEqual([{ level: 'warn', msg: 'w', bindings: { a: 1 }, fields: { b: 2 } }]);
+  });
+});
+
+describe('options from the command line', () => {
+  it('maps -l/-D/--log-json/-S/-g', () => {
+    expect(loggerOptionsFromDaemon({ logConsole: true, logDetail: true, logJson: false, logFacility: 'local0', logFile: '/var/log/k.log' }, 'lvskeeper_vrrp')).toEqual({
+      console: true,
+      json: false,
+      detail: true,
+      facility: 'local0',
+      file: '/var/log/k.log',
+      processName: 'lvskeeper_vrrp',
+    });
   });
 });

@@ -132,6 +132,17 @@ describe('TrackScriptRunner with real processes', () => {
     expect(msgs().some((m) => m.startsWith(`Error exec-ing command '${path}'`))).toBe(true);
   });
 
+  it('logs the end of a failing script’s stderr at debug level', async () => {
+    const path = script('noisy.sh', 'echo "haproxy: connection refused" >&2; exit 2');
+    const { runner, logger } = runnerFor([{ script: path, intervalMs: 10_000, timeoutMs: 2000 }]);
+    runner.start();
+    await waitFor(() => runner.status('chk0') === 'down');
+    await runner.stop();
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'debug', msg: `Script \`chk0\` (${path}) stderr: haproxy: connection refused` }),
+    );
+  });
+
   it('runs shell lines through /bin/sh', async () => {
     const { runner } = runnerFor([{ script: 'test -d / && exit 0 || exit 1', intervalMs: 10_000, timeoutMs: 2000 }]);
     runner.start();
