@@ -57,43 +57,104 @@ export function isEchoReply(v6: boolean, buf: Buffer, id: number, seq: number): 
   return buf.readUInt16BE(off + 4) === id && buf.readUInt16BE(off + 6) === seq;
 }
 
+/** SO_MARK (fwmark) on the raw socket; raw-socket passes the option number through to setsockopt. */
+const SO_MARK = 36;
+
+interface Pending {
+  address: string;
+  finish: (r: ProbeResult) => void;
+}
+
+/**
+ * One raw socket per (family, fwmark) shared by every PING_CHECK: a raw ICMP socket receives every
+ * ICMP packet of the host, so one socket per probe would cost O(checkers^2) at scale. Replies are
+ * matched by (identifier, sequence, source). The socket is closed when nothing is pending.
+ */
+class PingMux {
+  private readonly socket: RawSocket;
+  private readonly id = randomInt(0, 0x10000);
+  private seq = randomInt(0, 0x10000);
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly v6: boolean,
+    fwmark: number | undefined,
+    private readonly onIdle: () => void,
+  ) {
+    const r = raw();
+    this.socket = r.createSocket(
+      v6 ? { protocol: r.Protocol.ICMPv6, addressFamily: r.AddressFamily.IPv6 } : { protocol: r.Protocol.ICMP },
+    );
+    if (fwmark !== undefined) {
+      (this.socket as unknown as { setOption(l: number, o: number, v: number): void }).setOption(1, SO_MARK, fwmark);
+    }
+    this.socket.on('message', (buf, source) => this.receive(buf, source));
+    this.socket.on('error', (err) => {
+      for (const p of [...this.pending.values()]) p.finish(fail(`ICMP socket error: ${err.message}`));
+    });
+  }
+
+  ping(address: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+    return new Promise((resolve) => {
+      let seq = (this.seq + 1) & 0xffff;
+      for (let tries = 0; this.pending.has(seq) && tries < 0x10000; tries++) seq = (seq + 1) & 0xffff;
+      this.seq = seq;
+      let done = false;
+      const finish = (res: ProbeResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.pending.delete(seq);
+        if (this.pending.size === 0) this.close();
+        resolve(res);
+      };
+      const timer = setTimeout(() => finish(fail('no echo reply (timeout)')), timeoutMs);
+      const onAbort = () => finish(fail('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(seq, { address: address.toLowerCase(), finish });
+      const pkt = buildEcho(this.v6, this.id, seq);
+      this.socket.send(pkt, 0, pkt.length, address, (err) => {
+        if (err) finish(fail(`cannot send echo request: ${err.message}`));
+      });
+    });
+  }
+
+  private receive(buf: Buffer, source: string): void {
+    let off = 0;
+    if (!this.v6) {
+      if (buf.length < 20) return;
+      off = ((buf[0] as number) & 0x0f) * 4;
+    }
+    if (buf.length < off + 8) return;
+    const seq = buf.readUInt16BE(off + 6);
+    const p = this.pending.get(seq);
+    if (!p || p.address !== source.toLowerCase()) return;
+    if (isEchoReply(this.v6, buf, this.id, seq)) p.finish(ok('echo reply'));
+  }
+
+  private close(): void {
+    this.onIdle();
+    try {
+      this.socket.close();
+    } catch {
+      /* closed */
+    }
+  }
+}
+
+const muxes = new Map<string, PingMux>();
+
 export function probePing(spec: PingCheckSpec, signal: AbortSignal): Promise<ProbeResult> {
-  return guard(
-    () =>
-      new Promise<ProbeResult>((resolve) => {
-        const r = raw();
-        const v6 = spec.target.family === 'inet6';
-        const socket = r.createSocket(
-          v6 ? { protocol: r.Protocol.ICMPv6, addressFamily: r.AddressFamily.IPv6 } : { protocol: r.Protocol.ICMP },
-        );
-        const id = randomInt(0, 0x10000);
-        const seq = randomInt(0, 0x10000);
-        let done = false;
-        const finish = (res: ProbeResult) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          try {
-            socket.close();
-          } catch {
-            /* closed */
-          }
-          resolve(res);
-        };
-        const timer = setTimeout(() => finish(fail('no echo reply (timeout)')), spec.target.connectTimeoutMs);
-        const onAbort = () => finish(fail('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        socket.on('error', (err) => finish(fail(`ICMP socket error: ${err.message}`)));
-        socket.on('message', (buf, source) => {
-          if (source === spec.target.address || source.toLowerCase() === spec.target.address.toLowerCase()) {
-            if (isEchoReply(v6, buf, id, seq)) finish(ok('echo reply'));
-          }
-        });
-        const pkt = buildEcho(v6, id, seq);
-        socket.send(pkt, 0, pkt.length, spec.target.address, (err) => {
-          if (err) finish(fail(`cannot send echo request: ${err.message}`));
-        });
-      }),
-  );
+  return guard(async () => {
+    if (signal.aborted) return fail('aborted');
+    const v6 = spec.target.family === 'inet6';
+    const key = `${v6 ? 6 : 4}|${spec.target.fwmark ?? ''}`;
+    let mux = muxes.get(key);
+    if (!mux) {
+      mux = new PingMux(v6, spec.target.fwmark, () => muxes.delete(key));
+      muxes.set(key, mux);
+    }
+    return mux.ping(spec.target.address, spec.target.connectTimeoutMs, signal);
+  });
 }

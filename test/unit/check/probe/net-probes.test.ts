@@ -197,6 +197,20 @@ describe('PING_CHECK probe', () => {
     });
   });
 
+  it('many concurrent pings share one raw socket and each gets its own reply', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        probePing({ type: 'PING_CHECK', target: target(0, i % 2 ? { family: 'inet6', address: '::1' } : {}) }, signal()),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+  });
+
+  it('pings with a fwmark (SO_MARK on the raw socket)', async () => {
+    const r = await probePing({ type: 'PING_CHECK', target: target(0, { fwmark: 7 }) }, signal());
+    expect(r).toEqual(process.getuid?.() === 0 ? { ok: true, reason: 'echo reply' } : expect.objectContaining({ ok: false }));
+  });
+
   it('builds valid echo requests and recognises replies', () => {
     const req = buildEcho(false, 0x1234, 7);
     expect(icmpChecksum(req)).toBe(0);
