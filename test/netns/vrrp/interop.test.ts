@@ -1,0 +1,124 @@
+// Interop with keepalived 2.2.7 as the peer, each side in each role: VRRPv2 with PASS authentication
+// (advert_int 1) and VRRPv3 over IPv4 (advert_int 0.1, pseudo-header checksums).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Daemon, KEEPALIVED, canRun, hasAddress, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
+
+const VIP = '192.168.60.200';
+let topo: Topo;
+const daemons: Daemon[] = [];
+
+interface Variant {
+  label: string;
+  version: 2 | 3;
+  advertInt: string;
+  auth?: string;
+  /** master down interval of the prio-100 backup, ms */
+  downMs: number;
+  /** skew of the prio-100 backup, ms */
+  skewMs: number;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'VRRPv2 + PASS', version: 2, advertInt: '1', auth: 'k33pal1v', downMs: 3609, skewMs: 609 },
+  { label: 'VRRPv3 IPv4 at 0.1 s', version: 3, advertInt: '0.1', downMs: 361, skewMs: 61 },
+];
+
+function conf(name: string, v: Variant, priority: number): string {
+  return writeConf(
+    topo.dir,
+    `${name}-v${v.version}.conf`,
+    `global_defs {\n  router_id ${name}\n}\n${vrrpInstance({ priority, version: v.version, advertInt: v.advertInt, auth: v.auth, vips: [`${VIP}/24`] })}`,
+  );
+}
+
+describe.skipIf(!canRun() || !existsSync(KEEPALIVED))('interop with keepalived 2.2.7', () => {
+  beforeAll(() => {
+    topo = topology('io');
+  });
+  afterAll(async () => {
+    await Promise.all(daemons.map((d) => d.stop()));
+    topo?.down();
+  });
+
+  for (const v of VARIANTS) {
+    describe(v.label, () => {
+      it('keepalived MASTER, lvskeeper BACKUP: lvskeeper follows, takes over on stop, yields on return', async () => {
+        const ka = Daemon.keepalived('ka1', topo.lb1, conf('ka1', v, 150), topo.dir);
+        daemons.push(ka);
+        await ka.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+        const lk = Daemon.lvskeeper('lk2', topo.lb2, conf('lk2', v, 100), topo.dir);
+        daemons.push(lk);
+        await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+        await waitUntil(() => hasAddress(topo.lb1, VIP), 3000, 'VIP on keepalived');
+        await lk.waitFor(/\(VI_1\) Entering BACKUP STATE \(init\)/, 3000);
+        await sleep(Math.max(1500, v.downMs * 1.5));
+        expect(lk.has(/Entering MASTER STATE/)).toBe(false);
+        expect(lk.has(/invalid|Invalid|mismatch/)).toBe(false);
+        expect(ka.has(/invalid|Invalid|mismatch/)).toBe(false);
+
+        const t0 = performance.now();
+        await ka.stop();
+        const m = await lk.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t0);
+        expect(lk.has(/\(VI_1\) Backup received priority 0 advertisement/, t0)).toBe(true);
+        expect(m.at - t0).toBeLessThan(v.skewMs + 600);
+        await waitUntil(() => hasAddress(topo.lb2, VIP), 2000, 'VIP on lvskeeper');
+
+        const t1 = performance.now();
+        const ka2 = Daemon.keepalived('ka1b', topo.lb1, conf('ka1', v, 150), topo.dir);
+        daemons.push(ka2);
+        await ka2.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+        await lk.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.111 with higher priority 150, ours 100/, 3000, t1);
+        await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 3000, 'VIP back on keepalived only');
+        expect(await lk.stop()).toBe(0);
+        await ka2.stop();
+      });
+
+      it('lvskeeper MASTER, keepalived BACKUP: keepalived follows and takes over after our priority 0', async () => {
+        const lk = Daemon.lvskeeper('lk1', topo.lb1, conf('lk1', v, 150), topo.dir);
+        daemons.push(lk);
+        await lk.waitFor(/\(VI_1\) Entering BACKUP STATE \(init\)/, 5000);
+        const ka = Daemon.keepalived('ka2', topo.lb2, conf('ka2', v, 100), topo.dir);
+        daemons.push(ka);
+        await lk.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+        await ka.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+        await sleep(Math.max(1500, v.downMs * 1.5));
+        expect(ka.has(/Entering MASTER STATE/)).toBe(false);
+        expect(ka.has(/invalid|Invalid|mismatch/)).toBe(false);
+        expect(hasAddress(topo.lb1, VIP)).toBe(true);
+
+        const t0 = performance.now();
+        expect(await lk.stop()).toBe(0);
+        const m = await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t0);
+        expect(ka.has(/\(VI_1\) Backup received priority 0 advertisement/, t0)).toBe(true);
+        expect(m.at - t0).toBeLessThan(v.skewMs + 1000);
+        await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 2000, 'VIP on keepalived only');
+
+        // We come back with the higher priority: keepalived yields.
+        const t1 = performance.now();
+        const lk2 = Daemon.lvskeeper('lk1b', topo.lb1, conf('lk1', v, 150), topo.dir);
+        daemons.push(lk2);
+        await lk2.waitFor(/\(VI_1\) received lower priority \(100\) advert from 192\.168\.60\.112 - discarding/, 5000, t1);
+        await lk2.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000, t1);
+        await ka.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.111 with higher priority 150, ours 100/, 3000, t1);
+        await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 3000, 'VIP on lvskeeper only');
+        await Promise.all([lk2.stop(), ka.stop()]);
+      });
+    });
+  }
+
+  it('equal priorities: the higher source address wins on both implementations', async () => {
+    const v = VARIANTS[1]!;
+    const lk = Daemon.lvskeeper('lkeq', topo.lb1, conf('lkeq', v, 100), topo.dir);
+    const ka = Daemon.keepalived('kaeq', topo.lb2, conf('kaeq', v, 100), topo.dir);
+    daemons.push(lk, ka);
+    await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+    await sleep(1500);
+    expect(hasAddress(topo.lb2, VIP)).toBe(true);
+    expect(hasAddress(topo.lb1, VIP)).toBe(false);
+    // lvskeeper (.111) may have been MASTER briefly; it must have yielded to .112
+    if (lk.has(/Entering MASTER STATE/)) expect(lk.has(/with same priority 100 but higher IP address than ours/)).toBe(true);
+    await Promise.all([lk.stop(), ka.stop()]);
+  });
+});
