@@ -21,7 +21,7 @@
 // The FIFOs remain the way to see every event of every instance in one global order.
 
 import type { Logger } from '../daemon/log.js';
-import type { FifoSetting, GlobalDefs, NotifyScripts, ScriptCommand, VirtualServer } from '../config/model.js';
+import type { Config, FifoSetting, GlobalDefs, NotifyScripts, ScriptCommand, VirtualServer } from '../config/model.js';
 import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';
 import { NotifyFifo } from './notify-fifo.js';
@@ -154,6 +154,15 @@ export class Notifier {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /**
+   * Check scripts now (at startup, as keepalived does at config load) so their problems are logged
+   * before the first state change; refused ones are then skipped silently. Call before
+   * ScriptPreparer.reportSecurity(). See configuredNotifyScripts().
+   */
+  checkScripts(commands: readonly ScriptCommand[]): void {
+    for (const cmd of commands) this.prepareOrRefuse(cmd);
+  }
+
   /** Resolves when no notify script is queued or being waited for (tests, orderly stop). */
   idle(): Promise<void> {
     if (this.active.size === 0) return Promise.resolve();
@@ -186,20 +195,25 @@ export class Notifier {
     this.fifos.lvs?.write(line);
   }
 
+  private prepareOrRefuse(cmd: ScriptCommand): PreparedScript | undefined {
+    if (cmd.command.trim() === '') return undefined; // e.g. notify_deleted without a script
+    const prepared = this.opts.preparer.prepareCommand(cmd);
+    if (prepared.ok) return prepared.script;
+    const id = `${cmd.command}\u0000${cmd.user ?? ''}\u0000${cmd.group ?? ''}`;
+    if (!this.refused.has(id)) {
+      this.refused.add(id);
+      const why = prepared.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible';
+      this.log.warn(`Disabling notify script ${cmd.command} ${why}`);
+    }
+    return undefined;
+  }
+
   private enqueue(key: string, cmd: ScriptCommand, extraArgs: string[], subject: string): void {
     if (this.closed) return;
-    const prepared = this.opts.preparer.prepareCommand(cmd);
-    if (!prepared.ok) {
-      const id = `${cmd.command}\u0000${cmd.user ?? ''}`;
-      if (!this.refused.has(id)) {
-        this.refused.add(id);
-        const why = prepared.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible';
-        this.log.warn(`Disabling notify script ${cmd.command} ${why}`);
-      }
-      return;
-    }
+    const script = this.prepareOrRefuse(cmd);
+    if (!script) return;
     const queue = this.queues.get(key);
-    const job: Job = { script: prepared.script, extraArgs, subject };
+    const job: Job = { script, extraArgs, subject };
     if (queue) {
       queue.push(job);
       return;
@@ -248,6 +262,27 @@ export class Notifier {
       this.log.warn(`Notify script '${display}' for ${job.subject} still running after ${this.scriptTimeoutMs / 1000} s - not waiting for it any longer`);
     }
   }
+}
+
+/** Every notify-type script of a configuration: instance and group notifies, RS notify_up/down, VS quorum_up/down. */
+export function configuredNotifyScripts(config: Pick<Config, 'vrrpInstances' | 'vrrpSyncGroups' | 'virtualServers'>): ScriptCommand[] {
+  const out: ScriptCommand[] = [];
+  const add = (cmd: ScriptCommand | undefined): void => {
+    if (cmd && cmd.command.trim() !== '') out.push(cmd);
+  };
+  for (const owner of [...config.vrrpInstances, ...config.vrrpSyncGroups]) {
+    const n = owner.notify;
+    for (const cmd of [n.master, n.backup, n.fault, n.stop, n.deleted, n.generic, n.masterRxLowerPri]) add(cmd);
+  }
+  for (const vs of config.virtualServers) {
+    add(vs.quorumUp);
+    add(vs.quorumDown);
+    for (const rs of vs.realServers) {
+      add(rs.notifyUp);
+      add(rs.notifyDown);
+    }
+  }
+  return out;
 }
 
 function stateScript(scripts: NotifyScripts, state: VrrpNotifyState): ScriptCommand | undefined {

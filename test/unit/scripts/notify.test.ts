@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import type { NotifyScripts, ScriptCommand, VirtualServer } from '../../../src/config/model.js';
-import { Notifier, type FifoSink, type NotifyTarget } from '../../../src/scripts/notify.js';
+import { configuredNotifyScripts, Notifier, type FifoSink, type NotifyTarget } from '../../../src/scripts/notify.js';
 import { formatVirtualServer, genericNotifyArgs, rsFifoLine, vrrpFifoLine, vsFifoLine } from '../../../src/scripts/notify-format.js';
 import { acceptAllPreparer, FakeClock, FakeSpawner } from './helpers.js';
 
@@ -224,5 +224,22 @@ describe('Notifier', () => {
     await clock.advance(1);
     expect(closed).toBe(true);
     expect(global.closed).toBe(true);
+  });
+
+  it('checkScripts() logs refused scripts at startup, once, and configuredNotifyScripts() finds them all', async () => {
+    const { clock, notifier, started, msgs } = setup();
+    const config = {
+      vrrpInstances: [{ notify: { master: cmd('/m.sh'), deleted: cmd(''), generic: cmd('/insecure-n.sh') } }],
+      vrrpSyncGroups: [{ notify: { backup: cmd('/g.sh') } }],
+      virtualServers: [{ quorumUp: cmd('/qu.sh'), quorumDown: undefined, realServers: [{ notifyUp: undefined, notifyDown: cmd('/rd.sh') }] }],
+    } as unknown as Parameters<typeof configuredNotifyScripts>[0];
+    const all = configuredNotifyScripts(config);
+    expect(all.map((c) => c.command)).toEqual(['/m.sh', '/insecure-n.sh', '/g.sh', '/qu.sh', '/rd.sh']);
+    notifier.checkScripts(all);
+    expect(msgs()).toEqual(['Disabling notify script /insecure-n.sh due to insecure']);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/m.sh'), generic: cmd('/insecure-n.sh') } }, 'MASTER', 100);
+    await clock.advance(0);
+    expect(started()).toEqual(['/m.sh']);
+    expect(msgs()).toHaveLength(1);
   });
 });
