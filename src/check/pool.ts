@@ -83,7 +83,8 @@ function vsEvent(vs: VirtualServerSpec, up: boolean): PoolEvent {
   };
 }
 
-function rsEvent(vs: VirtualServerSpec, rs: RealServerSpec, up: boolean): PoolEvent {
+/** The RS notify event (FIFO line + notify_up/notify_down script). */
+export function rsEvent(vs: VirtualServerSpec, rs: RealServerSpec, up: boolean): PoolEvent {
   return {
     kind: 'rs',
     vs: vs.id,

@@ -13,6 +13,7 @@ import {
   desiredEntries,
   initialPool,
   realServerStatus,
+  rsEvent,
   updatePool,
   type PoolEvent,
   type PoolState,
@@ -359,8 +360,13 @@ export class CheckerScheduler {
       timing: run.spec.timing,
       extra: extraOf(run.spec.probe),
     });
+    const firstRun = !run.state.hasRun;
+    const wasUp = run.state.up;
     run.state = step.state;
     for (const message of step.logs) this.onEvent({ kind: 'log', vs: run.vs.id, message });
+    // keepalived update_svr_checker_state: an alpha checker's first failure changes nothing but
+    // still runs the RS down notifiers (notify_down script, FIFO line).
+    if (firstRun && !wasUp && !result.ok) this.onEvent(rsEvent(run.vs, run.rs, false));
     if (step.transition) {
       this.onEvent({
         kind: 'checker',

@@ -95,6 +95,12 @@ describe('CheckerScheduler', () => {
     expect(t.dests()).toEqual([]);
     await t.clock.advance(0);
     expect(t.dests()).toEqual(['10.0.1.1']);
+    // The first failure of an alpha checker still runs the down notifiers (once).
+    expect(t.events.filter((e) => e.kind === 'rs' && e.state === 'DOWN')).toEqual([
+      { kind: 'rs', vs: VS, rs: '10.0.1.2:80', state: 'DOWN', fifo: `RS [10.0.1.2]:tcp:80 ${VS} DOWN`, script: undefined },
+    ]);
+    await t.clock.advance(6000);
+    expect(t.events.filter((e) => e.kind === 'rs' && e.state === 'DOWN')).toHaveLength(1);
     t.sched.stop();
   });
 
