@@ -8,6 +8,13 @@
  *   sendUnixDatagram(path, data)    one AF_UNIX datagram, for systemd's NOTIFY_SOCKET (sd_notify); node:dgram
  *                                   has no unix datagrams. A leading '@' means the abstract namespace.
  *
+ *   openRaw6Receiver(protocol, cb) / rawSocketOption(h, level, name, value) / closeReceiver(h)
+ *                                   an AF_INET6 raw socket read with recvmsg(), reporting the hop limit,
+ *                                   destination and ifindex (IPV6_RECVHOPLIMIT / IPV6_RECVPKTINFO cmsgs),
+ *                                   which raw-socket cannot: its recvfrom() drops them. VRRP over IPv6 needs
+ *                                   the hop limit to drop adverts with HL != 255 (RFC 5798 §7.1), as
+ *                                   keepalived and FRR do. Only receive: sends stay on raw-socket.
+ *
  * Frames are built and tested in TypeScript (src/net/packet-codec.ts); this file only does syscalls.
  * Errors are thrown as Error objects whose `code` is the errno name (e.g. "ENODEV").
  */
@@ -20,8 +27,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <uv.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -105,10 +115,230 @@ static napi_value send_unix_datagram(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/* ---- IPv6 raw receive with ancillary data ------------------------------------------------------------ */
+
+#define RECV_BUFFER 8192
+#define READS_PER_WAKEUP 32
+
+typedef struct {
+  uv_poll_t poll;
+  int fd;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int uv_closed; /* libuv finished closing the poll handle */
+  int finalized; /* the JS handle was garbage-collected */
+  unsigned char buffer[RECV_BUFFER];
+} receiver_t;
+
+static void call_js(receiver_t *r, size_t argc, napi_value *argv) {
+  napi_env env = r->env;
+  napi_value cb, recv, result;
+  napi_get_reference_value(env, r->callback, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback converts recv to an object: undefined would throw */
+  if (napi_make_callback(env, r->context, recv, cb, argc, argv, &result) == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  receiver_t *r = (receiver_t *)handle->data;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  if (status < 0) {
+    napi_value argv[1];
+    napi_create_string_utf8(env, uv_strerror(status), NAPI_AUTO_LENGTH, &argv[0]);
+    call_js(r, 1, argv);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  /* fd < 0: the callback closed the receiver; stop reading at once. */
+  for (int i = 0; i < READS_PER_WAKEUP && r->fd >= 0; i++) {
+    struct sockaddr_in6 from;
+    union {
+      char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+      struct cmsghdr align;
+    } control;
+    struct iovec iov = {r->buffer, sizeof r->buffer};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n = recvmsg(r->fd, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        napi_value argv[1];
+        napi_create_string_utf8(env, strerror(errno), NAPI_AUTO_LENGTH, &argv[0]);
+        call_js(r, 1, argv);
+      }
+      break;
+    }
+    int hoplimit = -1;
+    unsigned ifindex = 0;
+    const unsigned char *dst = NULL;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != IPPROTO_IPV6) continue;
+      if (c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        memcpy(&hoplimit, CMSG_DATA(c), sizeof hoplimit);
+      } else if (c->cmsg_type == IPV6_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+        struct in6_pktinfo *pi = (struct in6_pktinfo *)CMSG_DATA(c);
+        dst = pi->ipi6_addr.s6_addr;
+        ifindex = pi->ipi6_ifindex;
+      }
+    }
+    napi_value argv[6];
+    void *data;
+    napi_get_null(env, &argv[0]);
+    napi_create_buffer_copy(env, (size_t)n, r->buffer, &data, &argv[1]);
+    napi_create_buffer_copy(env, 16, from.sin6_addr.s6_addr, &data, &argv[2]);
+    if (dst) napi_create_buffer_copy(env, 16, dst, &data, &argv[3]);
+    else napi_get_undefined(env, &argv[3]);
+    napi_create_int32(env, hoplimit, &argv[4]);
+    napi_create_uint32(env, ifindex, &argv[5]);
+    call_js(r, 6, argv);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void finalize_receiver(napi_env env, void *data, void *hint);
+
+static receiver_t *get_receiver(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  receiver_t *r = p;
+  return (r != NULL && r->fd >= 0) ? r : NULL;
+}
+
+/* openRaw6Receiver(protocol: number, cb: (err, payload, src16, dst16?, hoplimit, ifindex) => void): handle */
+static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t protocol = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &protocol) != napi_ok || protocol > 255 ||
+      napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "openRaw6Receiver(protocol: number, callback: function)");
+    return NULL;
+  }
+  int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)protocol);
+  if (fd < 0) return throw_errno(env, "socket(AF_INET6, SOCK_RAW)", errno);
+  int on = 1;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0 ||
+      setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt(IPV6_RECVHOPLIMIT/IPV6_RECVPKTINFO)", err);
+  }
+  uv_loop_t *loop = NULL;
+  napi_get_uv_event_loop(env, &loop);
+  receiver_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  r->fd = fd;
+  r->env = env;
+  napi_create_reference(env, argv[1], 1, &r->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "lvskeeper:raw6", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &r->context);
+  int rc = uv_poll_init_socket(loop, &r->poll, fd);
+  r->poll.data = r;
+  if (rc == 0) rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->context);
+    close(fd);
+    free(r);
+    napi_throw_error(env, NULL, uv_strerror(rc));
+    return NULL;
+  }
+  napi_value handle;
+  napi_create_external(env, r, finalize_receiver, NULL, &handle);
+  return handle;
+}
+
+/* rawSocketOption(handle, level: number, name: number, value: number | Buffer): void */
+static napi_value raw_socket_option(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t level = 0, name = 0, ival = 0;
+  void *data = NULL;
+  size_t len = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  receiver_t *r = argc == 4 ? get_receiver(env, argv[0]) : NULL;
+  if (r == NULL || napi_get_value_int32(env, argv[1], &level) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &name) != napi_ok) {
+    napi_throw_type_error(env, NULL, "rawSocketOption(open handle, level: number, name: number, value)");
+    return NULL;
+  }
+  if (get_buffer(env, argv[3], &data, &len) != 0) {
+    if (napi_get_value_int32(env, argv[3], &ival) != napi_ok) {
+      napi_throw_type_error(env, NULL, "rawSocketOption: value must be a number or a Buffer");
+      return NULL;
+    }
+    data = &ival;
+    len = sizeof ival;
+  }
+  if (setsockopt(r->fd, level, name, data, (socklen_t)len) < 0) return throw_errno(env, "setsockopt", errno);
+  return NULL;
+}
+
+/* Memory is freed once both libuv is done with the poll handle and the JS handle is gone, so a late or
+ * repeated closeReceiver() on the handle never touches freed memory. */
+static void on_closed(uv_handle_t *handle) {
+  receiver_t *r = handle->data;
+  r->uv_closed = 1;
+  if (r->finalized) free(r);
+}
+
+static void stop_receiver(napi_env env, receiver_t *r) {
+  if (r->fd < 0) return;
+  uv_poll_stop(&r->poll);
+  close(r->fd);
+  r->fd = -1;
+  napi_delete_reference(env, r->callback);
+  napi_async_destroy(env, r->context);
+  uv_close((uv_handle_t *)&r->poll, on_closed);
+}
+
+static void finalize_receiver(napi_env env, void *data, void *hint) {
+  (void)hint;
+  receiver_t *r = data;
+  r->finalized = 1;
+  if (r->fd >= 0) stop_receiver(env, r); /* on_closed frees */
+  else if (r->uv_closed) free(r);
+}
+
+/* closeReceiver(handle): void — idempotent */
+static napi_value close_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  receiver_t *r = argc == 1 ? get_receiver(env, argv[0]) : NULL;
+  if (r != NULL) stop_receiver(env, r);
+  return NULL;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
       {"sendUnixDatagram", NULL, send_unix_datagram, NULL, NULL, NULL, napi_default, NULL},
+      {"openRaw6Receiver", NULL, open_raw6_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"rawSocketOption", NULL, raw_socket_option, NULL, NULL, NULL, napi_default, NULL},
+      {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

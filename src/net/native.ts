@@ -11,7 +11,29 @@ export interface NativeNet {
   sendFrame(ifindex: number, frame: Buffer): void;
   /** Sends one AF_UNIX datagram; a path starting with '@' is abstract (systemd NOTIFY_SOCKET). */
   sendUnixDatagram(path: string, data: Buffer): void;
+  /**
+   * Opens an AF_INET6 raw socket read with recvmsg (IPV6_RECVHOPLIMIT + IPV6_RECVPKTINFO). The callback gets
+   * either an error string, or the payload, 16-byte source, 16-byte destination (if known), hop limit (-1 if
+   * unknown) and receiving ifindex.
+   */
+  openRaw6Receiver(
+    protocol: number,
+    callback: (
+      error: string | null,
+      payload?: Buffer,
+      source?: Buffer,
+      destination?: Buffer,
+      hopLimit?: number,
+      ifindex?: number,
+    ) => void,
+  ): Raw6Handle;
+  rawSocketOption(handle: Raw6Handle, level: number, name: number, value: number | Buffer): void;
+  /** Idempotent; drop the handle afterwards. */
+  closeReceiver(handle: Raw6Handle): void;
 }
+
+declare const raw6Brand: unique symbol;
+export type Raw6Handle = { readonly [raw6Brand]: true };
 
 const ADDON = join('build', 'Release', 'lvskeeper_net.node');
 

@@ -5,12 +5,12 @@
 // (unicast_ttl for unicast) go in that header. Receive gets the IP header too, so TTL, source and destination
 // are reported.
 //
-// IPv6: the kernel builds the header. IPV6_CHECKSUM = 6 makes it fill the VRRP checksum on send (with the real
-// source and destination) and drop bad ones on receive, as keepalived (vrrp_if.c if_setsockopt_ipv6_checksum).
-// raw-socket has no recvmsg, so hop limit and destination are NOT reported for IPv6 (ttl undefined): the
-// engine must skip the hop-limit check then. We chose this over a second native addon doing recvmsg because
-// raw-socket owns the socket and its poll loop; a recvmsg addon would have to replace raw-socket for IPv6
-// entirely. Link-scoped multicast with SO_BINDTODEVICE already confines receive to one link.
+// IPv6: sends go through raw-socket and the kernel builds the header. IPV6_CHECKSUM = 6 makes it fill the VRRP
+// checksum on send (with the real source and destination) and drop bad ones on receive, as keepalived
+// (vrrp_if.c if_setsockopt_ipv6_checksum). raw-socket has no recvmsg, so IPv6 *receive* uses the addon's
+// recvmsg socket (native/lvskeeper_net.c openRaw6Receiver), which reports hop limit, destination and ifindex
+// (keepalived and FRR read the same cmsgs to enforce HL 255, RFC 5798 §7.1). Without the addon, receive
+// falls back to raw-socket and ttl/destination are undefined: the engine must then skip the hop-limit check.
 // Without a configured sourceAddress the kernel chooses the IPv6 source (link-local for ff02::12, RFC 5798
 // §5.1.2.1). With one, the socket uses IPV6_HDRINCL and we build the header and checksum ourselves: Linux
 // ignores a sticky IPV6_PKTINFO source on raw sockets (tested), and raw-socket has neither bind() nor cmsgs.
@@ -27,6 +27,7 @@ import {
   ipMreqn,
   ipv6Mreq,
   buildIpv6Header,
+  bytesToIpv6,
   isIpv6LinkLocal,
   isMulticast,
   parseIpv4Packet,
@@ -38,6 +39,7 @@ import {
   withVrrpIpv6Checksum,
 } from './packet-codec.js';
 import { interfaceInfo } from './interfaces.js';
+import { loadNative, type NativeNet, type Raw6Handle } from './native.js';
 import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -108,6 +110,8 @@ function ifaceLabel(o: TransportOptions): string {
 
 class RawVrrpTransport implements VrrpTransport {
   private sock: RawSocket | undefined;
+  /** IPv6 receive socket from the addon (hop limit, destination); undefined = receive on `sock`. */
+  private receiver: { native: NativeNet; handle: Raw6Handle } | undefined;
   private closed = false;
   private reopenTimer: NodeJS.Timeout | undefined;
   private reopenDelayMs = 100;
@@ -174,9 +178,15 @@ class RawVrrpTransport implements VrrpTransport {
       set('IPV6_TCLASS', SOL_IPV6, IPV6_TCLASS, VRRP_TOS, true);
       set('IPV6_MULTICAST_IF', SOL_IPV6, IPV6_MULTICAST_IF, this.ifindex);
       if (this.opts.sourceAddress !== undefined) set('IPV6_HDRINCL', SOL_IPV6, IPV6_HDRINCL, 1);
-      if (!unicast) set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
+      this.closeReceiver();
+      this.receiver = this.openReceiver(() => sock.close());
+      if (!unicast && this.receiver === undefined) {
+        set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
+      }
     }
-    sock.on('message', (buf: Buffer, source: string) => this.receive(buf, source));
+    sock.on('message', (buf: Buffer, source: string) => {
+      if (this.receiver === undefined) this.receive(buf, source);
+    });
     sock.on('error', (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err ?? 'poll error');
       this.report(new Error(`VRRP socket on ${ifaceLabel(this.opts)}: ${why}`));
@@ -186,6 +196,55 @@ class RawVrrpTransport implements VrrpTransport {
       if (!this.closed) this.scheduleReopen();
     });
     this.sock = sock;
+  }
+
+  /** The addon's recvmsg socket for IPv6, configured like the send socket; undefined without the addon. */
+  private openReceiver(onFailure: () => void): { native: NativeNet; handle: Raw6Handle } | undefined {
+    const native = loadNative().addon;
+    if (native === undefined) return undefined;
+    let handle: Raw6Handle;
+    try {
+      handle = native.openRaw6Receiver(IPPROTO_VRRP, (error, payload, source, destination, hopLimit, ifindex) => {
+        if (error !== null) {
+          this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${error}`));
+          return;
+        }
+        if (payload === undefined || source === undefined) return;
+        this.deliver({
+          payload,
+          source: bytesToIpv6(source),
+          destination: destination === undefined ? undefined : bytesToIpv6(destination),
+          ttl: hopLimit !== undefined && hopLimit >= 0 ? hopLimit : undefined,
+          ifindex: ifindex || this.ifindex,
+        });
+      });
+    } catch (e) {
+      this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${(e as Error).message}; hop limit unchecked`));
+      return undefined;
+    }
+    const set = (what: string, level: number, opt: number, value: number | Buffer, optional = false): void => {
+      try {
+        native.rawSocketOption(handle, level, opt, value);
+      } catch (e) {
+        if (optional) return;
+        native.closeReceiver(handle);
+        onFailure();
+        throw new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${what}: ${(e as Error).message}`);
+      }
+    };
+    set('SO_BINDTODEVICE', SOL_SOCKET, SO_BINDTODEVICE, deviceName(this.opts.interface));
+    set('IPV6_CHECKSUM', SOL_IPV6, IPV6_CHECKSUM, 6);
+    set('IPV6_MULTICAST_ALL', SOL_IPV6, IPV6_MULTICAST_ALL, 0, true);
+    if (this.peers.length === 0) {
+      set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
+    }
+    return { native, handle };
+  }
+
+  private closeReceiver(): void {
+    const r = this.receiver;
+    this.receiver = undefined;
+    r?.native.closeReceiver(r.handle);
   }
 
   private scheduleReopen(): void {
@@ -230,6 +289,10 @@ class RawVrrpTransport implements VrrpTransport {
       // raw-socket reuses its receive buffer: copy before handing it out.
       packet = { payload: Buffer.from(buf), source: canonicalAddress(source), ifindex: this.ifindex };
     }
+    this.deliver(packet);
+  }
+
+  private deliver(packet: ReceivedPacket): void {
     for (const h of this.packetHandlers) {
       try {
         h(packet);
@@ -303,6 +366,7 @@ class RawVrrpTransport implements VrrpTransport {
   close(): void {
     this.closed = true;
     if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
+    this.closeReceiver();
     const s = this.sock;
     this.sock = undefined;
     try {

@@ -183,8 +183,7 @@ describe('IPv6 multicast', () => {
     const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'm6');
     const rows = await cap.stop(['ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'ipv6.tclass']);
     const pkt = packetOf(e);
-    expect(pkt.source).toBe(topo.llA);
-    expect(pkt.ttl).toBeUndefined(); // raw-socket has no recvmsg: see src/net/transport.ts
+    expect(pkt).toMatchObject({ source: topo.llA, destination: 'ff02::12', ttl: 255 }); // via the addon's recvmsg
     const got = Buffer.from(pkt.payload, 'hex');
     expect(got.subarray(8).equals(payload.subarray(8))).toBe(true);
     expect(v6PseudoOk(topo.llA, 'ff02::12', got)).toBe(true);
@@ -212,7 +211,41 @@ describe('IPv6 multicast', () => {
     const payload = vrrp3v6(72, topo.llA);
     await pa.call('send', { key: 'u6', payload: payload.toString('hex') });
     const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'u6');
+    expect(packetOf(e)).toMatchObject({ source: topo.llA, destination: topo.llB, ttl: 255 });
     expect(v6PseudoOk(topo.llA, topo.llB, Buffer.from(packetOf(e).payload, 'hex'))).toBe(true);
+  });
+
+  it('reports the real hop limit (unicast_ttl) so the engine can drop HL != 255', async () => {
+    await pa.call('openTransport', {
+      key: 'u6ttl',
+      opts: { family: 'inet6', interface: 'eth0', unicastPeers: [topo.llB], unicastTtl: 9 },
+    });
+    await pa.call('send', { key: 'u6ttl', payload: vrrp3v6(75, topo.llA).toString('hex') });
+    const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'u6' && packetOf(ev).ttl === 9);
+    expect(packetOf(e).destination).toBe(topo.llB);
+  });
+
+  it('without the addon still receives, with hop limit and destination unknown', async () => {
+    const pf = await Probe.start(topo.b, { LVSKEEPER_NO_ADDON: '1' });
+    try {
+      await pf.call('openTransport', { key: 'm6', opts: { family: 'inet6', interface: 'eth0' } });
+      await pa.call('send', { key: 'm6', payload: vrrp3v6(76, topo.llA).toString('hex') });
+      const e = await pf.waitFor((ev) => ev.event === 'packet' && ev.key === 'm6');
+      expect(packetOf(e).source).toBe(topo.llA);
+      expect(packetOf(e).ttl).toBeUndefined();
+      expect(packetOf(e).destination).toBeUndefined();
+    } finally {
+      await pf.stop();
+    }
+  });
+
+  it('IPv6: a poll error on the send socket reopens both sockets; receive still works', async () => {
+    await pb.call('pollError', { key: 'm6' });
+    await pb.waitFor((e) => e.event === 'error' && e.key === 'm6' && String(e['message']).includes('reopened'), 5000);
+    const after = vrrp3v6(77, topo.llA);
+    await pa.call('send', { key: 'm6', payload: after.toString('hex') });
+    const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'm6' && packetOf(ev).payload.startsWith('314d'));
+    expect(packetOf(e).ttl).toBe(255);
   });
 
   it('IPv6 unicast from a configured global source (sticky IPV6_PKTINFO) to a global peer', async () => {
