@@ -254,7 +254,7 @@ export class TrackScriptRunner {
     const step = applyRunOutcome(rt.state, rt.spec, name, outcome);
     const previous = rt.state.status;
     rt.state = step.state;
-    for (const line of step.logs) this.log.info(line, { script: name });
+    for (const line of step.logs) this.log.info(line, { script: name, command: rt.spec.script });
     if (outcome.kind !== 'exited' || outcome.code !== 0) {
       const stderr = exit.stderrTail.trim();
       if (stderr) this.log.debug(`Script \`${name}\` (${rt.prepared ? displayCommand(rt.prepared.command) : rt.spec.script}) stderr: ${stderr}`, { script: name });
