@@ -16,7 +16,7 @@ import {
   icmp6FilterBlockAll,
   stripScope,
 } from './packet-codec.js';
-import { interfaceInfo } from './interfaces.js';
+import { getLink } from './interfaces.js';
 import { loadNative, type NativeNet } from './native.js';
 import { rawSocket, SOL_IPV6, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, type RawSocket } from './transport.js';
 import type { Announcer, Family } from './types.js';
@@ -72,7 +72,8 @@ class KernelAnnouncer implements Announcer {
     if (vip.family === 'inet' ? !isIPv4(address) : !isIPv6(address)) {
       throw new Error(`cannot announce ${vip.address} on ${interfaceName}: not an ${vip.family} address`);
     }
-    const info = await interfaceInfo(interfaceName).catch((e: Error) => {
+    // One RTM_GETLINK per announcement: index and MAC now (the interface may have been recreated).
+    const info = await getLink(interfaceName).catch((e: Error) => {
       throw new Error(`cannot announce ${address} on ${interfaceName}: ${e.message}`);
     });
     if (info.mac === undefined) throw new Error(`cannot announce ${address} on ${interfaceName}: interface has no MAC address`);
