@@ -1,0 +1,236 @@
+// `lvskeeper` command line: keepalived(8) 2.2.7's options (same short and long names), the
+// `-t` config test and `-d` dump. Kept free of the daemon's imports so `-t` starts fast: the
+// daemon (pino, raw sockets, netlink) is loaded by dynamic import only in run mode.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import yargs from 'yargs';
+import type { DaemonOptions } from '../daemon/options.js';
+import { parseConfig } from '../config/parse.js';
+import { renderConfigJson } from '../config/json.js';
+import { nodeScriptExists, nodeUserExists, shortHostname } from '../config/node-io.js';
+import type { Diagnostic } from '../config/model.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Injectable for tests; default: /sys/class/net lookup. */
+  interfaceExists?: (name: string) => boolean;
+  scriptExists?: (command: string) => boolean;
+  userExists?: (name: string) => boolean;
+  /** Injectable for tests; default: dynamic import of ../daemon/run.js. */
+  runDaemon?: (options: DaemonOptions) => Promise<number>;
+}
+
+/** keepalived -t exit codes (KEEPALIVED_EXIT_* as 2.2.7 behaves). */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 2;
+export const EXIT_CANNOT_RUN = 4;
+export const EXIT_CONFIG_ERRORS = 5;
+export const EXIT_SCRIPT_SECURITY = 6;
+
+/** Signal numbers as `keepalived --signum=NAME` prints them on Linux (2.2.7). */
+export const SIGNUMS: Record<string, number> = {
+  STOP: 15,
+  RELOAD: 1,
+  DATA: 10,
+  STATS: 12,
+  STATS_CLEAR: 63,
+  JSON: 36,
+};
+
+const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * getopt treats `-t`'s argument as optional (`--config-test=FILE` / `-t=FILE` only), so a plain
+ * `-t` never swallows the next word. yargs cannot express that; split it out beforehand.
+ */
+function splitConfigTest(argv: string[]): { argv: string[]; testLog?: string | undefined; test: boolean } {
+  const out: string[] = [];
+  let test = false;
+  let testLog: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '-t' || a === '--config-test') test = true;
+    else if (a.startsWith('--config-test=')) {
+      test = true;
+      testLog = a.slice('--config-test='.length);
+    } else if (a.startsWith('-t=')) {
+      test = true;
+      testLog = a.slice(3);
+    } else out.push(a);
+  }
+  return { argv: out, testLog, test };
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const prefix = d.severity === 'info' ? 'note: ' : '';
+  return `${d.file}:${d.line}: ${prefix}${d.message}`;
+}
+
+export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
+  const split = splitConfigTest(rawArgv);
+  let failure: string | undefined;
+  const parser = yargs(split.argv)
+    .version(false)
+    .help(false)
+    .scriptName('lvskeeper')
+    .wrap(100)
+    .usage('Usage: lvskeeper [OPTION...]\n\nkeepalived-compatible VRRP + LVS daemon (reads keepalived.conf).')
+    .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false, 'duplicate-arguments-array': false })
+    .option('use-file', { alias: 'f', type: 'string', default: DEFAULT_CONFIG, describe: 'Use the specified configuration file' })
+    .option('vrrp', { alias: 'P', type: 'boolean', describe: 'Only run with VRRP subsystem' })
+    .option('check', { alias: 'C', type: 'boolean', describe: 'Only run with Health-checker subsystem' })
+    .option('no_bfd', { alias: 'B', type: 'boolean', describe: "Don't run BFD subsystem (accepted; lvskeeper has none)" })
+    .option('all', { type: 'boolean', describe: 'Force all child processes to run (accepted)' })
+    .option('log-console', { alias: 'l', type: 'boolean', describe: 'Log messages to local console' })
+    .option('log-detail', { alias: 'D', type: 'boolean', describe: 'Detailed log messages' })
+    .option('log-facility', { alias: 'S', type: 'string', describe: 'Set syslog facility to LOG_LOCAL[0-7], user or daemon (default)' })
+    .option('no-syslog', { alias: 'G', type: 'boolean', describe: "Don't log via syslog" })
+    .option('log-file', { alias: 'g', type: 'string', describe: 'Log to file' })
+    .option('log-json', { type: 'boolean', describe: 'Log one JSON object per line' })
+    .option('umask', { alias: 'u', type: 'string', describe: 'umask for file creation (in numeric form)' })
+    .option('release-vips', { alias: 'X', type: 'boolean', describe: 'Drop VIP on transition from signal.' })
+    .option('dont-release-vrrp', { alias: 'V', type: 'boolean', describe: "Don't remove VRRP VIPs and VROUTEs on daemon stop" })
+    .option('dont-release-ipvs', { alias: 'I', type: 'boolean', describe: "Don't remove IPVS topology on daemon stop" })
+    .option('dont-respawn', { alias: 'R', type: 'boolean', describe: "Don't respawn child processes" })
+    .option('dont-fork', { alias: 'n', type: 'boolean', describe: "Don't fork the daemon process (lvskeeper always runs in the foreground)" })
+    .option('dump-conf', { alias: 'd', type: 'boolean', describe: 'Dump the configuration data (JSON, passwords redacted)' })
+    .option('pid', { alias: 'p', type: 'string', default: '/run/keepalived.pid', describe: 'Use specified pidfile for parent process' })
+    .option('vrrp_pid', { alias: 'r', type: 'string', default: '/run/keepalived_vrrp.pid', describe: 'Use specified pidfile for VRRP child process' })
+    .option('checkers_pid', { alias: 'c', type: 'string', default: '/run/keepalived_checkers.pid', describe: 'Use specified pidfile for checkers child process' })
+    .option('bfd_pid', { alias: 'b', type: 'string', describe: 'Use specified pidfile for BFD child process (accepted)' })
+    .option('address-monitoring', { alias: 'a', type: 'boolean', describe: 'Report all address additions/deletions (accepted)' })
+    .option('snmp', { alias: 'x', type: 'boolean', describe: 'Enable SNMP subsystem (not supported)' })
+    .option('snmp-agent-socket', { alias: 'A', type: 'string', describe: 'SNMP master agent socket (not supported)' })
+    .option('namespace', { alias: 's', type: 'string', describe: 'Run in network namespace NAME (overrides config)' })
+    .option('core-dump', { alias: 'm', type: 'boolean', describe: 'Produce core dump if terminate abnormally (accepted)' })
+    .option('core-dump-pattern', { alias: 'M', type: 'string', describe: 'core_pattern (accepted)' })
+    .option('all-config', { alias: 'e', type: 'boolean', describe: 'Error if any configuration file missing' })
+    .option('config-id', { alias: 'i', type: 'string', describe: "Skip configuration lines beginning '@' that don't match id" })
+    .option('signum', { type: 'string', describe: 'Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON' })
+    .option('genhash', { alias: 'T', type: 'boolean', describe: 'genhash utility mode (not supported)' })
+    .option('config-test', {
+      alias: 't',
+      type: 'boolean',
+      describe: 'Check the configuration for obvious errors, output to stderr by default ([=LOG_FILE])',
+    })
+    .option('version', { alias: 'v', type: 'boolean', describe: 'Display the version number' })
+    .option('help', { alias: 'h', type: 'boolean', describe: 'Display this help message' })
+    .strictOptions()
+    .exitProcess(false)
+    .fail((msg) => {
+      failure = msg;
+    });
+  let args: Record<string, unknown>;
+  try {
+    args = (await parser.parseAsync()) as Record<string, unknown>;
+  } catch (err) {
+    failure ??= String(err);
+    args = {};
+  }
+  if (failure !== undefined) {
+    io.stderr(`lvskeeper: ${failure.replace(/^Unknown arguments?: /, (m) => m.toLowerCase())}\nTry 'lvskeeper --help' for more information.\n`);
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    io.stdout(`${await parser.getHelp()}\n`);
+    return EXIT_OK;
+  }
+  if (args.version) {
+    io.stdout(`lvskeeper v${version()} (keepalived 2.2.7 compatible)\n`);
+    return EXIT_OK;
+  }
+  if (typeof args.signum === 'string') {
+    const n = SIGNUMS[args.signum];
+    if (n === undefined) {
+      io.stderr(`Unknown sigfunc ${args.signum}\n`);
+      return 1;
+    }
+    io.stdout(`${n}\n`);
+    return EXIT_OK;
+  }
+  if (args.genhash) {
+    io.stderr('lvskeeper: genhash mode (-T) is not supported\n');
+    return 1;
+  }
+
+  const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
+  const configId = typeof args['config-id'] === 'string' ? args['config-id'] : shortHostname();
+
+  if (split.test || args['dump-conf']) {
+    const result = parseConfig(configFile, {
+      configId,
+      checkInterfaces: split.test,
+      interfaceExists: io.interfaceExists,
+      ...(split.test
+        ? { scriptChecks: { scriptExists: io.scriptExists ?? nodeScriptExists, userExists: io.userExists ?? nodeUserExists } }
+        : {}),
+    });
+    if (split.test) {
+      const text = result.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join('');
+      if (split.testLog !== undefined && split.testLog !== '') {
+        try {
+          writeFileSync(split.testLog, text);
+        } catch (err) {
+          io.stderr(`lvskeeper: cannot write ${split.testLog}: ${(err as Error).message}\n`);
+          io.stderr(text);
+        }
+      } else io.stderr(text);
+    }
+    if (args['dump-conf'] && !result.missingFile) io.stdout(`${renderConfigJson(result.config)}\n`);
+    // keepalived 2.2.7 exits 0 for a missing file under -t; 4 ("cannot run") is what an operator needs.
+    if (result.missingFile) {
+      if (!split.test) io.stderr(`lvskeeper: Config files missing '${configFile}'.\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    if (!split.test) return EXIT_OK;
+    if (result.securityViolation) return EXIT_SCRIPT_SECURITY;
+    if (result.diagnostics.some((d) => d.severity !== 'info')) return EXIT_CONFIG_ERRORS;
+    return EXIT_OK;
+  }
+
+  let umask: number | undefined;
+  if (typeof args.umask === 'string') {
+    umask = Number.parseInt(args.umask, args.umask.startsWith('0') ? 8 : 10);
+    if (!Number.isFinite(umask)) {
+      io.stderr(`lvskeeper: invalid umask '${args.umask}'\n`);
+      return EXIT_USAGE;
+    }
+  }
+  const options: DaemonOptions = {
+    configFile,
+    configId,
+    vrrpOnly: Boolean(args.vrrp),
+    checkOnly: Boolean(args.check),
+    logConsole: Boolean(args['log-console']),
+    logDetail: Boolean(args['log-detail']),
+    logJson: Boolean(args['log-json']),
+    logFacility: typeof args['log-facility'] === 'string' ? args['log-facility'] : 'daemon',
+    logFile: typeof args['log-file'] === 'string' ? args['log-file'] : undefined,
+    noSyslog: Boolean(args['no-syslog']),
+    dontReleaseVrrp: Boolean(args['dont-release-vrrp']),
+    dontReleaseIpvs: Boolean(args['dont-release-ipvs']),
+    dontRespawn: Boolean(args['dont-respawn']),
+    releaseVips: Boolean(args['release-vips']),
+    pidFile: String(args.pid),
+    vrrpPidFile: String(args.vrrp_pid),
+    checkersPidFile: String(args.checkers_pid),
+    namespace: typeof args.namespace === 'string' ? args.namespace : undefined,
+    umask,
+  };
+  const run = io.runDaemon ?? (await import('../daemon/run.js')).runDaemon;
+  return run(options);
+}
