@@ -96,13 +96,8 @@ export const VRRP_GROUP_V6 = 'ff02::12';
 const RECV_BUFFER = 8192;
 const SOURCE_CACHE_MS = 2000;
 
-export interface VrrpTransportExtraOptions {
-  /**
-   * keepalived `v3_checksum_as_v2`: leave IPv4 VRRPv3 checksums exactly as given. By default the transport
-   * recomputes them with the pseudo-header of each real (source, destination), see withVrrp3Ipv4Checksum.
-   */
-  v3ChecksumAsV2?: boolean | undefined;
-}
+/** Kept for compatibility: the option now lives in TransportOptions. */
+export type VrrpTransportExtraOptions = Pick<TransportOptions, 'v3ChecksumAsV2'>;
 
 function ifaceLabel(o: TransportOptions): string {
   return `${o.interface} (${o.family === 'inet' ? 'IPv4' : 'IPv6'})`;
@@ -286,8 +281,14 @@ class RawVrrpTransport implements VrrpTransport {
       if (ip === undefined || ip.protocol !== IPPROTO_VRRP) return; // the kernel validated it; never trust
       packet = { payload: ip.payload, source: ip.source, destination: ip.destination, ttl: ip.ttl, ifindex: this.ifindex };
     } else {
+      let from: string;
+      try {
+        from = canonicalAddress(source);
+      } catch {
+        return; // never let odd input throw inside raw-socket's receive callback
+      }
       // raw-socket reuses its receive buffer: copy before handing it out.
-      packet = { payload: Buffer.from(buf), source: canonicalAddress(source), ifindex: this.ifindex };
+      packet = { payload: Buffer.from(buf), source: from, ifindex: this.ifindex };
     }
     this.deliver(packet);
   }

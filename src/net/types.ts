@@ -28,6 +28,12 @@ export interface TransportOptions {
   unicastPeers?: string[] | undefined;
   /** TTL for unicast sends (multicast always 255). */
   unicastTtl?: number | undefined;
+  /**
+   * keepalived `v3_checksum_as_v2` (IPv4 only): send VRRPv3 checksums exactly as given. By default the
+   * transport recomputes an IPv4 VRRPv3 checksum with the pseudo-header of the real source and each real
+   * destination (unicast peers differ from the group the codec may have assumed).
+   */
+  v3ChecksumAsV2?: boolean | undefined;
 }
 
 /** Sends and receives VRRP adverts for one (interface, family, group-or-peers). */

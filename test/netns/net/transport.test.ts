@@ -165,6 +165,16 @@ describe('IPv4 unicast', () => {
     ]);
   });
 
+  it('v3ChecksumAsV2 (keepalived v3_checksum_as_v2) sends the checksum untouched', async () => {
+    await pa.call('openTransport', {
+      key: 'asv2',
+      opts: { family: 'inet', interface: 'eth0', unicastPeers: [topo.ipB], v3ChecksumAsV2: true },
+    });
+    await pa.call('send', { key: 'asv2', payload: vrrp3v4(63, '10.77.41.112').toString('hex') });
+    const e = await pb.waitFor((ev) => ev.event === 'packet' && ev.key === 'u4' && packetOf(ev).payload.startsWith('313f'));
+    expect(Buffer.from(packetOf(e).payload, 'hex').readUInt16BE(6)).toBe(0xdead);
+  });
+
   it('rejects with a message naming the interface when the interface does not exist', async () => {
     await expect(pa.call('openTransport', { key: 'x', opts: { family: 'inet', interface: 'nosuch0' } })).rejects.toThrow(
       /nosuch0/,
