@@ -208,7 +208,7 @@ export class LineReader {
       if (replaced === undefined) break;
       text = replaced.first;
       if (replaced.rest.length !== 0) {
-        this.queueText(ctx, text, lineNo, depth);
+        this.process(ctx, text, lineNo, depth + 1);
         for (const more of replaced.rest) this.process(ctx, more, lineNo, depth + 1);
         return;
       }
