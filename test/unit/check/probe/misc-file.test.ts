@@ -57,7 +57,7 @@ describe('MISC_CHECK probe', () => {
     const started = Date.now();
     const r = await probeMisc(misc(p, { timeoutMs: 300 }), signal());
     expect(r).toEqual({ ok: false, reason: 'timed out after 300 ms' });
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(1900);
     await new Promise((res) => setTimeout(res, 1300));
     expect(existsSync(marker)).toBe(false); // the whole process group died
   });
@@ -70,7 +70,7 @@ describe('MISC_CHECK probe', () => {
     expect(r.ok).toBe(false);
     expect(r.reason).toMatch(/timed out/);
     expect(took).toBeGreaterThanOrEqual(2000);
-    expect(took).toBeLessThan(4000);
+    expect(took).toBeLessThan(6000);
   });
 
   it('a missing program is a failure with a reason', async () => {
