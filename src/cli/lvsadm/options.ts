@@ -686,7 +686,7 @@ export function parseInvocation(argv: readonly string[], program: string, resolv
         ce.format.exact = true;
         break;
       case '6':
-        if (!ce.svc.fwmark) fail('-6 used before -f\n');
+        if (!ce.svc.fwmark) fail('-6 used before -f');
         ce.svc.af = AF_INET6;
         ce.svc.netmask = 128;
         break;
