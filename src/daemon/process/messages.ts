@@ -37,6 +37,12 @@ export type ParentToChild =
   /** Request: answered with a status object for the status API. */
   | { type: 'status' };
 
+/** A child's answer to a `dump` request: text for the data/stats files, data for the JSON file. */
+export interface DumpReply {
+  text?: string | undefined;
+  json?: unknown;
+}
+
 export type ChildToParent =
   | { type: 'ready' }
   | { type: 'reload-done'; ok: boolean; error?: string | undefined }

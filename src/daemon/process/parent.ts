@@ -1,0 +1,250 @@
+// The lvskeeper parent process: pid file, systemd notifications, signals, and the supervised VRRP
+// and checker children, wired together. run.ts builds the child specs (which module, which
+// arguments: -P/-C decide which children exist) and calls startParent().
+//
+//   start   pid file (refuses "daemon is already running") → fork children → READY=1 once every
+//           child sent `ready`; STATUS= shows the instance states
+//   HUP     RELOADING=1 + MONOTONIC_USEC → beforeReload() (parse/validate; an error aborts the reload
+//           and nothing changes) → `reload` to each child → wait for each `reload-done` → READY=1
+//           (a HUP during a reload runs one more reload afterwards, never two at once)
+//   TERM/INT  STOPPING=1 → children stopped in order (VRRP first: priority-0 adverts go out before
+//           the checker removes IPVS entries) → pid file removed → exit code
+//   USR1 / USR2 / STATS_CLEAR / JSON  `dump` requests to the children → the dump file, mode 0600
+//   VRRP `instance-state` → forwarded to the checker child (and replayed to a respawned one)
+
+import type { GlobalDefs } from '../../config/model.js';
+import { writeDump, renderJsonDump, type DumpFileKind } from './dump.js';
+import type { ChildToParent, DumpKind, DumpReply, InstanceStateMessage, ParentToChild } from './messages.js';
+import { InstanceStateRelay } from './messages.js';
+import { acquirePidFile, type PidFile } from './pidfile.js';
+import { createNotifier, type Notifier } from './sd-notify.js';
+import { installSignalHandlers, type SignalTarget } from './signals.js';
+import { Supervisor, type ChildSpec, type RespawnPolicy, type SupervisorLog } from './supervisor.js';
+
+export const VRRP_CHILD = 'VRRP';
+export const CHECKER_CHILD = 'Checker';
+
+export interface ParentOptions {
+  /** In start order; stopped VRRP first. Names VRRP_CHILD / CHECKER_CHILD get the state relay. */
+  children: ChildSpec[];
+  /** -p (default /run/lvskeeper.pid). */
+  pidFile: string;
+  /** -R */
+  dontRespawn?: boolean;
+  respawn?: Partial<RespawnPolicy>;
+  stopTimeoutMs?: number;
+  log: SupervisorLog;
+  /** Default: createNotifier() (no-op without NOTIFY_SOCKET). */
+  notifier?: Notifier;
+  /** The current global_defs, for the dump file locations. */
+  globalDefs?: () => Partial<GlobalDefs> | undefined;
+  /** Parse and validate the new configuration at SIGHUP; a returned message aborts the reload. */
+  beforeReload?: () => Promise<string | undefined> | string | undefined;
+  /** How long the children have to report reload-done (default 30 s). */
+  reloadTimeoutMs?: number;
+  /** Tests: where signals come from (default process). */
+  signals?: SignalTarget;
+  /** Tests: the pid to write (default process.pid). */
+  pid?: number;
+}
+
+export interface ParentHandle {
+  supervisor: Supervisor<ParentToChild, ChildToParent>;
+  /** Resolves with the exit code once everything stopped (after stop(), a fatal child death, or `fatal`). */
+  done: Promise<number>;
+  stop(): Promise<number>;
+  /** Resolves true when every child reported a successful reload. */
+  reload(): Promise<boolean>;
+  /** Writes a dump file; resolves with its path. */
+  dump(kind: DumpKind): Promise<string>;
+  /** Latest instance states, as the VRRP child reported them. */
+  instanceStates(): InstanceStateMessage[];
+}
+
+/** Throws PidFileError ("daemon is already running ...") before forking anything. */
+export function startParent(o: ParentOptions): ParentHandle {
+  const pidFile: PidFile = acquirePidFile(o.pidFile, o.pid ?? process.pid);
+  const log = o.log;
+  const notifier = o.notifier ?? createNotifier({ warn: (m) => log.warn(m) });
+  const relay = new InstanceStateRelay();
+  const ready = new Set<string>();
+  let announcedReady = false;
+  let fatalReason: string | undefined;
+  const reloadWaiters = new Map<string, (r: { ok: boolean; error?: string | undefined }) => void>();
+
+  const statusLine = (): string => {
+    const states = relay.snapshot().states;
+    if (states.length === 0) return `${ready.size}/${o.children.length} children ready`;
+    return states.map((s) => `${s.instance} ${s.state}`).join(', ');
+  };
+
+  let stopFn: () => Promise<number> = async () => 0;
+
+  const supervisor = new Supervisor<ParentToChild, ChildToParent>(o.children, {
+    dontRespawn: o.dontRespawn,
+    respawn: o.respawn,
+    stopTimeoutMs: o.stopTimeoutMs,
+    stopOrder: [VRRP_CHILD, CHECKER_CHILD],
+    log,
+    onSpawn: (name, _pid, respawn) => {
+      ready.delete(name);
+      if (name === VRRP_CHILD && respawn) relay.clear();
+      if (name === CHECKER_CHILD) supervisor.send(name, relay.snapshot());
+    },
+    onChildExit: (name) => {
+      ready.delete(name);
+      reloadWaiters.get(name)?.({ ok: false, error: `${name} child exited during the reload` });
+    },
+    onMessage: (name, msg) => {
+      switch (msg.type) {
+        case 'ready':
+          ready.add(name);
+          if (!announcedReady && o.children.every((c) => ready.has(c.name))) {
+            announcedReady = true;
+            notifier.ready(statusLine());
+          }
+          break;
+        case 'instance-state':
+          if (relay.update(msg)) {
+            supervisor.send(CHECKER_CHILD, msg);
+            if (announcedReady) notifier.status(statusLine());
+          }
+          break;
+        case 'reload-done':
+          reloadWaiters.get(name)?.({ ok: msg.ok, error: msg.error });
+          break;
+        case 'fatal':
+          log.error(`${name} child process: ${msg.reason}: stopping`);
+          fatalReason ??= msg.reason;
+          void stopFn();
+          break;
+      }
+    },
+  });
+
+  // ---- reload: one at a time; a HUP during a reload runs one more afterwards
+  let reloadRunning: Promise<boolean> | undefined;
+  let reloadAgain = false;
+  const reloadOnce = async (): Promise<boolean> => {
+    log.info('Reloading ...');
+    notifier.reloading('reloading');
+    try {
+      const problem = await o.beforeReload?.();
+      if (problem !== undefined) {
+        log.error(`Reload aborted, the running configuration stays: ${problem}`);
+        return false;
+      }
+      const names = supervisor.children().filter((c) => c.running).map((c) => c.name);
+      const timeout = o.reloadTimeoutMs ?? 30_000;
+      const results = await Promise.all(
+        names.map(
+          (name) =>
+            new Promise<{ name: string; ok: boolean; error?: string | undefined }>((resolve) => {
+              const timer = setTimeout(() => finish({ ok: false, error: `no reload-done within ${timeout} ms` }), timeout);
+              const finish = (r: { ok: boolean; error?: string | undefined }): void => {
+                clearTimeout(timer);
+                reloadWaiters.delete(name);
+                resolve({ name, ...r });
+              };
+              reloadWaiters.set(name, finish);
+              if (!supervisor.send(name, { type: 'reload' })) finish({ ok: false, error: 'not running' });
+            }),
+        ),
+      );
+      const failed = results.filter((r) => !r.ok);
+      for (const f of failed) log.error(`${f.name} child process: reload failed: ${f.error ?? 'unknown error'}`);
+      if (failed.length === 0) log.info('Reload complete');
+      return failed.length === 0;
+    } finally {
+      notifier.ready(statusLine());
+    }
+  };
+  const reload = (): Promise<boolean> => {
+    if (reloadRunning) {
+      reloadAgain = true;
+      log.info('Reload requested while reloading: it will run once the current one is done');
+      return reloadRunning;
+    }
+    reloadRunning = (async () => {
+      let ok = await reloadOnce();
+      while (reloadAgain) {
+        reloadAgain = false;
+        ok = await reloadOnce();
+      }
+      reloadRunning = undefined;
+      return ok;
+    })();
+    return reloadRunning;
+  };
+
+  // ---- dumps
+  const dump = async (kind: DumpKind): Promise<string> => {
+    const names = supervisor.children().filter((c) => c.running).map((c) => c.name);
+    const replies = await Promise.all(
+      names.map((name) =>
+        supervisor.request<DumpReply | null>(name, { type: 'dump', what: kind }, 5000).then(
+          (r) => [name, (r ?? {}) as DumpReply] as const,
+          (e: unknown) => {
+            log.warn(`${name} child process: no dump: ${e instanceof Error ? e.message : String(e)}`);
+            return [name, {} as DumpReply] as const;
+          },
+        ),
+      ),
+    );
+    const file: DumpFileKind = kind === 'json' ? 'json' : kind === 'data' ? 'data' : 'stats';
+    const content =
+      kind === 'json'
+        ? renderJsonDump(Object.fromEntries(replies.map(([n, r]) => [n, r.json ?? null])))
+        : replies.map(([, r]) => r.text ?? '').join('');
+    const path = writeDump(file, content, o.globalDefs?.());
+    log.info(`${kind === 'stats-clear' ? 'Stats (cleared)' : kind === 'json' ? 'JSON' : kind === 'data' ? 'Data' : 'Stats'} written to ${path}`);
+    return path;
+  };
+  const dumpLogged = (kind: DumpKind): void =>
+    void dump(kind).catch((e: unknown) => log.error(`cannot write the ${kind} dump: ${e instanceof Error ? e.message : String(e)}`));
+
+  // ---- stop and exit
+  let finished: Promise<number> | undefined;
+  const finish = (exitCode: number): Promise<number> => {
+    finished ??= Promise.resolve().then(() => {
+      uninstall();
+      pidFile.release();
+      return fatalReason !== undefined && exitCode === 0 ? 1 : exitCode;
+    });
+    return finished;
+  };
+  stopFn = () => {
+    notifier.stopping();
+    return supervisor.stop().then((e) => finish(e.exitCode));
+  };
+  const uninstall = installSignalHandlers(
+    {
+      STOP: () => void stopFn(),
+      RELOAD: () => void reload(),
+      DATA: () => dumpLogged('data'),
+      STATS: () => dumpLogged('stats'),
+      STATS_CLEAR: () => dumpLogged('stats-clear'),
+      JSON: () => dumpLogged('json'),
+    },
+    o.signals,
+  );
+  const done = supervisor.done.then((e) => {
+    if (e.exitCode !== 0) notifier.stopping();
+    return finish(e.exitCode);
+  });
+  try {
+    supervisor.start();
+  } catch (e) {
+    uninstall();
+    pidFile.release();
+    throw e;
+  }
+  return {
+    supervisor,
+    done,
+    stop: () => stopFn(),
+    reload,
+    dump,
+    instanceStates: () => relay.snapshot().states,
+  };
+}
