@@ -352,6 +352,7 @@ export function checkSpecsFromConfig(config: Pick<Config, 'virtualServers' | 'vi
       hysteresis: vs.hysteresis,
       realServers,
     };
+    if (vs.omega) spec.omega = true;
     if (vs.persistenceGranularity !== undefined) spec.netmask = vs.persistenceGranularity;
     if (vs.persistenceEngine !== undefined) spec.persistenceEngine = vs.persistenceEngine;
     const qu = script(vs.quorumUp);

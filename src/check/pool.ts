@@ -178,6 +178,25 @@ export function updatePool(vs: VirtualServerSpec, prev: PoolState, next: Record<
   return { state, events };
 }
 
+/**
+ * keepalived's clear_service_vs at stop: "Shutting down service … from VS …" for every real server
+ * in IPVS; with `omega`, the RS down notifiers and the VS down notifier run as well.
+ */
+export function shutdownEvents(vs: VirtualServerSpec, state: PoolState): PoolEvent[] {
+  const events: PoolEvent[] = [];
+  const sorryActive = !state.quorumUp && vs.sorryServer !== undefined;
+  for (const r of vs.realServers) {
+    const s = state.rs[r.id];
+    const alive = s?.alive ?? false;
+    if ((alive && !sorryActive) || r.inhibitOnFailure) {
+      events.push(log(vs, `Shutting down ${r.inhibitOnFailure && !alive ? '(inhibited) ' : ''}service ${r.label} from VS ${vs.label}`));
+    }
+    if (alive && vs.omega) events.push(rsEvent(vs, r, false));
+  }
+  if (vs.omega) events.push(vsEvent(vs, false));
+  return events;
+}
+
 /** keepalived logs this for every checker at start (check_api.c start_checker_thread ... ). */
 export function activationLogs(vs: VirtualServerSpec): string[] {
   const lines: string[] = [];

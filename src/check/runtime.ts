@@ -14,6 +14,7 @@ import {
   initialPool,
   realServerStatus,
   rsEvent,
+  shutdownEvents,
   updatePool,
   type PoolEvent,
   type PoolState,
@@ -132,6 +133,7 @@ export class CheckerScheduler {
   private inFlight = 0;
   private waiting: CheckerRun[] = [];
   private running = false;
+  private readonly disabledVs = new Set<string>();
 
   constructor(
     private specs: VirtualServerSpec[],
@@ -151,8 +153,14 @@ export class CheckerScheduler {
     this.install(this.specs, new Map(), new Map());
   }
 
-  /** Stop all timers and abort running probes. The desired state stays readable. */
-  stop(): void {
+  /**
+   * Stop all timers and abort running probes. The desired state stays readable. With `shutdown`
+   * (daemon stop, not reload), emits keepalived's shutdown events (and the omega notifiers).
+   */
+  stop(shutdown = false): void {
+    if (shutdown && this.running) {
+      for (const v of this.vss.values()) for (const ev of shutdownEvents(v.spec, v.pool)) this.onEvent(ev);
+    }
     this.running = false;
     for (const c of this.checkers.values()) {
       c.timer?.cancel();
@@ -189,6 +197,15 @@ export class CheckerScheduler {
     for (const id of oldVss.keys()) {
       if (!this.vss.has(id)) this.onEvent({ kind: 'desired', vs: id, entries: [] });
     }
+  }
+
+  /**
+   * Pause (false) or resume (true) the checkers of a virtual server, like keepalived's ha_suspend
+   * while the VS address is not local: a paused checker keeps its state and is not probed.
+   */
+  setEnabled(vsId: string, enabled: boolean): void {
+    if (enabled) this.disabledVs.delete(vsId);
+    else this.disabledVs.add(vsId);
   }
 
   /** Desired rows of every virtual server, in configuration order. */
@@ -310,6 +327,11 @@ export class CheckerScheduler {
 
   private launch(run: CheckerRun): void {
     if (!this.running || this.checkers.get(run.spec.id) !== run) return;
+    if (this.disabledVs.has(run.vs.id)) {
+      // keepalived: a disabled checker just re-arms its timer at delay_loop.
+      this.schedule(run, run.spec.timing.delayLoopMs);
+      return;
+    }
     if (this.inFlight >= this.maxInFlight) {
       if (!run.queued) {
         run.queued = true;

@@ -238,6 +238,8 @@ export interface VirtualServerSpec {
   hysteresis: number;
   quorumUp?: ScriptSpec | undefined;
   quorumDown?: ScriptSpec | undefined;
+  /** omega: run the RS/VS down notifiers at shutdown. */
+  omega?: boolean | undefined;
   sorryServer?: SorryServerSpec | undefined;
   realServers: RealServerSpec[];
 }

@@ -15,7 +15,8 @@ import type { VirtualServerSpec } from './types.js';
 export type ToWorker =
   | { type: 'start'; specs: VirtualServerSpec[] }
   | { type: 'reload'; specs: VirtualServerSpec[] }
-  | { type: 'stop' }
+  | { type: 'stop'; shutdown?: boolean }
+  | { type: 'enable'; vs: string; enabled: boolean }
   | { type: 'status'; id: number };
 
 export type FromWorker =
@@ -50,8 +51,11 @@ export function serveCheckers(port: PortLike, options: Omit<SchedulerOptions, 'o
         }
         break;
       case 'stop':
-        scheduler?.stop();
+        scheduler?.stop(msg.shutdown ?? false);
         send({ type: 'stopped' });
+        break;
+      case 'enable':
+        scheduler?.setEnabled(msg.vs, msg.enabled);
         break;
       case 'status':
         send({ type: 'status', id: msg.id, status: scheduler?.status() ?? [] });
@@ -87,11 +91,16 @@ export class CheckerClient {
     this.send({ type: 'reload', specs });
   }
 
-  stop(): Promise<void> {
+  /** Stop the checkers; `shutdown` also emits keepalived's shutdown/omega events before 'stopped'. */
+  stop(shutdown = false): Promise<void> {
     return new Promise((resolve) => {
       this.stoppedWaiters.push(resolve);
-      this.send({ type: 'stop' });
+      this.send({ type: 'stop', shutdown });
     });
+  }
+
+  setEnabled(vs: string, enabled: boolean): void {
+    this.send({ type: 'enable', vs, enabled });
   }
 
   status(): Promise<VirtualServerStatusReport[]> {

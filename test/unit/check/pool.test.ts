@@ -3,6 +3,7 @@ import {
   desiredEntries,
   initialPool,
   realServerStatus,
+  shutdownEvents,
   updatePool,
   type PoolEvent,
   type RealServerStatus,
@@ -241,5 +242,22 @@ describe('pool: several services for one virtual server', () => {
     const vs = virtualServer('10.0.0.1', 80, [realServer('10.0.1.1', 80, { forward: 'tunnel', tunnel: { type: 'gue', port: 6080 } })]);
     const { state } = initialPool(vs, statuses(vs, true));
     expect(desiredEntries(vs, state)[0]?.destinations[0]).toMatchObject({ forward: 'tunnel', tunnelType: 'gue', tunnelPort: 6080 });
+  });
+});
+
+describe('pool: shutdown', () => {
+  it('logs "Shutting down service" for RS in IPVS; omega also runs the RS and VS down notifiers', () => {
+    const rs = [realServer('192.168.200.2', 1358), realServer('192.168.200.3', 1358, { inhibitOnFailure: true })];
+    const vs = virtualServer('10.10.10.2', 1358, rs);
+    const st = { quorumUp: true, rs: { '192.168.200.2:1358': { alive: true, weight: 1 }, '192.168.200.3:1358': { alive: false, weight: 1 } } };
+    expect(shutdownEvents(vs, st)).toEqual([
+      { kind: 'log', vs: VS, message: `Shutting down service [192.168.200.2]:tcp:1358 from VS ${VS}` },
+      { kind: 'log', vs: VS, message: `Shutting down (inhibited) service [192.168.200.3]:tcp:1358 from VS ${VS}` },
+    ]);
+    const omega = shutdownEvents({ ...vs, omega: true }, st);
+    expect(omega.filter((e) => e.kind !== 'log').map((e) => ('fifo' in e ? e.fifo : ''))).toEqual([
+      `RS [192.168.200.2]:tcp:1358 ${VS} DOWN`,
+      `VS ${VS} DOWN`,
+    ]);
   });
 });

@@ -197,6 +197,36 @@ describe('CheckerScheduler', () => {
     t.sched.stop();
   });
 
+  it('setEnabled(false) pauses a virtual server\'s probes (ha_suspend) without changing its state', async () => {
+    const t = setup();
+    t.sched.start();
+    await t.clock.advance(0);
+    const n = t.calls.length;
+    t.sched.setEnabled(VS, false);
+    t.answers.set(9090, { ok: false, reason: 'refused' });
+    await t.clock.advance(30_000);
+    expect(t.calls.length).toBe(n);
+    expect(t.dests()).toEqual(['10.0.1.1', '10.0.1.2']);
+    t.sched.setEnabled(VS, true);
+    await t.clock.advance(6000);
+    expect(t.calls.length).toBe(n + 2);
+    await t.clock.advance(2000); // two retries (retry 2) after the first failure
+    expect(t.dests()).toEqual(['10.0.1.1']);
+    t.sched.stop();
+  });
+
+  it('stop(true) emits the shutdown log lines', async () => {
+    const t = setup();
+    t.sched.start();
+    await t.clock.advance(0);
+    t.events.length = 0;
+    t.sched.stop(true);
+    expect(t.logs()).toEqual([
+      `Shutting down service [10.0.1.1]:tcp:80 from VS ${VS}`,
+      `Shutting down service [10.0.1.2]:tcp:80 from VS ${VS}`,
+    ]);
+  });
+
   it('stop cancels pending probes', async () => {
     const t = setup();
     t.sched.start();
