@@ -71,6 +71,8 @@ describe.skipIf(!canRun())('two lvskeeper daemons', () => {
 
   it('lb1 becomes MASTER with the VIP, lb2 stays BACKUP', async () => {
     lb1 = start('lb1', LB1);
+    // lb2 after lb1's init: the two down timers (3.57 s vs 3.61 s) are closer than process start-up jitter.
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE \(init\)/, 6000);
     lb2 = start('lb2', LB2);
     await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
     await waitUntil(() => hasAddress(topo.lb1, VIP), 2000, 'VIP on lb1');

@@ -1,6 +1,6 @@
 // Interop with keepalived 2.2.7 as the peer, each side in each role: VRRPv2 with PASS authentication
 // (advert_int 1) and VRRPv3 over IPv4 (advert_int 0.1, pseudo-header checksums).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Daemon, KEEPALIVED, canRun, hasAddress, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
@@ -40,6 +40,10 @@ describe.skipIf(!canRun() || !existsSync(KEEPALIVED))('interop with keepalived 2
   afterAll(async () => {
     await Promise.all(daemons.map((d) => d.stop()));
     topo?.down();
+  });
+  // A failed test must not leave its daemons fighting over the VIP in the next one.
+  afterEach(async () => {
+    await Promise.all(daemons.map((d) => d.stop()));
   });
 
   for (const v of VARIANTS) {
