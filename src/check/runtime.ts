@@ -90,6 +90,8 @@ interface CheckerRun {
   timer?: TimerHandle | undefined;
   abort?: AbortController | undefined;
   queued: boolean;
+  /** When the running probe started (clock time). */
+  startedAt?: number | undefined;
 }
 
 interface VsRun {
@@ -342,6 +344,7 @@ export class CheckerScheduler {
     this.inFlight++;
     const abort = new AbortController();
     run.abort = abort;
+    run.startedAt = this.clock.now();
     const safety = this.clock.setTimer(safetyTimeoutMs(run.spec.probe), () => abort.abort());
     let probing: Promise<ProbeResult>;
     try {
@@ -400,7 +403,12 @@ export class CheckerScheduler {
       });
     }
     if (step.transition || step.weightChanged) this.refreshPool(run.vs.id);
-    this.schedule(run, step.delayMs);
+    let delay = step.delayMs;
+    // keepalived times MISC_CHECK runs from their start (last_ran + delay), the others from the result.
+    if (run.spec.probe.type === 'MISC_CHECK' && run.startedAt !== undefined) {
+      delay = Math.max(1, delay - (this.clock.now() - run.startedAt));
+    }
+    this.schedule(run, delay);
   }
 
   private refreshPool(vsId: string): void {

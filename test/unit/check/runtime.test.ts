@@ -227,6 +227,24 @@ describe('CheckerScheduler', () => {
     ]);
   });
 
+  it('MISC_CHECK runs are spaced from their start, other checkers from their result', async () => {
+    const clock = new FakeClock();
+    const starts: Record<string, number[]> = { misc: [], tcp: [] };
+    const probe: ProbeFn = (spec) => {
+      const kind = spec.type === 'MISC_CHECK' ? 'misc' : 'tcp';
+      starts[kind]?.push(clock.now());
+      return new Promise((resolve) => clock.setTimer(2000, () => resolve({ ok: true, reason: 'ok' })));
+    };
+    const misc = { ...tcpChecker('m', '10.0.1.1', 1), probe: { type: 'MISC_CHECK' as const, path: '/bin/true', timeoutMs: 5000, dynamic: false } };
+    const vs = virtualServer('10.0.0.1', 80, [realServer('10.0.1.1', 80, { checkers: [misc, tcpChecker('t', '10.0.1.1', 80)] })]);
+    const sched = new CheckerScheduler([vs], { clock, probe });
+    sched.start();
+    await clock.advance(20_000);
+    expect(starts.misc).toEqual([0, 6000, 12_000, 18_000]);
+    expect(starts.tcp).toEqual([0, 8000, 16_000]);
+    sched.stop();
+  });
+
   it('stop cancels pending probes', async () => {
     const t = setup();
     t.sched.start();
