@@ -202,8 +202,8 @@ export class Notifier {
     const id = `${cmd.command}\u0000${cmd.user ?? ''}\u0000${cmd.group ?? ''}`;
     if (!this.refused.has(id)) {
       this.refused.add(id);
-      const why = prepared.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible';
-      this.log.warn(`Disabling notify script ${cmd.command} ${why}`);
+      if (prepared.reason === 'no_default_user') this.log.warn(`Failed to set default user for notify script ${cmd.command} - ignoring`);
+      else this.log.warn(`Disabling notify script ${cmd.command} ${prepared.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible'}`);
     }
     return undefined;
   }

@@ -33,7 +33,7 @@ export interface PreparedScript {
   configured: string;
 }
 
-export type PrepareFailure = 'empty' | 'not_found' | 'not_executable' | 'insecure' | 'bad_user';
+export type PrepareFailure = 'empty' | 'not_found' | 'not_executable' | 'insecure' | 'bad_user' | 'no_default_user';
 
 export type PrepareResult =
   | { ok: true; script: PreparedScript; insecure: boolean }
@@ -140,14 +140,21 @@ function searchPath(name: string, runAs: RunAs, pathEnv: string): { found: strin
   return { error: sawDenied ? 'EACCES' : 'ENOENT' };
 }
 
+function defaultUserName(opts: ScriptPreparerOptions): string {
+  return opts.defaultUserName ?? 'keepalived_script';
+}
+
 export interface ScriptPreparerOptions {
   enableScriptSecurity: boolean;
-  /** The identity for scripts without their own user. */
-  defaultRunAs: RunAs;
+  /** The identity for scripts without their own user; undefined = none (enable_script_security without
+   * keepalived_script or a valid script_user): such scripts are refused. */
+  defaultRunAs: RunAs | undefined;
   users: UserDatabase;
   logger: Logger;
   /** PATH for bare names (default process.env.PATH or the confstr default). */
   pathEnv?: string | undefined;
+  /** For the message when there is no default user (default keepalived_script). */
+  defaultUserName?: string | undefined;
   /** Our own identity: running as it needs no setuid (default: process uid/gid). */
   self?: RunAs | undefined;
 }
@@ -161,7 +168,8 @@ export class ScriptPreparer {
   private sawScript = false;
   private sawInsecure = false;
   readonly enableScriptSecurity: boolean;
-  readonly defaultRunAs: RunAs;
+  readonly defaultRunAs: RunAs | undefined;
+  private defaultUserFailureLogged = false;
   readonly self: RunAs;
 
   constructor(private readonly opts: ScriptPreparerOptions) {
@@ -179,8 +187,14 @@ export class ScriptPreparer {
     logger: Logger,
     users: UserDatabase = systemUserDatabase(),
   ): ScriptPreparer {
-    const defaultRunAs = resolveDefaultRunAs(global.scriptUser, users, logger);
-    return new ScriptPreparer({ enableScriptSecurity: global.enableScriptSecurity, defaultRunAs, users, logger });
+    const defaultRunAs = resolveDefaultRunAs(global.scriptUser, users, logger, currentIdentity(), global.enableScriptSecurity);
+    return new ScriptPreparer({
+      enableScriptSecurity: global.enableScriptSecurity,
+      defaultRunAs,
+      defaultUserName: global.scriptUser?.user,
+      users,
+      logger,
+    });
   }
 
   /** A configured `ScriptCommand` (notify_*, quorum_*, fifo scripts). */
@@ -214,8 +228,18 @@ export class ScriptPreparer {
     const parsed = parseCommandLine(line);
     if (parsed.kind === 'empty') return { ok: false, reason: 'empty', message: 'empty script line' };
 
-    let runAs = this.defaultRunAs;
-    if (user !== undefined) {
+    let runAs: RunAs;
+    if (user === undefined) {
+      if (!this.defaultRunAs) {
+        const message = `Unable to set default user ${defaultUserName(this.opts)} for script`;
+        if (!this.defaultUserFailureLogged) {
+          this.defaultUserFailureLogged = true;
+          log.warn(message);
+        }
+        return { ok: false, reason: 'no_default_user', message };
+      }
+      runAs = this.defaultRunAs;
+    } else {
       const res = resolveRunAs(user, group, this.opts.users);
       if (!res.ok) {
         log.warn(`${res.message} - disabling script '${line}'`);

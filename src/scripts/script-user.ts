@@ -1,8 +1,9 @@
 // Who scripts run as: `script_user USER [GROUP]` in global_defs, `user USER [GROUP]` per vrrp_script, and
 // `notify_* "cmd" [USER [GROUP]]`. keepalived resolves names with getpwnam/getgrnam when it reads the
 // config; a missing group defaults to the user's primary group; with no script_user the default is the
-// `keepalived_script` user if it exists, otherwise the user keepalived runs as (root), with the warning
-// "WARNING - default user 'keepalived_script' for script execution does not exist - please create.".
+// `keepalived_script` user if it exists, otherwise the user keepalived runs as (root), logged as
+// "Script user 'keepalived_script' does not exist" (2.2.7 wording; older versions said "WARNING - default
+// user 'keepalived_script' for script execution does not exist - please create.").
 //
 // Lookups read /etc/passwd and /etc/group (pure parsers below) and fall back to `getent` for users that
 // live in NSS (LDAP, sssd), once per name at startup. Children get the uid/gid through child_process's
@@ -148,24 +149,31 @@ export function currentIdentity(): RunAs {
 }
 
 /**
- * The default script identity (global_defs script_user, else keepalived_script, else ourselves), logged
- * as keepalived logs it. Call it only when the configuration has scripts, as keepalived does.
+ * The default script identity, as keepalived 2.2.7 resolves it (global_data.c / notify.c):
+ *  - `script_user` when configured;
+ *  - else `keepalived_script` if that user exists;
+ *  - else, logging "Script user 'keepalived_script' does not exist": ourselves (root) — unless
+ *    `enable_script_security` is set, in which case there is NO default and every script without its
+ *    own user is removed ("Unable to set default user for vrrp script chk - removing"). That is
+ *    keepalived's answer to "scripts silently run as root" (#2184); we keep it and name each script.
+ * Call it only when the configuration has scripts, as keepalived does.
  */
 export function resolveDefaultRunAs(
   scriptUser: { user: string; group?: string | undefined } | undefined,
   db: UserDatabase,
   logger: Logger,
   self: RunAs = currentIdentity(),
-): RunAs {
+  enableScriptSecurity = false,
+): RunAs | undefined {
   if (scriptUser) {
     const res = resolveRunAs(scriptUser.user, scriptUser.group, db);
     if (res.ok) return res.runAs;
-    logger.warn(`${res.message} - using ${self.user} for scripts`);
+    logger.warn(res.message);
     logger.warn('Error setting global script uid/gid');
-    return self;
+    return enableScriptSecurity ? undefined : self;
   }
   const fallback = db.user(DEFAULT_SCRIPT_USER);
   if (fallback) return { user: fallback.name, uid: fallback.uid, gid: fallback.gid };
-  logger.warn(`WARNING - default user '${DEFAULT_SCRIPT_USER}' for script execution does not exist - please create.`);
-  return self;
+  logger.warn(`Script user '${DEFAULT_SCRIPT_USER}' does not exist`);
+  return enableScriptSecurity ? undefined : self;
 }

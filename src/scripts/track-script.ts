@@ -73,9 +73,13 @@ interface ScriptRuntime {
   runId: number;
   tickTimer: unknown;
   killTimer: unknown;
+  /** A run fell due while the previous one was being killed: start it as soon as that one exits. */
+  runWhenIdle: boolean;
+  graceTimer: unknown;
 }
 
 const DEFAULT_KILL_GRACE_MS = 2000;
+const TERMINATION_TICK_GRACE_MS = 100;
 
 function signalNumber(signal: NodeJS.Signals): number {
   return (osConstants.signals as Record<string, number>)[signal] ?? 0;
@@ -107,6 +111,8 @@ export class TrackScriptRunner {
         runId: 0,
         tickTimer: undefined,
         killTimer: undefined,
+        runWhenIdle: false,
+        graceTimer: undefined,
       });
     }
   }
@@ -162,8 +168,9 @@ export class TrackScriptRunner {
       const res: PrepareResult = this.opts.preparer.prepare(rt.spec.script, rt.spec.user, rt.spec.group);
       if (!res.ok) {
         rt.disabled = true;
-        const why = res.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible';
-        this.log.warn(`Disabling track script ${rt.spec.name} ${why}`, { script: rt.spec.name, command: rt.spec.script, reason: res.reason });
+        const fields = { script: rt.spec.name, command: rt.spec.script, reason: res.reason };
+        if (res.reason === 'no_default_user') this.log.warn(`Unable to set default user for vrrp script ${rt.spec.name} - removing`, fields);
+        else this.log.warn(`Disabling track script ${rt.spec.name} ${res.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible'}`, fields);
         continue;
       }
       rt.prepared = res.script;
@@ -179,6 +186,7 @@ export class TrackScriptRunner {
     for (const rt of this.scripts.values()) {
       this.clock.clearTimeout(rt.tickTimer);
       this.clock.clearTimeout(rt.killTimer);
+      this.clock.clearTimeout(rt.graceTimer);
       const running = rt.running;
       if (!running) continue;
       running.kill('SIGTERM');
@@ -190,13 +198,29 @@ export class TrackScriptRunner {
 
   private tick(rt: ScriptRuntime): void {
     if (this.stopped) return;
-    rt.tickTimer = this.clock.setTimeout(() => this.tick(rt), rt.spec.intervalMs);
-    if (rt.phase !== 'idle') {
-      const doing = rt.phase === 'running' ? 'already running' : 'being timed out';
-      this.log.info(`Track script ${rt.spec.name} is ${doing}, expect idle - skipping run`);
+    // The next tick is armed AFTER a launch arms its timeout, so with timeout == interval (the default)
+    // the kill comes first and the next run starts as soon as the killed one is reaped.
+    const scheduleNext = (): void => {
+      rt.tickTimer = this.clock.setTimeout(() => this.tick(rt), rt.spec.intervalMs);
+    };
+    if (rt.phase === 'idle') {
+      this.launch(rt);
+      scheduleNext();
       return;
     }
-    this.launch(rt);
+    scheduleNext();
+    if (rt.phase === 'running') {
+      this.log.info(`Track script ${rt.spec.name} is already running, expect idle - skipping run`);
+      return;
+    }
+    // Being killed: with timeout == interval the kill and the next run fall due together. keepalived
+    // reaps the killed run first and then starts the next; give the exit a moment to arrive.
+    rt.runWhenIdle = true;
+    rt.graceTimer = this.clock.setTimeout(() => {
+      if (!rt.runWhenIdle) return;
+      rt.runWhenIdle = false;
+      this.log.info(`Track script ${rt.spec.name} is being timed out, expect idle - skipping run`);
+    }, TERMINATION_TICK_GRACE_MS);
   }
 
   private launch(rt: ScriptRuntime): void {
@@ -258,6 +282,11 @@ export class TrackScriptRunner {
     if (outcome.kind !== 'exited' || outcome.code !== 0) {
       const stderr = exit.stderrTail.trim();
       if (stderr) this.log.debug(`Script \`${name}\` (${rt.prepared ? displayCommand(rt.prepared.command) : rt.spec.script}) stderr: ${stderr}`, { script: name });
+    }
+    if (rt.runWhenIdle) {
+      rt.runWhenIdle = false;
+      this.clock.clearTimeout(rt.graceTimer);
+      this.launch(rt);
     }
     if (step.transition) {
       const change: TrackScriptChange = { name, up: step.transition.to === 'up', status: step.transition.to, previous, outcome };

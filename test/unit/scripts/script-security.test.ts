@@ -149,4 +149,13 @@ describe.skipIf(!asRoot)('ScriptPreparer on real files', () => {
     expect(preparer.prepare(`${base}/groupw.sh && true`)).toMatchObject({ ok: false, reason: 'insecure' });
     expect(msgs()).toHaveLength(1);
   });
+
+  it('refuses scripts without their own user when there is no default user (enable_script_security)', () => {
+    const logger = createMemoryLogger();
+    const preparer = new ScriptPreparer({ enableScriptSecurity: true, defaultRunAs: undefined, users, logger, self: root });
+    expect(preparer.prepare(`${base}/ok.sh`)).toMatchObject({ ok: false, reason: 'no_default_user' });
+    expect(preparer.prepare(`${base}/ok.sh --other`)).toMatchObject({ ok: false, reason: 'no_default_user' });
+    expect(preparer.prepare(`${base}/userdir/x.sh`, 'nobody')).toMatchObject({ ok: true });
+    expect(logger.lines.map((l) => l.msg)).toEqual(['Unable to set default user keepalived_script for script']);
+  });
 });

@@ -44,14 +44,28 @@ describe('default script user', () => {
 
   it('prefers script_user, then keepalived_script', () => {
     const log = createMemoryLogger();
-    expect(resolveDefaultRunAs({ user: 'nobody' }, db, log, self).uid).toBe(65534);
+    expect(resolveDefaultRunAs({ user: 'nobody' }, db, log, self)?.uid).toBe(65534);
     expect(resolveDefaultRunAs(undefined, db, log, self)).toEqual({ user: 'keepalived_script', uid: 998, gid: 997 });
     expect(log.lines).toEqual([]);
   });
 
-  it('falls back to ourselves with keepalived warning when keepalived_script is missing', () => {
+  it('falls back to ourselves with keepalived 2.2.7 message when keepalived_script is missing', () => {
     const log = createMemoryLogger();
     expect(resolveDefaultRunAs(undefined, staticUserDatabase([]), log, self)).toBe(self);
-    expect(log.lines.map((l) => l.msg)).toEqual(["WARNING - default user 'keepalived_script' for script execution does not exist - please create."]);
+    expect(log.lines.map((l) => l.msg)).toEqual(["Script user 'keepalived_script' does not exist"]);
+  });
+
+  it('has no default at all with enable_script_security and no keepalived_script (keepalived removes the scripts)', () => {
+    const log = createMemoryLogger();
+    expect(resolveDefaultRunAs(undefined, staticUserDatabase([]), log, self, true)).toBeUndefined();
+    expect(resolveDefaultRunAs({ user: 'ghost' }, staticUserDatabase([]), log, self, true)).toBeUndefined();
+    expect(resolveDefaultRunAs({ user: 'ghost' }, staticUserDatabase([]), log, self, false)).toBe(self);
+    expect(log.lines.map((l) => l.msg)).toEqual([
+      "Script user 'keepalived_script' does not exist",
+      "Script user 'ghost' does not exist",
+      'Error setting global script uid/gid',
+      "Script user 'ghost' does not exist",
+      'Error setting global script uid/gid',
+    ]);
   });
 });

@@ -92,6 +92,20 @@ describe('TrackScriptRunner with real processes', () => {
     await runner.stop();
   });
 
+  it('timeout == interval: each hung run is killed and runs keep coming, with one timed_out line', async () => {
+    const starts = join(base, 'starts');
+    const path = script('hang-every.sh', `echo start >> ${starts}\nexec sleep 30`);
+    const { runner, msgs } = runnerFor([{ script: path, intervalMs: 250, timeoutMs: 250 }]);
+    runner.start();
+    await new Promise((r) => setTimeout(r, 1400));
+    await runner.stop();
+    expect(readFileSync(starts, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(3);
+    expect(runner.status('chk0')).toBe('down');
+    // Later kills change nothing (already down): only skip notices may follow, never another transition.
+    expect(msgs()[0]).toBe('VRRP_Script(chk0) timed_out');
+    expect(msgs().slice(1).every((m) => /^Track script chk0 is (already running|being timed out), expect idle - skipping run$/.test(m))).toBe(true);
+  });
+
   it('SIGKILLs a script that ignores SIGTERM', async () => {
     const path = script('stubborn.sh', `trap '' TERM\nwhile :; do sleep 0.05; done`);
     const { runner, changes } = runnerFor([{ script: path, intervalMs: 10_000, timeoutMs: 200 }], 200);

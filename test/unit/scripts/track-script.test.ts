@@ -84,7 +84,21 @@ describe('TrackScriptRunner scheduling (fake clock)', () => {
     spawner.dieOnSignal = false;
     runner.start();
     await clock.advance(1000);
-    expect(msgs()).toContain('Track script lvs_check is being timed out, expect idle - skipping run');
+    expect(msgs()).toEqual([]);
+    await clock.advance(100);
+    expect(msgs()).toEqual(['Track script lvs_check is being timed out, expect idle - skipping run']);
+    spawner.last().finish({ signal: 'SIGKILL' });
+    await clock.advance(0);
+    expect(spawner.runs).toHaveLength(1); // the skipped run is not started late
+  });
+
+  it('timeout == interval: the killed run is reaped and the next starts in the same tick, as keepalived', async () => {
+    const { clock, spawner, runner, msgs } = setup([spec({ intervalMs: 1000, timeoutMs: 1000 })]);
+    runner.start();
+    await clock.advance(1000);
+    expect(spawner.runs).toHaveLength(2);
+    expect(spawner.runs[0]?.kills).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(msgs()).toEqual(['VRRP_Script(lvs_check) timed_out']);
   });
 
   it('a SIGTERM-killed timeout also sweeps the process group with SIGKILL', async () => {
@@ -173,14 +187,30 @@ describe('TrackScriptRunner scheduling (fake clock)', () => {
     const logger = createMemoryLogger();
     const preparer = {
       prepare: (line: string) =>
-        line === '/bad' ? { ok: false as const, reason: 'insecure' as const, message: 'x' } : line === '/gone' ? { ok: false as const, reason: 'not_found' as const, message: 'y' } : acceptAllPreparer.prepare(line),
+        line === '/bad'
+          ? { ok: false as const, reason: 'insecure' as const, message: 'x' }
+          : line === '/gone'
+            ? { ok: false as const, reason: 'not_found' as const, message: 'y' }
+            : line === '/nouser'
+              ? { ok: false as const, reason: 'no_default_user' as const, message: 'z' }
+              : acceptAllPreparer.prepare(line),
     };
-    const runner = new TrackScriptRunner({ scripts: [spec({ name: 'bad', script: '/bad' }), spec({ name: 'gone', script: '/gone' }), spec({ name: 'good' })], preparer, logger, clock, spawner: spawner.spawn });
+    const runner = new TrackScriptRunner({
+      scripts: [spec({ name: 'bad', script: '/bad' }), spec({ name: 'gone', script: '/gone' }), spec({ name: 'nouser', script: '/nouser' }), spec({ name: 'good' })],
+      preparer,
+      logger,
+      clock,
+      spawner: spawner.spawn,
+    });
     runner.start();
     expect(spawner.runs.map((r) => r.script.configured)).toEqual(['/bin/check']);
-    expect(runner.disabledScripts()).toEqual(['bad', 'gone']);
+    expect(runner.disabledScripts()).toEqual(['bad', 'gone', 'nouser']);
     expect(runner.status('bad')).toBeUndefined();
-    expect(logger.lines.map((l) => l.msg)).toEqual(['Disabling track script bad due to insecure', 'Disabling track script gone since not found/accessible']);
+    expect(logger.lines.map((l) => l.msg)).toEqual([
+      'Disabling track script bad due to insecure',
+      'Disabling track script gone since not found/accessible',
+      'Unable to set default user for vrrp script nouser - removing',
+    ]);
   });
 
   it('a throwing listener is logged, not propagated', async () => {
