@@ -134,11 +134,11 @@ function singleLine(msg: string): string {
 }
 
 /**
- * True when systemd connected our stderr (or stdout) to the journal: JOURNAL_STREAM is "DEV:INODE" of
- * that stream (systemd.exec(5)). Checking the inode, not just the variable, keeps children whose output
- * was redirected from writing `<N>` prefixes into a file.
+ * True when systemd connected our stderr (where log lines go) to the journal: JOURNAL_STREAM is
+ * "DEV:INODE" of that stream (systemd.exec(5)). Checking the inode, not just the variable, keeps
+ * children whose stderr was redirected (or StandardError=file:…) from writing `<N>` prefixes into a file.
  */
-export function isUnderJournal(env: NodeJS.ProcessEnv = process.env, fds: readonly number[] = [2, 1]): boolean {
+export function isUnderJournal(env: NodeJS.ProcessEnv = process.env, fds: readonly number[] = [2]): boolean {
   const value = env.JOURNAL_STREAM;
   if (!value) return false;
   const [dev, ino] = value.split(':');
