@@ -116,6 +116,7 @@ export class Supervisor<Down extends Message, Up extends Message> {
   private readonly log: SupervisorLog;
   private readonly now: () => number;
   private stopping = false;
+  private started = false;
   private stopPromise: Promise<SupervisorExit> | undefined;
   private resolveDone!: (e: SupervisorExit) => void;
   /** Resolves once, when every child is gone after stop() or after a fatal child death. */
@@ -146,6 +147,8 @@ export class Supervisor<Down extends Message, Up extends Message> {
 
   /** Forks every child (in the order given). */
   start(): void {
+    if (this.started) throw new Error('supervisor already started');
+    this.started = true;
     for (const name of this.order) this.spawn(this.slots.get(name)!, false);
   }
 
@@ -241,8 +244,18 @@ export class Supervisor<Down extends Message, Up extends Message> {
   private spawn(slot: Slot<Down, Up>, respawn: boolean): void {
     slot.respawnTimer = undefined;
     if (this.stopping) return;
-    const proc = (this.options.forkChild ?? defaultFork)(slot.spec);
     const name = slot.spec.name;
+    let proc: ChildProcess;
+    try {
+      proc = (this.options.forkChild ?? defaultFork)(slot.spec);
+    } catch (e) {
+      // fork itself failed (EAGAIN, ENOMEM): count it as a death so that backoff and give-up apply
+      this.log.error(`${name} child process: cannot fork: ${(e as Error).message}`);
+      slot.proc = undefined;
+      slot.channel = undefined;
+      this.afterExit(slot, -1, 1, null);
+      return;
+    }
     slot.proc = proc;
     const channel = new IpcChannel<Down, Up>(proc);
     slot.channel = channel;

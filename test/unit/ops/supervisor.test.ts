@@ -245,3 +245,24 @@ describe('InstanceStateRelay', () => {
     expect(r.snapshot().states).toEqual([]);
   });
 });
+
+describe('Supervisor without fork', () => {
+  it('a fork that throws counts as a death: backoff, then give up', async () => {
+    const errors: string[] = [];
+    let calls = 0;
+    const s = new Supervisor<Msg, Msg>([{ name: 'VRRP', modulePath: '/nonexistent.js' }], {
+      respawn: { maxDeaths: 2, windowMs: 60_000, backoffMs: 10, maxBackoffMs: 10 },
+      log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
+      forkChild: () => {
+        calls++;
+        throw new Error('spawn EAGAIN');
+      },
+    });
+    s.start();
+    const exit = await s.done;
+    expect(exit.reason).toMatchObject({ kind: 'respawn-limit', deaths: 3 });
+    expect(calls).toBe(3);
+    expect(errors.filter((e) => e === 'VRRP child process: cannot fork: spawn EAGAIN')).toHaveLength(3);
+    expect(() => s.start()).toThrow(/already started/);
+  });
+});
