@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dist = fileURLToPath(new URL('../../../dist/daemon/process/sd-notify.js', import.meta.url));
 const systemdRuns = existsSync('/run/systemd/system') && process.getuid?.() === 0;
 const unit = `lko-notify-${process.pid}`;
-const dir = mkdtempSync(join(tmpdir(), 'lko-sdreal-'));
+let dir: string | undefined;
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 const show = (prop: string) => sh('systemctl', ['show', '-p', prop, '--value', `${unit}.service`]).stdout.trim();
@@ -21,11 +21,12 @@ afterAll(() => {
     sh('systemctl', ['stop', `${unit}.service`]);
     sh('systemctl', ['reset-failed', `${unit}.service`]);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe.skipIf(!systemdRuns || !existsSync(dist))('sd_notify with systemd', () => {
   it('systemd accepts READY, STATUS, RELOADING/READY and STOPPING from the main process', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lko-sdreal-'));
     const script = join(dir, 'svc.mjs');
     writeFileSync(
       script,
