@@ -98,7 +98,8 @@ export class NotifyFifo {
 
     let fd: number;
     try {
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+      // O_APPEND only matters if the path is a regular file: then lines are added, never overwritten.
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | fsConstants.O_APPEND);
     } catch (err) {
       const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
       logger.warn(`Unable to open ${label}notify fifo ${path} - errno ${errno}`);

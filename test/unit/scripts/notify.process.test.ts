@@ -150,6 +150,16 @@ describe('NotifyFifo (real named pipe)', () => {
     return fifos.global?.close();
   });
 
+  it('appends to a regular file named as the FIFO instead of overwriting it', async () => {
+    const path = join(base, 'plain.log');
+    writeFileSync(path, 'kept\n');
+    const fifo = NotifyFifo.open({ path, logger: createMemoryLogger() });
+    fifo?.write('INSTANCE "VI_1" FAULT 100\n');
+    expect(await fifo?.whenDrained(2000)).toBe(true);
+    await fifo?.close();
+    expect(readFileSync(path, 'utf8')).toBe('kept\nINSTANCE "VI_1" FAULT 100\n');
+  });
+
   it('reports a FIFO it cannot create', () => {
     const logger = createMemoryLogger();
     expect(NotifyFifo.open({ path: join(base, 'no/such/dir/x.fifo'), logger, label: 'lvs ' })).toBeUndefined();
