@@ -1,0 +1,69 @@
+// lvsadm's process wiring, callable in-process (the VM tests run it without paying Node's start-up per
+// call): argv, output sinks and stdin in; exit status out. src/cli/lvsadm.ts binds it to the process.
+import { readFileSync } from 'node:fs';
+import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
+import type { IpvsError } from '../../ipvs/types.js';
+import { NUMERIC_ONLY } from './format.js';
+import { ServicesDb, nameLookup, reverseLookup, systemResolver } from './names.js';
+import { runArgv, type LvsadmClient, type LvsadmIo } from './run.js';
+
+export interface LvsadmStreams {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** All of stdin (read only by -R). */
+  stdin(): string;
+  /** /proc/net/ip_vs_conn (read only by -c). */
+  connections?: () => string;
+}
+
+export async function lvsadmMain(argv: readonly string[], program: string, streams: LvsadmStreams): Promise<number> {
+  let pending: string[] = [];
+  const flushStdout = (): void => {
+    if (pending.length === 0) return;
+    streams.stdout(pending.join(''));
+    pending = [];
+  };
+  let services: ServicesDb | undefined;
+  let client: { close(): void } | undefined;
+  const io: LvsadmIo = {
+    out: (text) => {
+      pending.push(text);
+    },
+    err: (text) => {
+      flushStdout(); // keep ipvsadm's interleaving of listings and messages
+      streams.stderr(text);
+    },
+    names: (hosts) => {
+      if (hosts.length === 0) return NUMERIC_ONLY; // numeric listings (and empty tables) need no lookups
+      services ??= ServicesDb.load();
+      return nameLookup(reverseLookup(hosts), services);
+    },
+    readConnections: streams.connections ?? (() => readFileSync('/proc/net/ip_vs_conn', 'latin1')),
+    readStdin: streams.stdin,
+    resolver: systemResolver(),
+    errorMessage: (err: IpvsError) => ipvsErrorMessage(err),
+  };
+  const connect = async (): Promise<LvsadmClient> => {
+    try {
+      const c = await openIpvs();
+      client = c;
+      return c;
+    } catch (e) {
+      const message = typeof (e as IpvsError).errno === 'number' ? ipvsErrorMessage(e as IpvsError) : String(e);
+      throw new CannotInitialize(message);
+    }
+  };
+  try {
+    return await runArgv(argv, program, connect, io);
+  } catch (e) {
+    if (!(e instanceof CannotInitialize)) throw e;
+    // ipvsadm main(): ipvs_init() failed
+    io.err(`Can't initialize ipvs: ${e.message}\nAre you sure that IP Virtual Server is built in the kernel or as module?\n`);
+    return 2;
+  } finally {
+    flushStdout();
+    client?.close();
+  }
+}
+
+class CannotInitialize extends Error {}
