@@ -3,7 +3,6 @@
 // daemon (pino, raw sockets, netlink) is loaded by dynamic import only in run mode.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import yargs from 'yargs';
 import type { DaemonOptions } from '../daemon/options.js';
 import { parseConfig } from '../config/parse.js';
 import { renderConfigJson } from '../config/json.js';
@@ -80,9 +79,40 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}: ${prefix}${d.message}`;
 }
 
+/**
+ * The hot `-t` / `-d` paths take only a handful of options; recognise exactly those without
+ * loading yargs (whose start-up costs as much as parsing a mid-size config). Anything else, or
+ * anything unusual, goes through yargs.
+ */
+function fastArgs(argv: string[]): Record<string, unknown> | undefined {
+  const args: Record<string, unknown> = {};
+  const valued: Record<string, string> = { '-f': 'use-file', '--use-file': 'use-file', '-i': 'config-id', '--config-id': 'config-id' };
+  const flags: Record<string, string> = { '-d': 'dump-conf', '--dump-conf': 'dump-conf', '-l': 'log-console', '--log-console': 'log-console', '-n': 'dont-fork', '--dont-fork': 'dont-fork', '-D': 'log-detail', '--log-detail': 'log-detail' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const flag = flags[a];
+    if (flag !== undefined) {
+      args[flag] = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const key = valued[name];
+    if (key === undefined) return undefined;
+    const value = name !== a ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined || value.startsWith('-') || key in args) return undefined;
+    args[key] = value;
+  }
+  args['use-file'] ??= DEFAULT_CONFIG;
+  return args;
+}
+
 export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
   const split = splitConfigTest(rawArgv);
+  const fast = split.test || split.argv.includes('-d') || split.argv.includes('--dump-conf') ? fastArgs(split.argv) : undefined;
+  if (fast !== undefined) return configTest(split, fast, io);
   let failure: string | undefined;
+  const { default: yargs } = await import('yargs');
   const parser = yargs(split.argv)
     .version(false)
     .help(false)
@@ -167,10 +197,15 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
+  if (split.test || args['dump-conf']) return configTest(split, args, io);
+  return runDaemonMode(args, io);
+}
+
+/** `-t` and/or `-d`: parse, report like keepalived, exit 0/4/5/6. */
+function configTest(split: { test: boolean; testLog?: string | undefined }, args: Record<string, unknown>, io: CliIo): number {
   const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
   const configId = typeof args['config-id'] === 'string' ? args['config-id'] : shortHostname();
-
-  if (split.test || args['dump-conf']) {
+  {
     const result = parseConfig(configFile, {
       configId,
       checkInterfaces: split.test,
@@ -201,6 +236,11 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     if (result.diagnostics.some((d) => d.severity !== 'info')) return EXIT_CONFIG_ERRORS;
     return EXIT_OK;
   }
+}
+
+async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<number> {
+  const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
+  const configId = typeof args['config-id'] === 'string' ? args['config-id'] : shortHostname();
 
   let umask: number | undefined;
   if (typeof args.umask === 'string') {

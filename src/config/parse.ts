@@ -1659,7 +1659,20 @@ class Parser {
       warmupMs: 0,
       checkers: [],
     };
-    this.rs = { rs, portSet, weightSet: false, methodSet: false, checkers: [] };
+    // Every field present from the start: one hidden class for all drafts keeps big configs fast.
+    this.rs = {
+      rs,
+      portSet,
+      delayLoopMs: undefined,
+      connectTimeoutMs: undefined,
+      retry: undefined,
+      delayBeforeRetryMs: undefined,
+      warmupMs: undefined,
+      alpha: undefined,
+      weightSet: false,
+      methodSet: false,
+      checkers: [],
+    };
     vsd.rs.push(this.rs);
   }
 
@@ -1722,6 +1735,12 @@ class Parser {
     }
     const common = {
       location: at,
+      connectIp: undefined,
+      connectPort: undefined,
+      bindTo: undefined,
+      bindIf: undefined,
+      bindPort: undefined,
+      fwmark: undefined,
       connectTimeoutMs: 0,
       retry: 0,
       delayBeforeRetryMs: 0,
@@ -1755,9 +1774,35 @@ class Parser {
         checker = { ...common, kind, name: w[1] ?? '' };
         break;
       default:
-        checker = { ...common, kind };
+        // TCP_CHECK dominates big farms: a plain literal (not a spread) keeps one fast object shape.
+        checker = {
+          kind,
+          location: at,
+          connectIp: undefined,
+          connectPort: undefined,
+          bindTo: undefined,
+          bindIf: undefined,
+          bindPort: undefined,
+          fwmark: undefined,
+          connectTimeoutMs: 0,
+          retry: 0,
+          delayBeforeRetryMs: 0,
+          warmupMs: 0,
+          delayLoopMs: 0,
+          alpha: false,
+          logAllFailures: this.config.global.checkerLogAllFailures,
+        };
     }
-    this.check = { checker };
+    this.check = {
+      checker,
+      connectTimeoutMs: undefined,
+      retry: undefined,
+      delayBeforeRetryMs: undefined,
+      warmupMs: undefined,
+      delayLoopMs: undefined,
+      alpha: undefined,
+      miscTimeoutMs: undefined,
+    };
   }
 
   private closeChecker(): void {
