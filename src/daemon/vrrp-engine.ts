@@ -155,6 +155,7 @@ export class VrrpEngine {
     if (this.options.scripts) {
       this.unsubscribeScripts = this.options.scripts.onChange((name, change) => {
         for (const b of this.scriptBindings.get(name) ?? []) this.setTracker(b.instance, b.tracker, change.up);
+        if (this.waiting.size > 0) this.releaseWaiting();
       });
     }
   }
@@ -167,17 +168,51 @@ export class VrrpEngine {
 
   private startAll(): void {
     for (const inst of this.instances.values()) {
-      const up: Record<string, boolean> = {};
-      for (const [link, bs] of this.linkBindings) {
-        for (const b of bs) if (b.instance === inst) up[b.tracker] = linkUp(this.adapters.links.get(link));
+      if (this.waitingForScripts(inst)) {
+        // keepalived: an instance with a weight-0 track_script stays in INIT until the script's first result.
+        this.waiting.add(inst);
+        continue;
       }
-      for (const [script, bs] of this.scriptBindings) {
-        // 'init' (no result yet) has no effect; init_fail starts down.
-        for (const b of bs) if (b.instance === inst) up[b.tracker] = this.options.scripts?.status(script) !== 'down';
-      }
-      inst.start(up);
+      inst.start(this.trackerSnapshot(inst));
     }
     for (const name of this.groups.keys()) this.syncGroup(name, []);
+  }
+
+  private readonly waiting = new Set<VrrpInstance>();
+
+  private trackerSnapshot(inst: VrrpInstance): Record<string, boolean> {
+    const up: Record<string, boolean> = {};
+    for (const [link, bs] of this.linkBindings) {
+      for (const b of bs) if (b.instance === inst) up[b.tracker] = linkUp(this.adapters.links.get(link));
+    }
+    for (const [script, bs] of this.scriptBindings) {
+      // 'init' (no result yet) has no effect on a weighted tracker; init_fail starts down.
+      for (const b of bs) if (b.instance === inst) up[b.tracker] = this.options.scripts?.status(script) !== 'down';
+    }
+    return up;
+  }
+
+  private waitingForScripts(inst: VrrpInstance): boolean {
+    const scripts = this.options.scripts;
+    if (!scripts) return false;
+    for (const [script, bs] of this.scriptBindings) {
+      if (scripts.status(script) !== 'init') continue;
+      for (const b of bs) {
+        if (b.instance !== inst) continue;
+        if (inst.spec.machine.trackers.find((t) => t.name === b.tracker)?.weight === 0) return true;
+      }
+    }
+    return false;
+  }
+
+  private releaseWaiting(): void {
+    for (const inst of [...this.waiting]) {
+      if (this.waitingForScripts(inst)) continue;
+      this.waiting.delete(inst);
+      inst.start(this.trackerSnapshot(inst), true);
+      const g = this.groupOf.get(inst);
+      if (g) this.syncGroup(g, []);
+    }
   }
 
   private linkChanged(link: LinkState): void {

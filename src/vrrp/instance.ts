@@ -115,9 +115,10 @@ export class VrrpInstance {
   }
 
   /** vrrp_init_state, with the trackers' states known at start (missing = up). */
-  start(trackersUp: Record<string, boolean> = {}): void {
+  start(trackersUp: Record<string, boolean> = {}, waited = false): void {
+    if (this.ms.state !== 'INIT') return;
     this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp });
-    this.dispatch({ type: 'start' });
+    this.dispatch({ type: 'start', waited });
   }
 
   /** Leave: priority 0 if MASTER, VIPs removed (unless -V), STOP notify. Resolves when the I/O is done. */
@@ -234,7 +235,10 @@ export class VrrpInstance {
       case 'addVips':
         // Logged now, in step order; the netlink work is queued behind earlier VIP work.
         this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
+        // The advert goes on the wire before the VIPs are added (keepalived vrrp_state_goto_master).
+        const sending = [...this.sends];
         this.queueVipWork(async () => {
+          await Promise.allSettled(sending);
           await Promise.all(this.spec.vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
         });
         break;

@@ -68,7 +68,8 @@ export interface MachineState {
 }
 
 export type MachineEvent =
-  | { type: 'start' }
+  /** waited: the start was held for the first result of a weight-0 track_script (no "(init)" in the log). */
+  | { type: 'start'; waited?: boolean | undefined }
   | { type: 'advert'; advert: VrrpAdvert; source: string }
   | { type: 'timer'; kind: TimerKind }
   | { type: 'tracker'; name: string; up: boolean }
@@ -219,7 +220,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
   if (s.state === 'STOP') return { state: s, actions: [] };
   switch (event.type) {
     case 'start':
-      if (s.state === 'INIT') start(x);
+      if (s.state === 'INIT') start(x, event.waited === true);
       break;
     case 'stop':
       stop(x);
@@ -257,18 +258,19 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
 }
 
 /** vrrp_init_state: drop stale VIPs, then FAULT, or BACKUP with a master-down timer (1 µs for an owner with state MASTER). */
-function start(x: Step): void {
+function start(x: Step, waited: boolean): void {
   const { cfg, s } = x;
   s.effectivePriority = effectivePriority(cfg, s);
   x.actions.push({ type: 'removeVips', reason: 'init' });
+  const suffix = waited ? '' : ' (init)';
   if (ownFault(cfg, s) || s.groupFault) {
     x.transition('FAULT', 'init');
-    x.log('info', 'Entering FAULT STATE (init)');
+    x.log('info', `Entering FAULT STATE${suffix}`);
     x.notify('FAULT');
     return;
   }
   x.transition('BACKUP', 'init');
-  x.log('info', 'Entering BACKUP STATE (init)');
+  x.log('info', `Entering BACKUP STATE${suffix}`);
   x.notify('BACKUP');
   x.timer('masterDown', cfg.basePriority === VRRP_PRIO_OWNER && cfg.wantMaster ? 0 : x.downIntervalMs());
 }

@@ -283,6 +283,26 @@ ${conf(150, 'track_script {\n chk\n chk0\n}')}`,
     expect(a.state()).toBe('BACKUP');
   });
 
+  it('an instance with a weight-0 track_script waits in INIT for its first result', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    let status: 'init' | 'up' | 'down' = 'init';
+    let listener: (name: string, c: { up: boolean }) => void = () => undefined;
+    const scripts: TrackScriptSource = { status: () => status, onChange: (l) => ((listener = l), () => undefined) };
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(`vrrp_script chk0 { script "/bin/true"\n  weight 0 }\n${conf(150, 'track_script {\n chk0\n}')}`, scripts);
+    await run(t, 5000);
+    expect(a.state()).toBe('INIT');
+    expect(wire.sent.length).toBe(0);
+    status = 'up';
+    listener('chk0', { up: true });
+    expect(a.state()).toBe('BACKUP');
+    expect(a.lines()).toContain('(VI_1) Entering BACKUP STATE');
+    expect(a.lines()).not.toContain('(VI_1) Entering BACKUP STATE (init)');
+    await run(t, 4000);
+    expect(a.state()).toBe('MASTER');
+  });
+
   it('sync group: one member faulty → all FAULT; one MASTER → all MASTER', async () => {
     const t = new FakeTimers();
     const wire = new Wire(t);
