@@ -1,0 +1,92 @@
+// Benchmark (not a test): restore 1,000 services x 10 destinations from one rules file with `lvsadm -R`
+// and with `ipvsadm -R`, alternating (table cleared between runs), then list the loaded table with -Ln
+// both ways. Node start-up is included in every lvsadm figure. Runs inside the kernel VM:
+//   npm run build && npm run build:lvsadm && npm run bench:ipvs
+// Options (environment): BENCH_ROUNDS (default 3), BENCH_SERVICES (1000), BENCH_DESTS (10),
+// LVSADM (default: dist/lvsadm.mjs if built, else dist/cli/lvsadm.js).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const services = Number(process.env.BENCH_SERVICES ?? 1000);
+const dests = Number(process.env.BENCH_DESTS ?? 10);
+const bundled = join(root, 'dist/lvsadm.mjs');
+const lvsadmScript = process.env.LVSADM ?? (existsSync(bundled) ? bundled : join(root, 'dist/cli/lvsadm.js'));
+
+const tools = {
+  ipvsadm: ['ipvsadm'],
+  lvsadm: [process.execPath, lvsadmScript],
+};
+
+function rulesFile() {
+  const lines = [];
+  for (let s = 0; s < services; s++) {
+    const vip = `10.${100 + (s >> 8)}.${s & 255}.1`;
+    lines.push(`-A -t ${vip}:80 -s wrr`);
+    for (let d = 0; d < dests; d++) {
+      lines.push(`-a -t ${vip}:80 -r 172.${16 + (s >> 8)}.${s & 255}.${d + 10}:8080 -m -w ${d + 1}`);
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ipvs-'));
+  const file = join(dir, 'rules');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { file, lines: lines.length };
+}
+
+/** Runs a command with stdin from a file and stdout to /dev/null; returns wall seconds. */
+function timed(argv, stdinFile) {
+  const quoted = argv.map((a) => `'${a}'`).join(' ');
+  const cmd = `${quoted}${stdinFile ? ` < '${stdinFile}'` : ''} > /dev/null`;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
+  return seconds;
+}
+
+const run = (argv) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (xs) => `median ${median(xs).toFixed(2)} s  (runs: ${xs.map((x) => x.toFixed(2)).join(', ')})`;
+
+const { file, lines } = rulesFile();
+console.log(`lvsadm: ${lvsadmScript}`);
+console.log(`rules: ${services} services x ${dests} destinations = ${lines} lines; ${rounds} rounds, alternating`);
+console.log(`node start-up alone (node -e 0): ${timed([process.execPath, '-e', '0']).toFixed(2)} s`);
+
+const restore = { ipvsadm: [], lvsadm: [] };
+let reference;
+for (let i = 0; i < rounds; i++) {
+  const order = i % 2 === 0 ? ['ipvsadm', 'lvsadm'] : ['lvsadm', 'ipvsadm'];
+  for (const name of order) {
+    run(['ipvsadm', '-C']);
+    restore[name].push(timed([...tools[name], '-R'], file));
+    const saved = run(['ipvsadm', '-Sn']).stdout;
+    reference ??= saved;
+    if (saved !== reference) throw new Error(`${name} -R produced a different table`);
+  }
+}
+const ln = { ipvsadm: [], lvsadm: [] };
+let listing;
+for (let i = 0; i < rounds; i++) {
+  const order = i % 2 === 0 ? ['ipvsadm', 'lvsadm'] : ['lvsadm', 'ipvsadm'];
+  for (const name of order) {
+    ln[name].push(timed([...tools[name], '-Ln']));
+    const out = run([...tools[name], '-Ln']).stdout;
+    listing ??= out;
+    if (out !== listing) throw new Error(`${name} -Ln printed a different listing`);
+  }
+}
+run(['ipvsadm', '-C']);
+
+console.log(`ipvsadm -R: ${fmt(restore.ipvsadm)}`);
+console.log(`lvsadm  -R: ${fmt(restore.lvsadm)}`);
+console.log(`ipvsadm -Ln: ${fmt(ln.ipvsadm)}`);
+console.log(`lvsadm  -Ln: ${fmt(ln.lvsadm)}`);
+console.log(
+  `ratios: -R lvsadm/ipvsadm ${(median(restore.lvsadm) / median(restore.ipvsadm)).toFixed(2)}, ` +
+    `-Ln lvsadm/ipvsadm ${(median(ln.lvsadm) / median(ln.ipvsadm)).toFixed(2)}`,
+);
