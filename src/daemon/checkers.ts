@@ -1,0 +1,488 @@
+// The daemon side of the health checkers (keepalived's Keepalived_healthcheckers process), attached to
+// the VRRP engine through runDaemon's `hooks.onEngine`:
+//
+//  - the checker scheduler runs in a worker thread (src/check/worker-main.ts), so checker load never
+//    delays VRRP adverts; a crashed worker is restarted;
+//  - its events become log lines, notify_up/notify_down/quorum_up/quorum_down scripts and
+//    lvs_notify_fifo / notify_fifo lines (src/scripts/notify.ts);
+//  - IPVS is kept equal to ONE desired state through the reconciler (src/check/ipvs-sync.ts): the
+//    checkers' rows, minus the virtual servers that must not be programmed on this node now.
+//
+// Who programs IPVS (lvskeeper's default, keepalived issue #2389): a virtual server whose address is a
+// VIP of a vrrp_instance is installed while that instance is MASTER and removed when it leaves MASTER;
+// every other virtual server is always installed. Health checks run on both nodes all the time, so a
+// new master installs an already-correct pool at once. `lvs_program_on_all_nodes` in global_defs gives
+// keepalived's behaviour (every virtual server on every node, only the VIP moves).
+//
+// Also: lvs_flush (flush all at start), lvs_timeouts (set at start), lvs_sync_daemon (master/backup
+// following the named instance), removal of our services at stop unless -I, lvs_flush_on_stop (flush
+// everything at stop). After a kill -9 the services of our configuration left in the kernel are
+// adopted (reconciled in place), and services that are not ours are never touched. Without ip_vs the
+// checkers still run (logs, notifications), one error is logged and VRRP is unaffected.
+
+import { Worker } from 'node:worker_threads';
+import type { Config, RealServer, VirtualServer } from '../config/model.js';
+import { checkSpecsFromConfig } from '../check/from-config.js';
+import { IpvsSync } from '../check/ipvs-sync.js';
+import type { CheckEvent } from '../check/runtime.js';
+import type { VirtualServerSpec } from '../check/types.js';
+import { CheckerClient, type PortLike } from '../check/worker.js';
+import { canonicalAddress } from '../ipvs/address.js';
+import { openIpvs } from '../ipvs/client.js';
+import type { IpvsOp } from '../ipvs/ops.js';
+import type { ReconcileClient, ReconcileResult } from '../ipvs/reconcile.js';
+import { serviceKeyId } from '../ipvs/reconcile.js';
+import type { IpvsApi, ServiceEntry, ServiceKey, SyncDaemon } from '../ipvs/types.js';
+import { configuredNotifyScripts, Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
+import { ScriptPreparer } from '../scripts/script-security.js';
+import type { ScriptSpawner } from '../scripts/spawn.js';
+import type { VrrpState } from '../vrrp/state-machine.js';
+import type { Logger } from './log.js';
+import type { DaemonOptions } from './options.js';
+
+/** What the checkers need from the VRRP engine (VrrpEngine satisfies it). */
+export interface EngineView {
+  readonly instances: ReadonlyMap<string, { readonly state: VrrpState }>;
+  onStateChange(fn: (ev: { instance: string; to: VrrpState }) => void): () => void;
+}
+
+export type IpvsHandle = IpvsApi & ReconcileClient;
+
+/** A running checker scheduler on the other side of a port (a worker thread by default). */
+export interface CheckerHost {
+  port: PortLike;
+  /** Called with a reason when the host died unexpectedly (the runtime then starts a new one). */
+  onExit(fn: (reason: string) => void): void;
+  terminate(): Promise<void>;
+}
+
+export interface CheckersDeps {
+  /** Default: openIpvs() (generic netlink). */
+  openIpvs?: (() => Promise<IpvsHandle>) | undefined;
+  /** Default: a worker thread running check/worker-main.js. */
+  startHost?: (() => CheckerHost) | undefined;
+  /** Default: ScriptPreparer.fromGlobalDefs (only built when the configuration has LVS scripts). */
+  preparer?: Pick<ScriptPreparer, 'prepareCommand'> | undefined;
+  fifos?: NotifyFifos | undefined;
+  spawner?: ScriptSpawner | undefined;
+  /** Delay before re-syncing after a failed kernel read or refused ops (default 2000 ms). */
+  retryMs?: number | undefined;
+  /** Delay before restarting a dead checker worker (default 1000 ms). */
+  restartMs?: number | undefined;
+}
+
+export interface CheckersOptions {
+  /** -I: leave our IPVS entries in place at stop. */
+  dontReleaseIpvs?: boolean | undefined;
+}
+
+function workerHost(): CheckerHost {
+  const worker = new Worker(new URL('../check/worker-main.js', import.meta.url));
+  let exitFn: ((reason: string) => void) | undefined;
+  let terminating = false;
+  let lastError = '';
+  worker.on('error', (err) => {
+    lastError = err.stack ?? err.message;
+  });
+  worker.on('exit', (code) => {
+    if (!terminating) exitFn?.(lastError || `exit code ${code}`);
+  });
+  return {
+    port: worker,
+    onExit: (fn) => {
+      exitFn = fn;
+    },
+    terminate: async () => {
+      terminating = true;
+      await worker.terminate();
+    },
+  };
+}
+
+function describeOp(op: IpvsOp): string {
+  const key = (k: ServiceKey): string =>
+    k.kind === 'fwmark' ? `FWM ${k.fwmark}` : `${k.protocol.toUpperCase()} ${k.family === 'inet6' ? `[${k.address}]` : k.address}:${k.port}`;
+  switch (op.op) {
+    case 'add-service':
+    case 'edit-service':
+      return `${op.op} ${key(op.service.key)} ${op.service.scheduler}`;
+    case 'del-service':
+      return `${op.op} ${key(op.key)}`;
+    case 'add-dest':
+    case 'edit-dest':
+      return `${op.op} ${key(op.key)} -> ${op.dest.address}:${op.dest.port} weight ${op.dest.weight}`;
+    case 'del-dest':
+      return `${op.op} ${key(op.key)} -> ${op.dest.address}:${op.dest.port}`;
+    default:
+      return (op as { op: string }).op;
+  }
+}
+
+function keyLabel(k: ServiceKey): string {
+  return k.kind === 'fwmark' ? `FWM ${k.fwmark}` : `[${k.address}]:${k.protocol}:${k.port}`;
+}
+
+/**
+ * The checkers/IPVS half of the daemon. `start()` once the VRRP engine runs (or without an engine for
+ * `-C`: then every virtual server is installed), `stop()` at shutdown.
+ */
+export class CheckersRuntime {
+  private readonly log: Logger;
+  private specs: VirtualServerSpec[] = [];
+  private host: CheckerHost | undefined;
+  private client: CheckerClient | undefined;
+  private ipvs: IpvsHandle | undefined;
+  private sync: IpvsSync | undefined;
+  private notifier: Notifier | undefined;
+  private readonly vsConfig = new Map<string, { vs: VirtualServer; rs: Map<string, RealServer> }>();
+  /** canonical VIP ("inet/10.0.0.1") -> the instances holding it */
+  private readonly vipOwners = new Map<string, string[]>();
+  private readonly instanceStates = new Map<string, VrrpState>();
+  private unsubscribe: (() => void) | undefined;
+  private stopping = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly loggedFailures = new Set<string>();
+  private syncDaemonRole: 'master' | 'backup' | undefined;
+  private syncDaemonChain: Promise<void> = Promise.resolve();
+  /** The gate of each gated service key at the last sync (for the install/remove log lines). */
+  private readonly lastGate = new Map<string, boolean>();
+
+  constructor(
+    private readonly config: Config,
+    log: Logger,
+    private readonly options: CheckersOptions = {},
+    private readonly deps: CheckersDeps = {},
+  ) {
+    this.log = log;
+  }
+
+  async start(engine?: EngineView): Promise<void> {
+    const cfg = this.config;
+    const { virtualServers, warnings } = checkSpecsFromConfig(cfg);
+    for (const w of warnings) this.log.warn(w);
+    this.specs = virtualServers;
+    virtualServers.forEach((spec, i) => {
+      const vs = cfg.virtualServers[i];
+      if (vs) this.vsConfig.set(spec.id, { vs, rs: new Map(vs.realServers.map((r) => [`${r.address}:${r.port}`, r])) });
+    });
+
+    if (!cfg.global.lvsProgramOnAllNodes && engine) {
+      for (const inst of cfg.vrrpInstances) {
+        for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
+          const id = `${vip.family}/${canonicalAddress(vip.family, vip.address)}`;
+          const owners = this.vipOwners.get(id) ?? [];
+          if (!owners.includes(inst.name)) owners.push(inst.name);
+          this.vipOwners.set(id, owners);
+        }
+      }
+    }
+    if (engine) {
+      for (const [name, inst] of engine.instances) this.instanceStates.set(name, inst.state);
+      this.unsubscribe = engine.onStateChange((ev) => this.onInstanceState(ev.instance, ev.to));
+    }
+
+    this.openNotifier();
+
+    if (this.specs.length > 0 || cfg.global.lvsFlush || cfg.global.lvsTimeouts || cfg.global.lvsSyncDaemon) {
+      await this.openKernel();
+    }
+
+    if (this.specs.length > 0) {
+      this.startHost();
+      this.applySuspend();
+    }
+    this.updateSyncDaemon();
+  }
+
+  /** The rows that should be in the kernel now (checkers' desired state minus gated services). */
+  desired(): ServiceEntry[] {
+    return (this.client?.desired() ?? []).filter((e) => this.installed(e.service.key));
+  }
+
+  /** Resolves when the kernel matched the latest desired state (tests). */
+  async synced(): Promise<void> {
+    await this.sync?.request();
+  }
+
+  /** Stop the checkers (shutdown notifiers incl. omega), release our IPVS entries unless -I. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const client = this.client;
+    if (client) {
+      await Promise.race([client.stop(true), new Promise<void>((r) => setTimeout(r, 1000).unref())]);
+    }
+    await this.host?.terminate().catch(() => undefined);
+    this.host = undefined;
+    const ipvs = this.ipvs;
+    if (ipvs) {
+      await this.sync?.request().catch(() => undefined); // let a sync in progress finish
+      if (this.options.dontReleaseIpvs) {
+        this.log.info('Leaving IPVS entries in place (--dont-release-ipvs)');
+      } else if (this.config.global.lvsFlushOnStop === 'all') {
+        await ipvs.flush().catch((e: unknown) => this.log.error(`IPVS: flush at stop failed: ${(e as Error).message}`));
+      } else if (this.sync) {
+        const owned = new Set(this.sync.ownedKeys().map(serviceKeyId));
+        for (const e of this.client?.desired() ?? []) owned.add(serviceKeyId(e.service.key));
+        const actual = await ipvs.getAll().catch(() => [] as ServiceEntry[]);
+        const ops: IpvsOp[] = actual.filter((e) => owned.has(serviceKeyId(e.service.key))).map((e) => ({ op: 'del-service', key: e.service.key }));
+        if (ops.length > 0) {
+          const errors = await ipvs.apply(ops).catch(() => []);
+          errors.forEach((err, i) => {
+            if (err && ops[i]) this.log.error(`IPVS: ${describeOp(ops[i])}: ${err.message}`);
+          });
+        }
+      }
+      if (!this.options.dontReleaseIpvs) await this.stopSyncDaemons();
+      ipvs.close();
+    }
+    await this.notifier?.close(2000);
+  }
+
+  // ------------------------------------------------------------------ start-up
+
+  private openNotifier(): void {
+    const cfg = this.config;
+    const lvsScripts = configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: cfg.virtualServers });
+    const hasFifo = cfg.global.notifyFifo || cfg.global.lvsNotifyFifo;
+    if (lvsScripts.length === 0 && !hasFifo && !this.deps.fifos) return;
+    const preparer = this.deps.preparer ?? ScriptPreparer.fromGlobalDefs(cfg.global, this.log);
+    // notify_fifo is also written by the VRRP side; here only lvs events go to it.
+    const fifos = this.deps.fifos ?? openNotifyFifos(cfg.global, 'check', { logger: this.log, preparer, spawner: this.deps.spawner });
+    this.notifier = new Notifier({ logger: this.log, preparer, fifos, spawner: this.deps.spawner });
+    this.notifier.checkScripts(lvsScripts);
+  }
+
+  private async openKernel(): Promise<void> {
+    const g = this.config.global;
+    try {
+      this.ipvs = await (this.deps.openIpvs ?? (() => openIpvs()))();
+    } catch (e) {
+      this.log.error(`IPVS: Can't initialize ipvs: ${(e as Error).message} - virtual servers will not be programmed`);
+      return;
+    }
+    const ipvs = this.ipvs;
+    if (g.lvsFlush) {
+      await ipvs.flush().catch((e: unknown) => this.log.error(`IPVS: lvs_flush failed: ${(e as Error).message}`));
+    }
+    if (g.lvsTimeouts) {
+      const t = g.lvsTimeouts;
+      await ipvs
+        .setTimeouts({ tcp: t.tcp ?? 0, tcpFin: t.tcpFin ?? 0, udp: t.udp ?? 0 })
+        .catch((e: unknown) => this.log.error(`IPVS: lvs_timeouts failed: ${(e as Error).message}`));
+    }
+    this.sync = new IpvsSync(ipvs, () => this.client?.desired() ?? [], {
+      filter: (e) => this.installed(e.service.key),
+      onResult: (r) => this.onReconciled(r),
+      onError: (err) => {
+        this.logOnce(`IPVS: cannot read the kernel tables: ${(err as Error).message}`);
+        this.scheduleRetry();
+      },
+    });
+  }
+
+  private startHost(): void {
+    const host = (this.deps.startHost ?? workerHost)();
+    this.host = host;
+    const client = new CheckerClient(host.port, (ev) => this.onCheckEvent(ev));
+    this.client = client;
+    host.onExit((reason) => {
+      if (this.stopping || this.host !== host) return;
+      this.log.error(`Checker worker died (${reason}) - restarting it`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (!this.stopping) {
+          this.startHost();
+          this.applySuspend();
+        }
+      }, this.deps.restartMs ?? 1000);
+    });
+    client.start(this.specs);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private onCheckEvent(ev: CheckEvent): void {
+    if (this.stopping && ev.kind === 'desired') return;
+    switch (ev.kind) {
+      case 'log':
+        this.log.info(ev.message);
+        break;
+      case 'rs': {
+        const c = this.vsConfig.get(ev.vs);
+        const rs = c?.rs.get(ev.rs);
+        if (c && rs) this.notifier?.realServer(rs, c.vs, ev.state === 'UP');
+        break;
+      }
+      case 'vs': {
+        const c = this.vsConfig.get(ev.vs);
+        if (c) this.notifier?.virtualServerQuorum(c.vs, ev.state === 'UP');
+        break;
+      }
+      case 'checker':
+        this.log.debug(`checker ${ev.checker} ${ev.up ? 'up' : 'down'}: ${ev.reason}`);
+        break;
+      case 'desired':
+        void this.sync?.request();
+        break;
+    }
+  }
+
+  private onInstanceState(instance: string, to: VrrpState): void {
+    const before = this.instanceStates.get(instance);
+    this.instanceStates.set(instance, to);
+    if ((before === 'MASTER') === (to === 'MASTER')) return;
+    this.applySuspend();
+    this.updateSyncDaemon();
+    if (this.isGatingInstance(instance)) void this.sync?.request();
+  }
+
+  private onReconciled(r: ReconcileResult): void {
+    for (const op of r.ops) this.log.debug(`IPVS: ${describeOp(op)}`);
+    for (const f of r.failed) this.logOnce(`IPVS: ${describeOp(f.op)}: ${f.error.message}`);
+    if (r.failed.length > 0) this.scheduleRetry();
+    else this.loggedFailures.clear();
+    // Say when a VRRP-gated virtual server was installed or removed.
+    for (const spec of this.specs) {
+      for (const key of spec.keys) {
+        const owners = this.ownersOf(key);
+        if (!owners) continue;
+        const id = serviceKeyId(key);
+        const now = this.installed(key);
+        if (this.lastGate.get(id) === now) continue;
+        const had = this.lastGate.has(id);
+        this.lastGate.set(id, now);
+        if (now) this.log.info(`(${owners.join(',')}) MASTER: virtual server ${keyLabel(key)} installed in IPVS`);
+        else if (had) this.log.info(`(${owners.join(',')}) not MASTER: virtual server ${keyLabel(key)} removed from IPVS`);
+      }
+    }
+  }
+
+  private logOnce(message: string): void {
+    if (this.loggedFailures.has(message)) return;
+    this.loggedFailures.add(message);
+    this.log.error(message);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopping) void this.sync?.request();
+    }, this.deps.retryMs ?? 2000);
+    this.retryTimer.unref();
+  }
+
+  // ------------------------------------------------------------------ VRRP gating
+
+  private ownersOf(key: ServiceKey): string[] | undefined {
+    if (key.kind !== 'addr') return undefined;
+    return this.vipOwners.get(`${key.family}/${canonicalAddress(key.family, key.address)}`);
+  }
+
+  private isGatingInstance(instance: string): boolean {
+    for (const owners of this.vipOwners.values()) if (owners.includes(instance)) return true;
+    return false;
+  }
+
+  /** Whether a service of ours belongs in the kernel now. */
+  private installed(key: ServiceKey): boolean {
+    const owners = this.ownersOf(key);
+    if (!owners) return true;
+    return owners.some((n) => this.instanceStates.get(n) === 'MASTER');
+  }
+
+  /** ha_suspend: a VS whose address is a VIP is only checked while that VIP is here (MASTER). */
+  private applySuspend(): void {
+    if (!this.client) return;
+    this.specs.forEach((spec) => {
+      const vs = this.vsConfig.get(spec.id)?.vs;
+      if (!vs?.haSuspend || vs.key.kind !== 'address') return;
+      const key = spec.keys[0];
+      if (!key || !this.ownersOf(key)) return;
+      this.client?.setEnabled(spec.id, this.installed(key));
+    });
+  }
+
+  // ------------------------------------------------------------------ lvs_sync_daemon
+
+  private syncDaemonSpec(state: 'master' | 'backup'): SyncDaemon | undefined {
+    const sd = this.config.global.lvsSyncDaemon;
+    if (!sd) return undefined;
+    const inst = sd.instance ? this.config.vrrpInstances.find((i) => i.name === sd.instance) : undefined;
+    const d: SyncDaemon = { state, mcastInterface: sd.interface, syncId: sd.syncId ?? inst?.virtualRouterId ?? 0 };
+    if (sd.maxlen !== undefined) d.maxLen = sd.maxlen;
+    if (sd.group !== undefined) d.mcastGroup = sd.group;
+    if (sd.port !== undefined) d.mcastPort = sd.port;
+    if (sd.ttl !== undefined) d.mcastTtl = sd.ttl;
+    return d;
+  }
+
+  private updateSyncDaemon(): void {
+    const sd = this.config.global.lvsSyncDaemon;
+    const ipvs = this.ipvs;
+    if (!sd || !ipvs || this.stopping) return;
+    const role: 'master' | 'backup' = sd.instance && this.instanceStates.get(sd.instance) === 'MASTER' ? 'master' : 'backup';
+    if (role === this.syncDaemonRole) return;
+    const previous = this.syncDaemonRole;
+    this.syncDaemonRole = role;
+    const spec = this.syncDaemonSpec(role);
+    if (!spec) return;
+    this.syncDaemonChain = this.syncDaemonChain.then(async () => {
+      if (previous) await ipvs.stopDaemon(previous).catch(() => undefined);
+      else {
+        // Left over from a previous run (kill -9): start from a clean slate.
+        for (const s of ['master', 'backup'] as const) {
+          await ipvs.stopDaemon(s).catch(() => undefined);
+        }
+      }
+      try {
+        await ipvs.startDaemon(spec);
+        this.log.info(`Starting IPVS ${role} sync daemon on ${spec.mcastInterface}, syncid ${spec.syncId}`);
+      } catch (e) {
+        this.log.error(`IPVS: cannot start ${role} sync daemon on ${spec.mcastInterface}: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  private async stopSyncDaemons(): Promise<void> {
+    await this.syncDaemonChain;
+    const role = this.syncDaemonRole;
+    if (!role || !this.ipvs) return;
+    this.syncDaemonRole = undefined;
+    await this.ipvs.stopDaemon(role).catch(() => undefined);
+  }
+}
+
+/** A `hooks.onEngine` function that also remembers its runtime, for `stop()` at shutdown. */
+export interface CheckersHook {
+  (engine: EngineView, config: Config, log: Logger): Promise<void>;
+  runtime(): CheckersRuntime | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * `runDaemon(options, { onEngine: attachCheckers(options) })`, then `await hook.stop()` during the
+ * daemon's stop (before the logger closes). Does nothing with -P (VRRP only).
+ */
+export function attachCheckers(options: Pick<DaemonOptions, 'dontReleaseIpvs' | 'vrrpOnly'>, deps: CheckersDeps = {}): CheckersHook {
+  let runtime: CheckersRuntime | undefined;
+  const hook = (async (engine: EngineView, config: Config, log: Logger) => {
+    if (options.vrrpOnly || runtime) return;
+    runtime = new CheckersRuntime(config, log, { dontReleaseIpvs: options.dontReleaseIpvs }, deps);
+    try {
+      await runtime.start(engine);
+    } catch (e) {
+      log.error(`Checkers failed to start: ${(e as Error).stack ?? String(e)}`);
+    }
+  }) as CheckersHook;
+  hook.runtime = () => runtime;
+  hook.stop = async () => {
+    await runtime?.stop();
+  };
+  return hook;
+}

@@ -1,0 +1,324 @@
+// CheckersRuntime against a fake kernel, a fake VRRP engine and an in-thread checker scheduler
+// (serveCheckers on a MessageChannel with an injected probe): VRRP gating, adoption after kill -9,
+// release at stop, -I, lvs_flush / lvs_timeouts / lvs_sync_daemon, no ip_vs.
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/index.js';
+import type { Config } from '../../../src/config/model.js';
+import { serveCheckers } from '../../../src/check/worker.js';
+import type { ProbeResult, ProbeSpec } from '../../../src/check/types.js';
+import { attachCheckers, CheckersRuntime, type CheckerHost, type EngineView, type IpvsHandle } from '../../../src/daemon/checkers.js';
+import { createMemoryLogger } from '../../../src/daemon/log.js';
+import { serviceKeyId } from '../../../src/ipvs/reconcile.js';
+import type { IpvsOp } from '../../../src/ipvs/ops.js';
+import { IpvsError, type ServiceEntry, type SyncDaemon, type Timeouts } from '../../../src/ipvs/types.js';
+import type { VrrpState } from '../../../src/vrrp/state-machine.js';
+
+function config(text: string): Config {
+  const r = parseConfig('/virtual/keepalived.conf', { readFile: (p) => (p === '/virtual/keepalived.conf' ? text : undefined) });
+  return r.config;
+}
+
+class FakeKernel implements IpvsHandle {
+  entries: ServiceEntry[] = [];
+  timeouts: Timeouts = { tcp: 900, tcpFin: 120, udp: 300 };
+  daemons: SyncDaemon[] = [];
+  flushes = 0;
+  closed = false;
+  async getAll() {
+    return structuredClone(this.entries);
+  }
+  async apply(ops: readonly IpvsOp[]) {
+    return ops.map((op) => {
+      const find = (k: Parameters<typeof serviceKeyId>[0]) => this.entries.find((e) => serviceKeyId(e.service.key) === serviceKeyId(k));
+      switch (op.op) {
+        case 'add-service':
+          if (find(op.service.key)) return new IpvsError('add-service', 17, 'exists');
+          this.entries.push({ service: op.service, destinations: [] });
+          return undefined;
+        case 'edit-service': {
+          const e = find(op.service.key);
+          if (e) e.service = op.service;
+          return undefined;
+        }
+        case 'del-service':
+          this.entries = this.entries.filter((e) => serviceKeyId(e.service.key) !== serviceKeyId(op.key));
+          return undefined;
+        case 'add-dest':
+        case 'edit-dest': {
+          const e = find(op.key);
+          if (!e) return new IpvsError(op.op, 3, 'no service');
+          e.destinations = e.destinations.filter((d) => d.address !== op.dest.address || d.port !== op.dest.port);
+          e.destinations.push(op.dest);
+          return undefined;
+        }
+        case 'del-dest': {
+          const e = find(op.key);
+          if (e) e.destinations = e.destinations.filter((d) => d.address !== op.dest.address || d.port !== op.dest.port);
+          return undefined;
+        }
+        default:
+          return undefined;
+      }
+    });
+  }
+  async flush() {
+    this.flushes++;
+    this.entries = [];
+  }
+  async setTimeouts(t: Timeouts) {
+    this.timeouts = { tcp: t.tcp || this.timeouts.tcp, tcpFin: t.tcpFin || this.timeouts.tcpFin, udp: t.udp || this.timeouts.udp };
+  }
+  async startDaemon(d: SyncDaemon) {
+    this.daemons.push(d);
+  }
+  async stopDaemon(state: SyncDaemon['state']) {
+    this.daemons = this.daemons.filter((d) => d.state !== state);
+  }
+  close() {
+    this.closed = true;
+  }
+  // unused verbs
+  getInfo = async () => ({ version: 0x010201, connTableSize: 4096 });
+  getServices = async () => this.entries.map((e) => e.service);
+  getService = async () => this.entries[0]!.service;
+  getDestinations = async () => [];
+  addService = async () => undefined;
+  editService = async () => undefined;
+  delService = async () => undefined;
+  addDestination = async () => undefined;
+  editDestination = async () => undefined;
+  delDestination = async () => undefined;
+  getTimeouts = async () => this.timeouts;
+  getDaemons = async () => this.daemons;
+  zero = async () => undefined;
+
+  table(): string[] {
+    return this.entries
+      .map((e) => {
+        const k = e.service.key;
+        const head = k.kind === 'fwmark' ? `FWM ${k.fwmark}` : `${k.address}:${k.port}`;
+        return `${head} ${e.destinations.map((d) => `${d.address}:${d.port}/${d.weight}`).sort().join(' ')}`.trim();
+      })
+      .sort();
+  }
+}
+
+class FakeEngine implements EngineView {
+  readonly instances = new Map<string, { state: VrrpState }>();
+  private readonly listeners = new Set<(ev: { instance: string; to: VrrpState }) => void>();
+  constructor(states: Record<string, VrrpState>) {
+    for (const [n, s] of Object.entries(states)) this.instances.set(n, { state: s });
+  }
+  onStateChange(fn: (ev: { instance: string; to: VrrpState }) => void) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  set(instance: string, to: VrrpState) {
+    this.instances.set(instance, { state: to });
+    for (const l of this.listeners) l({ instance, to });
+  }
+}
+
+/** Probes answer from `alive` (by connect address). */
+function inThreadHost(alive: Set<string>): () => CheckerHost {
+  return () => {
+    const ch = new MessageChannel();
+    const probe = async (spec: ProbeSpec): Promise<ProbeResult> => {
+      const addr = 'target' in spec ? spec.target.address : '';
+      return alive.has(addr) ? { ok: true, reason: 'ok' } : { ok: false, reason: 'connection refused' };
+    };
+    const detach = serveCheckers(ch.port2, { probe, random: () => 0 });
+    ch.port1.unref();
+    ch.port2.unref();
+    return {
+      port: ch.port1,
+      onExit: () => undefined,
+      terminate: async () => {
+        detach();
+        ch.port1.close();
+      },
+    };
+  };
+}
+
+const LAB = `
+global_defs { router_id T }
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 10
+  priority 100
+  advert_int 1
+  virtual_ipaddress { 192.168.60.200 }
+}
+virtual_server 192.168.60.200 8080 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 192.168.60.121 8080 { weight 1
+    TCP_CHECK { connect_timeout 1 retry 0 delay_before_retry 1 } }
+  real_server 192.168.60.122 8080 { weight 1
+    TCP_CHECK { connect_timeout 1 retry 0 delay_before_retry 1 } }
+}
+virtual_server 10.9.9.9 53 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind NAT
+  protocol UDP
+  real_server 10.9.9.10 53 { weight 2 }
+}
+`;
+
+async function until(cond: () => boolean, ms = 4000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const FOREIGN: ServiceEntry = {
+  service: { key: { kind: 'addr', family: 'inet', protocol: 'tcp', address: '10.1.1.1', port: 80 }, scheduler: 'rr', flags: 0, timeout: 0, netmask: '255.255.255.255' },
+  destinations: [{ family: 'inet', address: '10.1.1.2', port: 80, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+};
+
+describe('CheckersRuntime', () => {
+  const runtimes: CheckersRuntime[] = [];
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.stop()));
+  });
+
+  function make(text: string, engine: EngineView | undefined, kernel: FakeKernel, alive: Set<string>, opts: { dontReleaseIpvs?: boolean } = {}) {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const log = createMemoryLogger(lines as never);
+    const rt = new CheckersRuntime(config(text), log, opts, { openIpvs: async () => kernel, startHost: inThreadHost(alive), retryMs: 50 });
+    runtimes.push(rt);
+    return { rt, lines: lines as unknown as Array<{ level: string; msg: string }>, start: () => rt.start(engine) };
+  }
+
+  it('installs a VIP virtual server only while its instance is MASTER; others always; foreign entries untouched', async () => {
+    const kernel = new FakeKernel();
+    kernel.entries.push(structuredClone(FOREIGN));
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const { rt, start } = make(LAB, engine, kernel, new Set(['192.168.60.121', '192.168.60.122']));
+    await start();
+    await until(() => kernel.table().some((l) => l.startsWith('10.9.9.9:53')));
+    await rt.synced();
+    expect(kernel.table()).toEqual(['10.1.1.1:80 10.1.1.2:80/1', '10.9.9.9:53 10.9.9.10:53/2']);
+
+    engine.set('VI_1', 'MASTER');
+    await until(() => kernel.table().length === 3);
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1');
+
+    engine.set('VI_1', 'BACKUP');
+    await until(() => kernel.table().length === 2);
+    expect(kernel.table()).toEqual(['10.1.1.1:80 10.1.1.2:80/1', '10.9.9.9:53 10.9.9.10:53/2']);
+
+    await rt.stop();
+    expect(kernel.table()).toEqual(['10.1.1.1:80 10.1.1.2:80/1']);
+    expect(kernel.closed).toBe(true);
+  });
+
+  it('a failing real server leaves the desired pool on the backup too, so a new master installs the right pool', async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const { rt, start, lines } = make(LAB, engine, kernel, new Set(['192.168.60.122', '10.9.9.10']));
+    await start();
+    await until(() => lines.some((l) => l.msg.includes('Removing service [192.168.60.121]:tcp:8080')));
+    expect(kernel.table().some((l) => l.startsWith('192.168.60.200'))).toBe(false);
+    engine.set('VI_1', 'MASTER');
+    await until(() => kernel.table().some((l) => l.startsWith('192.168.60.200')));
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.122:8080/1');
+    await rt.synced();
+    expect(lines.some((l) => l.msg.includes('virtual server [192.168.60.200]:tcp:8080 installed in IPVS'))).toBe(true);
+  });
+
+  it('lvs_program_on_all_nodes installs every virtual server on a backup', async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const text = LAB.replace('router_id T', 'router_id T\n  lvs_program_on_all_nodes');
+    expect(config(text).global.lvsProgramOnAllNodes).toBe(true);
+    const { start } = make(text, engine, kernel, new Set(['192.168.60.121', '192.168.60.122']));
+    await start();
+    await until(() => kernel.table().length === 2);
+    expect(kernel.table()[0]).toBe('10.9.9.9:53 10.9.9.10:53/2');
+    expect(kernel.table()[1]).toBe('192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1');
+  });
+
+  it('adopts stale entries of its configuration after kill -9 (a backup removes its stale VIP service)', async () => {
+    const kernel = new FakeKernel();
+    kernel.entries.push(structuredClone(FOREIGN));
+    // What a killed master left: the VIP service with a dead RS and a wrong weight.
+    kernel.entries.push({
+      service: { key: { kind: 'addr', family: 'inet', protocol: 'tcp', address: '192.168.60.200', port: 8080 }, scheduler: 'rr', flags: 0, timeout: 0, netmask: '255.255.255.255' },
+      destinations: [{ family: 'inet', address: '192.168.60.123', port: 8080, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+    });
+    kernel.entries.push({
+      service: { key: { kind: 'addr', family: 'inet', protocol: 'udp', address: '10.9.9.9', port: 53 }, scheduler: 'rr', flags: 0, timeout: 0, netmask: '255.255.255.255' },
+      destinations: [{ family: 'inet', address: '10.9.9.10', port: 53, forward: 'masq', weight: 7, upperThreshold: 0, lowerThreshold: 0 }],
+    });
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const { rt, start } = make(LAB, engine, kernel, new Set(['10.9.9.10']));
+    await start();
+    await until(() => kernel.table().length === 2);
+    await rt.synced();
+    expect(kernel.table()).toEqual(['10.1.1.1:80 10.1.1.2:80/1', '10.9.9.9:53 10.9.9.10:53/2']);
+    expect(kernel.entries.find((e) => e.service.key.kind === 'addr' && e.service.key.port === 53)?.service.scheduler).toBe('wlc');
+  });
+
+  it('-I leaves our entries at stop; lvs_flush_on_stop flushes everything', async () => {
+    const kernel = new FakeKernel();
+    const a = make(LAB, undefined, kernel, new Set(['192.168.60.121', '192.168.60.122']), { dontReleaseIpvs: true });
+    await a.start();
+    await until(() => kernel.table().length === 2);
+    await a.rt.stop();
+    expect(kernel.table().length).toBe(2);
+
+    kernel.entries.push(structuredClone(FOREIGN));
+    const b = make(LAB.replace('router_id T', 'router_id T\n  lvs_flush_on_stop'), undefined, kernel, new Set());
+    await b.start();
+    await b.rt.synced();
+    await b.rt.stop();
+    expect(kernel.table()).toEqual([]);
+  });
+
+  it('lvs_flush and lvs_timeouts at start; the sync daemon follows the instance', async () => {
+    const kernel = new FakeKernel();
+    kernel.entries.push(structuredClone(FOREIGN));
+    const text = LAB.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0 VI_1');
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const { rt, start } = make(text, engine, kernel, new Set());
+    await start();
+    expect(kernel.flushes).toBe(1);
+    expect(kernel.table().some((l) => l.startsWith('10.1.1.1'))).toBe(false);
+    expect(kernel.timeouts).toEqual({ tcp: 100, tcpFin: 120, udp: 30 });
+    await until(() => kernel.daemons.length === 1);
+    expect(kernel.daemons[0]).toMatchObject({ state: 'backup', mcastInterface: 'eth0', syncId: 10 });
+    engine.set('VI_1', 'MASTER');
+    await until(() => kernel.daemons[0]?.state === 'master');
+    expect(kernel.daemons.length).toBe(1);
+    await rt.stop();
+    expect(kernel.daemons).toEqual([]);
+  });
+
+  it('without ip_vs: one clear error, checkers still run, nothing throws', async () => {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const log = createMemoryLogger(lines as never);
+    const hook = attachCheckers(
+      { dontReleaseIpvs: false, vrrpOnly: false },
+      {
+        openIpvs: async () => {
+          throw new Error('Protocol not available');
+        },
+        startHost: inThreadHost(new Set()),
+      },
+    );
+    await hook(new FakeEngine({ VI_1: 'MASTER' }), config(LAB), log);
+    await until(() => lines.some((l) => l.msg.includes('Removing service [192.168.60.121]:tcp:8080')));
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors.map((l) => l.msg)).toEqual(["IPVS: Can't initialize ipvs: Protocol not available - virtual servers will not be programmed"]);
+    await hook.stop();
+  });
+});
