@@ -3,7 +3,7 @@
 // both ways. Node start-up is included in every lvsadm figure. Runs inside the kernel VM:
 //   npm run build && npm run build:lvsadm && npm run bench:ipvs
 // Options (environment): BENCH_ROUNDS (default 3), BENCH_SERVICES (1000), BENCH_DESTS (10),
-// LVSADM (default: dist/lvsadm.mjs if built, else dist/cli/lvsadm.js).
+// Measures the launcher dist/lvsadm (V8 start-up snapshot) and the plain bundle dist/lvsadm.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const services = Number(process.env.BENCH_SERVICES ?? 1000);
 const dests = Number(process.env.BENCH_DESTS ?? 10);
+const launcher = join(root, 'dist/lvsadm');
 const bundled = join(root, 'dist/lvsadm.mjs');
-const lvsadmScript = process.env.LVSADM ?? (existsSync(bundled) ? bundled : join(root, 'dist/cli/lvsadm.js'));
+if (!existsSync(launcher) || !existsSync(bundled)) throw new Error('run npm run build:lvsadm first');
 
 const tools = {
   ipvsadm: ['ipvsadm'],
-  lvsadm: [process.execPath, lvsadmScript],
+  lvsadm: [launcher],
+  'lvsadm.mjs': [process.execPath, bundled],
 };
+const names = Object.keys(tools);
 
 function rulesFile() {
   const lines = [];
@@ -53,15 +56,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `median ${median(xs).toFixed(2)} s  (runs: ${xs.map((x) => x.toFixed(2)).join(', ')})`;
 
 const { file, lines } = rulesFile();
-console.log(`lvsadm: ${lvsadmScript}`);
+console.log(`lvsadm = ${launcher} (snapshot launcher); lvsadm.mjs = node ${bundled}`);
 console.log(`rules: ${services} services x ${dests} destinations = ${lines} lines; ${rounds} rounds, alternating`);
 console.log(`node start-up alone (node -e 0): ${timed([process.execPath, '-e', '0']).toFixed(2)} s`);
 
-const restore = { ipvsadm: [], lvsadm: [] };
+const rotate = (i) => [...names.slice(i % names.length), ...names.slice(0, i % names.length)];
+const restore = Object.fromEntries(names.map((n) => [n, []]));
 let reference;
 for (let i = 0; i < rounds; i++) {
-  const order = i % 2 === 0 ? ['ipvsadm', 'lvsadm'] : ['lvsadm', 'ipvsadm'];
-  for (const name of order) {
+  for (const name of rotate(i)) {
     run(['ipvsadm', '-C']);
     restore[name].push(timed([...tools[name], '-R'], file));
     const saved = run(['ipvsadm', '-Sn']).stdout;
@@ -69,11 +72,10 @@ for (let i = 0; i < rounds; i++) {
     if (saved !== reference) throw new Error(`${name} -R produced a different table`);
   }
 }
-const ln = { ipvsadm: [], lvsadm: [] };
+const ln = Object.fromEntries(names.map((n) => [n, []]));
 let listing;
 for (let i = 0; i < rounds; i++) {
-  const order = i % 2 === 0 ? ['ipvsadm', 'lvsadm'] : ['lvsadm', 'ipvsadm'];
-  for (const name of order) {
+  for (const name of rotate(i)) {
     ln[name].push(timed([...tools[name], '-Ln']));
     const out = run([...tools[name], '-Ln']).stdout;
     listing ??= out;
@@ -82,11 +84,11 @@ for (let i = 0; i < rounds; i++) {
 }
 run(['ipvsadm', '-C']);
 
-console.log(`ipvsadm -R: ${fmt(restore.ipvsadm)}`);
-console.log(`lvsadm  -R: ${fmt(restore.lvsadm)}`);
-console.log(`ipvsadm -Ln: ${fmt(ln.ipvsadm)}`);
-console.log(`lvsadm  -Ln: ${fmt(ln.lvsadm)}`);
-console.log(
-  `ratios: -R lvsadm/ipvsadm ${(median(restore.lvsadm) / median(restore.ipvsadm)).toFixed(2)}, ` +
-    `-Ln lvsadm/ipvsadm ${(median(ln.lvsadm) / median(ln.ipvsadm)).toFixed(2)}`,
-);
+for (const n of names) console.log(`${n.padEnd(10)} -R:  ${fmt(restore[n])}`);
+for (const n of names) console.log(`${n.padEnd(10)} -Ln: ${fmt(ln[n])}`);
+for (const n of names.slice(1)) {
+  console.log(
+    `${n} / ipvsadm: -R ${(median(restore[n]) / median(restore.ipvsadm)).toFixed(2)}, ` +
+      `-Ln ${(median(ln[n]) / median(ln.ipvsadm)).toFixed(2)}`,
+  );
+}

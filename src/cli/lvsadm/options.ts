@@ -686,7 +686,7 @@ export function parseInvocation(argv: readonly string[], program: string, resolv
         ce.format.exact = true;
         break;
       case '6':
-        if (!ce.svc.fwmark) fail('-6 used before -f');
+        if (!ce.svc.fwmark) fail('-6 used before -f\n'); // ipvsadm's message ends in its own newline, then fail() adds one
         ce.svc.af = AF_INET6;
         ce.svc.netmask = 128;
         break;
@@ -844,7 +844,7 @@ function truncateC(s: string, max: number): string {
 
 export const VERSION_LINE = 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n';
 
-/** ipvsadm -h, as Debian's ipvsadm 1.31 prints it (captured in the VM). */
+/** ipvsadm -h, as Debian's ipvsadm 1.31 prints it (compared in the VM). */
 export function usageText(program: string): string {
   const p = program;
   return (
@@ -862,7 +862,7 @@ export function usageText(program: string): string {
     `  ${p} --set tcp tcpfin udp\n` +
     `  ${p} --start-daemon {master|backup} [daemon-options]\n` +
     `  ${p} --stop-daemon {master|backup}\n` +
-    `  ${p} -h\n` +
+    `  ${p} -h\n\n` +
     'Commands:\n' +
     'Either long or short options are allowed.\n' +
     '  --add-service     -A        add virtual service with options\n' +
@@ -879,12 +879,12 @@ export function usageText(program: string): string {
     '  --set tcp tcpfin udp        set connection timeout values\n' +
     '  --start-daemon              start connection sync daemon\n' +
     '  --stop-daemon               stop connection sync daemon\n' +
-    '  --help            -h        display this help message\n' +
+    '  --help            -h        display this help message\n\n' +
     'virtual-service:\n' +
     '  --tcp-service|-t  service-address   service-address is host[:port]\n' +
     '  --udp-service|-u  service-address   service-address is host[:port]\n' +
     '  --sctp-service    service-address   service-address is host[:port]\n' +
-    '  --fwmark-service|-f fwmark          fwmark is an integer greater than zero\n' +
+    '  --fwmark-service|-f fwmark          fwmark is an integer greater than zero\n\n' +
     'Options:\n' +
     '  --ipv6         -6                   fwmark entry uses IPv6\n' +
     '  --scheduler    -s scheduler         one of rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh,\n' +

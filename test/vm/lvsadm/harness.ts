@@ -6,10 +6,10 @@ import { dirname, resolve } from 'node:path';
 import { lvsadmMain } from '../../../src/cli/lvsadm/main.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The bundled lvsadm if built (npm run build:lvsadm), else tsc's output (npm run build). */
-export const LVSADM = existsSync(resolve(root, 'dist/lvsadm.mjs'))
-  ? resolve(root, 'dist/lvsadm.mjs')
-  : resolve(root, 'dist/cli/lvsadm.js');
+/** The command as installed: the launcher of `npm run build:lvsadm` if built, else tsc's output. */
+export const LVSADM: readonly string[] = existsSync(resolve(root, 'dist/lvsadm'))
+  ? [resolve(root, 'dist/lvsadm')]
+  : [process.execPath, resolve(root, 'dist/cli/lvsadm.js')];
 
 export interface Result {
   stdout: string;
@@ -32,7 +32,7 @@ const rename = (s: string): string => s.replaceAll('lvsadm', 'ipvsadm');
 
 /** The lvsadm command as a process (Node start-up included: used sparingly, it costs seconds in the VM). */
 export function lvsadmProcess(args: readonly string[], input?: string): Result {
-  const r = spawnSync(process.execPath, [LVSADM, ...args], { input, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(LVSADM[0]!, [...LVSADM.slice(1), ...args], { input, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
   return { stdout: rename(r.stdout), stderr: rename(r.stderr), status: r.status };
 }
 

@@ -41,7 +41,7 @@ const SCRIPT = [
   '-a -f 1 -r 10.0.4.1 -g',
   '-a -f 1 -r 10.0.4.2:8080 -m -w 4',
   '-A -f 2 -6 -s wrr -p 30 -M 64',
-  '-a -f 2 -6 -r [2001:db8::5] -g',
+  '-a -f 2 -6 -r 2001:db8::5 -g',
   '-A -t [2001:db8::1]:80 -s rr',
   '-a -t [2001:db8::1]:80 -r [2001:db8::10]:80 -m',
   '-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 9',
@@ -384,7 +384,8 @@ setTimeout(() => process.exit(1), 20000);
       expect(frozen.split('\n').length).toBeGreaterThan(3);
       // Both tools read one frozen copy of the table: ipvsadm through a bind mount over the proc file.
       for (const args of ['-Lnc', '-Lc', '-L -n -c --persistent-conn', '-L -c --persistent-conn']) {
-        const a = sh(`unshare -m sh -c 'mount --bind ${dir}/conn /proc/net/ip_vs_conn && ipvsadm ${args}'`);
+        // /proc/net is /proc/self/net: mount over this shell's own entry, then exec ipvsadm in the same pid.
+        const a = sh(`unshare -m sh -c 'mount --bind ${dir}/conn /proc/$$/net/ip_vs_conn && exec ipvsadm ${args}'`);
         const b = await lvsadm(words(args), '', frozen);
         expect({ args, ...b }).toEqual({ args, ...a });
         expect(a.stdout.split('\n').length).toBeGreaterThan(3);
