@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+// `npm run lab` (dist/lab/main.js): the seed lab live on this machine. See src/lab/lab.ts.
+//   node dist/lab/main.js [--scripted] [--prefix lab-] [--check-script auto|real|ok] [--no-color]
+// Exit: 0 ok, 1 a scripted step failed or the lab could not start, 2 usage, 4 not root / no build,
+// 128+n after signal n (everything is cleaned up first).
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { Lab, sleep, type Lb, type Takeover } from './lab.js';
+import { VIP } from './topology.js';
+
+interface Args {
+  scripted: boolean;
+  prefix: string;
+  checkScript: 'auto' | 'real' | 'ok';
+  color: boolean;
+}
+
+const USAGE = `Usage: npm run lab [-- OPTIONS]   (or: node dist/lab/main.js OPTIONS, as root)
+
+The seed lab in network namespaces: lb1/lb2 running lvskeeper with config/lb01.conf and lb02.conf
+(ens33 -> eth0), rs1/rs2 serving "This is web1"/"web2" on 8080 (LVS-DR), a client; fail lb1 and
+watch lb2 take over.
+
+  --scripted           run the fixed failover script (link down, link up, SIGTERM) and exit 0/1
+  --prefix P           namespace name prefix (default lab-)
+  --check-script MODE  auto (default): config/lvs_check.sh if the kernel has ip_vs, else a script
+                       that succeeds; real: always config/lvs_check.sh; ok: always the succeeding one
+  --no-color           no ANSI colours
+  -h, --help           this text
+`;
+
+export function parseArgs(argv: string[]): Args | string {
+  const a: Args = { scripted: false, prefix: 'lab-', checkScript: 'auto', color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    const val = (): string | undefined => (x.includes('=') ? x.slice(x.indexOf('=') + 1) : argv[++i]);
+    const name = x.includes('=') ? x.slice(0, x.indexOf('=')) : x;
+    if (name === '--scripted') a.scripted = true;
+    else if (name === '--no-color') a.color = false;
+    else if (name === '--prefix') {
+      const v = val();
+      if (!v || !/^[a-z][a-z0-9-]{0,9}$/.test(v)) return `--prefix wants a-z, 0-9, - (at most 10 characters), got '${v ?? ''}'`;
+      a.prefix = v;
+    } else if (name === '--check-script') {
+      const v = val();
+      if (v !== 'auto' && v !== 'real' && v !== 'ok') return `--check-script wants auto, real or ok, got '${v ?? ''}'`;
+      a.checkScript = v;
+    } else if (name === '-h' || name === '--help') return 'help';
+    else return `unknown option '${x}'`;
+  }
+  return a;
+}
+
+const fmt = (ms: number | undefined): string => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(3)} s`);
+
+function describeTakeover(lab: Lab, what: string, to: Lb, from: Lb, t: Takeover): string {
+  return `${what}: VIP on ${to} after ${fmt(t.vipPresentMs)} (${to} logged MASTER after ${fmt(t.masterLogMs)}; VIP gone from ${from} after ${fmt(t.vipGoneMs)})`;
+}
+
+async function showTraffic(lab: Lab): Promise<void> {
+  if (lab.ipvs) {
+    const master = (await lab.vipHolders())[0];
+    if (master) lab.info(`ipvsadm -Ln on ${master} (the master):\n${indent(lab.ipvsTable(master))}`);
+  }
+  const bodies = await lab.curlVip(4);
+  lab.info(`client: curl http://${VIP}:8080/ x4 -> ${bodies.map((b) => JSON.stringify(b)).join(', ')}`);
+  if (!lab.ipvs) {
+    lab.info('  (no ip_vs in this kernel: the master holds the VIP but nothing forwards 8080 to the real servers, so these fail)');
+    lab.info(`  direct: rs1 -> ${JSON.stringify(await lab.curlDirect('rs1'))}, rs2 -> ${JSON.stringify(await lab.curlDirect('rs2'))}`);
+  }
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `            ${l}`)
+    .join('\n');
+}
+
+class StepError extends Error {}
+
+async function expect(cond: boolean | Promise<boolean>, what: string): Promise<void> {
+  if (!(await cond)) throw new StepError(what);
+}
+
+/** The fixed failover script (--scripted). Throws StepError on the first failed expectation. */
+async function scripted(lab: Lab): Promise<void> {
+  const timings: [string, string, string][] = [];
+  const t0 = performance.now();
+  await lab.up();
+  const lb1 = lab.daemons.lb1!;
+  await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 15_000).catch(() => {
+    throw new StepError(`lb1 did not become MASTER (${lab.state('lb1')}/${lab.state('lb2')}); with --check-script real this needs IPVS services in place`);
+  });
+  const first = await lab.measureTakeover('lb1', 'lb2', t0, 5000);
+  lab.info(`step 1 ok: ${await lab.status()}`);
+  await sleep(1500);
+  await expect(lab.state('lb2') === 'BACKUP', `lb2 should be BACKUP, is ${lab.state('lb2')}`);
+  await expect(lab.vipHolders().then((h) => h.length === 1 && h[0] === 'lb1'), `VIP should be on lb1 only: ${await lab.status()}`);
+  timings.push(['start: lb1 MASTER with the VIP (from lab start)', fmt(first.vipPresentMs), '']);
+
+  if (lab.ipvs) {
+    await showTraffic(lab);
+    const bodies = await lab.curlVip(4);
+    await expect(bodies.some((b) => b === 'This is web1') && bodies.some((b) => b === 'This is web2'), `curl via the VIP should reach web1 and web2: ${bodies.join(' / ')}`);
+  } else {
+    const [r1, r2] = [await lab.curlDirect('rs1'), await lab.curlDirect('rs2')];
+    lab.info(`client -> rs1: ${JSON.stringify(r1)}, rs2: ${JSON.stringify(r2)}; curl via the VIP skipped: no ip_vs in this kernel, IPVS programming is skipped`);
+    await expect(r1 === 'This is web1' && r2 === 'This is web2', 'real servers should answer directly');
+  }
+
+  lab.info('step 2: link down lb1 (ip link set eth0 down in lb1) - lb2 must take over 3.648 s (Master_Down_Interval) after lb1's last advert');
+  let t = performance.now();
+  lab.setLink('lb1', false);
+  const down = await lab.measureTakeover('lb2', 'lb1', t, 10_000).catch((e: Error) => {
+    throw new StepError(e.message);
+  });
+  lab.info(describeTakeover(lab, 'link down lb1', 'lb2', 'lb1', down));
+  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t).catch(() => {
+    throw new StepError('lb2 holds the VIP but did not log Entering MASTER STATE');
+  });
+  await expect(lab.vipHolders().then((h) => h.length === 1 && h[0] === 'lb2'), `VIP should be on lb2 only: ${await lab.status()}`);
+  lab.info(`step 2 ok: ${await lab.status()}`);
+  timings.push(['link down lb1 -> VIP on lb2', fmt(down.vipPresentMs), '2.65-3.65 s (3.648 s after lb1\'s last advert)']);
+  if (lab.ipvs) await showTraffic(lab);
+
+  lab.info('step 3: link up lb1 - lb1 (priority 100) must preempt lb2 (priority 90)');
+  t = performance.now();
+  lab.setLink('lb1', true);
+  const up = await lab.measureTakeover('lb1', 'lb2', t, 15_000).catch((e: Error) => {
+    throw new StepError(e.message);
+  });
+  lab.info(describeTakeover(lab, 'link up lb1', 'lb1', 'lb2', up));
+  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000, t).catch(() => {
+    throw new StepError('lb2 did not go back to BACKUP');
+  });
+  await expect(up.vipGoneMs !== undefined, 'VIP should be gone from lb2');
+  await expect(lab.vipHolders().then((h) => h.length === 1 && h[0] === 'lb1'), `VIP should be on lb1 only: ${await lab.status()}`);
+  lab.info(`step 3 ok: ${await lab.status()}`);
+  timings.push(['link up lb1 -> lb1 preempts (VIP on lb1)', fmt(up.vipPresentMs), '~3.65 s (lb1 waits out its down timer)']);
+
+  lab.info('step 4: SIGTERM lb1 - it sends priority-0 adverts; lb2 must take over after Skew_Time (0.648 s)');
+  t = performance.now();
+  const exit = lab.stopDaemon('lb1');
+  const term = await lab.measureTakeover('lb2', 'lb1', t, 6000).catch((e: Error) => {
+    throw new StepError(e.message);
+  });
+  lab.info(describeTakeover(lab, 'SIGTERM lb1', 'lb2', 'lb1', term));
+  const code = await exit;
+  await expect(code === 0, `lb1 should exit 0 on SIGTERM, exited ${code}`);
+  await expect(lab.vipHolders().then((h) => h.length === 1 && h[0] === 'lb2'), `VIP should be on lb2 only: ${await lab.status()}`);
+  lab.info(`step 4 ok: ${await lab.status()}`);
+  timings.push(['SIGTERM lb1 -> VIP on lb2', fmt(term.vipPresentMs), '~0.65 s (Skew_Time)']);
+
+  lab.info('timings (action -> VIP present on the new master, polled every ~10 ms):');
+  for (const [what, ms, ideal] of timings) lab.info(`  ${what.padEnd(48)} ${ms.padStart(9)}  ${ideal}`);
+  lab.info('SCRIPTED LAB PASSED');
+}
+
+const MENU = `
+  [1] link down lb1   [2] link up lb1   [3] stop lb1 daemon (SIGTERM)   [4] start lb1 daemon
+  [5] curl the VIP from the client      [6] status                      [7] ipvsadm -Ln on the master
+  [q] quit (cleans everything up)`;
+
+async function interactive(lab: Lab): Promise<void> {
+  await lab.up();
+  await lab.daemons.lb1!.waitFor(/\(VI_1\) Entering MASTER STATE/, 15_000).catch(() => undefined);
+  await sleep(300);
+  lab.info(`status: ${await lab.status()}`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
+  let busy = false;
+  const prompt = (): void => {
+    process.stdout.write(`${MENU}\nchoice> `);
+  };
+  const watch = async (what: string, to: Lb, from: Lb, since: number, timeoutMs: number): Promise<void> => {
+    try {
+      const t = await lab.measureTakeover(to, from, since, timeoutMs);
+      lab.info(describeTakeover(lab, what, to, from, t));
+    } catch (e) {
+      lab.info(`${what}: ${(e as Error).message}`);
+    }
+    lab.info(`status: ${await lab.status()}`);
+  };
+  const handle = async (choice: string): Promise<boolean> => {
+    const now = performance.now();
+    switch (choice) {
+      case '1':
+        lab.info('link down lb1 (ip link set eth0 down in lb1); lb2 takes over after ~3.65 s');
+        lab.setLink('lb1', false);
+        await watch('link down lb1', 'lb2', 'lb1', now, 10_000);
+        return true;
+      case '2':
+        lab.info('link up lb1; lb1 (priority 100) preempts lb2 (priority 90)');
+        lab.setLink('lb1', true);
+        if (lab.daemons.lb1?.running) await watch('link up lb1', 'lb1', 'lb2', now, 15_000);
+        return true;
+      case '3':
+        lab.info('SIGTERM lb1; it sends priority 0 and lb2 takes over after ~0.65 s');
+        {
+          const exit = lab.stopDaemon('lb1');
+          await watch('SIGTERM lb1', 'lb2', 'lb1', now, 6000);
+          await exit;
+        }
+        return true;
+      case '4':
+        lab.startDaemon('lb1');
+        await watch('start lb1', 'lb1', 'lb2', now, 15_000);
+        return true;
+      case '5':
+        await showTraffic(lab);
+        return true;
+      case '6':
+        lab.info(`status: ${await lab.status()}`);
+        return true;
+      case '7': {
+        const m = (await lab.vipHolders())[0];
+        if (!lab.ipvs) lab.info('no ip_vs in this kernel: IPVS programming is skipped, there is no table to show');
+        else if (!m) lab.info('nobody holds the VIP');
+        else lab.info(`ipvsadm -Ln on ${m}:\n${indent(lab.ipvsTable(m))}`);
+        return true;
+      }
+      case 'q':
+      case 'quit':
+      case 'exit':
+        return false;
+      case '':
+        return true;
+      default:
+        lab.info(`unknown choice '${choice}'`);
+        return true;
+    }
+  };
+  await new Promise<void>((resolve) => {
+    rl.on('line', (line) => {
+      if (busy) {
+        lab.info('busy - wait for the current action to finish');
+        return;
+      }
+      busy = true;
+      void handle(line.trim().toLowerCase())
+        .catch((e: Error) => (lab.info(`error: ${e.message}`), true))
+        .then((more) => {
+          busy = false;
+          if (more) prompt();
+          else rl.close();
+        });
+    });
+    rl.on('close', resolve);
+    prompt();
+  });
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (typeof args === 'string') {
+    process.stderr.write(`lab: ${args}\n${USAGE}`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('lab: needs root (network namespaces, raw sockets); try: sudo npm run lab\n');
+    return 4;
+  }
+  const lab = new Lab({ prefix: args.prefix, checkScript: args.checkScript, out: (s) => process.stdout.write(s), color: args.color });
+  let signalled = false;
+  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(sig, () => {
+      if (signalled) {
+        lab.info(`${sig}: still cleaning up`);
+        return;
+      }
+      signalled = true;
+      lab.info(`${sig}: stopping the daemons and removing the namespaces`);
+      void lab.cleanup().finally(() => process.exit(128 + n));
+    });
+  }
+  let code = 0;
+  try {
+    if (args.scripted) await scripted(lab);
+    else await interactive(lab);
+  } catch (e) {
+    code = 1;
+    lab.info(e instanceof StepError ? `SCRIPTED LAB FAILED: ${e.message}` : `error: ${(e as Error).stack ?? String(e)}`);
+    if (!signalled) lab.info(`status at failure: ${await lab.status().catch(() => 'unknown')}`);
+  }
+  if (signalled) return new Promise(() => undefined); // the signal handler exits
+  await lab.cleanup();
+  return code;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,149 @@
+// The seed lab's network in namespaces: a switch namespace with bridge br0, and lb1 (.111), lb2 (.112),
+// rs1 (.121), rs2 (.122), client (.50) each with eth0 on it, 192.168.60.0/24. Every name starts with the
+// lab's prefix (lab- for the real lab, lkt- in tests); teardown kills what still runs in them first.
+import { execFile, spawnSync } from 'node:child_process';
+
+export const SUBNET = '192.168.60';
+export const VIP = `${SUBNET}.200`;
+export const NODES = ['lb1', 'lb2', 'rs1', 'rs2', 'client'] as const;
+export type NodeName = (typeof NODES)[number];
+export const NODE_IP: Record<NodeName, string> = {
+  lb1: `${SUBNET}.111`,
+  lb2: `${SUBNET}.112`,
+  rs1: `${SUBNET}.121`,
+  rs2: `${SUBNET}.122`,
+  client: `${SUBNET}.50`,
+};
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[]): RunResult {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: r.error ? null : r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+}
+
+export function must(cmd: string, args: string[]): string {
+  const r = run(cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+export function runAsync(cmd: string, args: string[], timeoutMs = 5000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+      resolve({ status: code, stdout: stdout ?? '', stderr: stderr ?? '' });
+    });
+  });
+}
+
+/** Namespace names currently present whose name starts with prefix. */
+export function listNamespaces(prefix: string): string[] {
+  const r = run('ip', ['netns', 'list']);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n.length > 0 && n.startsWith(prefix));
+}
+
+export class Topology {
+  readonly sw: string;
+  readonly ns: Record<NodeName, string>;
+
+  constructor(readonly prefix: string) {
+    if (!/^[a-z][a-z0-9-]{0,9}$/.test(prefix)) throw new Error(`bad namespace prefix '${prefix}' (a-z, 0-9, -, at most 10 characters)`);
+    this.sw = `${prefix}sw`;
+    this.ns = Object.fromEntries(NODES.map((n) => [n, `${prefix}${n}`])) as Record<NodeName, string>;
+  }
+
+  all(): string[] {
+    return [this.sw, ...NODES.map((n) => this.ns[n])];
+  }
+
+  /** Our namespaces that exist right now. */
+  existing(): string[] {
+    const present = new Set(listNamespaces(this.prefix));
+    return this.all().filter((n) => present.has(n));
+  }
+
+  /** Build the bridge and the five nodes. Throws (after removing what it made) on failure. */
+  up(): void {
+    try {
+      must('ip', ['netns', 'add', this.sw]);
+      must('ip', ['-n', this.sw, 'link', 'set', 'lo', 'up']);
+      must('ip', ['-n', this.sw, 'link', 'add', 'br0', 'type', 'bridge']);
+      must('ip', ['-n', this.sw, 'link', 'set', 'br0', 'up']);
+      for (const n of NODES) {
+        const ns = this.ns[n];
+        // Temporary names in the root namespace: unique per prefix, moved out at once.
+        const a = `${this.prefix}${n}0`.slice(0, 15);
+        const b = `${this.prefix}${n}1`.slice(0, 15);
+        must('ip', ['netns', 'add', ns]);
+        must('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+        must('ip', ['link', 'set', a, 'netns', ns]);
+        must('ip', ['link', 'set', b, 'netns', this.sw]);
+        must('ip', ['-n', ns, 'link', 'set', a, 'name', 'eth0']);
+        must('ip', ['-n', this.sw, 'link', 'set', b, 'name', n]);
+        must('ip', ['-n', this.sw, 'link', 'set', n, 'master', 'br0', 'up']);
+        must('ip', ['-n', ns, 'addr', 'add', `${NODE_IP[n]}/24`, 'dev', 'eth0']);
+        must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+        must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      // Real servers for LVS-DR: the VIP on lo, never answered for or announced on eth0.
+      for (const n of ['rs1', 'rs2'] as const) {
+        const ns = this.ns[n];
+        for (const [k, v] of [
+          ['net.ipv4.conf.all.arp_ignore', '1'],
+          ['net.ipv4.conf.all.arp_announce', '2'],
+          ['net.ipv4.conf.eth0.arp_ignore', '1'],
+          ['net.ipv4.conf.eth0.arp_announce', '2'],
+          ['net.ipv4.conf.lo.arp_ignore', '1'],
+          ['net.ipv4.conf.lo.arp_announce', '2'],
+        ] as const) {
+          must('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${k}=${v}`]);
+        }
+        must('ip', ['-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo']);
+      }
+    } catch (e) {
+      this.down();
+      throw e;
+    }
+  }
+
+  /** Kill every process still inside our namespaces (SIGKILL), then delete them. Idempotent. */
+  down(): void {
+    for (const ns of this.existing()) {
+      for (let round = 0; round < 3; round++) {
+        const pids = run('ip', ['netns', 'pids', ns])
+          .stdout.split(/\s+/)
+          .filter((p) => /^\d+$/.test(p))
+          .map(Number)
+          .filter((p) => p !== process.pid);
+        if (pids.length === 0) break;
+        for (const p of pids) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+        spawnSync('sleep', ['0.1']);
+      }
+      run('ip', ['netns', 'del', ns]);
+    }
+  }
+
+  /** Does ns have address on eth0 right now? */
+  async hasAddress(node: NodeName, address: string): Promise<boolean> {
+    const r = await runAsync('ip', ['-n', this.ns[node], '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    return r.stdout.includes(` ${address}/`);
+  }
+
+  setLink(node: NodeName, up: boolean): void {
+    must('ip', ['-n', this.ns[node], 'link', 'set', 'eth0', up ? 'up' : 'down']);
+  }
+}
