@@ -27,8 +27,15 @@ export interface LogicalLine {
 
 interface FileContext {
   file: string;
-  lines: string[];
-  index: number;
+  /** The whole file; lines are sliced on demand so they die young (no array of 370k survivors). */
+  text: string;
+  /** Offset of the next physical line in `text`, or -1 at the end. */
+  pos: number;
+  /** Number of the next physical line. */
+  lineNo: number;
+  /** A lone `{`/`}` that ended the previous fast-path line ('' = none): emitted next, before the queue. */
+  pendingBrace: string;
+  pendingLine: number;
   /** Logical lines already produced from the current physical line, or items awaiting processing. */
   queue: QueueItem[];
   queueHead: number;
@@ -100,8 +107,17 @@ export class LineReader {
   }
 
   private pushFile(file: string, text: string): void {
-    const lines = text.split('\n');
-    this.stack.push({ file, lines, index: 0, queue: [], queueHead: 0, dir: this.files.dirname(file) });
+    this.stack.push({
+      file,
+      text,
+      pos: text.length === 0 ? -1 : 0,
+      lineNo: 1,
+      pendingBrace: '',
+      pendingLine: 0,
+      queue: [],
+      queueHead: 0,
+      dir: this.files.dirname(file),
+    });
   }
 
   private error(file: string, line: number, message: string, severity: Diagnostic['severity'] = 'error'): void {
@@ -113,6 +129,11 @@ export class LineReader {
     for (;;) {
       const ctx = this.stack[this.stack.length - 1];
       if (ctx === undefined) return undefined;
+      if (ctx.pendingBrace !== '') {
+        const brace = ctx.pendingBrace;
+        ctx.pendingBrace = '';
+        return this.finish(ctx, brace, ctx.pendingLine)!;
+      }
       if (ctx.queueHead < ctx.queue.length) {
         const item = ctx.queue[ctx.queueHead++]!;
         if (ctx.queueHead === ctx.queue.length) {
@@ -127,20 +148,42 @@ export class LineReader {
         if (out !== undefined) return out;
         continue;
       }
-      if (ctx.index >= ctx.lines.length) {
+      if (ctx.pos < 0) {
         this.stack.pop();
         // keepalived frees the ~SEQ list at the end of each file; a multi-line definition ends too.
         this.multilineDef = undefined;
         continue;
       }
-      const lineNo = ctx.index + 1;
-      let raw = ctx.lines[ctx.index++]!;
+      const lineNo = ctx.lineNo++;
+      const nl = ctx.text.indexOf('\n', ctx.pos);
+      let raw = nl < 0 ? ctx.text.slice(ctx.pos) : ctx.text.slice(ctx.pos, nl);
+      ctx.pos = nl < 0 ? -1 : nl + 1;
       if (raw.length !== 0 && raw.charCodeAt(raw.length - 1) === 13) raw = raw.replace(/\r+$/, '');
       if (this.multilineDef !== undefined) {
         this.continueDefinition(raw, lineNo, ctx.file);
         continue;
       }
       if (raw.length === 0) continue;
+      // Single-pass fast path for plain statement lines (no quotes, escapes, $, @, ~, include,
+      // and braces only as a trailing word); everything else takes keepalived's full pipeline.
+      const words = fastWords(raw);
+      if (words !== null) {
+        const brace = fastBrace;
+        if (words.length === 0) {
+          if (brace === '') continue;
+          return this.finish(ctx, brace, lineNo)!;
+        }
+        const w0 = words[0]!;
+        if (w0.length < 7 || !w0.startsWith('include')) {
+          if (brace !== '') {
+            ctx.pendingBrace = brace;
+            ctx.pendingLine = lineNo;
+          }
+          this.lastFile = ctx.file;
+          this.lastLine = lineNo;
+          return { words, file: ctx.file, line: lineNo };
+        }
+      }
       const text = decomment(raw, (msg) => this.error(ctx.file, lineNo, msg));
       if (text.length === 0) continue;
       // Fast path: the overwhelmingly common plain statement line.
@@ -456,6 +499,17 @@ export class LineReader {
    * on a line of its own, the text after it becomes the next line), then splits into words.
    */
   private finish(ctx: FileContext, text: string, lineNo: number): LogicalLine | undefined {
+    if (text.length === 1 && (text === '{' || text === '}')) {
+      // A lone brace: count it (keepalived's block_depth) and share one words array.
+      if (text === '{') this.blockDepth++;
+      else if (this.blockDepth-- < 1) {
+        this.error(ctx.file, lineNo, "Extra '}' found");
+        this.blockDepth = 0;
+      }
+      this.lastFile = ctx.file;
+      this.lastLine = lineNo;
+      return { words: text === '{' ? OPEN_WORDS : CLOSE_WORDS, file: ctx.file, line: lineNo };
+    }
     let head = text;
     const brace = findBrace(text);
     if (brace >= 0) {
@@ -489,6 +543,55 @@ export class LineReader {
     if (words.length === 0) return undefined;
     return { words, file: ctx.file, line: lineNo };
   }
+}
+
+/** Shared words of a lone-brace line (never mutated by consumers). */
+const OPEN_WORDS: string[] = ['{'];
+const CLOSE_WORDS: string[] = ['}'];
+
+/** Set by fastWords(): '{' or '}' when the line ended with a lone brace word, else ''. */
+let fastBrace = '';
+
+/**
+ * Words of a plain line in one pass, or null when the line needs the full pipeline (quotes,
+ * escapes, $, a leading @ or ~, a brace that is not the last word, vertical tab/form feed).
+ * A comment (# or !) ends the line even mid-word, as keepalived's decomment().
+ */
+function fastWords(raw: string): string[] | null {
+  fastBrace = '';
+  const n = raw.length;
+  const words: string[] = [];
+  let i = 0;
+  while (i < n) {
+    let c = raw.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) {
+      i++;
+      continue;
+    }
+    if (c === 35 || c === 33) return words; // # or !: comment to end of line
+    if (c === 123 || c === 125) {
+      // A brace word: only handled here when nothing but blanks or a comment follows.
+      let j = i + 1;
+      while (j < n) {
+        const d = raw.charCodeAt(j);
+        if (d === 35 || d === 33) break;
+        if (d !== 32 && d !== 9 && d !== 13) return null;
+        j++;
+      }
+      fastBrace = c === 123 ? '{' : '}';
+      return words;
+    }
+    if (c === 34 || c === 92 || c === 36 || c === 11 || c === 12 || (words.length === 0 && (c === 64 || c === 126))) return null;
+    const start = i;
+    for (i++; i < n; i++) {
+      c = raw.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13 || c === 35 || c === 33) break;
+      if (c === 34 || c === 92 || c === 36 || c === 123 || c === 125 || c === 11 || c === 12) return null;
+    }
+    words.push(raw.slice(start, i));
+    if (c === 35 || c === 33) return words;
+  }
+  return words;
 }
 
 /**
