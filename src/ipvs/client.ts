@@ -27,7 +27,7 @@ import {
   encodeGetService,
   encodeGetServices,
   encodeOp,
-  frameMessage,
+  frameMessages,
   parseErrno,
   parseMessages,
   type IpvsRequest,
@@ -57,6 +57,11 @@ export interface OpenIpvsOptions {
   window?: number;
   /** Run `modprobe ip_vs` once if the IPVS family is unknown (default true). */
   modprobe?: boolean;
+  /**
+   * Ask an ACK for every write request (default false: only the last request of each datagram asks for one,
+   * the others answer only on error; results are the same, with far fewer replies to read).
+   */
+  ackEach?: boolean;
 }
 
 /**
@@ -102,6 +107,8 @@ interface Pending {
   index: number;
   parts: Buffer[];
   batch: Batch;
+  /** On the last request of a datagram: the seqs of that datagram, settled when this one is answered. */
+  group?: number[] | undefined;
 }
 
 interface Batch {
@@ -127,6 +134,7 @@ export class IpvsClient implements IpvsApi {
   private active: Batch | undefined;
   private familyId = 0;
   private readonly timeoutMs: number;
+  private readonly ackEach: boolean;
   private window: number;
 
   private constructor(
@@ -134,6 +142,7 @@ export class IpvsClient implements IpvsApi {
     options: OpenIpvsOptions,
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.ackEach = options.ackEach ?? false;
     const rcvbuf = port.receiveBufferSize();
     const fits = rcvbuf ? Math.max(8, Math.floor(rcvbuf / REPLY_COST_BYTES)) : DEFAULT_WINDOW;
     this.window = Math.max(1, Math.min(options.window ?? DEFAULT_WINDOW, fits));
@@ -326,39 +335,51 @@ export class IpvsClient implements IpvsApi {
     });
   }
 
+  /**
+   * Sends the next datagram of the batch. Write requests of one datagram form a group: with `ackEach` off
+   * only the last one asks for an ACK, the others answer only when they fail. The kernel handles the
+   * messages of a datagram in order and queues their replies in order, so when the last one's reply
+   * arrives every earlier one without an error reply has succeeded.
+   */
   private pump(batch: Batch): void {
     if (this.closed || batch.dumpInFlight) return;
-    const frames: Buffer[] = [];
-    const seqs: number[] = [];
+    const chosen: Item[] = [];
+    const first = batch.next;
     let bytes = 0;
-    while (batch.next < batch.items.length && batch.inFlight.size < this.window) {
+    const perDatagram = Math.max(1, Math.ceil(this.window / 2));
+    while (batch.next < batch.items.length && batch.inFlight.size + chosen.length < this.window && chosen.length < perDatagram) {
       const item = batch.items[batch.next]!;
-      if (item.kind === 'dump' && (batch.inFlight.size > 0 || frames.length > 0)) break;
-      if (frames.length > 0 && bytes + item.payload.length + 16 > MAX_DATAGRAM_BYTES) break;
-      const seq = this.nextSeq();
-      const flags =
-        item.kind === 'dump' ? NLM_F_REQUEST | NLM_F_DUMP : item.kind === 'ack' ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST;
-      const frame = frameMessage({ type: item.type, flags, seq, pid: 0, payload: item.payload });
-      const p: Pending = { item, index: batch.next, parts: [], batch };
-      this.pending.set(seq, p);
-      batch.inFlight.add(seq);
-      frames.push(frame);
-      seqs.push(seq);
-      bytes += frame.length;
+      if (chosen.length > 0 && (item.kind !== chosen[0]!.kind || item.kind === 'dump')) break;
+      if (item.kind === 'dump' && batch.inFlight.size > 0) break;
+      if (chosen.length > 0 && bytes + item.payload.length + 16 > MAX_DATAGRAM_BYTES) break;
+      chosen.push(item);
+      bytes += item.payload.length + 16;
       batch.next++;
-      if (item.kind === 'dump') {
-        batch.dumpInFlight = true;
-        break;
-      }
+      if (item.kind === 'dump') batch.dumpInFlight = true;
     }
-    if (frames.length === 0) return;
-    this.port.send(Buffer.concat(frames), (errno) => {
+    if (chosen.length === 0) return;
+    const seqs: number[] = [];
+    const group: number[] | undefined = chosen[0]!.kind === 'ack' ? seqs : undefined;
+    const msgs = chosen.map((item, i) => {
+      const seq = this.nextSeq();
+      seqs.push(seq);
+      const last = i === chosen.length - 1;
+      const flags =
+        item.kind === 'dump'
+          ? NLM_F_REQUEST | NLM_F_DUMP
+          : item.kind === 'ack'
+            ? NLM_F_REQUEST | (this.ackEach || last ? NLM_F_ACK : 0)
+            : NLM_F_REQUEST;
+      this.pending.set(seq, { item, index: first + i, parts: [], batch, group: last && !this.ackEach ? group : undefined });
+      batch.inFlight.add(seq);
+      return { type: item.type, flags, seq, pid: 0, payload: item.payload };
+    });
+    this.port.send(frameMessages(msgs), (errno) => {
       if (errno === undefined) return;
       // The kernel took none of this datagram: fail exactly those requests.
       for (const seq of seqs) {
         const p = this.pending.get(seq);
-        if (!p) continue;
-        this.finish(seq, p, makeIpvsError(p.item.op, errno, 'send'));
+        if (p) this.finish(seq, p, makeIpvsError(p.item.op, errno, 'send'));
       }
     });
   }
@@ -402,6 +423,19 @@ export class IpvsClient implements IpvsApi {
     batch.inFlight.delete(seq);
     if (batch.results[p.index]) return;
     batch.results[p.index] = { error, parts: p.parts };
+    if (p.group) {
+      // Replies come in order: whatever in this datagram has not reported an error by now succeeded.
+      for (const s of p.group) {
+        const q = this.pending.get(s);
+        if (!q || s === seq) continue;
+        this.pending.delete(s);
+        batch.inFlight.delete(s);
+        if (!batch.results[q.index]) {
+          batch.results[q.index] = { error: undefined, parts: q.parts };
+          batch.remaining--;
+        }
+      }
+    }
     if (p.item.kind === 'dump') batch.dumpInFlight = false;
     batch.remaining--;
     if (batch.remaining === 0) this.endBatch(batch);

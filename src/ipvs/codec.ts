@@ -224,22 +224,33 @@ export interface NetlinkMessage {
 
 /** nlmsghdr + payload (padded). */
 export function frameMessage(m: NetlinkMessage): Buffer {
-  const len = NLMSG_HDRLEN + m.payload.length;
-  const out = Buffer.alloc(align4(len));
-  if (LE) {
-    out.writeUInt32LE(len, 0);
-    out.writeUInt16LE(m.type, 4);
-    out.writeUInt16LE(m.flags, 6);
-    out.writeUInt32LE(m.seq >>> 0, 8);
-    out.writeUInt32LE(m.pid >>> 0, 12);
-  } else {
-    out.writeUInt32BE(len, 0);
-    out.writeUInt16BE(m.type, 4);
-    out.writeUInt16BE(m.flags, 6);
-    out.writeUInt32BE(m.seq >>> 0, 8);
-    out.writeUInt32BE(m.pid >>> 0, 12);
+  return frameMessages([m]);
+}
+
+/** Several messages framed back to back into one datagram (one allocation). */
+export function frameMessages(ms: readonly NetlinkMessage[]): Buffer {
+  let total = 0;
+  for (const m of ms) total += align4(NLMSG_HDRLEN + m.payload.length);
+  const out = Buffer.alloc(total);
+  let o = 0;
+  for (const m of ms) {
+    const len = NLMSG_HDRLEN + m.payload.length;
+    if (LE) {
+      out.writeUInt32LE(len, o);
+      out.writeUInt16LE(m.type, o + 4);
+      out.writeUInt16LE(m.flags, o + 6);
+      out.writeUInt32LE(m.seq >>> 0, o + 8);
+      out.writeUInt32LE(m.pid >>> 0, o + 12);
+    } else {
+      out.writeUInt32BE(len, o);
+      out.writeUInt16BE(m.type, o + 4);
+      out.writeUInt16BE(m.flags, o + 6);
+      out.writeUInt32BE(m.seq >>> 0, o + 8);
+      out.writeUInt32BE(m.pid >>> 0, o + 12);
+    }
+    m.payload.copy(out, o + NLMSG_HDRLEN);
+    o += align4(len);
   }
-  m.payload.copy(out, NLMSG_HDRLEN);
   return out;
 }
 
@@ -288,7 +299,7 @@ export function parseGenl(payload: Buffer): GenlMessage {
 
 /** CTRL_CMD_GETFAMILY for "IPVS" (sent to GENL_ID_CTRL, flags REQUEST). */
 export function encodeGetFamily(name = IPVS_GENL_NAME): Buffer {
-  return genl(CTRL_CMD_GETFAMILY, [attr(CTRL_ATTR_FAMILY_NAME, cstring(name))], 1);
+  return new AttrWriter(CTRL_CMD_GETFAMILY, 1).cstring(CTRL_ATTR_FAMILY_NAME, name).done();
 }
 
 export function decodeFamilyId(payload: Buffer): number | undefined {
@@ -310,12 +321,107 @@ function invalid(op: IpvsOperation, what: string): IpvsError {
   return new IpvsError(op, 22, `Invalid argument: ${what}`);
 }
 
-function addressBytes(op: IpvsOperation, family: AddressFamily, text: string): Buffer {
+/**
+ * Writes a generic netlink payload (genlmsghdr + attributes) straight into one buffer: requests are encoded
+ * thousands at a time by apply(), so no per-attribute allocation. Padding stays zero (Buffer.alloc).
+ */
+class AttrWriter {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(cmd: number, version = IPVS_GENL_VERSION, size = 256) {
+    this.buf = Buffer.alloc(size);
+    this.buf[0] = cmd;
+    this.buf[1] = version;
+    this.len = GENL_HDRLEN;
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const b = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(b, 0, 0, this.len);
+    this.buf = b;
+  }
+
+  private header(at: number, len: number, type: number): void {
+    if (LE) {
+      this.buf.writeUInt16LE(len, at);
+      this.buf.writeUInt16LE(type, at + 2);
+    } else {
+      this.buf.writeUInt16BE(len, at);
+      this.buf.writeUInt16BE(type, at + 2);
+    }
+  }
+
+  /** Reserves an attribute of `size` payload bytes and returns the payload offset. */
+  private put(type: number, size: number): number {
+    this.room(align4(NLA_HDRLEN + size));
+    this.header(this.len, NLA_HDRLEN + size, type);
+    const at = this.len + NLA_HDRLEN;
+    this.len += align4(NLA_HDRLEN + size);
+    return at;
+  }
+
+  u8(type: number, v: number): this {
+    this.buf[this.put(type, 1)] = v & 0xff;
+    return this;
+  }
+  u16(type: number, v: number): this {
+    const at = this.put(type, 2);
+    if (LE) this.buf.writeUInt16LE(v, at);
+    else this.buf.writeUInt16BE(v, at);
+    return this;
+  }
+  be16(type: number, v: number): this {
+    this.buf.writeUInt16BE(v, this.put(type, 2));
+    return this;
+  }
+  u32(type: number, v: number): this {
+    const at = this.put(type, 4);
+    if (LE) this.buf.writeUInt32LE(v >>> 0, at);
+    else this.buf.writeUInt32BE(v >>> 0, at);
+    return this;
+  }
+  /** Two host-order u32 (struct ip_vs_flags { flags, mask }). */
+  u32pair(type: number, a: number, b: number): this {
+    const at = this.put(type, 8);
+    if (LE) {
+      this.buf.writeUInt32LE(a >>> 0, at);
+      this.buf.writeUInt32LE(b >>> 0, at + 4);
+    } else {
+      this.buf.writeUInt32BE(a >>> 0, at);
+      this.buf.writeUInt32BE(b >>> 0, at + 4);
+    }
+    return this;
+  }
+  bytes(type: number, b: Uint8Array, size = b.length): this {
+    const at = this.put(type, size);
+    this.buf.set(b, at);
+    return this;
+  }
+  cstring(type: number, s: string): this {
+    const n = Buffer.byteLength(s);
+    const at = this.put(type, n + 1);
+    this.buf.write(s, at, 'utf8');
+    return this;
+  }
+  nest(type: number, body: (w: this) => void): this {
+    this.room(NLA_HDRLEN);
+    const start = this.len;
+    this.len += NLA_HDRLEN;
+    body(this);
+    this.header(start, this.len - start, type);
+    return this;
+  }
+  done(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+function addressBytes(op: IpvsOperation, family: AddressFamily, text: string): Uint8Array {
   const b = parseAddress(family, text);
   if (!b) throw invalid(op, `bad ${family === 'inet' ? 'IPv4' : 'IPv6'} address "${text}"`);
-  const out = Buffer.alloc(16); // union nf_inet_addr, as libipvs sends it
-  out.set(b, 0);
-  return out;
+  return b;
 }
 
 function checkRange(op: IpvsOperation, what: string, v: number, max: number): number {
@@ -328,161 +434,149 @@ function checkName(op: IpvsOperation, what: string, s: string, maxlen: number): 
   return s;
 }
 
-function serviceIdAttrs(op: IpvsOperation, key: ServiceKey): Buffer[] {
-  const attrs = [attr(SVC_ATTR.AF, u16(AF_NUMBER[key.family]))];
+/** AF, then FWMARK or PROTOCOL + ADDR (16 bytes, union nf_inet_addr, as libipvs sends it) + PORT (be16). */
+function serviceId(w: AttrWriter, op: IpvsOperation, key: ServiceKey): void {
+  w.u16(SVC_ATTR.AF, AF_NUMBER[key.family]);
   if (key.kind === 'fwmark') {
-    attrs.push(attr(SVC_ATTR.FWMARK, u32(checkRange(op, 'fwmark', key.fwmark, 0xffffffff))));
-  } else {
-    const proto = PROTOCOL_NUMBER[key.protocol];
-    if (proto === undefined) throw invalid(op, `protocol ${String(key.protocol)}`);
-    attrs.push(
-      attr(SVC_ATTR.PROTOCOL, u16(proto)),
-      attr(SVC_ATTR.ADDR, addressBytes(op, key.family, key.address)),
-      attr(SVC_ATTR.PORT, be16(checkRange(op, 'port', key.port, 0xffff))),
-    );
+    w.u32(SVC_ATTR.FWMARK, checkRange(op, 'fwmark', key.fwmark, 0xffffffff));
+    return;
   }
-  return attrs;
+  const proto = PROTOCOL_NUMBER[key.protocol];
+  if (proto === undefined) throw invalid(op, `protocol ${String(key.protocol)}`);
+  w.u16(SVC_ATTR.PROTOCOL, proto);
+  w.bytes(SVC_ATTR.ADDR, addressBytes(op, key.family, key.address), 16);
+  w.be16(SVC_ATTR.PORT, checkRange(op, 'port', key.port, 0xffff));
 }
 
-function netmaskBytes(op: IpvsOperation, family: AddressFamily, netmask: string): Buffer {
+/** IPv4: the mask's network-order bytes; IPv6: the prefix length as a host u32 (ip_vs_add_service checks 1..128). */
+function netmask(w: AttrWriter, op: IpvsOperation, family: AddressFamily, text: string): void {
   if (family === 'inet') {
-    const b = parseIPv4(netmask);
-    if (!b) throw invalid(op, `bad netmask "${netmask}"`);
-    return Buffer.from(b);
+    const b = parseIPv4(text);
+    if (!b) throw invalid(op, `bad netmask "${text}"`);
+    w.bytes(SVC_ATTR.NETMASK, b);
+    return;
   }
-  const text = netmask.startsWith('/') ? netmask.slice(1) : netmask;
-  const prefix = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(prefix >= 1 && prefix <= 128)) throw invalid(op, `bad IPv6 prefix length "${netmask}"`);
-  return u32(prefix);
+  const t = text.startsWith('/') ? text.slice(1) : text;
+  const prefix = /^\d{1,3}$/.test(t) ? Number(t) : NaN;
+  if (!(prefix >= 1 && prefix <= 128)) throw invalid(op, `bad IPv6 prefix length "${text}"`);
+  w.u32(SVC_ATTR.NETMASK, prefix);
 }
 
-function serviceFullAttrs(op: IpvsOperation, s: Service): Buffer[] {
-  const attrs = serviceIdAttrs(op, s.key);
-  attrs.push(attr(SVC_ATTR.SCHED_NAME, cstring(checkName(op, 'scheduler', s.scheduler, SCHEDNAME_MAXLEN))));
-  if (s.persistenceEngine) {
-    attrs.push(attr(SVC_ATTR.PE_NAME, cstring(checkName(op, 'persistence engine', s.persistenceEngine, PENAME_MAXLEN))));
-  }
+function serviceFull(w: AttrWriter, op: IpvsOperation, s: Service): void {
+  serviceId(w, op, s.key);
+  w.cstring(SVC_ATTR.SCHED_NAME, checkName(op, 'scheduler', s.scheduler, SCHEDNAME_MAXLEN));
+  if (s.persistenceEngine) w.cstring(SVC_ATTR.PE_NAME, checkName(op, 'persistence engine', s.persistenceEngine, PENAME_MAXLEN));
   const flags = checkRange(op, 'flags', s.flags, 0xffffffff) & ~SERVICE_FLAGS.hashed;
-  attrs.push(
-    attr(SVC_ATTR.FLAGS, Buffer.concat([u32(flags), u32(0xffffffff)])), // struct ip_vs_flags { flags, mask }
-    attr(SVC_ATTR.TIMEOUT, u32(checkRange(op, 'timeout', s.timeout, 0xffffffff))),
-    attr(SVC_ATTR.NETMASK, netmaskBytes(op, s.key.family, s.netmask)),
-  );
-  return attrs;
+  w.u32pair(SVC_ATTR.FLAGS, flags, 0xffffffff); // mask ~0: replace all flags, as libipvs does
+  w.u32(SVC_ATTR.TIMEOUT, checkRange(op, 'timeout', s.timeout, 0xffffffff));
+  netmask(w, op, s.key.family, s.netmask);
 }
 
-function destIdAttrs(op: IpvsOperation, d: DestinationKey): Buffer[] {
-  return [
-    attr(DEST_ATTR.ADDR_FAMILY, u16(AF_NUMBER[d.family])),
-    attr(DEST_ATTR.ADDR, addressBytes(op, d.family, d.address)),
-    attr(DEST_ATTR.PORT, be16(checkRange(op, 'port', d.port, 0xffff))),
-  ];
+function destId(w: AttrWriter, op: IpvsOperation, d: DestinationKey): void {
+  w.u16(DEST_ATTR.ADDR_FAMILY, AF_NUMBER[d.family]);
+  w.bytes(DEST_ATTR.ADDR, addressBytes(op, d.family, d.address), 16);
+  w.be16(DEST_ATTR.PORT, checkRange(op, 'port', d.port, 0xffff));
 }
 
-function destFullAttrs(op: IpvsOperation, d: Destination): Buffer[] {
+function destFull(w: AttrWriter, op: IpvsOperation, d: Destination): void {
   const fwd = FORWARD_METHOD_NUMBER[d.forward];
   if (fwd === undefined) throw invalid(op, `forwarding method ${String(d.forward)}`);
-  const attrs = destIdAttrs(op, d);
-  attrs.push(
-    attr(DEST_ATTR.FWD_METHOD, u32(fwd)),
-    attr(DEST_ATTR.WEIGHT, u32(checkRange(op, 'weight', d.weight, 0x7fffffff))),
-    attr(DEST_ATTR.U_THRESH, u32(checkRange(op, 'upper threshold', d.upperThreshold, 0xffffffff))),
-    attr(DEST_ATTR.L_THRESH, u32(checkRange(op, 'lower threshold', d.lowerThreshold, 0xffffffff))),
-  );
+  destId(w, op, d);
+  w.u32(DEST_ATTR.FWD_METHOD, fwd);
+  w.u32(DEST_ATTR.WEIGHT, checkRange(op, 'weight', d.weight, 0x7fffffff));
+  w.u32(DEST_ATTR.U_THRESH, checkRange(op, 'upper threshold', d.upperThreshold, 0xffffffff));
+  w.u32(DEST_ATTR.L_THRESH, checkRange(op, 'lower threshold', d.lowerThreshold, 0xffffffff));
   if (d.forward === 'tunnel') {
     const type = TUNNEL_TYPE_NUMBER[d.tunnelType ?? 'ipip'];
     if (type === undefined) throw invalid(op, `tunnel type ${String(d.tunnelType)}`);
-    attrs.push(
-      attr(DEST_ATTR.TUN_TYPE, u8(type)),
-      attr(DEST_ATTR.TUN_PORT, be16(checkRange(op, 'tunnel port', d.tunnelPort ?? 0, 0xffff))),
-      attr(DEST_ATTR.TUN_FLAGS, u16(checkRange(op, 'tunnel flags', d.tunnelFlags ?? 0, 0xffff))),
-    );
+    w.u8(DEST_ATTR.TUN_TYPE, type);
+    w.be16(DEST_ATTR.TUN_PORT, checkRange(op, 'tunnel port', d.tunnelPort ?? 0, 0xffff));
+    w.u16(DEST_ATTR.TUN_FLAGS, checkRange(op, 'tunnel flags', d.tunnelFlags ?? 0, 0xffff));
   }
-  return attrs;
 }
 
-function daemonAttrs(op: IpvsOperation, d: SyncDaemon): Buffer[] {
-  const attrs = [
-    attr(DAEMON_ATTR.STATE, u32(DAEMON_STATE[d.state])),
-    attr(DAEMON_ATTR.MCAST_IFN, cstring(checkName(op, 'interface', d.mcastInterface, IFNAME_MAXLEN))),
-    attr(DAEMON_ATTR.SYNC_ID, u32(checkRange(op, 'syncid', d.syncId, 0xffffffff))),
-  ];
-  if (d.maxLen !== undefined) attrs.push(attr(DAEMON_ATTR.SYNC_MAXLEN, u16(checkRange(op, 'maxlen', d.maxLen, 0xffff))));
+function daemon(w: AttrWriter, op: IpvsOperation, d: SyncDaemon): void {
+  w.u32(DAEMON_ATTR.STATE, DAEMON_STATE[d.state]);
+  w.cstring(DAEMON_ATTR.MCAST_IFN, checkName(op, 'interface', d.mcastInterface, IFNAME_MAXLEN));
+  w.u32(DAEMON_ATTR.SYNC_ID, checkRange(op, 'syncid', d.syncId, 0xffffffff));
+  if (d.maxLen !== undefined) w.u16(DAEMON_ATTR.SYNC_MAXLEN, checkRange(op, 'maxlen', d.maxLen, 0xffff));
   if (d.mcastGroup !== undefined) {
     const v4 = parseAddress('inet', d.mcastGroup);
-    if (v4) attrs.push(attr(DAEMON_ATTR.MCAST_GROUP, Buffer.from(v4)));
+    if (v4) w.bytes(DAEMON_ATTR.MCAST_GROUP, v4); // in_addr, network order
     else {
       const v6 = parseAddress('inet6', d.mcastGroup);
       if (!v6) throw invalid(op, `bad multicast group "${d.mcastGroup}"`);
-      attrs.push(attr(DAEMON_ATTR.MCAST_GROUP6, Buffer.from(v6)));
+      w.bytes(DAEMON_ATTR.MCAST_GROUP6, v6);
     }
   }
-  if (d.mcastPort !== undefined) attrs.push(attr(DAEMON_ATTR.MCAST_PORT, u16(checkRange(op, 'mcast port', d.mcastPort, 0xffff))));
-  if (d.mcastTtl !== undefined) attrs.push(attr(DAEMON_ATTR.MCAST_TTL, u8(checkRange(op, 'mcast ttl', d.mcastTtl, 255))));
-  return attrs;
+  if (d.mcastPort !== undefined) w.u16(DAEMON_ATTR.MCAST_PORT, checkRange(op, 'mcast port', d.mcastPort, 0xffff)); // host order
+  if (d.mcastTtl !== undefined) w.u8(DAEMON_ATTR.MCAST_TTL, checkRange(op, 'mcast ttl', d.mcastTtl, 255));
+}
+
+function request(op: IpvsOperation, cmd: number, dump: boolean, body?: (w: AttrWriter) => void): IpvsRequest {
+  const w = new AttrWriter(cmd);
+  body?.(w);
+  return { op, cmd, dump, payload: w.done() };
 }
 
 /** Encodes a write operation. Throws IpvsError (EINVAL) for values the kernel could not take. */
 export function encodeOp(o: IpvsOp): IpvsRequest {
   const op = o.op;
-  const req = (cmd: number, attrs: Buffer[]): IpvsRequest => ({ op, cmd, dump: false, payload: genl(cmd, attrs) });
   switch (o.op) {
     case 'add-service':
-      return req(CMD.NEW_SERVICE, [attr(CMD_ATTR.SERVICE, serviceFullAttrs(op, o.service))]);
     case 'edit-service':
-      return req(CMD.SET_SERVICE, [attr(CMD_ATTR.SERVICE, serviceFullAttrs(op, o.service))]);
+      return request(op, o.op === 'add-service' ? CMD.NEW_SERVICE : CMD.SET_SERVICE, false, (w) =>
+        w.nest(CMD_ATTR.SERVICE, () => serviceFull(w, op, o.service)),
+      );
     case 'del-service':
-      return req(CMD.DEL_SERVICE, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key))]);
+      return request(op, CMD.DEL_SERVICE, false, (w) => w.nest(CMD_ATTR.SERVICE, () => serviceId(w, op, o.key)));
     case 'add-dest':
-      return req(CMD.NEW_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destFullAttrs(op, o.dest))]);
     case 'edit-dest':
-      return req(CMD.SET_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destFullAttrs(op, o.dest))]);
+      return request(op, o.op === 'add-dest' ? CMD.NEW_DEST : CMD.SET_DEST, false, (w) => {
+        w.nest(CMD_ATTR.SERVICE, () => serviceId(w, op, o.key));
+        w.nest(CMD_ATTR.DEST, () => destFull(w, op, o.dest));
+      });
     case 'del-dest':
-      return req(CMD.DEL_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key)), attr(CMD_ATTR.DEST, destIdAttrs(op, o.dest))]);
+      return request(op, CMD.DEL_DEST, false, (w) => {
+        w.nest(CMD_ATTR.SERVICE, () => serviceId(w, op, o.key));
+        w.nest(CMD_ATTR.DEST, () => destId(w, op, o.dest));
+      });
     case 'set-timeout':
-      return req(CMD.SET_CONFIG, [
-        attr(CMD_ATTR.TIMEOUT_TCP, u32(checkRange(op, 'tcp timeout', o.timeouts.tcp, 0x7fffffff))),
-        attr(CMD_ATTR.TIMEOUT_TCP_FIN, u32(checkRange(op, 'tcpfin timeout', o.timeouts.tcpFin, 0x7fffffff))),
-        attr(CMD_ATTR.TIMEOUT_UDP, u32(checkRange(op, 'udp timeout', o.timeouts.udp, 0x7fffffff))),
-      ]);
+      return request(op, CMD.SET_CONFIG, false, (w) => {
+        w.u32(CMD_ATTR.TIMEOUT_TCP, checkRange(op, 'tcp timeout', o.timeouts.tcp, 0x7fffffff));
+        w.u32(CMD_ATTR.TIMEOUT_TCP_FIN, checkRange(op, 'tcpfin timeout', o.timeouts.tcpFin, 0x7fffffff));
+        w.u32(CMD_ATTR.TIMEOUT_UDP, checkRange(op, 'udp timeout', o.timeouts.udp, 0x7fffffff));
+      });
     case 'start-daemon':
-      return req(CMD.NEW_DAEMON, [attr(CMD_ATTR.DAEMON, daemonAttrs(op, o.daemon))]);
+      return request(op, CMD.NEW_DAEMON, false, (w) => w.nest(CMD_ATTR.DAEMON, () => daemon(w, op, o.daemon)));
     case 'stop-daemon':
-      return req(CMD.DEL_DAEMON, [attr(CMD_ATTR.DAEMON, [attr(DAEMON_ATTR.STATE, u32(DAEMON_STATE[o.state]))])]);
-    case 'zero':
-      return req(CMD.ZERO, o.key ? [attr(CMD_ATTR.SERVICE, serviceIdAttrs(op, o.key))] : []);
+      return request(op, CMD.DEL_DAEMON, false, (w) => w.nest(CMD_ATTR.DAEMON, () => w.u32(DAEMON_ATTR.STATE, DAEMON_STATE[o.state])));
+    case 'zero': {
+      const key = o.key;
+      return request(op, CMD.ZERO, false, key ? (w) => w.nest(CMD_ATTR.SERVICE, () => serviceId(w, op, key)) : undefined);
+    }
     case 'flush':
-      return req(CMD.FLUSH, []);
+      return request(op, CMD.FLUSH, false);
   }
 }
 
 export function encodeGetServices(): IpvsRequest {
-  return { op: 'get-service', cmd: CMD.GET_SERVICE, dump: true, payload: genl(CMD.GET_SERVICE, []) };
+  return request('get-service', CMD.GET_SERVICE, true);
 }
 export function encodeGetService(key: ServiceKey): IpvsRequest {
-  return {
-    op: 'get-service',
-    cmd: CMD.GET_SERVICE,
-    dump: false,
-    payload: genl(CMD.GET_SERVICE, [attr(CMD_ATTR.SERVICE, serviceIdAttrs('get-service', key))]),
-  };
+  return request('get-service', CMD.GET_SERVICE, false, (w) => w.nest(CMD_ATTR.SERVICE, () => serviceId(w, 'get-service', key)));
 }
 export function encodeGetDests(key: ServiceKey): IpvsRequest {
-  return {
-    op: 'get-dest',
-    cmd: CMD.GET_DEST,
-    dump: true,
-    payload: genl(CMD.GET_DEST, [attr(CMD_ATTR.SERVICE, serviceIdAttrs('get-dest', key))]),
-  };
+  return request('get-dest', CMD.GET_DEST, true, (w) => w.nest(CMD_ATTR.SERVICE, () => serviceId(w, 'get-dest', key)));
 }
 export function encodeGetDaemons(): IpvsRequest {
-  return { op: 'get-daemon', cmd: CMD.GET_DAEMON, dump: true, payload: genl(CMD.GET_DAEMON, []) };
+  return request('get-daemon', CMD.GET_DAEMON, true);
 }
 export function encodeGetConfig(): IpvsRequest {
-  return { op: 'get-timeout', cmd: CMD.GET_CONFIG, dump: false, payload: genl(CMD.GET_CONFIG, []) };
+  return request('get-timeout', CMD.GET_CONFIG, false);
 }
 export function encodeGetInfo(): IpvsRequest {
-  return { op: 'get-info', cmd: CMD.GET_INFO, dump: false, payload: genl(CMD.GET_INFO, []) };
+  return request('get-info', CMD.GET_INFO, false);
 }
 
 // ---- IPVS replies ----

@@ -67,8 +67,8 @@ describe('IpvsClient', () => {
     expect(k.closed).toBe(true);
   });
 
-  it('apply() sends every request before any ACK arrives, one datagram, unique seqs, results in op order', async () => {
-    const [c, k] = await connect();
+  it('apply() sends every request before any reply, one datagram, unique seqs; ackEach: all ACKed, matched by seq in any order', async () => {
+    const [c, k] = await connect(new FakeKernel(), { ackEach: true });
     k.hold = true;
     k.answer = (r) => ({ errno: fwmarkOf(r) % 3 === 0 ? 17 : 0 });
     const before = k.requests.length;
@@ -76,14 +76,44 @@ describe('IpvsClient', () => {
     await tick();
     await tick();
     const sent = k.requests.slice(before);
-    expect(sent).toHaveLength(10); // all written while no ACK has come back
+    expect(sent).toHaveLength(10); // all written while no reply has come back
     expect(k.datagrams.at(-1)).toHaveLength(10);
     expect(new Set(sent.map((r) => r.seq)).size).toBe(10);
     for (const r of sent) expect(r.flags).toBe(NLM_F_REQUEST | NLM_F_ACK);
-    k.release((rs) => rs.reverse()); // answer out of order: matched by seq
+    k.release((rs) => rs.reverse()); // answered out of order: matched by seq
     const res = await p;
     expect(res.map((e) => e?.errno)).toEqual([undefined, undefined, 17, undefined, undefined, 17, undefined, undefined, 17, undefined]);
     expect(res[2]).toMatchObject({ op: 'add-service', message: 'Service already exists' });
+  });
+
+  it('default: only the last request of a datagram asks for an ACK; failures still land on their own op', async () => {
+    const [c, k] = await connect(new FakeKernel(), { window: 8 });
+    k.answer = (r) => ({ errno: fwmarkOf(r) % 5 === 0 ? 2 : 0 });
+    const before = k.requests.length;
+    const res = await c.apply(addOps(20));
+    expect(res.map((e) => e?.errno ?? 0)).toEqual(Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 0 ? 2 : 0)));
+    const dgrams = k.datagrams.slice(-Math.ceil(20 / 4));
+    expect(dgrams.map((d) => d.length)).toEqual([4, 4, 4, 4, 4]); // window 8 → datagrams of 4, two in flight
+    for (const d of dgrams) expect(d.map((r) => r.flags & NLM_F_ACK)).toEqual([0, 0, 0, NLM_F_ACK]);
+    expect(k.requests.length - before).toBe(20);
+    expect(k.maxOutstanding).toBeLessThanOrEqual(8);
+  });
+
+  it('default: an unanswered request before the ACKed one is only settled by that ACK, not earlier', async () => {
+    const [c, k] = await connect(new FakeKernel(), { window: 8 });
+    k.hold = true;
+    const p = c.apply(addOps(3));
+    let settled = false;
+    void p.then(() => (settled = true));
+    await tick();
+    await tick();
+    const [a, b, last] = k.outstanding.splice(0) as [Request, Request, Request];
+    k.deliver(a); // no reply for a success without ACK
+    k.deliver(b);
+    await tick();
+    expect(settled).toBe(false);
+    k.deliver(last);
+    expect((await p).every((e) => e === undefined)).toBe(true);
   });
 
   it('keeps at most `window` requests in flight and still completes large batches', async () => {
