@@ -13,7 +13,7 @@ stale=0
 for f in src/lab/*.ts; do [ "$f" -nt dist/lab/main.js ] 2>/dev/null && stale=1; done
 if [ "$stale" = 1 ]; then
   node_modules/.bin/tsc --target ES2022 --module NodeNext --moduleResolution NodeNext --lib ES2023 --types node \
-    --strict --skipLibCheck --rootDir src/lab --outDir dist/lab src/lab/*.ts >&2
+    --strict --skipLibCheck --rootDir src/lab --outDir dist/lab src/lab/*.ts >&2 || { rm -f dist/lab/main.js; echo "lab: compiling src/lab failed" >&2; exit 1; }
 fi
 if [ "$(id -u)" != 0 ]; then
   echo "lab: needs root (network namespaces, raw sockets); try: sudo npm run lab" >&2

@@ -1,0 +1,147 @@
+// `npm run lab -- --scripted` end to end (scripts/lab.sh -> dist/lab/main.js) with the test prefix lkt-:
+// the scripted failover passes with plausible timings, fails (exit 1) when the track script cannot pass,
+// and leaves no namespace, temp dir or daemon behind, also when interrupted by SIGINT / SIGTERM midway.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+const PREFIX = 'lkt-';
+const LAB_NS = ['sw', 'lb1', 'lb2', 'rs1', 'rs2', 'client'].map((n) => `${PREFIX}${n}`);
+
+function canRun(): boolean {
+  return process.getuid?.() === 0 && existsSync(join(REPO, 'dist/cli/lvskeeper.js')) && spawnSync('ip', ['-V']).status === 0;
+}
+
+function hasIpvs(): boolean {
+  return existsSync('/proc/net/ip_vs');
+}
+
+function ourNamespaces(): string[] {
+  const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0] ?? '')
+    .filter((n) => n.startsWith(PREFIX));
+}
+
+/** Processes whose command line mentions the lab's temp dir (daemons read their config from there). */
+function processesUsing(dir: string): string[] {
+  const r = spawnSync('pgrep', ['-af', dir], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim().length > 0 && !l.includes('pgrep'));
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
+
+function startLab(args: string[], onOut?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
+  const p = spawn('sh', [join(REPO, 'scripts/lab.sh'), '--scripted', '--no-color', '--prefix', PREFIX, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const kill = (s: NodeJS.Signals): void => {
+    p.kill(s);
+  };
+  const on = (d: Buffer): void => {
+    out += d.toString();
+    if (process.env.LKT_VERBOSE) process.stderr.write(d);
+    onOut?.(out, kill);
+  };
+  p.stdout.on('data', on);
+  p.stderr.on('data', on);
+  return new Promise((r) => p.on('close', (code, signal) => r({ code, signal, out })));
+}
+
+function tmpDirOf(out: string): string {
+  const m = /-> (\/\S+)\/lb1\.conf/.exec(out);
+  expect(m, 'the lab names its adapted config file').not.toBeNull();
+  return m![1]!;
+}
+
+function seconds(out: string, label: string): number {
+  const m = new RegExp(`${label}\\s+(\\d+\\.\\d+) s`).exec(out);
+  expect(m, `timing line '${label}'`).not.toBeNull();
+  return Number(m![1]);
+}
+
+describe.skipIf(!canRun())('npm run lab -- --scripted', () => {
+  it('runs the failover script, reports timings, exits 0 and removes everything', async () => {
+    const seen: string[][] = [];
+    const run = await startLab([], (out) => {
+      if (seen.length === 0 && out.includes('step 2:')) seen.push(ourNamespaces());
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toContain('SCRIPTED LAB PASSED');
+    // The namespaces existed while the lab ran, and are gone now.
+    expect(seen[0]?.sort()).toEqual([...LAB_NS].sort());
+    expect(ourNamespaces()).toEqual([]);
+    const dir = tmpDirOf(run.out);
+    expect(existsSync(dir)).toBe(false);
+    expect(processesUsing(dir)).toEqual([]);
+    // The seed's roles and the expected VRRP timings (advert_int 1, lb2 priority 90).
+    expect(run.out).toMatch(/step 1 ok: lb1 MASTER \(holds VIP 192\.168\.60\.200\), lb2 BACKUP/);
+    expect(run.out).toMatch(/lb2 \| \(VI_1\) Entering MASTER STATE/);
+    const linkDown = seconds(run.out, 'link down lb1 -> VIP on lb2');
+    expect(linkDown).toBeGreaterThan(2.4);
+    expect(linkDown).toBeLessThan(4.5);
+    const preempt = seconds(run.out, 'link up lb1 -> lb1 preempts \\(VIP on lb1\\)');
+    expect(preempt).toBeGreaterThan(0.5);
+    expect(preempt).toBeLessThan(6);
+    const term = seconds(run.out, 'SIGTERM lb1 -> VIP on lb2');
+    expect(term).toBeGreaterThan(0.4);
+    expect(term).toBeLessThan(1.6);
+    if (!hasIpvs()) expect(run.out).toContain('ip_vs: MISSING in this kernel - IPVS programming is skipped');
+    else expect(run.out).not.toContain('ip_vs: MISSING');
+  }, 90_000);
+
+  it('SIGINT midway (lb1 link down, waiting for lb2): cleans up and exits 130', async () => {
+    let before: string[] = [];
+    let sent = false;
+    const run = await startLab([], (out, kill) => {
+      if (!sent && out.includes('step 2:')) {
+        sent = true;
+        before = ourNamespaces();
+        setTimeout(() => kill('SIGINT'), 500);
+      }
+    });
+    expect(sent, run.out).toBe(true);
+    expect(before.sort()).toEqual([...LAB_NS].sort());
+    expect(run.code, run.out).toBe(130);
+    expect(run.out).toContain('SIGINT: stopping the daemons and removing the namespaces');
+    expect(run.out).not.toContain('SCRIPTED LAB PASSED');
+    expect(run.out).toMatch(/lb2 \| Stopped lvskeeper/);
+    expect(ourNamespaces()).toEqual([]);
+    const dir = tmpDirOf(run.out);
+    expect(existsSync(dir)).toBe(false);
+    expect(processesUsing(dir)).toEqual([]);
+  }, 60_000);
+
+  it('SIGTERM during start-up (right after lb2 starts): cleans up and exits 143', async () => {
+    let sent = false;
+    const run = await startLab([], (out, kill) => {
+      if (!sent && out.includes('starting lb2')) {
+        sent = true;
+        kill('SIGTERM');
+      }
+    });
+    expect(sent, run.out).toBe(true);
+    expect(run.code, run.out).toBe(143);
+    expect(ourNamespaces()).toEqual([]);
+    const dir = tmpDirOf(run.out);
+    expect(existsSync(dir)).toBe(false);
+    expect(processesUsing(dir)).toEqual([]);
+  }, 60_000);
+
+  // Without ip_vs the seed's own lvs_check.sh fails, both nodes stay in FAULT and the script must say so.
+  it.skipIf(hasIpvs())('fails (exit 1) when nobody can become MASTER, and still cleans up', async () => {
+    const run = await startLab(['--check-script', 'real']);
+    expect(run.code, run.out).toBe(1);
+    expect(run.out).toContain('SCRIPTED LAB FAILED: lb1 did not become MASTER');
+    expect(run.out).toMatch(/lb1 \| \(VI_1\) Entering FAULT STATE/);
+    expect(ourNamespaces()).toEqual([]);
+  }, 60_000);
+});
