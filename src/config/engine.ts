@@ -4,7 +4,7 @@
 // read at the enclosing level, and the `}` that closed it then closes the enclosing block.
 
 import type { Diagnostic, SourceLocation } from './model.js';
-import type { LineReader, LogicalLine } from './reader.js';
+import type { LineReader } from './reader.js';
 
 export interface Keyword {
   /** Called with the keyword line's words (word 0 is the keyword). */
@@ -21,7 +21,6 @@ export class Engine {
   private level = 0;
   /** keepalived's skip_sublevel: -1 = skip the block if the next line opens one; n > 0 = depth inside a skipped block. */
   private skipLevel = 0;
-  private current: LogicalLine | undefined;
 
   constructor(
     private readonly reader: LineReader,
@@ -29,8 +28,7 @@ export class Engine {
   ) {}
 
   at(): SourceLocation {
-    const c = this.current;
-    return c ? { file: c.file, line: c.line } : { file: this.reader.lastFile, line: this.reader.lastLine };
+    return { file: this.reader.lastFile, line: this.reader.lastLine };
   }
 
   error(message: string, keyword?: string, at?: SourceLocation, severity: Diagnostic['severity'] = 'error'): void {
@@ -56,9 +54,8 @@ export class Engine {
   /** Returns true when the block was skipped (no close handler then). */
   private stream(table: KeywordTable, needOpen: boolean): boolean {
     let skipped = false;
-    for (let line = this.reader.next(); line !== undefined; line = this.reader.next()) {
-      this.current = line;
-      const words = line.words;
+    const reader = this.reader;
+    for (let words = reader.next(); words !== undefined; words = reader.next()) {
       const first = words[0]!;
       if (this.skipLevel === -1) {
         if (first === '{') {
@@ -93,7 +90,7 @@ export class Engine {
         this.error(`Unknown keyword '${first}'`, first);
         continue;
       }
-      const at = { file: line.file, line: line.line };
+      const at = { file: reader.lastFile, line: reader.lastLine };
       kw.handler?.(words, at);
       if (kw.sub !== undefined) {
         this.level++;
@@ -114,9 +111,9 @@ export class Engine {
       this.error(`Block ${words[0]} has extra parameters ${words[1]} ...`);
     }
     let needOpen = true;
-    for (let line = this.reader.next(); line !== undefined; line = this.reader.next()) {
-      this.current = line;
-      let entry = line.words;
+    const reader = this.reader;
+    for (let words = reader.next(); words !== undefined; words = reader.next()) {
+      let entry = words;
       if (needOpen) {
         needOpen = false;
         if (entry[0] === '{') {
@@ -126,10 +123,10 @@ export class Engine {
       }
       if (entry[entry.length - 1] === '}') {
         if (entry.length === 1) break;
-        onEntry(entry.slice(0, -1), { file: line.file, line: line.line });
+        onEntry(entry.slice(0, -1), { file: reader.lastFile, line: reader.lastLine });
         break;
       }
-      onEntry(entry, { file: line.file, line: line.line });
+      onEntry(entry, { file: reader.lastFile, line: reader.lastLine });
     }
   }
 }

@@ -19,11 +19,6 @@ export interface FileAccess {
   cwd(): string;
 }
 
-export interface LogicalLine {
-  words: string[];
-  file: string;
-  line: number;
-}
 
 interface FileContext {
   file: string;
@@ -125,7 +120,8 @@ export class LineReader {
   }
 
   /** The next logical line, or undefined at the end of all input. */
-  next(): LogicalLine | undefined {
+  /** The words of the next logical line (its location is lastFile/lastLine), or undefined at the end. */
+  next(): string[] | undefined {
     for (;;) {
       const ctx = this.stack[this.stack.length - 1];
       if (ctx === undefined) return undefined;
@@ -181,7 +177,7 @@ export class LineReader {
           }
           this.lastFile = ctx.file;
           this.lastLine = lineNo;
-          return { words, file: ctx.file, line: lineNo };
+          return words;
         }
       }
       const text = decomment(raw, (msg) => this.error(ctx.file, lineNo, msg));
@@ -498,7 +494,7 @@ export class LineReader {
    * Splits a processed text at its first `{` or `}` outside quotes (keepalived puts each brace
    * on a line of its own, the text after it becomes the next line), then splits into words.
    */
-  private finish(ctx: FileContext, text: string, lineNo: number): LogicalLine | undefined {
+  private finish(ctx: FileContext, text: string, lineNo: number): string[] | undefined {
     if (text.length === 1 && (text === '{' || text === '}')) {
       // A lone brace: count it (keepalived's block_depth) and share one words array.
       if (text === '{') this.blockDepth++;
@@ -508,7 +504,7 @@ export class LineReader {
       }
       this.lastFile = ctx.file;
       this.lastLine = lineNo;
-      return { words: text === '{' ? OPEN_WORDS : CLOSE_WORDS, file: ctx.file, line: lineNo };
+      return text === '{' ? OPEN_WORDS : CLOSE_WORDS;
     }
     let head = text;
     const brace = findBrace(text);
@@ -541,7 +537,7 @@ export class LineReader {
     this.lastLine = lineNo;
     const words = splitWords(head, (msg) => this.error(ctx.file, lineNo, msg));
     if (words.length === 0) return undefined;
-    return { words, file: ctx.file, line: lineNo };
+    return words;
   }
 }
 

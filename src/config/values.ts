@@ -5,7 +5,18 @@ import type { AddressFamily } from './model.js';
 
 export type Fail = (message: string) => void;
 
-const DECIMAL_INT = /^[+-]?\d+$/;
+/** strtol-style decimal integer: optional sign, then digits only. */
+function isDecimalInt(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  if (n !== 0 && (s.charCodeAt(0) === 43 || s.charCodeAt(0) === 45)) i = 1;
+  if (i >= n) return false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 export function readUnsigned(word: string | undefined, min: number, max: number, fail: Fail): number | undefined {
   if (word === undefined) {
@@ -17,7 +28,7 @@ export function readUnsigned(word: string | undefined, min: number, max: number,
     fail(`negative number '${word}'`);
     return undefined;
   }
-  if (!DECIMAL_INT.test(t)) {
+  if (!isDecimalInt(t)) {
     fail(`invalid number '${word}'`);
     return undefined;
   }
@@ -38,7 +49,7 @@ export function readInt(word: string | undefined, min: number, max: number, fail
     fail('missing number');
     return undefined;
   }
-  if (!DECIMAL_INT.test(word)) {
+  if (!isDecimalInt(word)) {
     fail(`invalid number '${word}'`);
     return undefined;
   }
@@ -61,7 +72,7 @@ export function readDouble(word: string | undefined, min: number, max: number, f
     fail('missing number');
     return undefined;
   }
-  if (!DOUBLE.test(word)) {
+  if (!isDecimalInt(word) && !DOUBLE.test(word)) {
     fail(`invalid number '${word}'`);
     return undefined;
   }
@@ -113,10 +124,27 @@ export function readFlag(words: string[], fail: Fail): boolean {
   return v;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/** Dotted quad, each part 0..255 without leading zeros (a hot path on big farms: no regex). */
 export function isIPv4(s: string): boolean {
-  return IPV4.test(s);
+  const n = s.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false;
+      value = value * 10 + (c - 48);
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return parts === 4;
 }
 
 export function isIPv6(s: string): boolean {
