@@ -10,6 +10,7 @@ import { parseConfig } from '../config/index.js';
 import type { Config } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
 import type { AddressManager, Announcer, LinkWatcher } from '../net/types.js';
+import { Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
 import { realTimers } from '../vrrp/timers.js';
@@ -18,7 +19,6 @@ import type { DaemonOptions } from './options.js';
 import { acquirePidFile, writePidFile, removePidFile, type PidFile } from './process/pidfile.js';
 import { installSignalHandlers } from './process/signals.js';
 import { VrrpEngine } from './vrrp-engine.js';
-import { VrrpNotifier } from './vrrp-notify.js';
 
 export const STOP_DEADLINE_MS = 4000;
 
@@ -73,6 +73,10 @@ export function formatStats(stats: ReturnType<VrrpEngine['stats']>): string {
   return `${lines.join('\n')}\n`;
 }
 
+function noScripts(): { ok: false; reason: 'empty'; message: string } {
+  return { ok: false, reason: 'empty', message: 'no scripts configured' };
+}
+
 export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {}): Promise<number> {
   const v = version();
   const log: RootLogger = createLogger({
@@ -112,6 +116,8 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   let links: LinkWatcher | undefined;
   let announcer: Announcer | undefined;
   let runner: TrackScriptRunner | undefined;
+  let notifier: Notifier | undefined;
+  let fifos: NotifyFifos | undefined;
   let engine: VrrpEngine | undefined;
   let stopping = false;
   let resolveStop!: () => void;
@@ -148,12 +154,19 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   try {
     if (!options.checkOnly) {
       [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
-      let preparer: ScriptPreparer | undefined;
-      if (config.scriptCount > 0) preparer = ScriptPreparer.fromGlobalDefs(config.global, log);
-      if (config.vrrpScripts.length > 0 && preparer) {
+      // The preparer resolves script_user (and logs keepalived's warnings), so only when scripts exist.
+      const preparer: Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> =
+        config.scriptCount > 0
+          ? ScriptPreparer.fromGlobalDefs(config.global, log)
+          : { prepare: noScripts, prepareCommand: noScripts };
+      if (config.vrrpScripts.length > 0) {
         runner = new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: log });
       }
-      const notifier = new VrrpNotifier(config, preparer, log);
+      fifos = openNotifyFifos(config.global, 'vrrp', { logger: log, preparer });
+      notifier = new Notifier({ logger: log, preparer, fifos });
+      const n = notifier;
+      const scriptsOf = new Map(config.vrrpInstances.map((i) => [i.name, i.notify]));
+      const target = (name: string) => ({ kind: 'INSTANCE' as const, name, scripts: scriptsOf.get(name) ?? {} });
       engine = await VrrpEngine.start(
         config,
         {
@@ -169,9 +182,10 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
           keepVipsOnStop: options.dontReleaseVrrp && !options.releaseVips,
           scripts: runner,
           hooks: {
-            onNotify: (ev) => notifier.notify(ev),
-            onMasterRxLowerPri: (ev) => notifier.masterRxLowerPri(ev),
+            onNotify: (ev) => n.vrrpState(target(ev.instance), ev.state, ev.priority),
+            onMasterRxLowerPri: (ev) => n.masterRxLowerPriority(target(ev.instance), ev.priority),
           },
+          onGroupState: (ev) => n.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
         },
       );
       runner?.start();
@@ -189,6 +203,8 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   const work = (async () => {
     await engine?.stop();
     await runner?.stop();
+    // STOP notifications were queued by engine.stop(): let them start, then drain the FIFOs.
+    await notifier?.close(2000);
   })();
   if ((await Promise.race([work.then(() => 'done' as const), deadline])) === 'timeout') {
     log.warn(`Stop did not complete within ${STOP_DEADLINE_MS} ms`);

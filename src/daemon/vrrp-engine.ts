@@ -27,8 +27,16 @@ export interface TrackScriptSource {
   onChange(listener: (name: string, change: { up: boolean }) => void): () => void;
 }
 
+/** A sync group as a whole entered a state (keepalived notifies GROUP NAME STATE). */
+export interface GroupStateEvent {
+  group: string;
+  state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+  scripts: VrrpSyncGroup['notify'];
+}
+
 export interface EngineOptions {
   log: Logger;
+  onGroupState?: ((ev: GroupStateEvent) => void) | undefined;
   /** -V: keep VIPs at stop (unless -X). */
   keepVipsOnStop: boolean;
   scripts?: TrackScriptSource | undefined;
@@ -55,7 +63,7 @@ export class VrrpEngine {
   private readonly transports = new Map<string, SharedTransport>();
   private readonly linkBindings = new Map<string, TrackerBinding[]>();
   private readonly scriptBindings = new Map<string, TrackerBinding[]>();
-  private readonly groups = new Map<string, { cfg: VrrpSyncGroup; state: SyncGroupState; members: VrrpInstance[] }>();
+  private readonly groups = new Map<string, { cfg: VrrpSyncGroup; state: SyncGroupState; members: VrrpInstance[]; notified?: GroupStateEvent['state'] }>();
   private readonly groupOf = new Map<VrrpInstance, string>();
   private readonly stateListeners = new Set<(ev: StateChangeEvent) => void>();
   private unsubscribeScripts: (() => void) | undefined;
@@ -95,6 +103,7 @@ export class VrrpEngine {
     this.stopped = true;
     this.unsubscribeScripts?.();
     await Promise.all([...this.instances.values()].map((i) => i.stop()));
+    for (const g of this.groups.values()) this.notifyGroup(g);
     for (const t of this.transports.values()) t.transport.close();
   }
 
@@ -247,6 +256,25 @@ export class VrrpEngine {
     g.state = r.group;
     for (const l of r.logs) this.log.info(l);
     for (const ev of r.events) this.instances.get(ev.member)?.dispatch(ev.event);
+    this.notifyGroup(g);
+  }
+
+  /** The group's own state: FAULT if any member is, MASTER/BACKUP/STOP when all members agree. */
+  private notifyGroup(g: { cfg: VrrpSyncGroup; members: VrrpInstance[]; notified?: GroupStateEvent['state'] }): void {
+    const states = g.members.map((m) => m.state);
+    let state: GroupStateEvent['state'] | undefined;
+    if (states.includes('FAULT')) state = 'FAULT';
+    else if (states.length > 0 && states.every((x) => x === 'MASTER')) state = 'MASTER';
+    else if (states.length > 0 && states.every((x) => x === 'BACKUP')) state = 'BACKUP';
+    else if (states.length > 0 && states.every((x) => x === 'STOP')) state = 'STOP';
+    if (state === undefined || state === g.notified) return;
+    g.notified = state;
+    this.log.info(`VRRP_Group(${g.cfg.name}) Entering ${state === 'STOP' ? 'STOP' : state} STATE`);
+    try {
+      this.options.onGroupState?.({ group: g.cfg.name, state, scripts: g.cfg.notify });
+    } catch (e) {
+      this.log.error(`VRRP_Group(${g.cfg.name}) notify failed: ${(e as Error).message}`);
+    }
   }
 
   private async transportFor(ic: VrrpInstanceConfig, spec: InstanceSpec): Promise<SharedTransport> {
@@ -258,7 +286,9 @@ export class VrrpEngine {
     const transport = await this.adapters.openTransport({
       family: ic.family,
       interface: spec.interface,
-      sourceAddress: src,
+      // IPv4: give the transport the source we resolved at start (keepalived keeps its saddr too), so the
+      // first advert after a takeover is not delayed by an rtnetlink look-up of the primary address.
+      sourceAddress: src ?? (ic.family === 'inet' ? spec.sourceAddress : undefined),
       multicastGroup: ic.mcastGroup,
       unicastPeers: peers.length ? peers : undefined,
       unicastTtl: ic.unicastTtl,

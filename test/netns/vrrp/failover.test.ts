@@ -1,7 +1,7 @@
 // Two lvskeeper daemons on a bridge (the seed lab: lb01 .111, lb02 .112, VIP .200): election, link loss,
 // preemption, graceful stop, nopreempt, preempt_delay and track_script weights/FAULT, with GARPs on the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Capture, Daemon, canRun, hasAddress, linkSet, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
@@ -16,11 +16,14 @@ function labConf(node: 'lb1' | 'lb2', opts: { priority: number; state: 'MASTER' 
   const fault = writeConf(dir, `fault_${node}.sh`, `#!/bin/sh\n[ ! -e ${join(dir, `${node}.fault`)} ]\n`);
   sh755(check);
   sh755(fault);
+  const notify = writeConf(dir, `notify_${node}.sh`, `#!/bin/sh\necho "$@" >> ${join(dir, `${node}.notify`)}\n`);
+  sh755(notify);
   return writeConf(
     dir,
     `${node}.conf`,
     `global_defs {
   router_id ${node === 'lb1' ? 'lb01' : 'lb02'}
+  notify_fifo ${join(dir, `${node}.fifo`)}
 }
 vrrp_script lvs_check {
   script "${check}"
@@ -39,9 +42,13 @@ ${vrrpInstance({
   priority: opts.priority,
   auth: 'k33pal1v',
   vips: [`${VIP}/24`],
-  extra: `  track_script {\n    lvs_check\n    lvs_fault\n  }\n${opts.extra ?? ''}`,
+  extra: `  track_script {\n    lvs_check\n    lvs_fault\n  }\n  notify ${notify}\n${opts.extra ?? ''}`,
 })}`,
   );
+}
+
+function readText(p: string): string {
+  return existsSync(p) ? readFileSync(p, 'utf8') : '';
 }
 
 function sh755(p: string): void {
@@ -86,6 +93,11 @@ describe.skipIf(!canRun())('two lvskeeper daemons', () => {
     expect(idx('(VI_1) removing VIPs.')).toBeLessThan(idx('(VI_1) Entering BACKUP STATE (init)'));
     expect(idx('(VI_1) Entering MASTER STATE')).toBeLessThan(idx('(VI_1) setting VIPs.'));
     expect(idx(`(VI_1) Sending/queueing gratuitous ARPs on eth0 for ${VIP}`)).toBeGreaterThan(idx('(VI_1) setting VIPs.'));
+    // notify script (INSTANCE NAME STATE PRIO) and notify_fifo lines (here a regular file).
+    await waitUntil(() => readText(join(topo.dir, 'lb1.notify')).includes('INSTANCE VI_1 MASTER 110'), 3000, 'notify MASTER');
+    expect(readText(join(topo.dir, 'lb1.notify')).split('\n')[0]).toBe('INSTANCE VI_1 BACKUP 110');
+    expect(readText(join(topo.dir, 'lb1.fifo'))).toBe('INSTANCE "VI_1" BACKUP 110\nINSTANCE "VI_1" MASTER 110\n');
+    expect(readText(join(topo.dir, 'lb2.notify'))).toBe('INSTANCE VI_1 BACKUP 100\n');
   });
 
   it('lb1 link down → lb2 MASTER with the VIP and GARPs on the wire; link up → lb1 preempts', async () => {
@@ -155,6 +167,8 @@ describe.skipIf(!canRun())('two lvskeeper daemons', () => {
     expect(m.at - sent.at).toBeGreaterThan(500);
     expect(m.at - sent.at).toBeLessThan(1000);
     expect(hasAddress(topo.lb1, VIP)).toBe(false);
+    expect(readText(join(topo.dir, 'lb1.fifo'))).toMatch(/INSTANCE "VI_1" FAULT 110\n(.*\n)*INSTANCE "VI_1" STOP 110\n$/);
+    await waitUntil(() => readText(join(topo.dir, 'lb1.notify')).includes('INSTANCE VI_1 STOP 110'), 3000, 'notify STOP');
     await waitUntil(() => hasAddress(topo.lb2, VIP), 2000, 'VIP on lb2');
     await lb2.stop();
     expect(hasAddress(topo.lb2, VIP)).toBe(false);

@@ -112,6 +112,36 @@ describe.skipIf(!canRun() || !existsSync(KEEPALIVED))('interop with keepalived 2
     });
   }
 
+  it('unicast VRRPv3 (checksum over the real destination, no TTL check): both directions', async () => {
+    const uconf = (name: string, self: string, peer: string, priority: number) =>
+      writeConf(
+        topo.dir,
+        `${name}-u.conf`,
+        vrrpInstance({ priority, version: 3, advertInt: '0.1', vips: [`${VIP}/24`], extra: `  unicast_src_ip ${self}\n  unicast_peer {\n    ${peer}\n  }\n` }),
+      );
+    const ka = Daemon.keepalived('kau', topo.lb1, uconf('kau', '192.168.60.111', '192.168.60.112', 150), topo.dir);
+    daemons.push(ka);
+    await ka.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+    const lk = Daemon.lvskeeper('lku', topo.lb2, uconf('lku', '192.168.60.112', '192.168.60.111', 100), topo.dir);
+    daemons.push(lk);
+    await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+    await lk.waitFor(/\(VI_1\) Entering BACKUP STATE \(init\)/, 3000);
+    await sleep(1000);
+    expect(lk.has(/Entering MASTER STATE/)).toBe(false);
+    const t0 = performance.now();
+    await ka.stop();
+    await lk.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, t0);
+    expect(lk.has(/Backup received priority 0 advertisement/, t0)).toBe(true);
+    const ka2 = Daemon.keepalived('kau2', topo.lb1, uconf('kau2', '192.168.60.111', '192.168.60.112', 90), topo.dir);
+    daemons.push(ka2);
+    await ka2.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+    await sleep(1000);
+    expect(ka2.has(/Entering MASTER STATE/)).toBe(false);
+    expect(ka2.has(/invalid|Invalid|mismatch/)).toBe(false);
+    await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 2000, 'VIP on lvskeeper only');
+    await Promise.all([lk.stop(), ka2.stop()]);
+  });
+
   it('equal priorities: the higher source address wins on both implementations', async () => {
     const v = VARIANTS[1]!;
     const lk = Daemon.lvskeeper('lkeq', topo.lb1, conf('lkeq', v, 100), topo.dir);
