@@ -428,7 +428,7 @@ export class LineReader {
     const close = text.indexOf(')', p);
     const kind = isList ? '~LST' : '~SEQ';
     if (text[p] !== '(' || close < 0) {
-      this.error(ctx.file, lineNo, `Invalid ${kind} specification '${text}'`);
+      this.error(ctx.file, lineNo, `Invalid ${kind} specification '${redact(text)}'`);
       return;
     }
     // Parameters may themselves use definitions.
@@ -438,7 +438,7 @@ export class LineReader {
     const variable = parts.shift() ?? '';
     const body = text.slice(close + 1).replace(/^[ \t]+/, '');
     if (variable.length === 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable) || parts.length === 0) {
-      this.error(ctx.file, lineNo, `Invalid ${kind} definition '${text}'`);
+      this.error(ctx.file, lineNo, `Invalid ${kind} definition '${redact(text)}'`);
       return;
     }
     let values: string[];
@@ -447,7 +447,7 @@ export class LineReader {
     } else {
       const nums = parts.map((s) => parseCLong(s));
       if (nums.some((n) => n === undefined) || nums.length > 3) {
-        this.error(ctx.file, lineNo, `Invalid ~SEQ definition '${text}'`);
+        this.error(ctx.file, lineNo, `Invalid ~SEQ definition '${redact(text)}'`);
         return;
       }
       let start: number;
@@ -466,12 +466,12 @@ export class LineReader {
         step = nums[1]!;
         end = nums[2]!;
         if (step === 0 || (start < end && step < 0) || (start > end && step > 0)) {
-          this.error(ctx.file, lineNo, `Invalid ~SEQ values '${text}'`);
+          this.error(ctx.file, lineNo, `Invalid ~SEQ values '${redact(text)}'`);
           return;
         }
       }
       if (hex && (start < 0 || end < 0)) {
-        this.error(ctx.file, lineNo, `~SEQx is only valid for positive numbers '${text}'`);
+        this.error(ctx.file, lineNo, `~SEQx is only valid for positive numbers '${redact(text)}'`);
         return;
       }
       values = [];
@@ -539,6 +539,12 @@ export class LineReader {
     if (words.length === 0) return undefined;
     return words;
   }
+}
+
+/** Messages that quote a line never show an auth_pass value. */
+export function redact(text: string): string {
+  const at = text.indexOf('auth_pass');
+  return at < 0 ? text : `${text.slice(0, at)}auth_pass <redacted>`;
 }
 
 /** Shared words of a lone-brace line (never mutated by consumers). */
@@ -612,7 +618,7 @@ export function decomment(raw: string, onError: (message: string) => void): stri
       break;
     }
   }
-  if (quote && cut < 0) onError(`Unterminated quote '${raw.trim()}'`);
+  if (quote && cut < 0) onError(`Unterminated quote '${redact(raw.trim())}'`);
   let text = cut >= 0 ? raw.slice(0, cut) : raw;
   if (needsUnescape) text = unescapeCommentChars(text);
   return text.trim();
@@ -668,7 +674,7 @@ export function splitWords(text: string, onError: ((message: string) => void) | 
     if (c === 34) {
       const close = text.indexOf('"', i + 1);
       if (close < 0) {
-        onError?.(`Unmatched quote: '${text}'`);
+        onError?.(`Unmatched quote: '${redact(text)}'`);
         break;
       }
       words.push(text.slice(i + 1, close));

@@ -150,3 +150,12 @@ describe('~SEQ / ~SEQx / ~LST', () => {
     expect(messages(parseText('~SEQ(A,1,-1,5) foo\n'))[0]).toMatch(/Invalid ~SEQ/);
   });
 });
+
+describe('secrets', () => {
+  it('never quotes an auth_pass value in a diagnostic', () => {
+    const r = parseText(instance('  authentication {\n    auth_type PASS\n    auth_pass "TopSecret\n  }\n~SEQ(x,1,-1,3) auth_pass TopSecret'));
+    expect(r.diagnostics.length).toBeGreaterThan(0);
+    expect(JSON.stringify(r.diagnostics)).not.toContain('TopSecret');
+    expect(messages(r).some((m) => m.includes('auth_pass <redacted>'))).toBe(true);
+  });
+});
