@@ -63,11 +63,22 @@ async function showTraffic(lab: Lab): Promise<void> {
     if (master) lab.info(`ipvsadm -Ln on ${master} (the master):\n${indent(lab.ipvsTable(master))}`);
   }
   const bodies = await lab.curlVip(4);
-  lab.info(`client: curl http://${VIP}:8080/ x4 -> ${bodies.map((b) => JSON.stringify(b)).join(', ')}`);
+  lab.info(`client: curl http://${VIP}:8080/ x4 -> ${summarize(bodies)}`);
   if (!lab.ipvs) {
     lab.info('  (no ip_vs in this kernel: the master holds the VIP but nothing forwards 8080 to the real servers, so these fail)');
     lab.info(`  direct: rs1 -> ${JSON.stringify(await lab.curlDirect('rs1'))}, rs2 -> ${JSON.stringify(await lab.curlDirect('rs2'))}`);
   }
+}
+
+/** "a", "b", "a", "b" as is; runs of one answer as `4 x "..."`. */
+function summarize(bodies: string[]): string {
+  const runs: [string, number][] = [];
+  for (const b of bodies) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] === b) last[1]++;
+    else runs.push([b, 1]);
+  }
+  return runs.map(([b, n]) => (n > 1 ? `${n} x ${JSON.stringify(b)}` : JSON.stringify(b))).join(', ');
 }
 
 function indent(s: string): string {
@@ -170,85 +181,108 @@ async function interactive(lab: Lab): Promise<void> {
   await sleep(300);
   lab.info(`status: ${await lab.status()}`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
-  let busy = false;
-  const prompt = (): void => {
-    process.stdout.write(`${MENU}\nchoice> `);
+  const prompt = (full: boolean): void => {
+    process.stdout.write(full ? `${MENU}\nchoice> ` : 'choice [1-7, q, ? menu]> ');
   };
-  const watch = async (what: string, to: Lb, from: Lb, since: number, timeoutMs: number): Promise<void> => {
-    try {
-      const t = await lab.measureTakeover(to, from, since, timeoutMs);
-      lab.info(describeTakeover(lab, what, to, from, t));
-    } catch (e) {
-      lab.info(`${what}: ${(e as Error).message}`);
+  /** After an action at `since`: time the VIP's move from `from` to `to`, if `from` held it. */
+  const watch = async (what: string, to: Lb, from: Lb, since: number, heldBefore: Lb[], timeoutMs: number): Promise<void> => {
+    if (!heldBefore.includes(from)) {
+      lab.info(`${what}: ${from} did not hold the VIP, nothing to take over`);
+    } else {
+      try {
+        const t = await lab.measureTakeover(to, from, since, timeoutMs);
+        lab.info(describeTakeover(lab, what, to, from, t));
+      } catch (e) {
+        lab.info(`${what}: ${(e as Error).message}`);
+      }
     }
     lab.info(`status: ${await lab.status()}`);
   };
-  const handle = async (choice: string): Promise<boolean> => {
+  const handle = async (choice: string): Promise<'more' | 'quiet' | 'quit'> => {
+    const held = await lab.vipHolders();
     const now = performance.now();
     switch (choice) {
       case '1':
-        lab.info('link down lb1 (ip link set eth0 down in lb1); lb2 takes over after ~3.65 s');
+        lab.info('link down lb1 (ip link set eth0 down in lb1); lb2 takes over 3.648 s after the last advert it heard');
         lab.setLink('lb1', false);
-        await watch('link down lb1', 'lb2', 'lb1', now, 10_000);
-        return true;
+        await watch('link down lb1', 'lb2', 'lb1', now, held, 10_000);
+        return 'more';
       case '2':
         lab.info('link up lb1; lb1 (priority 100) preempts lb2 (priority 90)');
         lab.setLink('lb1', true);
-        if (lab.daemons.lb1?.running) await watch('link up lb1', 'lb1', 'lb2', now, 15_000);
-        return true;
-      case '3':
-        lab.info('SIGTERM lb1; it sends priority 0 and lb2 takes over after ~0.65 s');
-        {
-          const exit = lab.stopDaemon('lb1');
-          await watch('SIGTERM lb1', 'lb2', 'lb1', now, 6000);
-          await exit;
-        }
-        return true;
+        if (lab.daemons.lb1?.running) await watch('link up lb1', 'lb1', 'lb2', now, held, 15_000);
+        else lab.info('lb1 daemon is not running: [4] starts it');
+        return 'more';
+      case '3': {
+        lab.info('SIGTERM lb1; it sends priority 0 and lb2 takes over after Skew_Time (~0.65 s)');
+        const exit = lab.stopDaemon('lb1');
+        await watch('SIGTERM lb1', 'lb2', 'lb1', now, held, 6000);
+        await exit;
+        return 'more';
+      }
       case '4':
+        if (lab.daemons.lb1?.running) {
+          lab.info('lb1 daemon is already running');
+          return 'more';
+        }
         lab.startDaemon('lb1');
-        await watch('start lb1', 'lb1', 'lb2', now, 15_000);
-        return true;
+        await watch('start lb1', 'lb1', 'lb2', now, held, 15_000);
+        return 'more';
       case '5':
         await showTraffic(lab);
-        return true;
+        return 'more';
       case '6':
         lab.info(`status: ${await lab.status()}`);
-        return true;
+        return 'more';
       case '7': {
-        const m = (await lab.vipHolders())[0];
+        const m = held[0];
         if (!lab.ipvs) lab.info('no ip_vs in this kernel: IPVS programming is skipped, there is no table to show');
         else if (!m) lab.info('nobody holds the VIP');
-        else lab.info(`ipvsadm -Ln on ${m}:\n${indent(lab.ipvsTable(m))}`);
-        return true;
+        else lab.info(`ipvsadm -Ln on ${m} (the master):\n${indent(lab.ipvsTable(m))}`);
+        return 'more';
       }
       case 'q':
       case 'quit':
       case 'exit':
-        return false;
+        return 'quit';
+      case '?':
+      case 'h':
+      case 'help':
+        prompt(true);
+        return 'quiet';
       case '':
-        return true;
+        return 'more';
       default:
         lab.info(`unknown choice '${choice}'`);
-        return true;
+        return 'more';
     }
   };
+  // Lines typed while an action runs wait their turn.
   await new Promise<void>((resolve) => {
+    let chain = Promise.resolve(true);
+    let quitting = false;
     rl.on('line', (line) => {
-      if (busy) {
-        lab.info('busy - wait for the current action to finish');
-        return;
-      }
-      busy = true;
-      void handle(line.trim().toLowerCase())
-        .catch((e: Error) => (lab.info(`error: ${e.message}`), true))
-        .then((more) => {
-          busy = false;
-          if (more) prompt();
-          else rl.close();
-        });
+      chain = chain.then(async (more) => {
+        if (!more || quitting) return false;
+        let next: 'more' | 'quiet' | 'quit';
+        try {
+          next = await handle(line.trim().toLowerCase());
+        } catch (e) {
+          lab.info(`error: ${(e as Error).message}`);
+          next = 'more';
+        }
+        if (next === 'more') prompt(false);
+        if (next !== 'quit') return true;
+        quitting = true;
+        rl.close();
+        return false;
+      });
     });
-    rl.on('close', resolve);
-    prompt();
+    // End of input (Ctrl-D, or the end of a piped script): finish what was typed, then quit.
+    rl.on('close', () => {
+      void chain.then(() => resolve());
+    });
+    prompt(true);
   });
 }
 
