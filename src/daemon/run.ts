@@ -1,7 +1,8 @@
 // The daemon entry point that src/cli/lvskeeper.ts calls: parse the configuration, start the VRRP engine
 // with the kernel adapters, handle signals (TERM/INT stop, USR2 stats, JSON state), and stop cleanly:
 // priority-0 adverts from masters, VIPs removed (unless -V), notify STOP, exit 0 within 5 s.
-// Checkers/IPVS are another component: they attach through `hooks.onEngine` (engine.onStateChange).
+// Checkers/IPVS (src/daemon/checkers.ts) attach through `hooks.onEngine` (engine.onStateChange) and are
+// stopped after the VRRP engine; by default runDaemon attaches them itself (none with -P).
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +19,18 @@ import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { acquirePidFile, writePidFile, removePidFile, type PidFile } from './process/pidfile.js';
 import { installSignalHandlers } from './process/signals.js';
+import { attachCheckers, type EngineView } from './checkers.js';
 import { VrrpEngine } from './vrrp-engine.js';
 
 export const STOP_DEADLINE_MS = 4000;
 
 export interface DaemonHooks {
   /** Called once the VRRP engine runs (checkers/IPVS subscribe to engine.onStateChange here). */
-  onEngine?: ((engine: VrrpEngine, config: Config, log: Logger) => void | Promise<void>) | undefined;
+  onEngine?: ((engine: EngineView, config: Config, log: Logger) => void | Promise<void>) | undefined;
+  /** Called at shutdown after the VRRP engine stopped (VIPs released), before the logger closes. */
+  onStop?: (() => Promise<void>) | undefined;
+  /** Default true: attach the checkers/IPVS runtime when no onEngine hook is given. */
+  checkers?: boolean | undefined;
   /** Tests: resolve instead of waiting for a signal. */
   stopSignal?: Promise<void> | undefined;
 }
@@ -149,6 +155,16 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
     RELOAD: () => log.info('Reloading is not implemented yet - ignoring SIGHUP'),
   });
   void hooks.stopSignal?.then(() => resolveStop());
+  let onEngine = hooks.onEngine;
+  let onStop = hooks.onStop;
+  if (!onEngine && hooks.checkers !== false && !options.vrrpOnly) {
+    const checkers = attachCheckers(options);
+    onEngine = checkers;
+    onStop = async () => {
+      await checkers.stop();
+      await hooks.onStop?.();
+    };
+  }
 
   let code = 0;
   try {
@@ -189,7 +205,10 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
         },
       );
       runner?.start();
-      await hooks.onEngine?.(engine, config, log);
+      await onEngine?.(engine, config, log);
+    } else {
+      // -C: checkers only; no VRRP instance means every virtual server is installed.
+      await onEngine?.({ instances: new Map(), onStateChange: () => () => undefined }, config, log);
     }
     await stopped;
   } catch (e) {
@@ -203,6 +222,7 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   const work = (async () => {
     await engine?.stop();
     await runner?.stop();
+    await onStop?.();
     // STOP notifications were queued by engine.stop(): let them start, then drain the FIFOs.
     await notifier?.close(2000);
   })();

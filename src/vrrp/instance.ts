@@ -96,9 +96,27 @@ export class VrrpInstance {
   private readonly counters = { advertsReceived: 0, advertsSent: 0, becameMaster: 0, releasedMaster: 0, priorityZeroReceived: 0, priorityZeroSent: 0 };
   private readonly log: Logger;
 
+  /** Encoded adverts by priority: a backup taking over sends a ready buffer (no cold encode on the hot path). */
+  private readonly adverts = new Map<number, Buffer>();
+
   constructor(readonly spec: InstanceSpec, private readonly deps: InstanceDeps) {
     this.ms = initialState(spec.machine);
     this.log = deps.log;
+    try {
+      for (const p of new Set([spec.machine.basePriority, this.ms.effectivePriority, 0])) this.advertFor(p);
+    } catch {
+      // reported when sending
+    }
+  }
+
+  private advertFor(priority: number): Buffer {
+    let b = this.adverts.get(priority);
+    if (!b) {
+      b = this.encode(priority);
+      if (this.adverts.size > 16) this.adverts.clear();
+      this.adverts.set(priority, b);
+    }
+    return b;
   }
 
   get name(): string {
@@ -282,6 +300,11 @@ export class VrrpInstance {
         hooks?.onMasterRxLowerPri?.({ instance: this.name, priority: a.priority, source: a.source });
         break;
       case 'priorityChanged':
+        try {
+          this.advertFor(a.to);
+        } catch {
+          // reported when sending
+        }
         hooks?.onPriorityChange?.({ instance: this.name, from: a.from, to: a.to, state: this.ms.state });
         break;
       case 'transition':
@@ -337,7 +360,7 @@ export class VrrpInstance {
   private sendAdvert(priority: number): void {
     let buf: Buffer;
     try {
-      buf = this.encode(priority);
+      buf = this.advertFor(priority);
     } catch (e) {
       this.log.error(`(${this.name}) cannot build advert: ${(e as Error).message}`);
       return;
