@@ -87,7 +87,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 function fastArgs(argv: string[]): Record<string, unknown> | undefined {
   const args: Record<string, unknown> = {};
   const valued: Record<string, string> = { '-f': 'use-file', '--use-file': 'use-file', '-i': 'config-id', '--config-id': 'config-id' };
-  const flags: Record<string, string> = { '-d': 'dump-conf', '--dump-conf': 'dump-conf', '-l': 'log-console', '--log-console': 'log-console', '-n': 'dont-fork', '--dont-fork': 'dont-fork', '-D': 'log-detail', '--log-detail': 'log-detail' };
+  const flags: Record<string, string> = { '-e': 'all-config', '--all-config': 'all-config', '-d': 'dump-conf', '--dump-conf': 'dump-conf', '-l': 'log-console', '--log-console': 'log-console', '-n': 'dont-fork', '--dont-fork': 'dont-fork', '-D': 'log-detail', '--log-detail': 'log-detail' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const flag = flags[a];
@@ -209,6 +209,7 @@ function configTest(split: { test: boolean; testLog?: string | undefined }, args
     const result = parseConfig(configFile, {
       configId,
       checkInterfaces: split.test,
+      allConfig: Boolean(args['all-config']),
       interfaceExists: io.interfaceExists,
       ...(split.test
         ? { scriptChecks: { scriptExists: io.scriptExists ?? nodeScriptExists, userExists: io.userExists ?? nodeUserExists } }

@@ -136,6 +136,8 @@ export interface ScriptCheckOptions {
 
 export interface FullParseOptions extends ParseOptions {
   scriptChecks?: ScriptCheckOptions;
+  /** `-e`: a missing or unreadable include is an error. */
+  allConfig?: boolean;
   files?: FileAccess;
 }
 
@@ -247,6 +249,7 @@ class Parser {
     };
     this.reader = new LineReader(path, options.files ?? nodeFileAccess(options), options.configId ?? this.hostname, report);
     this.engine = new Engine(this.reader, report);
+    if (options.allConfig) this.reader.requireAllIncludes();
   }
 
   parse(): FullParseResult {

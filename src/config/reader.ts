@@ -88,6 +88,11 @@ export class LineReader {
     this.definitions.set('_BANG', { value: '!', multiline: false, maxParams: 0 });
   }
 
+  /** `-e` / `--all-config`: every plain include must match and be readable (keepalived's includet). */
+  requireAllIncludes(): void {
+    this.includeDefault = { mustMatch: true, mustRead: true, warnOnly: false };
+  }
+
   /** Opens the main file; false when it cannot be read. */
   open(): boolean {
     const text = this.files.readFile(this.mainFile);

@@ -159,3 +159,9 @@ describe('secrets', () => {
     expect(messages(r).some((m) => m.includes('auth_pass <redacted>'))).toBe(true);
   });
 });
+
+describe('-e / --all-config', () => {
+  it('makes a plain include that matches nothing an error', () => {
+    expect(messages(parseText('include nothing/*.conf\n', { allConfig: true }))[0]).toMatch(/No config files matched 'nothing\/\*\.conf'/);
+  });
+});
