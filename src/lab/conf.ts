@@ -30,6 +30,14 @@ export function adaptConfig(text: string, opts: AdaptOptions): string {
   return header + out;
 }
 
+/** `keyword` as the first line inside global_defs (a global_defs block is added when there is none). */
+export function addGlobalFlag(text: string, keyword: string): string {
+  const m = /^(\s*global_defs\s*\{)[ \t]*\n?/m.exec(text);
+  if (!m) return `global_defs {\n    ${keyword}\n}\n${text}`;
+  const at = m.index + m[0].length;
+  return `${text.slice(0, m.index)}${m[1]}\n    ${keyword}\n${text.slice(at)}`;
+}
+
 /** The script the lab uses where the kernel has no ip_vs: the seed's check could never pass there. */
 export function alwaysHealthyScript(): string {
   return [

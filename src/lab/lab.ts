@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { adaptConfig, alwaysHealthyScript } from './conf.js';
+import { adaptConfig, addGlobalFlag, alwaysHealthyScript } from './conf.js';
 import { LabProcess, type Line } from './proc.js';
 import { NODE_IP, Topology, VIP, run, runAsync, type NodeName } from './topology.js';
 
@@ -26,6 +26,10 @@ export interface LabOptions {
   color: boolean;
   /** Repository root (config/, dist/). */
   repo?: string;
+  /** Multiplies every timeout (an emulated VM starts node processes many times slower). */
+  slow?: number;
+  /** With the real lvs_check.sh, add lvs_program_on_all_nodes to global_defs (default true). */
+  programOnAllNodes?: boolean;
 }
 
 export interface Takeover {
@@ -55,6 +59,11 @@ export class Lab {
     this.topo = new Topology(opts.prefix);
     this.repo = opts.repo ?? REPO;
     this.lvskeeper = join(this.repo, 'dist/cli/lvskeeper.js');
+  }
+
+  /** A timeout scaled by opts.slow. */
+  ms(base: number): number {
+    return base * (this.opts.slow ?? 1);
   }
 
   elapsed(at = performance.now()): string {
@@ -90,7 +99,7 @@ export class Lab {
     this.startDaemon('lb1');
     // The seed's two nodes boot at different times; starting lb2 after lb1's init keeps the roles the
     // seed intends (both down timers are ~3.6 s apart by only 39 ms, less than process start-up jitter).
-    await this.daemons.lb1!.waitFor(/Entering (BACKUP|MASTER|FAULT) STATE/, 8000).catch(() => undefined);
+    await this.daemons.lb1!.waitFor(/Entering (BACKUP|MASTER|FAULT) STATE/, this.ms(8000)).catch(() => undefined);
     this.startDaemon('lb2');
   }
 
@@ -114,11 +123,19 @@ export class Lab {
     } else {
       notes.push(`vrrp_script lvs_check -> ${script}`);
       this.info(`vrrp_script lvs_check: ${script}`);
+      if (this.opts.programOnAllNodes !== false) {
+        notes.push('lvs_program_on_all_nodes added: lvs_check.sh passes only where IPVS has a TCP service; keepalived');
+        notes.push('installs virtual servers on every node, lvskeeper by default only on the MASTER of their VIP.');
+        this.info('global_defs += lvs_program_on_all_nodes: lvs_check.sh needs IPVS services on BOTH nodes (keepalived programs every node;');
+        this.info('  lvskeeper by default only the MASTER, so with this check both nodes would stay in FAULT); --no-program-on-all-nodes to see that');
+      }
     }
     for (const lb of LBS) {
       const seed = readFileSync(join(this.repo, 'config', SEED_CONF[lb]), 'utf8');
       const conf = join(dir, `${lb}.conf`);
-      writeFileSync(conf, adaptConfig(seed, { checkScript: script, notes: notes.map((n) => n.replace('%s', SEED_CONF[lb])) }));
+      let text = adaptConfig(seed, { checkScript: script, notes: notes.map((n) => n.replace('%s', SEED_CONF[lb])) });
+      if (want === 'real' && this.opts.programOnAllNodes !== false) text = addGlobalFlag(text, 'lvs_program_on_all_nodes');
+      writeFileSync(conf, text);
       this.confs[lb] = conf;
       this.info(`${lb}: config/${SEED_CONF[lb]} -> ${conf}`);
     }
@@ -129,7 +146,7 @@ export class Lab {
       const js = `require('http').createServer((q,s)=>{s.setHeader('Content-Type','text/plain');s.end(${JSON.stringify(WEB[rs] + '\n')})}).listen(8080,()=>console.log('serving ${WEB[rs]} on :8080'))`;
       const p = new LabProcess(rs, this.topo.ns[rs], [process.execPath, '-e', js], (proc, line) => this.say(proc.name, line.text, line.at));
       this.web.push(p);
-      await p.waitFor(/serving/, 10_000);
+      await p.waitFor(/serving/, this.ms(10_000));
     }
     this.info(`rs1 ${NODE_IP.rs1}:8080 and rs2 ${NODE_IP.rs2}:8080 serve; VIP ${VIP}/32 on their lo (arp_ignore=1, arp_announce=2)`);
   }
@@ -164,7 +181,7 @@ export class Lab {
   async stopDaemon(lb: Lb): Promise<number | null> {
     const p = this.daemons[lb];
     if (!p?.running) return p?.exitCode ?? null;
-    return p.stop();
+    return p.stop(this.ms(6000));
   }
 
   setLink(lb: Lb, up: boolean): void {
@@ -198,7 +215,7 @@ export class Lab {
   async measureTakeover(to: Lb, from: Lb, since: number, timeoutMs: number): Promise<Takeover> {
     let present: number | undefined;
     let gone: number | undefined;
-    const deadline = since + timeoutMs;
+    const deadline = since + this.ms(timeoutMs);
     for (;;) {
       const t = performance.now();
       const [onTo, onFrom] = await Promise.all([present === undefined ? this.topo.hasAddress(to, VIP) : true, gone === undefined ? this.topo.hasAddress(from, VIP) : false]);
@@ -208,7 +225,7 @@ export class Lab {
       if (performance.now() > deadline) break;
       await sleep(10);
     }
-    if (present === undefined) throw new Error(`${VIP} did not appear on ${to} within ${timeoutMs} ms (${await this.status()})`);
+    if (present === undefined) throw new Error(`${VIP} did not appear on ${to} within ${this.ms(timeoutMs)} ms (${await this.status()})`);
     const m = this.daemons[to]?.lines.find((l) => l.at >= since && /\(VI_1\) Entering MASTER STATE/.test(l.text));
     return { vipPresentMs: present, vipGoneMs: gone, masterLogMs: m ? m.at - since : undefined };
   }
@@ -241,7 +258,7 @@ export class Lab {
   cleanup(): Promise<void> {
     this.cleaned ??= (async () => {
       const procs = [...LBS.map((lb) => this.daemons[lb]), ...this.web].filter((p): p is LabProcess => p !== undefined);
-      await Promise.all(procs.map((p) => p.stop(5000)));
+      await Promise.all(procs.map((p) => p.stop(this.ms(5000))));
       this.topo.down();
       if (this.dir) rmSync(this.dir, { recursive: true, force: true });
       const left = this.topo.existing();

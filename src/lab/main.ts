@@ -13,6 +13,8 @@ interface Args {
   prefix: string;
   checkScript: 'auto' | 'real' | 'ok';
   color: boolean;
+  slow: number;
+  programOnAllNodes: boolean;
 }
 
 const USAGE = `Usage: npm run lab [-- OPTIONS]   (or: node dist/lab/main.js OPTIONS, as root)
@@ -25,18 +27,29 @@ watch lb2 take over.
   --prefix P           namespace name prefix (default lab-)
   --check-script MODE  auto (default): config/lvs_check.sh if the kernel has ip_vs, else a script
                        that succeeds; real: always config/lvs_check.sh; ok: always the succeeding one
+  --no-program-on-all-nodes
+                       with config/lvs_check.sh, do not add lvs_program_on_all_nodes to global_defs
+                       (lvskeeper then installs virtual servers only on the MASTER, and the check
+                       keeps both nodes in FAULT)
+  --slow N             multiply every timeout by N (default 8 inside ../shared/kernel-vm/run, else 1)
   --no-color           no ANSI colours
   -h, --help           this text
 `;
 
 export function parseArgs(argv: string[]): Args | string {
-  const a: Args = { scripted: false, prefix: 'lab-', checkScript: 'auto', color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR };
+  const a: Args = { scripted: false, prefix: 'lab-', checkScript: 'auto', color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, slow: process.env.KERNEL_VM === '1' ? 8 : 1, programOnAllNodes: true };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const val = (): string | undefined => (x.includes('=') ? x.slice(x.indexOf('=') + 1) : argv[++i]);
     const name = x.includes('=') ? x.slice(0, x.indexOf('=')) : x;
     if (name === '--scripted') a.scripted = true;
     else if (name === '--no-color') a.color = false;
+    else if (name === '--no-program-on-all-nodes') a.programOnAllNodes = false;
+    else if (name === '--slow') {
+      const v = Number(val());
+      if (!Number.isFinite(v) || v < 1 || v > 100) return '--slow wants a factor from 1 to 100';
+      a.slow = v;
+    }
     else if (name === '--prefix') {
       const v = val();
       if (!v || !/^[a-z][a-z0-9-]{0,9}$/.test(v)) return `--prefix wants a-z, 0-9, - (at most 10 characters), got '${v ?? ''}'`;
@@ -100,7 +113,7 @@ async function scripted(lab: Lab): Promise<void> {
   const t0 = performance.now();
   await lab.up();
   const lb1 = lab.daemons.lb1!;
-  await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 15_000).catch(() => {
+  await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, lab.ms(15_000)).catch(() => {
     throw new StepError(`lb1 did not become MASTER (${lab.state('lb1')}/${lab.state('lb2')}); with --check-script real this needs IPVS services in place`);
   });
   const first = await lab.measureTakeover('lb1', 'lb2', t0, performance.now() - t0 + 3000).catch((e: Error) => {
@@ -129,7 +142,7 @@ async function scripted(lab: Lab): Promise<void> {
     throw new StepError(e.message);
   });
   lab.info(describeTakeover(lab, 'link down lb1', 'lb2', 'lb1', down));
-  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t).catch(() => {
+  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering MASTER STATE/, lab.ms(3000), t).catch(() => {
     throw new StepError('lb2 holds the VIP but did not log Entering MASTER STATE');
   });
   await expect(lab.vipHolders().then((h) => h.length === 1 && h[0] === 'lb2'), `VIP should be on lb2 only: ${await lab.status()}`);
@@ -144,7 +157,7 @@ async function scripted(lab: Lab): Promise<void> {
     throw new StepError(e.message);
   });
   lab.info(describeTakeover(lab, 'link up lb1', 'lb1', 'lb2', up));
-  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000, t).catch(() => {
+  await lab.daemons.lb2!.waitFor(/\(VI_1\) Entering BACKUP STATE/, lab.ms(5000), t).catch(() => {
     throw new StepError('lb2 did not go back to BACKUP');
   });
   await expect(up.vipGoneMs !== undefined, 'VIP should be gone from lb2');
@@ -177,7 +190,7 @@ const MENU = `
 
 async function interactive(lab: Lab): Promise<void> {
   await lab.up();
-  await lab.daemons.lb1!.waitFor(/\(VI_1\) Entering MASTER STATE/, 15_000).catch(() => undefined);
+  await lab.daemons.lb1!.waitFor(/\(VI_1\) Entering MASTER STATE/, lab.ms(15_000)).catch(() => undefined);
   await sleep(300);
   lab.info(`status: ${await lab.status()}`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
@@ -300,7 +313,14 @@ async function main(): Promise<number> {
     process.stderr.write('lab: needs root (network namespaces, raw sockets); try: sudo npm run lab\n');
     return 4;
   }
-  const lab = new Lab({ prefix: args.prefix, checkScript: args.checkScript, out: (s) => process.stdout.write(s), color: args.color });
+  const lab = new Lab({
+    prefix: args.prefix,
+    checkScript: args.checkScript,
+    out: (s) => process.stdout.write(s),
+    color: args.color,
+    slow: args.slow,
+    programOnAllNodes: args.programOnAllNodes,
+  });
   let signalled = false;
   for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
     process.on(sig, () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adaptConfig } from '../../../src/lab/conf.js';
+import { adaptConfig, addGlobalFlag } from '../../../src/lab/conf.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 
@@ -33,5 +33,12 @@ describe('adaptConfig', () => {
 
   it('replaces unquoted script paths with arguments kept', () => {
     expect(adaptConfig('script /opt/lvs_check.sh --fast\n', { checkScript: '/lab/c.sh' })).toBe('script /lab/c.sh --fast\n');
+  });
+});
+
+describe('addGlobalFlag', () => {
+  it('puts the keyword first inside global_defs, or adds a global_defs block', () => {
+    expect(addGlobalFlag('global_defs {\n    router_id LVS_01\n}\n', 'lvs_program_on_all_nodes')).toBe('global_defs {\n    lvs_program_on_all_nodes\n    router_id LVS_01\n}\n');
+    expect(addGlobalFlag('vrrp_instance VI_1 {\n}\n', 'x')).toBe('global_defs {\n    x\n}\nvrrp_instance VI_1 {\n}\n');
   });
 });
