@@ -183,7 +183,7 @@ export interface TrackInterface {
 
 export interface TrackScript {
   name: string;
-  /** undefined = use the vrrp_script's weight. */
+  /** Resolved by the parser: the instance's override, else the vrrp_script's weight (always set). */
   weight?: number | undefined;
   reverse: boolean;
   location: SourceLocation;

@@ -97,6 +97,7 @@ interface RsDraft {
   alpha?: boolean;
   weightSet: boolean;
   methodSet: boolean;
+  inhibitSet: boolean;
   checkers: CheckerDraft[];
 }
 
@@ -1290,9 +1291,17 @@ class Parser {
 
       // Track scripts must exist.
       vi.trackScripts = vi.trackScripts.filter((t) => {
-        if (scripts.has(t.name)) return true;
-        this.engine.error(`(${vi.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
-        return false;
+        const script = scripts.get(t.name);
+        if (script === undefined) {
+          this.engine.error(`(${vi.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
+          return false;
+        }
+        // Resolved: the vrrp_script's weight (and reverse) unless the instance overrides them.
+        if (t.weight === undefined) {
+          t.weight = script.weight;
+          t.reverse = t.reverse !== script.weightReverse;
+        }
+        return true;
       });
 
       out.push(vi);
@@ -1329,9 +1338,16 @@ class Parser {
         return true;
       });
       sg.trackScripts = sg.trackScripts.filter((t) => {
-        if (scripts.has(t.name)) return true;
-        this.engine.error(`(${sg.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
-        return false;
+        const script = scripts.get(t.name);
+        if (script === undefined) {
+          this.engine.error(`(${sg.name}) track script ${t.name} not found, ignoring...`, undefined, t.location);
+          return false;
+        }
+        if (t.weight === undefined) {
+          t.weight = script.weight;
+          t.reverse = t.reverse !== script.weightReverse;
+        }
+        return true;
       });
       if (sg.members.length === 0) this.engine.error(`Sync group ${sg.name} has no virtual router(s) - removing`, undefined, sg.location);
     }
@@ -1675,6 +1691,7 @@ class Parser {
       alpha: undefined,
       weightSet: false,
       methodSet: false,
+      inhibitSet: false,
       checkers: [],
     };
     vsd.rs.push(this.rs);
@@ -1708,7 +1725,7 @@ class Parser {
           }
         }),
       ],
-      ['inhibit_on_failure', on((d, w) => (d.rs.inhibitOnFailure = readFlag(w, this.fail)))],
+      ['inhibit_on_failure', on((d, w) => ((d.rs.inhibitOnFailure = readFlag(w, this.fail)), (d.inhibitSet = true)))],
       ['notify_up', on((d, w, at) => (d.rs.notifyUp = this.scriptCommand(w, at)))],
       ['notify_down', on((d, w, at) => (d.rs.notifyDown = this.scriptCommand(w, at)))],
       ['uthreshold', on((d, w) => (d.rs.upperThreshold = readUnsigned(w[1], 0, 4294967295, this.fail) ?? 0))],
@@ -2096,6 +2113,9 @@ class Parser {
           rs.forwardMethod = vs.forwardMethod;
           rs.tunnel = vs.tunnel;
         }
+        // VS-level `weight` / `inhibit_on_failure` may follow the real_server blocks.
+        if (!rd.weightSet) rs.weight = d.weight;
+        if (!rd.inhibitSet) rs.inhibitOnFailure = vs.inhibitOnFailure;
         if ((rs.forwardMethod === 'route' || rs.forwardMethod === 'tunnel') && key.kind === 'address' && rd.portSet && rs.port !== key.port) {
           this.engine.error(`WARNING - virtual server ${name} and real server ${rsName()} ports don't match - resetting`, undefined, rs.location);
           rs.port = key.port;

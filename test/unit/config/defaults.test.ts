@@ -250,3 +250,14 @@ describe('virtual_server_group', () => {
     ]);
   });
 });
+
+describe('track_script weight resolution', () => {
+  it('uses the vrrp_script weight unless the instance overrides it', () => {
+    const r = parseText('vrrp_script a {\n script /bin/true\n weight -20\n}\nvrrp_script b {\n script /bin/true\n weight 5 reverse\n}\n' + instance(' track_script {\n  a\n  b\n  a weight 10\n }'));
+    expect(r.config.vrrpInstances[0]!.trackScripts.map((t) => [t.name, t.weight, t.reverse])).toEqual([
+      ['a', -20, false],
+      ['b', 5, true],
+      ['a', 10, false],
+    ]);
+  });
+});

@@ -165,3 +165,10 @@ describe('real servers and checkers: inheritance and per-checker defaults', () =
     expect(c[5]).toMatchObject({ name: 'b1' });
   });
 });
+
+describe('late VS keywords', () => {
+  it('weight and inhibit_on_failure given after the real servers still apply to them', () => {
+    const r = parseText(vsText(' lb_algo rr\n lb_kind NAT\n protocol TCP\n' + rs('') + '\n' + rs(' weight 7', '10.0.1.2 80') + '\n weight 3\n inhibit_on_failure'));
+    expect(r.config.virtualServers[0]!.realServers.map((s) => [s.weight, s.inhibitOnFailure])).toEqual([[3, true], [7, true]]);
+  });
+});
