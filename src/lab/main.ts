@@ -4,7 +4,9 @@
 // Exit: 0 ok, 1 a scripted step failed or the lab could not start, 2 usage, 4 not root / no build,
 // 128+n after signal n (everything is cleaned up first).
 import { performance } from 'node:perf_hooks';
+import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { Lab, sleep, type Lb, type Takeover } from './lab.js';
 import { VIP } from './topology.js';
 
@@ -299,8 +301,9 @@ async function interactive(lab: Lab): Promise<void> {
   });
 }
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+/** The lab's command line (argv without node and script); resolves with the exit code. */
+export async function runLab(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
   if (args === 'help') {
     process.stdout.write(USAGE);
     return 0;
@@ -347,4 +350,7 @@ async function main(): Promise<number> {
   return code;
 }
 
-process.exitCode = await main();
+// Run when executed directly (node dist/lab/main.js); `lvskeeper lab` imports runLab instead.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = await runLab(process.argv.slice(2));
+}
