@@ -111,7 +111,7 @@ export class Lab {
     if (this.ipvs) {
       this.info('ip_vs: present - the daemons program IPVS and the client reaches rs1/rs2 through the VIP');
     } else {
-      this.info('ip_vs: MISSING in this kernel - IPVS programming is skipped (each daemon logs "IPVS: Can't initialize ipvs"); VRRP failover works as usual');
+      this.info(`ip_vs: MISSING in this kernel - IPVS programming is skipped (each daemon logs "IPVS: Can't initialize ipvs"); VRRP failover works as usual`);
     }
     if (want === 'ok') {
       script = join(dir, 'lvs_check_ok.sh');
