@@ -230,6 +230,20 @@ export class Lab {
     return { vipPresentMs: present, vipGoneMs: gone, masterLogMs: m ? m.at - since : undefined };
   }
 
+  /** Poll cond every 50 ms until it has held for holdMs; false after timeoutMs. */
+  async waitUntil(cond: () => Promise<boolean>, timeoutMs: number, holdMs = 0): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    let since: number | undefined;
+    while (performance.now() < end) {
+      if (await cond()) {
+        since ??= performance.now();
+        if (performance.now() - since >= holdMs) return true;
+      } else since = undefined;
+      await sleep(50);
+    }
+    return false;
+  }
+
   /** curl the VIP from the client n times; the bodies (or errors). */
   async curlVip(n: number): Promise<string[]> {
     const out: string[] = [];
