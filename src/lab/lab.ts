@@ -226,7 +226,8 @@ export class Lab {
       await sleep(10);
     }
     if (present === undefined) throw new Error(`${VIP} did not appear on ${to} within ${this.ms(timeoutMs)} ms (${await this.status()})`);
-    const m = this.daemons[to]?.lines.find((l) => l.at >= since && /\(VI_1\) Entering MASTER STATE/.test(l.text));
+    // The log line may trail the address change by a pipe read; give it a moment.
+    const m = await this.daemons[to]?.waitFor(/\(VI_1\) Entering MASTER STATE/, this.ms(1000), since).catch(() => undefined);
     return { vipPresentMs: present, vipGoneMs: gone, masterLogMs: m ? m.at - since : undefined };
   }
 
