@@ -347,11 +347,12 @@ export class CheckersRuntime {
     if (r.failed.length > 0) this.scheduleRetry();
     else this.loggedFailures.clear();
     // Say when a VRRP-gated virtual server was installed or removed.
+    const wanted = new Set((this.client?.desired() ?? []).map((e) => serviceKeyId(e.service.key)));
     for (const spec of this.specs) {
       for (const key of spec.keys) {
         const owners = this.ownersOf(key);
-        if (!owners) continue;
         const id = serviceKeyId(key);
+        if (!owners || !wanted.has(id)) continue;
         const now = this.installed(key);
         if (this.lastGate.get(id) === now) continue;
         const had = this.lastGate.has(id);

@@ -6,7 +6,7 @@
 //
 //   sh scripts/in-vm.sh npx vitest run --dir test/vm/lab --no-file-parallelism
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,6 +233,11 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL', 1000)));
     topoDown();
+    // keep the daemons' logs and configs for a look after the VM is gone (tmp/ is git-ignored)
+    const keep = join(ROOT, 'tmp', 'lkl-logs');
+    rmSync(keep, { recursive: true, force: true });
+    mkdirSync(keep, { recursive: true });
+    for (const f of readdirSync(dir)) if (/\.(log|conf|fifo)$|^notes$/.test(f)) copyFileSync(join(dir, f), join(keep, f));
     if (dir && !process.env.LKL_KEEP) rmSync(dir, { recursive: true, force: true });
     else if (dir) console.log(`lab files kept in ${dir}`);
   });
@@ -240,12 +245,12 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
   it('DR: lb1 MASTER programs the VIP services, lb2 only the others; 20 requests answered by both real servers', async () => {
     lb1 = track(startLb(dir, 'lb1', labConfig('lb1', 'DR', true), 'dr'));
     lb2 = track(startLb(dir, 'lb2', labConfig('lb2', 'DR', true), 'dr'));
-    await until('lb1 has the VIP service with both real servers', () => dests('lb1', S8080).length === 2, 40_000);
+    await until('lb1 has the VIP service with both real servers', () => dests('lb1', S8080).length === 2, 150_000);
     expect(dests('lb1', S8080)).toEqual([`${RS1} Route 1`, `${RS2} Route 1`]);
     expect(dests('lb1', S8081)).toEqual(['192.168.60.121:8081 Route 1', '192.168.60.122:8081 Route 1']);
     expect(ns('lb1', 'ip -4 addr show dev eth0')).toContain(VIP);
     // the backup runs the same checks but does not program the VIP's services
-    await until('lb2 programs its non-VIP services', () => hasService('lb2', 'TCP 10.60.0.3:80'), 20_000);
+    await until('lb2 programs its non-VIP services', () => hasService('lb2', 'TCP 10.60.0.3:80'), 60_000);
     expect(hasService('lb2', S8080)).toBe(false);
     expect(hasService('lb2', S8081)).toBe(false);
     expect(lb2.log()).toContain(`Activating healthchecker for service [192.168.60.121]:tcp:8080 for VS [${VIP}]:tcp:8080`);
@@ -257,11 +262,11 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     expect(bodies.length).toBe(20);
     expect(bodies.filter((b) => b === 'FAIL')).toEqual([]);
     expect(new Set(bodies)).toEqual(new Set(['This is web1', 'This is web2']));
-  }, 120_000);
+  }, 240_000);
 
   it('HTTP_GET digest/status_code + alpha + quorum with sorry server; MISC_CHECK misc_dynamic; bad input logged, no crash', async () => {
     // alpha: starts with quorum down and the sorry server; both digests match -> quorum gained
-    await until('quorum gained on lb1', () => dests('lb1', 'TCP 10.60.0.1:80').length === 2, 20_000);
+    await until('quorum gained on lb1', () => dests('lb1', 'TCP 10.60.0.1:80').length === 2, 40_000);
     expect(dests('lb1', 'TCP 10.60.0.1:80')).toEqual([`${RS1} Masq 1`, `${RS2} Masq 1`]);
     expect(lb1.log()).toContain('Starting with quorum down 2-0=2 > 0 for VS [10.60.0.1]:tcp:80');
     expect(lb1.log()).toContain('Adding sorry server [192.168.60.50]:tcp:80 to VS [10.60.0.1]:tcp:80');
@@ -271,7 +276,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
 
     // MISC_CHECK: exit 5 with misc_dynamic -> weight 3; a hanging script is killed at misc_timeout;
     // an unreachable address and a wrong status code take their real servers out.
-    await until('10.60.0.2 settles', () => dests('lb1', 'TCP 10.60.0.2:80').join('|') === '192.168.60.121:80 Masq 3', 20_000);
+    await until('10.60.0.2 settles', () => dests('lb1', 'TCP 10.60.0.2:80').join('|') === '192.168.60.121:80 Masq 3', 40_000);
     const log = lb1.log();
     expect(log).toContain('Changing weight from 1 to 3 for active service [192.168.60.121]:tcp:80 of VS [10.60.0.2]:tcp:80');
     expect(log).toMatch(/Misc check for \[\[192\.168\.60\.122\]:tcp:80\] by \[.*hang\.sh\] timed out/);
@@ -288,9 +293,10 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
 
   it('DR: rs1 down leaves IPVS within delay_loop + retries (removed, or weight 0 with inhibit_on_failure); all requests on rs2; back again', async () => {
     await httpd.rs1!.stop();
-    const took = await until('rs1 removed on lb1', () => !dests('lb1', S8080).some((d) => d.startsWith(RS1)), 10_000, 100);
-    // delay_loop 1 + retry 1 x delay_before_retry 1 (+ VM slowness)
-    expect(took).toBeLessThan(8000);
+    const took = await until('rs1 removed on lb1', () => !dests('lb1', S8080).some((d) => d.startsWith(RS1)), 20_000, 100);
+    // delay_loop 1 + retry 1 x delay_before_retry 1 = 2 s, plus a loaded emulated VM
+    console.log(`rs1 left lb1's IPVS table ${took} ms after its server stopped`);
+    expect(took).toBeLessThan(12_000);
     expect(dests('lb1', S8080)).toEqual([`${RS2} Route 1`]);
     await until('rs1 inhibited on 8081', () => dests('lb1', S8081).includes('192.168.60.121:8081 Route 0'), 5000, 100);
     expect(dests('lb1', S8081)).toEqual(['192.168.60.121:8081 Route 0', '192.168.60.122:8081 Route 1']);
@@ -322,7 +328,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
 
   it('DR: lb1 link down -> lb2 takes the VIP and installs the services; lb1 back -> preempts, lb2 removes them', async () => {
     ns('lb1', 'ip link set eth0 down');
-    await until('lb2 installs the VIP service', () => dests('lb2', S8080).length === 2, 20_000, 200);
+    await until('lb2 installs the VIP service', () => dests('lb2', S8080).length === 2, 40_000, 200);
     expect(dests('lb2', S8080)).toEqual([`${RS1} Route 1`, `${RS2} Route 1`]);
     expect(ns('lb2', 'ip -4 addr show dev eth0')).toContain(VIP);
     await until('lb1 removed the VIP service', () => !hasService('lb1', S8080), 10_000);
@@ -333,7 +339,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await until('lb2 sync daemon master', () => /master sync daemon/.test(ns('lb2', 'ipvsadm -L --daemon')), 10_000);
 
     ns('lb1', 'ip link set eth0 up');
-    await until('lb1 preempts and installs', () => dests('lb1', S8080).length === 2, 30_000, 200);
+    await until('lb1 preempts and installs', () => dests('lb1', S8080).length === 2, 60_000, 200);
     await until("lb2's VIP entries are gone", () => !hasService('lb2', S8080) && !hasService('lb2', S8081), 10_000, 200);
     expect(hasService('lb2', 'TCP 10.60.0.3:80')).toBe(true);
     const again = requests(20);
@@ -345,9 +351,9 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await lb1.stop('SIGKILL');
     expect(hasService('lb1', S8080)).toBe(true); // left behind, as keepalived (#2361)
     ns('lb1', 'ipvsadm -A -t 10.99.0.1:80 -s rr && ipvsadm -a -t 10.99.0.1:80 -r 10.99.0.2:80 -m -w 5');
-    await until('lb2 takes over', () => dests('lb2', S8080).length === 2, 20_000, 200);
+    await until('lb2 takes over', () => dests('lb2', S8080).length === 2, 40_000, 200);
     lb1 = track(startLb(dir, 'lb1', labConfig('lb1', 'DR', true), 'dr2'));
-    await until('lb1 MASTER again with a full pool', () => dests('lb1', S8080).length === 2 && ns('lb1', 'ip -4 addr show dev eth0').includes(VIP), 40_000, 200);
+    await until('lb1 MASTER again with a full pool', () => dests('lb1', S8080).length === 2 && ns('lb1', 'ip -4 addr show dev eth0').includes(VIP), 150_000, 200);
     await until("lb2's VIP entries are gone", () => !hasService('lb2', S8080), 15_000, 200);
     expect(dests('lb1', 'TCP 10.99.0.1:80')).toEqual(['10.99.0.2:80 Masq 5']);
     const bodies = requests(20);
@@ -360,14 +366,14 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     expect(ipvs('lb2')).toEqual([]);
     expect(ns('lb1', 'ipvsadm -L --daemon').trim()).toBe('');
     ns('lb1', 'ipvsadm -C');
-  }, 120_000);
+  }, 300_000);
 
   it('NAT: traffic through the master, rs1 out and back, failover to lb2', async () => {
     rsNat('rs1');
     rsNat('rs2');
     lb1 = track(startLb(dir, 'lb1', labConfig('lb1', 'NAT', false), 'nat'));
     lb2 = track(startLb(dir, 'lb2', labConfig('lb2', 'NAT', false), 'nat'));
-    await until('lb1 NAT service', () => dests('lb1', S8080).length === 2, 40_000, 200);
+    await until('lb1 NAT service', () => dests('lb1', S8080).length === 2, 150_000, 200);
     expect(dests('lb1', S8080)).toEqual([`${RS1} Masq 1`, `${RS2} Masq 1`]);
     expect(hasService('lb2', S8080)).toBe(false);
     const bodies = requests(20);
@@ -381,7 +387,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await until('rs1 back', () => dests('lb1', S8080).length === 2, 10_000, 100);
 
     expect(await lb1.stop()).toBe(0);
-    await until('lb2 NAT service', () => dests('lb2', S8080).length === 2, 20_000, 200);
+    await until('lb2 NAT service', () => dests('lb2', S8080).length === 2, 40_000, 200);
     expect(hasService('lb1', S8080)).toBe(false);
     await until('client through lb2', () => requests(1)[0] !== 'FAIL', 10_000, 500);
     const via2 = requests(20);
@@ -389,5 +395,5 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     expect(new Set(via2)).toEqual(new Set(['This is web1', 'This is web2']));
     expect(await lb2.stop()).toBe(0);
     expect(ipvs('lb2')).toEqual([]);
-  }, 150_000);
+  }, 360_000);
 });

@@ -1,10 +1,15 @@
 // Lab launcher: the daemon as the CLI will run it once src/daemon/run.ts calls attachCheckers itself
 // (until then the checkers are attached here through runDaemon's onEngine hook).
 //   node test/vm/lab/launch.mjs CONFIG NAME RUNDIR [-I]
-// Logs to stderr (console format, with debug lines).
-import { join } from 'node:path';
-import { runDaemon } from '../../../dist/daemon/run.js';
-import { attachCheckers } from '../../../dist/daemon/checkers.js';
+// Logs to stderr (console format, with debug lines). LKL_DIST=DIR uses another build than dist/.
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// LKL_DIST: a private build (tsc -p tsconfig.build.json --outDir DIR) so a concurrent `npm run build`
+// cannot swap modules under a running test; default the repo's dist/.
+const dist = process.env.LKL_DIST ? resolve(process.env.LKL_DIST) : new URL('../../../dist', import.meta.url).pathname;
+const { runDaemon } = await import(pathToFileURL(join(dist, 'daemon/run.js')).href);
+const { attachCheckers } = await import(pathToFileURL(join(dist, 'daemon/checkers.js')).href);
 
 const [configFile, name, runDir, ...flags] = process.argv.slice(2);
 if (!configFile || !name || !runDir) {
