@@ -79,7 +79,12 @@ for (let i = 0; i < rounds; i++) {
     ln[name].push(timed([...tools[name], '-Ln']));
     const out = run([...tools[name], '-Ln']).stdout;
     listing ??= out;
-    if (out !== listing) throw new Error(`${name} -Ln printed a different listing`);
+    if (out !== listing) {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-ipvs-ln-'));
+      writeFileSync(join(dir, 'expected'), listing);
+      writeFileSync(join(dir, name), out);
+      throw new Error(`${name} -Ln printed a different listing (see ${dir})`);
+    }
   }
 }
 run(['ipvsadm', '-C']);

@@ -11,10 +11,16 @@ startupSnapshot.setDeserializeMainFunction(() => {
     stderr: (text) => process.stderr.write(text),
     stdin: () => readFileSync(0, 'latin1'),
   }).then(
-    (status) => process.exit(status),
+    (status) => exitAfterOutput(status),
     (e: unknown) => {
       process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exit(1);
     },
   );
 });
+
+/** Exits once everything written to stdout and stderr has been handed to the OS (a large listing written
+ * to a pipe can still be queued when main returns). */
+function exitAfterOutput(status: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(status)));
+}
