@@ -21,6 +21,8 @@ export class Engine {
   private level = 0;
   /** keepalived's skip_sublevel: -1 = skip the block if the next line opens one; n > 0 = depth inside a skipped block. */
   private skipLevel = 0;
+  /** Words of the line being handled, for messages about it. */
+  currentWords: string[] = [];
 
   constructor(
     private readonly reader: LineReader,
@@ -56,6 +58,7 @@ export class Engine {
     let skipped = false;
     const reader = this.reader;
     for (let words = reader.next(); words !== undefined; words = reader.next()) {
+      this.currentWords = words;
       const first = words[0]!;
       if (this.skipLevel === -1) {
         if (first === '{') {
@@ -113,6 +116,7 @@ export class Engine {
     let needOpen = true;
     const reader = this.reader;
     for (let words = reader.next(); words !== undefined; words = reader.next()) {
+      this.currentWords = words;
       let entry = words;
       if (needOpen) {
         needOpen = false;

@@ -280,6 +280,13 @@ class Parser {
   // helpers
 
   private fail = (message: string): void => {
+    if (message === 'missing number') {
+      // keepalived's null_strvec() wording (it then aborts; we report and carry on).
+      const w = this.engine.currentWords;
+      const first = w[0] ?? '';
+      const last = w[w.length - 1] ?? first;
+      message = `*** Configuration line starting \`${first}\` is missing a parameter after keyword \`${last}\` at word position ${w.length + 1}`;
+    }
     this.engine.error(message);
   };
 
@@ -432,7 +439,16 @@ class Parser {
     const [lf, lfs] = fifo((f) => (g.lvsNotifyFifo = f), () => g.lvsNotifyFifo);
     const entries: Array<[string, Keyword]> = [
       ['router_id', str((v) => (g.routerId = v))],
-      ['notification_email', { handler: (w) => this.engine.valueBlock(w, (e) => g.notificationEmail.push(...e)) }],
+      [
+        'notification_email',
+        {
+          handler: (w, at) => {
+            const before = g.notificationEmail.length;
+            this.engine.valueBlock(w, (e) => g.notificationEmail.push(...e));
+            if (g.notificationEmail.length === before) this.engine.error('Warning - empty notification_email block', undefined, at);
+          },
+        },
+      ],
       ['notification_email_from', str((v) => (g.notificationEmailFrom = v))],
       [
         'smtp_server',
