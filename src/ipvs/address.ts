@@ -2,18 +2,26 @@
 // Used by the codec (bytes on the wire) and by the reconciler (comparing addresses written differently).
 import type { AddressFamily } from './types.js';
 
-/** Parses dotted-quad IPv4 text into 4 bytes, or undefined. */
+/** Parses dotted-quad IPv4 text into 4 bytes, or undefined (1–3 decimal digits per part, ≤ 255). */
 export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out[i] = v;
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      value = value * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && part < 3) {
+      if (value > 255) return undefined;
+      out[part++] = value;
+      digits = 0;
+      value = 0;
+    } else return undefined;
   }
+  if (part !== 3 || digits === 0 || value > 255) return undefined;
+  out[3] = value;
   return out;
 }
 
