@@ -198,6 +198,8 @@ async function interactive(lab: Lab): Promise<void> {
   await sleep(300);
   lab.info(`status: ${await lab.status()}`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
+  // On a terminal readline reads Ctrl-C as a key; make it the signal the lab cleans up on.
+  rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
   const prompt = (full: boolean): void => {
     process.stdout.write(full ? `${MENU}\nchoice> ` : 'choice [1-7, q, ? menu]> ');
   };

@@ -136,6 +136,37 @@ describe.skipIf(!canRun())('npm run lab -- --scripted', () => {
     expect(processesUsing(dir)).toEqual([]);
   }, 60_000);
 
+  // Interactive, on a terminal (script(1) gives it a pty): readline reads Ctrl-C as a key, which must
+  // still clean up like the signal does.
+  it.skipIf(spawnSync('script', ['-V']).status !== 0)('interactive on a terminal: a menu choice, then Ctrl-C, cleans up (exit 130)', async () => {
+    const cmd = `sh ${join(REPO, 'scripts/lab.sh')} --no-color --prefix ${PREFIX}`;
+    const p = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let step = 0;
+    let before: string[] = [];
+    const on = (d: Buffer): void => {
+      out += d.toString().replace(/\r/g, '');
+      if (step === 0 && out.includes('choice> ')) {
+        step = 1;
+        p.stdin.write('6\n');
+      } else if (step === 1 && /status: lb1 \w+.*\nchoice \[/.test(out.slice(out.indexOf('choice> ')))) {
+        step = 2;
+        before = ourNamespaces();
+        p.stdin.write('\x03');
+      }
+    };
+    p.stdout.on('data', on);
+    p.stderr.on('data', on);
+    const code = await new Promise<number | null>((r) => p.on('close', r));
+    expect(step, out).toBe(2);
+    expect(before.sort()).toEqual([...LAB_NS].sort());
+    expect(code, out).toBe(130);
+    expect(out).toContain('SIGINT: stopping the daemons and removing the namespaces');
+    expect(out).toContain('cleaned up: namespaces lkt-* removed');
+    expect(ourNamespaces()).toEqual([]);
+    expect(processesUsing(tmpDirOf(out))).toEqual([]);
+  }, 60_000);
+
   // Without ip_vs the seed's own lvs_check.sh fails, both nodes stay in FAULT and the script must say so.
   it.skipIf(hasIpvs())('fails (exit 1) when nobody can become MASTER, and still cleans up', async () => {
     const run = await startLab(['--check-script', 'real']);
