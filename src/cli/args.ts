@@ -8,6 +8,8 @@ import { parseConfig } from '../config/parse.js';
 import { renderConfigJson } from '../config/json.js';
 import { nodeScriptExists, nodeUserExists, shortHostname } from '../config/node-io.js';
 import type { Diagnostic } from '../config/model.js';
+import { signumFor, unknownSigfuncMessage } from '../daemon/process/signals.js';
+import { DEFAULT_CHECKERS_PID_FILE, DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE } from '../daemon/process/pidfile.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -27,15 +29,6 @@ export const EXIT_CANNOT_RUN = 4;
 export const EXIT_CONFIG_ERRORS = 5;
 export const EXIT_SCRIPT_SECURITY = 6;
 
-/** Signal numbers as `keepalived --signum=NAME` prints them on Linux (2.2.7). */
-export const SIGNUMS: Record<string, number> = {
-  STOP: 15,
-  RELOAD: 1,
-  DATA: 10,
-  STATS: 12,
-  STATS_CLEAR: 63,
-  JSON: 36,
-};
 
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
@@ -138,9 +131,9 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .option('dont-respawn', { alias: 'R', type: 'boolean', describe: "Don't respawn child processes" })
     .option('dont-fork', { alias: 'n', type: 'boolean', describe: "Don't fork the daemon process (lvskeeper always runs in the foreground)" })
     .option('dump-conf', { alias: 'd', type: 'boolean', describe: 'Dump the configuration data (JSON, passwords redacted)' })
-    .option('pid', { alias: 'p', type: 'string', default: '/run/keepalived.pid', describe: 'Use specified pidfile for parent process' })
-    .option('vrrp_pid', { alias: 'r', type: 'string', default: '/run/keepalived_vrrp.pid', describe: 'Use specified pidfile for VRRP child process' })
-    .option('checkers_pid', { alias: 'c', type: 'string', default: '/run/keepalived_checkers.pid', describe: 'Use specified pidfile for checkers child process' })
+    .option('pid', { alias: 'p', type: 'string', default: DEFAULT_PID_FILE, describe: 'Use specified pidfile for parent process' })
+    .option('vrrp_pid', { alias: 'r', type: 'string', default: DEFAULT_VRRP_PID_FILE, describe: 'Use specified pidfile for VRRP child process' })
+    .option('checkers_pid', { alias: 'c', type: 'string', default: DEFAULT_CHECKERS_PID_FILE, describe: 'Use specified pidfile for checkers child process' })
     .option('bfd_pid', { alias: 'b', type: 'string', describe: 'Use specified pidfile for BFD child process (accepted)' })
     .option('address-monitoring', { alias: 'a', type: 'boolean', describe: 'Report all address additions/deletions (accepted)' })
     .option('snmp', { alias: 'x', type: 'boolean', describe: 'Enable SNMP subsystem (not supported)' })
@@ -184,9 +177,11 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (typeof args.signum === 'string') {
-    const n = SIGNUMS[args.signum];
+    // STATS_CLEAR and JSON are realtime signals in keepalived; Node cannot catch those and their default
+    // action would kill the daemon, so ours are SIGURG / SIGWINCH (src/daemon/process/signals.ts).
+    const n = signumFor(args.signum);
     if (n === undefined) {
-      io.stderr(`Unknown sigfunc ${args.signum}\n`);
+      io.stderr(`${unknownSigfuncMessage(args.signum)}\n`);
       return 1;
     }
     io.stdout(`${n}\n`);
