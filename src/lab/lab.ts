@@ -56,7 +56,7 @@ export class Lab {
   private cleaned: Promise<void> | undefined;
 
   constructor(readonly opts: LabOptions) {
-    this.topo = new Topology(opts.prefix);
+    this.topo = new Topology(opts.prefix, opts.slow ?? 1);
     this.repo = opts.repo ?? REPO;
     this.lvskeeper = join(this.repo, 'dist/cli/lvskeeper.js');
   }
@@ -249,14 +249,14 @@ export class Lab {
   async curlVip(n: number): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
-      const r = await runAsync('ip', ['netns', 'exec', this.topo.ns.client, 'curl', '-sS', '--max-time', '2', `http://${VIP}:8080/`], 5000);
+      const r = await runAsync('ip', ['netns', 'exec', this.topo.ns.client, 'curl', '-sS', '--max-time', String(2 * (this.opts.slow ?? 1)), `http://${VIP}:8080/`], this.ms(5000));
       out.push(r.status === 0 ? r.stdout.trim() : `error: ${(r.stderr || `exit ${r.status}`).trim()}`);
     }
     return out;
   }
 
   async curlDirect(rs: 'rs1' | 'rs2'): Promise<string> {
-    const r = await runAsync('ip', ['netns', 'exec', this.topo.ns.client, 'curl', '-sS', '--max-time', '2', `http://${NODE_IP[rs]}:8080/`], 5000);
+    const r = await runAsync('ip', ['netns', 'exec', this.topo.ns.client, 'curl', '-sS', '--max-time', String(2 * (this.opts.slow ?? 1)), `http://${NODE_IP[rs]}:8080/`], this.ms(5000));
     return r.status === 0 ? r.stdout.trim() : `error: ${(r.stderr || `exit ${r.status}`).trim()}`;
   }
 

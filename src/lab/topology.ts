@@ -35,8 +35,10 @@ export function must(cmd: string, args: string[]): string {
 export function runAsync(cmd: string, args: string[], timeoutMs = 5000): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-      resolve({ status: code, stdout: stdout ?? '', stderr: stderr ?? '' });
+      const e = err as (Error & { code?: unknown; killed?: boolean }) | null;
+      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
+      const note = e?.killed ? `timed out after ${timeoutMs} ms` : e && code === null ? e.message : '';
+      resolve({ status: code, stdout: stdout ?? '', stderr: (stderr ?? '') + note });
     });
   });
 }
@@ -60,7 +62,11 @@ export class Topology {
   readonly sw: string;
   readonly ns: Record<NodeName, string>;
 
-  constructor(readonly prefix: string) {
+  /** slow: factor for command timeouts (an emulated VM). */
+  constructor(
+    readonly prefix: string,
+    readonly slow = 1,
+  ) {
     if (!/^[a-z][a-z0-9-]{0,9}$/.test(prefix)) throw new Error(`bad namespace prefix '${prefix}' (a-z, 0-9, -, at most 10 characters)`);
     this.sw = `${prefix}sw`;
     this.ns = Object.fromEntries(NODES.map((n) => [n, `${prefix}${n}`])) as Record<NodeName, string>;
@@ -126,7 +132,7 @@ export class Topology {
 
   /** Does ns have address on eth0 right now? */
   async hasAddress(node: NodeName, address: string): Promise<boolean> {
-    const r = await runAsync('ip', ['-n', this.ns[node], '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    const r = await runAsync('ip', ['-n', this.ns[node], '-4', '-o', 'addr', 'show', 'dev', 'eth0'], 5000 * this.slow);
     return r.stdout.includes(` ${address}/`);
   }
 
