@@ -16,6 +16,9 @@ const SEED_CONF: Record<Lb, string> = { lb1: 'lb01.conf', lb2: 'lb02.conf' };
 const WEB: Record<'rs1' | 'rs2', string> = { rs1: 'This is web1', rs2: 'This is web2' };
 const KEEPALIVED_TIME = /^\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}: /;
 
+/** A failure to report as one line (no stack). */
+export class LabError extends Error {}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface LabOptions {
@@ -83,8 +86,12 @@ export class Lab {
 
   /** Build everything and start both daemons (lb1 first, as the seed's MASTER). */
   async up(): Promise<void> {
-    if (!existsSync(this.lvskeeper)) throw new Error(`${this.lvskeeper} not found: run npm run build first`);
+    if (!existsSync(this.lvskeeper)) throw new LabError(`${this.lvskeeper} not found: run npm run build first`);
     const stale = this.topo.existing();
+    const busy = this.topo.pids();
+    if (busy.length > 0) {
+      throw new LabError(`namespaces ${stale.join(' ')} have running processes (pids ${busy.join(' ')}): another lab with prefix ${this.opts.prefix} is running; quit it or use --prefix`);
+    }
     if (stale.length > 0) {
       this.info(`removing namespaces left over from an earlier run: ${stale.join(' ')}`);
       this.topo.down();
@@ -274,8 +281,9 @@ export class Lab {
     this.cleaned ??= (async () => {
       const procs = [...LBS.map((lb) => this.daemons[lb]), ...this.web].filter((p): p is LabProcess => p !== undefined);
       await Promise.all(procs.map((p) => p.stop(this.ms(5000))));
-      this.topo.down();
       if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+      if (!this.topo.created) return;
+      this.topo.down();
       const left = this.topo.existing();
       if (left.length > 0) this.info(`could not remove namespaces: ${left.join(' ')}`);
       else this.info(`cleaned up: namespaces ${this.opts.prefix}* removed`);

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { Lab, sleep, type Lb, type Takeover } from './lab.js';
+import { Lab, LabError, sleep, type Lb, type Takeover } from './lab.js';
 import { VIP } from './topology.js';
 
 interface Args {
@@ -346,8 +346,11 @@ export async function runLab(argv: string[]): Promise<number> {
     else await interactive(lab);
   } catch (e) {
     code = 1;
-    lab.info(e instanceof StepError ? `SCRIPTED LAB FAILED: ${e.message}` : `error: ${(e as Error).stack ?? String(e)}`);
-    if (!signalled) lab.info(`status at failure: ${await lab.status().catch(() => 'unknown')}`);
+    if (e instanceof LabError) lab.info(`error: ${e.message}`);
+    else {
+      lab.info(e instanceof StepError ? `SCRIPTED LAB FAILED: ${e.message}` : `error: ${(e as Error).stack ?? String(e)}`);
+      if (!signalled) lab.info(`status at failure: ${await lab.status().catch(() => 'unknown')}`);
+    }
   }
   if (signalled) return new Promise(() => undefined); // the signal handler exits
   await lab.cleanup();

@@ -61,6 +61,8 @@ export function listNamespaces(prefix: string): string[] {
 export class Topology {
   readonly sw: string;
   readonly ns: Record<NodeName, string>;
+  /** True once up() created the switch namespace: the namespaces are this instance's to remove. */
+  created = false;
 
   /** slow: factor for command timeouts (an emulated VM). */
   constructor(
@@ -86,7 +88,12 @@ export class Topology {
   up(): void {
     // A handful of `ip -batch` runs rather than ~70 `ip` processes (seconds each in an emulated VM).
     // Each veth is created with both ends already in their namespaces and final names.
-    const root = [`netns add ${this.sw}`, ...NODES.map((n) => `netns add ${this.ns[n]}`)];
+    // The switch namespace first, alone: `netns add` fails if it exists, so two labs with one prefix
+    // cannot both get here, and the loser leaves the winner's namespaces alone.
+    const sw = run('ip', ['netns', 'add', this.sw]);
+    if (sw.status !== 0) throw new Error(`cannot create namespace ${this.sw}: ${sw.stderr.trim()} (another lab with prefix ${this.prefix}?)`);
+    this.created = true;
+    const root = NODES.map((n) => `netns add ${this.ns[n]}`);
     for (const n of NODES) root.push(`link add eth0 netns ${this.ns[n]} type veth peer name ${n} netns ${this.sw}`);
     try {
       batch(undefined, root);
@@ -105,6 +112,16 @@ export class Topology {
       this.down();
       throw e;
     }
+  }
+
+  /** Pids of processes running inside our namespaces. */
+  pids(): number[] {
+    return this.existing().flatMap((ns) =>
+      run('ip', ['netns', 'pids', ns])
+        .stdout.split(/\s+/)
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number),
+    );
   }
 
   /** Kill every process still inside our namespaces (SIGKILL), then delete them. Idempotent. */

@@ -167,6 +167,29 @@ describe.skipIf(!canRun())('npm run lab -- --scripted', () => {
     expect(processesUsing(tmpDirOf(out))).toEqual([]);
   }, 60_000);
 
+  it('a second lab with the same prefix refuses to start and leaves the running one alone', async () => {
+    const first = spawn('sh', [join(REPO, 'scripts/lab.sh'), '--no-color', '--prefix', PREFIX], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const ready = new Promise<void>((resolve) => {
+      const on = (d: Buffer): void => {
+        out += d.toString();
+        if (out.includes('choice> ')) resolve();
+      };
+      first.stdout.on('data', on);
+      first.stderr.on('data', on);
+    });
+    const firstExit = new Promise<number | null>((r) => first.on('close', r));
+    await ready;
+    const second = await startLab([]);
+    expect(second.code, second.out).toBe(1);
+    expect(second.out).toContain(`another lab with prefix ${PREFIX} is running`);
+    expect(ourNamespaces().sort()).toEqual([...LAB_NS].sort());
+    first.stdin.write('6\nq\n');
+    expect(await firstExit, out).toBe(0);
+    expect(out).toMatch(/status: lb1 MASTER \(holds VIP 192\.168\.60\.200\), lb2 BACKUP\n[^]*status: lb1 MASTER/);
+    expect(ourNamespaces()).toEqual([]);
+  }, 60_000);
+
   // Without ip_vs the seed's own lvs_check.sh fails, both nodes stay in FAULT and the script must say so.
   it.skipIf(hasIpvs())('fails (exit 1) when nobody can become MASTER, and still cleans up', async () => {
     const run = await startLab(['--check-script', 'real']);
