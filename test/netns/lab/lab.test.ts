@@ -1,6 +1,7 @@
-// `npm run lab -- --scripted` end to end (scripts/lab.sh -> dist/lab/main.js) with the test prefix lkt-:
-// the scripted failover passes with plausible timings, fails (exit 1) when the track script cannot pass,
-// and leaves no namespace, temp dir or daemon behind, also when interrupted by SIGINT / SIGTERM midway.
+// `npm run lab` end to end (scripts/lab.sh -> dist/lab/main.js) with the test prefix lkt-: the --scripted
+// failover passes with plausible timings, fails (exit 1) when the track script cannot pass, refuses to
+// start over a running lab, and leaves no namespace, temp dir or daemon behind, also when interrupted by
+// SIGINT / SIGTERM midway or by Ctrl-C at the interactive menu.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -68,7 +69,7 @@ function seconds(out: string, label: string): number {
   return Number(m![1]);
 }
 
-describe.skipIf(!canRun())('npm run lab -- --scripted', () => {
+describe.skipIf(!canRun())('npm run lab', () => {
   it('runs the failover script, reports timings, exits 0 and removes everything', async () => {
     const seen: string[][] = [];
     const run = await startLab([], (out) => {
