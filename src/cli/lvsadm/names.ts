@@ -107,10 +107,13 @@ export function systemResolver(): InputResolver {
     hostToIPv4(name) {
       if (name === '') return undefined;
       if (hostCache.has(name)) return hostCache.get(name);
-      let result: number | undefined;
-      const first = getent(['ahostsv4', name]).split('\n')[0] ?? '';
-      const addr = first.split(/[ \t]+/)[0] ?? '';
-      result = inetPton4(addr);
+      // nsswitch "hosts: files dns": /etc/hosts first, read here because getaddrinfo (getent ahostsv4)
+      // applies AI_ADDRCONFIG and finds nothing on a machine without a non-loopback IPv4 address.
+      let result = hostsFileIPv4(name);
+      if (result === undefined) {
+        const first = getent(['ahostsv4', name]).split('\n')[0] ?? '';
+        result = inetPton4(first.split(/[ \t]+/)[0] ?? '');
+      }
       hostCache.set(name, result);
       return result;
     },
@@ -119,4 +122,23 @@ export function systemResolver(): InputResolver {
       return services.port(name, protocol);
     },
   };
+}
+
+/** gethostbyname()'s files backend for IPv4: the first /etc/hosts line naming the host (any case). */
+export function hostsFileIPv4(name: string, path = '/etc/hosts'): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const wanted = name.toLowerCase();
+  for (const raw of text.split('\n')) {
+    const f = raw.replace(/#.*/, '').split(/[ \t]+/).filter((x) => x !== '');
+    if (f.length < 2) continue;
+    const v4 = inetPton4(f[0]!);
+    if (v4 === undefined) continue;
+    if (f.slice(1).some((n) => n.toLowerCase() === wanted)) return v4;
+  }
+  return undefined;
 }

@@ -323,6 +323,7 @@ describe('lvsadm on a real IPVS kernel', () => {
   it(
     'starts, lists and stops sync daemons like ipvsadm',
     async () => {
+      ipvsadm(['-C']); // the kernel refuses sync daemons while a service has a mixed-family destination
       sh('ip link add lvsv0 type veth peer name lvsv1; ip link set lvsv0 up; ip link set lvsv1 up');
       const steps = [
         '--start-daemon master --mcast-interface lvsv0 --syncid 5',
