@@ -379,7 +379,7 @@ export class IpvsClient implements IpvsApi {
       // The kernel took none of this datagram: fail exactly those requests.
       for (const seq of seqs) {
         const p = this.pending.get(seq);
-        if (p) this.finish(seq, p, makeIpvsError(p.item.op, errno, 'send'));
+        if (p) this.finish(seq, p, makeIpvsError(p.item.op, errno, 'send'), false);
       }
     });
   }
@@ -414,16 +414,17 @@ export class IpvsClient implements IpvsApi {
     if (lost.length === 0) return;
     this.window = Math.max(1, Math.floor(this.window / 2));
     const detail = 'netlink replies were dropped; the outcome of this request is unknown';
-    for (const [seq, p] of lost) this.finish(seq, p, makeIpvsError(p.item.op, errno, detail));
+    for (const [seq, p] of lost) this.finish(seq, p, makeIpvsError(p.item.op, errno, detail), false);
   }
 
-  private finish(seq: number, p: Pending, error: IpvsError | undefined): void {
+  /** Records a request's outcome; `fromKernel` when it is the kernel's reply (which also settles its group). */
+  private finish(seq: number, p: Pending, error: IpvsError | undefined, fromKernel = true): void {
     this.pending.delete(seq);
     const batch = p.batch;
     batch.inFlight.delete(seq);
     if (batch.results[p.index]) return;
     batch.results[p.index] = { error, parts: p.parts };
-    if (p.group) {
+    if (p.group && fromKernel) {
       // Replies come in order: whatever in this datagram has not reported an error by now succeeded.
       for (const s of p.group) {
         const q = this.pending.get(s);
