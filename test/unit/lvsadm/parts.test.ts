@@ -149,3 +149,20 @@ describe('listing helpers', () => {
     );
   });
 });
+
+describe('names', () => {
+  it('reads IPv4 host names from a hosts file like the files backend (first line, any case)', async () => {
+    const { hostsFileIPv4, parseServices, ServicesDb } = await import('../../../src/cli/lvsadm/names.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/lvsadm-`)}/hosts`;
+    writeFileSync(file, '# comment\n::1 localhost\n127.0.0.1 localhost box\n10.0.0.1 Web web.example # x\n10.0.0.2 web\n');
+    expect(hostsFileIPv4('localhost', file)).toBe(0x7f000001);
+    expect(hostsFileIPv4('WEB', file)).toBe(0x0a000001);
+    expect(hostsFileIPv4('nothere', file)).toBeUndefined();
+    const db = new ServicesDb(parseServices('http 80/tcp www # web\nhttp 80/udp\nwww-alt 80/tcp\n'));
+    expect(db.portName(80, 'tcp')).toBe('http');
+    expect(db.port('www', 'tcp')).toBe(80);
+    expect(db.port('www', 'udp')).toBeUndefined();
+  });
+});
