@@ -32,7 +32,8 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.supervisor.stop('SIGKILL')));
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+// Generous: children are real Node processes, slow to start on a loaded 2-core machine.
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

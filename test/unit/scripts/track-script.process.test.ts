@@ -102,8 +102,9 @@ describe('TrackScriptRunner with real processes', () => {
     expect(readFileSync(starts, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(3);
     expect(runner.status('chk0')).toBe('down');
     // Later kills change nothing (already down): only skip notices may follow, never another transition.
-    expect(msgs()[0]).toBe('VRRP_Script(chk0) timed_out');
-    expect(msgs().slice(1).every((m) => /^Track script chk0 is (already running|being timed out), expect idle - skipping run$/.test(m))).toBe(true);
+    // Under load a skip notice can precede the kill's line; exactly one transition line either way.
+    expect(msgs().filter((m) => m === 'VRRP_Script(chk0) timed_out')).toHaveLength(1);
+    expect(msgs().filter((m) => m !== 'VRRP_Script(chk0) timed_out').every((m) => /^Track script chk0 is (already running|being timed out), expect idle - skipping run$/.test(m))).toBe(true);
   });
 
   it('SIGKILLs a script that ignores SIGTERM', async () => {
