@@ -98,16 +98,24 @@ export function ipv4Text(addr: number): string {
 
 /** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros beyond one digit. */
 export function inetPton4(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
   let addr = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    addr = addr * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a final '.'
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return undefined; // no leading zeros
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || ++parts > 4) return undefined;
+      addr = addr * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return addr;
+  return parts === 4 ? addr : undefined;
 }
 
 /** glibc inet_pton(AF_INET6) → 16 bytes, or undefined. */

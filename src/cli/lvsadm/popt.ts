@@ -26,6 +26,21 @@ export type PoptItem<Tag extends string = string> =
 export type PoptErrorKind = 'unknown option' | 'missing argument' | 'option does not take an argument';
 
 /** Walks argv (without argv[0]) the way poptGetNextOpt() does; leftovers are what poptGetArg() returns. */
+const lookups = new WeakMap<readonly PoptOption[], { long: Map<string, PoptOption>; short: Map<string, PoptOption> }>();
+
+function lookupOf<Tag extends string>(table: readonly PoptOption<Tag>[]): { long: Map<string, PoptOption<Tag>>; short: Map<string, PoptOption<Tag>> } {
+  let l = lookups.get(table);
+  if (!l) {
+    l = { long: new Map(), short: new Map() };
+    for (const o of table) {
+      if (!l.long.has(o.long)) l.long.set(o.long, o);
+      if (o.short && !l.short.has(o.short)) l.short.set(o.short, o);
+    }
+    lookups.set(table, l);
+  }
+  return l as { long: Map<string, PoptOption<Tag>>; short: Map<string, PoptOption<Tag>> };
+}
+
 export class Popt<Tag extends string = string> {
   private index = 0;
   /** Inside a cluster of short options: the word and the position of the next letter. */
@@ -61,7 +76,7 @@ export class Popt<Tag extends string = string> {
     const eq = word.indexOf('=');
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const inline = eq < 0 ? undefined : word.slice(eq + 1);
-    const opt = this.table.find((o) => o.long === name);
+    const opt = lookupOf(this.table).long.get(name);
     if (!opt) return { type: 'error', error: 'unknown option', word };
     if (opt.arg === 'none') {
       if (inline !== undefined) return { type: 'error', error: 'option does not take an argument', word };
@@ -74,7 +89,7 @@ export class Popt<Tag extends string = string> {
   private shortOption(word: string, pos: number): PoptItem<Tag> {
     this.cluster = undefined;
     const letter = word[pos]!;
-    const opt = this.table.find((o) => o.short === letter);
+    const opt = lookupOf(this.table).short.get(letter);
     if (!opt) return { type: 'error', error: 'unknown option', word };
     const rest = word.slice(pos + 1);
     if (opt.arg === 'none') {

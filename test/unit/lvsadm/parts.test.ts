@@ -166,3 +166,14 @@ describe('names', () => {
     expect(db.port('www', 'udp')).toBeUndefined();
   });
 });
+
+describe('inet_pton(AF_INET)', () => {
+  it('takes exactly four decimal parts without leading zeros', async () => {
+    const { inetPton4 } = await import('../../../src/cli/lvsadm/cparse.js');
+    expect(inetPton4('10.0.0.1')).toBe(0x0a000001);
+    expect(inetPton4('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.256', '1..2.3', '1.2.3.4.', 'a.b.c.d', '1.2.3.4 ']) {
+      expect(inetPton4(bad)).toBeUndefined();
+    }
+  });
+});
