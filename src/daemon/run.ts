@@ -155,10 +155,14 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
     RELOAD: () => log.info('Reloading is not implemented yet - ignoring SIGHUP'),
   });
   void hooks.stopSignal?.then(() => resolveStop());
+  // The preparer resolves script_user (and logs keepalived's warnings), so only when scripts exist;
+  // one per process, shared with the checkers so each script is checked (and reported) once.
+  const preparer: Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> =
+    config.scriptCount > 0 ? ScriptPreparer.fromGlobalDefs(config.global, log) : { prepare: noScripts, prepareCommand: noScripts };
   let onEngine = hooks.onEngine;
   let onStop = hooks.onStop;
   if (!onEngine && hooks.checkers !== false && !options.vrrpOnly) {
-    const checkers = attachCheckers(options);
+    const checkers = attachCheckers(options, { preparer });
     onEngine = checkers;
     onStop = async () => {
       await checkers.stop();
@@ -170,11 +174,6 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   try {
     if (!options.checkOnly) {
       [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
-      // The preparer resolves script_user (and logs keepalived's warnings), so only when scripts exist.
-      const preparer: Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> =
-        config.scriptCount > 0
-          ? ScriptPreparer.fromGlobalDefs(config.global, log)
-          : { prepare: noScripts, prepareCommand: noScripts };
       if (config.vrrpScripts.length > 0) {
         runner = new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: log });
       }
