@@ -144,12 +144,14 @@ export class CheckersRuntime {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly loggedFailures = new Set<string>();
   private syncDaemonRole: 'master' | 'backup' | undefined;
+  private hasEngine = false;
+  private kernelTried = false;
   private syncDaemonChain: Promise<void> = Promise.resolve();
   /** The gate of each gated service key at the last sync (for the install/remove log lines). */
   private readonly lastGate = new Map<string, boolean>();
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     log: Logger,
     private readonly options: CheckersOptions = {},
     private readonly deps: CheckersDeps = {},
@@ -159,24 +161,8 @@ export class CheckersRuntime {
 
   async start(engine?: EngineView): Promise<void> {
     const cfg = this.config;
-    const { virtualServers, warnings } = checkSpecsFromConfig(cfg);
-    for (const w of warnings) this.log.warn(w);
-    this.specs = virtualServers;
-    virtualServers.forEach((spec, i) => {
-      const vs = cfg.virtualServers[i];
-      if (vs) this.vsConfig.set(spec.id, { vs, rs: new Map(vs.realServers.map((r) => [`${r.address}:${r.port}`, r])) });
-    });
-
-    if (!cfg.global.lvsProgramOnAllNodes && engine) {
-      for (const inst of cfg.vrrpInstances) {
-        for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
-          const id = `${vip.family}/${canonicalAddress(vip.family, vip.address)}`;
-          const owners = this.vipOwners.get(id) ?? [];
-          if (!owners.includes(inst.name)) owners.push(inst.name);
-          this.vipOwners.set(id, owners);
-        }
-      }
-    }
+    this.hasEngine = engine !== undefined;
+    this.buildModel();
     if (engine) {
       for (const [name, inst] of engine.instances) this.instanceStates.set(name, inst.state);
       this.unsubscribe = engine.onStateChange((ev) => this.onInstanceState(ev.instance, ev.to));
@@ -193,6 +179,46 @@ export class CheckersRuntime {
       this.applySuspend();
     }
     this.updateSyncDaemon();
+  }
+
+  /**
+   * SIGHUP with a new configuration: checkers whose probe is unchanged keep their state, real servers
+   * keep their alive state, removed virtual servers are deleted from IPVS (CheckerScheduler.reload).
+   */
+  async reload(config: Config): Promise<void> {
+    if (this.stopping) return;
+    this.config = config;
+    this.buildModel();
+    this.notifier?.checkScripts(configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: config.virtualServers }));
+    if (!this.ipvs && !this.kernelTried && this.specs.length > 0) await this.openKernel();
+    if (this.client) this.client.reload(this.specs);
+    else if (this.specs.length > 0) this.startHost();
+    this.applySuspend();
+    void this.sync?.request();
+  }
+
+  /** Specs, the config objects behind them and the VIP owners, from this.config. */
+  private buildModel(): void {
+    const cfg = this.config;
+    const { virtualServers, warnings } = checkSpecsFromConfig(cfg);
+    for (const w of warnings) this.log.warn(w);
+    this.specs = virtualServers;
+    this.vsConfig.clear();
+    virtualServers.forEach((spec, i) => {
+      const vs = cfg.virtualServers[i];
+      if (vs) this.vsConfig.set(spec.id, { vs, rs: new Map(vs.realServers.map((r) => [`${r.address}:${r.port}`, r])) });
+    });
+    this.vipOwners.clear();
+    if (!cfg.global.lvsProgramOnAllNodes && this.hasEngine) {
+      for (const inst of cfg.vrrpInstances) {
+        for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
+          const id = `${vip.family}/${canonicalAddress(vip.family, vip.address)}`;
+          const owners = this.vipOwners.get(id) ?? [];
+          if (!owners.includes(inst.name)) owners.push(inst.name);
+          this.vipOwners.set(id, owners);
+        }
+      }
+    }
   }
 
   /** The rows that should be in the kernel now (checkers' desired state minus gated services). */
@@ -259,6 +285,7 @@ export class CheckersRuntime {
 
   private async openKernel(): Promise<void> {
     const g = this.config.global;
+    this.kernelTried = true;
     try {
       this.ipvs = await (this.deps.openIpvs ?? (() => openIpvs()))();
     } catch (e) {

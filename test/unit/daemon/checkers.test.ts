@@ -303,6 +303,19 @@ describe('CheckersRuntime', () => {
     expect(kernel.daemons).toEqual([]);
   });
 
+  it('reload: a removed virtual server leaves IPVS, a new one appears, a failed real server is not re-added', async () => {
+    const kernel = new FakeKernel();
+    const alive = new Set(['192.168.60.122', '10.9.9.10']);
+    const { rt, start } = make(LAB, undefined, kernel, alive);
+    await start();
+    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.122:8080/1'));
+    const next = LAB.replace('virtual_server 10.9.9.9 53', 'virtual_server 10.9.9.8 53');
+    await rt.reload(config(next));
+    await until(() => kernel.table().some((l) => l.startsWith('10.9.9.8:53')) && !kernel.table().some((l) => l.startsWith('10.9.9.9:53')));
+    await rt.synced();
+    expect(kernel.table()).toEqual(['10.9.9.8:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.122:8080/1']);
+  });
+
   it('without ip_vs: one clear error, checkers still run, nothing throws', async () => {
     const lines: Array<{ level: string; msg: string }> = [];
     const log = createMemoryLogger(lines as never);
