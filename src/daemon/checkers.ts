@@ -488,7 +488,8 @@ export class CheckersRuntime {
 
 /** A `hooks.onEngine` function that also remembers its runtime, for `stop()` at shutdown. */
 export interface CheckersHook {
-  (engine: EngineView, config: Config, log: Logger): Promise<void>;
+  /** `engine` undefined (-C, checkers only): every virtual server is installed. */
+  (engine: EngineView | undefined, config: Config, log: Logger): Promise<void>;
   runtime(): CheckersRuntime | undefined;
   stop(): Promise<void>;
 }
@@ -499,7 +500,7 @@ export interface CheckersHook {
  */
 export function attachCheckers(options: Pick<DaemonOptions, 'dontReleaseIpvs' | 'vrrpOnly'>, deps: CheckersDeps = {}): CheckersHook {
   let runtime: CheckersRuntime | undefined;
-  const hook = (async (engine: EngineView, config: Config, log: Logger) => {
+  const hook = (async (engine: EngineView | undefined, config: Config, log: Logger) => {
     if (options.vrrpOnly || runtime) return;
     runtime = new CheckersRuntime(config, log, { dontReleaseIpvs: options.dontReleaseIpvs }, deps);
     try {

@@ -13,6 +13,10 @@ import { serviceKeyId } from '../../../src/ipvs/reconcile.js';
 import type { IpvsOp } from '../../../src/ipvs/ops.js';
 import { IpvsError, type ServiceEntry, type SyncDaemon, type Timeouts } from '../../../src/ipvs/types.js';
 import type { VrrpState } from '../../../src/vrrp/state-machine.js';
+import type { DaemonHooks } from '../../../src/daemon/run.js';
+
+// The hook fits runDaemon's onEngine seam (checked by tsc).
+export const fitsOnEngine: DaemonHooks['onEngine'] = attachCheckers({ dontReleaseIpvs: false, vrrpOnly: false });
 
 function config(text: string): Config {
   const r = parseConfig('/virtual/keepalived.conf', { readFile: (p) => (p === '/virtual/keepalived.conf' ? text : undefined) });
