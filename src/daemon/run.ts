@@ -128,20 +128,22 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
   let stopping = false;
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
+  const writeStats = (clear: boolean): void => {
+    if (!engine) return;
+    const path = statsPath(config, 'stats');
+    try {
+      writeFileSync(path, formatStats(engine.stats()), { mode: 0o600 });
+    } catch (e) {
+      log.warn(`cannot write ${path}: ${(e as Error).message}`);
+    }
+    if (clear) engine.clearStats();
+  };
   const uninstall = installSignalHandlers({
     STOP: () => {
       if (!stopping) resolveStop();
     },
-    STATS: () => {
-      if (!engine) return;
-      const path = statsPath(config, 'stats');
-      try {
-        writeFileSync(path, formatStats(engine.stats()), { mode: 0o600 });
-      } catch (e) {
-        log.warn(`cannot write ${path}: ${(e as Error).message}`);
-      }
-    },
-    STATS_CLEAR: () => undefined,
+    STATS: () => writeStats(false),
+    STATS_CLEAR: () => writeStats(true),
     JSON: () => {
       if (!engine) return;
       const path = statsPath(config, 'json');

@@ -97,6 +97,10 @@ export class VrrpEngine {
     return out;
   }
 
+  clearStats(): void {
+    for (const i of this.instances.values()) i.clearStats();
+  }
+
   /** Stop every instance (priority 0 from masters, VIPs removed unless -V), then close the sockets. */
   async stop(): Promise<void> {
     if (this.stopped) return;

@@ -217,6 +217,12 @@ export class VrrpInstance {
     if (transitions.length > 0) this.deps.onTransitions?.(this, transitions);
   }
 
+  /** STATS_CLEAR: zero the counters (after they were written out). */
+  clearStats(): void {
+    for (const k of Object.keys(this.counters) as (keyof typeof this.counters)[]) this.counters[k] = 0;
+    this.drops.clear();
+  }
+
   stats(): InstanceStats {
     return {
       state: this.ms.state,

@@ -182,6 +182,11 @@ export class DropCounters {
     return `${message} (from ${peer}${sup > 0 ? `, ${sup} more suppressed` : ''})`;
   }
 
+  clear(): void {
+    this.counts.clear();
+    this.suppressed.clear();
+  }
+
   get(reason: DropReason | AdvisoryReason): number {
     return this.counts.get(reason) ?? 0;
   }

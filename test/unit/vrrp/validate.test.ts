@@ -116,5 +116,7 @@ describe('DropCounters', () => {
     expect(c.get('auth-pass')).toBe(3);
     expect(c.total()).toBe(4);
     expect(c.toJSON()).toEqual({ 'auth-pass': 3, ttl: 1 });
+    c.clear();
+    expect(c.total()).toBe(0);
   });
 });
