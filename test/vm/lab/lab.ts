@@ -166,10 +166,16 @@ export function hasService(node: 'lb1' | 'lb2', service: string): boolean {
   return ipvs(node).some((r) => r.startsWith(`${service} `));
 }
 
-/** n requests from the client, one connection each: the bodies, "FAIL" for a failed one. */
+/**
+ * n requests from the client, one connection each (a single curl process: forks are slow in the VM):
+ * the bodies' lines, padded with "FAIL" for the requests that got no answer.
+ */
 export function requests(n: number, port = 8080): string[] {
-  const out = ns('cl', `i=0; while [ $i -lt ${n} ]; do curl -s -m 3 --connect-timeout 2 http://${VIP}:${port}/ || echo FAIL; i=$((i+1)); done`, true);
-  return out.split('\n').filter(Boolean);
+  const urls = Array.from({ length: n }, () => `http://${VIP}:${port}/`).join(' ');
+  const out = ns('cl', `curl -s -m 3 --connect-timeout 2 -H 'Connection: close' ${urls}`, true);
+  const lines = out.split('\n').filter(Boolean);
+  while (lines.length < n) lines.push('FAIL');
+  return lines;
 }
 
 export async function until(what: string, cond: () => boolean, ms: number, every = 250): Promise<number> {
