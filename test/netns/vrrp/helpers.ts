@@ -213,8 +213,11 @@ export class Capture {
     await sleep(300);
     return new Capture(file, proc);
   }
+  /** Idempotent: a second call (e.g. from afterAll) returns at once. */
   async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     await sleep(300);
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const done = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGINT');
     await done;

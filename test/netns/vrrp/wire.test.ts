@@ -9,12 +9,15 @@ import { Capture, Daemon, KEEPALIVED, canRun, sh, sleep, topology, vrrpInstance,
 
 const VIP = '192.168.60.200';
 let topo: Topo;
+/** Everything started, stopped in afterAll even when a test times out half-way. */
+const started: { stop(): Promise<unknown> }[] = [];
 
 const FIELDS = ['ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'vrrp.version', 'vrrp.type', 'vrrp.virt_rtr_id', 'vrrp.prio', 'vrrp.addr_count', 'vrrp.auth_type', 'vrrp.adver_int', 'vrrp.auth_string', 'vrrp.ip_addr', 'vrrp.checksum.status'];
 
 async function capture(kind: 'lvskeeper' | 'keepalived', conf: string, name: string): Promise<{ adverts: string[][]; garps: { t: number; row: string[] }[]; cap: Capture }> {
   const cap = await Capture.start(topo.x, join(topo.dir, `${name}.pcap`), 'vrrp or arp');
   const d = kind === 'lvskeeper' ? Daemon.lvskeeper(name, topo.lb1, conf, topo.dir) : Daemon.keepalived(name, topo.lb1, conf, topo.dir);
+  started.push(d, cap);
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
   await sleep(2600);
   await d.stop();
@@ -32,7 +35,10 @@ describe.skipIf(!canRun())('on the wire', () => {
     topo = topology('wi');
     mac = (JSON.parse(sh('ip', ['-n', topo.lb1, '-j', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
   });
-  afterAll(() => topo?.down());
+  afterAll(async () => {
+    await Promise.all(started.map((p) => p.stop().catch(() => undefined)));
+    topo?.down();
+  });
 
   const v2 = () =>
     writeConf(topo.dir, 'v2.conf', vrrpInstance({ state: 'MASTER', priority: 150, auth: 'k33pal1v', vips: [`${VIP}/24`], extra: '  garp_master_delay 1\n' }));
