@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Daemon, KEEPALIVED, canRun, hasAddress, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
+import { Daemon, KEEPALIVED, canRun, hasAddress, sh, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
 
 const VIP = '192.168.60.200';
 let topo: Topo;
@@ -142,17 +142,29 @@ describe.skipIf(!canRun() || !existsSync(KEEPALIVED))('interop with keepalived 2
     await Promise.all([lk.stop(), ka2.stop()]);
   });
 
-  it('equal priorities: the higher source address wins on both implementations', async () => {
-    const v = VARIANTS[1]!;
-    const lk = Daemon.lvskeeper('lkeq', topo.lb1, conf('lkeq', v, 100), topo.dir);
-    const ka = Daemon.keepalived('kaeq', topo.lb2, conf('kaeq', v, 100), topo.dir);
-    daemons.push(lk, ka);
-    await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
-    await sleep(1500);
-    expect(hasAddress(topo.lb2, VIP)).toBe(true);
-    expect(hasAddress(topo.lb1, VIP)).toBe(false);
-    // lvskeeper (.111) may have been MASTER briefly; it must have yielded to .112
-    if (lk.has(/Entering MASTER STATE/)) expect(lk.has(/with same priority 100 but higher IP address than ours/)).toBe(true);
-    await Promise.all([lk.stop(), ka.stop()]);
-  });
+  for (const oursHigher of [false, true]) {
+    it(`equal priorities, both MASTER after a partition: the lower address yields (${oursHigher ? 'keepalived' : 'lvskeeper'} on .111)`, async () => {
+      const v = VARIANTS[1]!;
+      // dont_track_primary: both keep running through the partition (no FAULT on carrier loss).
+      const econf = (name: string) =>
+        writeConf(topo.dir, `${name}-eq.conf`, vrrpInstance({ priority: 100, version: 3, advertInt: v.advertInt, vips: [`${VIP}/24`], extra: '  dont_track_primary\n' }));
+      const tag = topo.prefix.replace(/^lkv-/, '').replace(/-$/, '');
+      const port = `${tag}lb2b`;
+      sh('ip', ['-n', topo.sw, 'link', 'set', port, 'down']);
+      // .111 = lb1 (lower address), .112 = lb2 (higher)
+      const low = oursHigher ? Daemon.keepalived('kaeqlo', topo.lb1, econf('kaeqlo'), topo.dir) : Daemon.lvskeeper('lkeqlo', topo.lb1, econf('lkeqlo'), topo.dir);
+      const high = oursHigher ? Daemon.lvskeeper('lkeqhi', topo.lb2, econf('lkeqhi'), topo.dir) : Daemon.keepalived('kaeqhi', topo.lb2, econf('kaeqhi'), topo.dir);
+      daemons.push(low, high);
+      await low.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+      await high.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+      const t0 = performance.now();
+      sh('ip', ['-n', topo.sw, 'link', 'set', port, 'up']);
+      await low.waitFor(/\(VI_1\) Master received advert from 192\.168\.60\.112 with same priority 100 but higher IP address than ours/, 5000, t0);
+      await low.waitFor(/\(VI_1\) Entering BACKUP STATE$/, 1000, t0);
+      await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 3000, 'VIP on .112 only');
+      await sleep(1000);
+      expect(high.has(/Entering BACKUP STATE/, t0)).toBe(false);
+      await Promise.all([low.stop(), high.stop()]);
+    });
+  }
 });

@@ -61,9 +61,10 @@ describe.skipIf(!canRun())('on the wire', () => {
     for (const g of garps) expect(g.row).toEqual(['1', 'ff:ff:ff:ff:ff:ff', mac, mac, 'ff:ff:ff:ff:ff:ff']);
     const first = garps.slice(0, 5).map((g) => g.t);
     const second = garps.slice(5).map((g) => g.t);
-    expect(Math.max(...first) - Math.min(...first)).toBeLessThan(0.2);
+    // Bounds leave room for a loaded host (a burst has been seen spread over 0.47 s at load 9 on 2 CPUs).
+    expect(Math.max(...first) - Math.min(...first)).toBeLessThan(0.8);
     expect(Math.min(...second) - Math.min(...first)).toBeGreaterThan(0.9);
-    expect(Math.min(...second) - Math.min(...first)).toBeLessThan(1.3);
+    expect(Math.min(...second) - Math.min(...first)).toBeLessThan(1.8);
   }, 40_000);
 
   it.skipIf(!existsSync(KEEPALIVED))('matches keepalived 2.2.7 field for field (v2 and v3)', async () => {
