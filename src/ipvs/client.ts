@@ -62,6 +62,14 @@ export interface OpenIpvsOptions {
    * the others answer only on error; results are the same, with far fewer replies to read).
    */
   ackEach?: boolean;
+  /**
+   * Opens another transport like the client's own. When given, getAll() runs its GET_DEST dumps on up to
+   * `dumpSockets` sockets at once (a socket runs one dump at a time): the extra ones are opened on first
+   * use and closed with the client. openIpvs() sets it.
+   */
+  openPort?: (() => NetlinkPort) | undefined;
+  /** Sockets getAll() may use at once, the client's own included (default 6; 1 = one dump after another). */
+  dumpSockets?: number;
 }
 
 /**
@@ -87,6 +95,9 @@ const REPLY_COST_BYTES = 1536;
 /** Requests are sent in datagrams of at most this size (well under SO_SNDBUF). */
 const MAX_DATAGRAM_BYTES = 48 * 1024;
 const WANTED_RCVBUF = 8 * 1024 * 1024;
+const DEFAULT_DUMP_SOCKETS = 6;
+/** getAll() hands out GET_DEST dumps to its sockets this many at a time. */
+const DUMPS_PER_TURN = 16;
 
 type Kind = 'ack' | 'get' | 'dump';
 
@@ -136,11 +147,15 @@ export class IpvsClient implements IpvsApi {
   private readonly timeoutMs: number;
   private readonly ackEach: boolean;
   private window: number;
+  /** Extra clients (own sockets, same family) for concurrent dumps in getAll(); opened lazily. */
+  private readonly helpers: IpvsClient[] = [];
+  private readonly dumpSockets: number;
 
   private constructor(
     private readonly port: NetlinkPort,
-    options: OpenIpvsOptions,
+    private readonly options: OpenIpvsOptions,
   ) {
+    this.dumpSockets = Math.max(1, Math.floor(options.dumpSockets ?? DEFAULT_DUMP_SOCKETS));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ackEach = options.ackEach ?? false;
     const rcvbuf = port.receiveBufferSize();
@@ -204,10 +219,14 @@ export class IpvsClient implements IpvsApi {
     return out;
   }
 
-  /** Every service with its destinations: one GET_SERVICE dump, then one GET_DEST dump per service. */
+  /**
+   * Every service with its destinations: one GET_SERVICE dump, then one GET_DEST dump per service (the
+   * kernel has no dump of every destination). A netlink socket runs one dump at a time, so with `openPort`
+   * the GET_DEST dumps are spread over up to `dumpSockets` sockets; results keep the services' order.
+   */
   async getAll(): Promise<ServiceEntry[]> {
     const services = await this.getServices();
-    const results = await this.exchange(services.map((s) => requestItem(encodeGetDests(s.key), this.familyId)));
+    const results = await this.dumpAll(services.map((s) => requestItem(encodeGetDests(s.key), this.familyId)));
     return services.map((service, i) => {
       const r = results[i]!;
       if (r.error) throw r.error;
@@ -276,6 +295,7 @@ export class IpvsClient implements IpvsApi {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const h of this.helpers.splice(0)) h.close();
     if (this.active) this.failRest(this.active, closedError);
     this.pending.clear();
     this.port.close();
@@ -286,6 +306,37 @@ export class IpvsClient implements IpvsApi {
   private async write(op: IpvsOp): Promise<void> {
     const [err] = await this.apply([op]);
     if (err) throw err;
+  }
+
+  /** Runs dump items over this client's socket and helper sockets, `DUMPS_PER_TURN` at a time per socket. */
+  private async dumpAll(items: Item[]): Promise<Outcome[]> {
+    const wanted = Math.min(this.dumpSockets, Math.ceil(items.length / DUMPS_PER_TURN));
+    if (wanted <= 1 || !this.options.openPort || this.closed) return this.exchange(items);
+    while (this.helpers.length < wanted - 1) {
+      let port: NetlinkPort;
+      try {
+        port = this.options.openPort();
+      } catch {
+        break; // out of sockets or memory: go on with fewer
+      }
+      const helper = new IpvsClient(port, { ...this.options, openPort: undefined });
+      helper.familyId = this.familyId;
+      this.helpers.push(helper);
+    }
+    const workers = [this as IpvsClient, ...this.helpers.slice(0, wanted - 1)];
+    const results: Outcome[] = new Array(items.length);
+    let next = 0;
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < items.length) {
+          const start = next;
+          next = Math.min(items.length, start + DUMPS_PER_TURN);
+          const out = await w.exchange(items.slice(start, next));
+          out.forEach((r, k) => (results[start + k] = r));
+        }
+      }),
+    );
+    return results;
   }
 
   private async one(req: IpvsRequest): Promise<Buffer[]> {
@@ -583,5 +634,5 @@ export function openIpvs(options: OpenIpvsOptions = {}): Promise<IpvsClient> {
   } catch (e) {
     return Promise.reject(toIpvsError('resolve-family', e));
   }
-  return IpvsClient.connect(port, options);
+  return IpvsClient.connect(port, { openPort: openNetlinkPort, ...options });
 }

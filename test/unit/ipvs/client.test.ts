@@ -167,6 +167,78 @@ describe('IpvsClient', () => {
     for (const d of k.datagrams) if (d.some((r) => (r.flags & NLM_F_DUMP) === NLM_F_DUMP)) expect(d).toHaveLength(1);
   });
 
+  it('getAll with openPort: GET_DEST dumps run concurrently over lazily opened extra sockets, same result, closed with the client', async () => {
+    const N = 100;
+    const answer = (r: Request): ReturnType<FakeKernel['answer']> =>
+      r.cmd === CMD.GET_SERVICE
+        ? { parts: Array.from({ length: N }, (_, i) => servicePart(i + 1)) }
+        : r.cmd === CMD.GET_DEST
+          ? { parts: Array.from({ length: fwmarkOf(r) % 4 }, (_, d) => destPart(d + 1)) }
+          : { errno: 0 };
+    const kernels: FakeKernel[] = [];
+    /** Most sockets with a dump outstanding at one time. */
+    let mostBusy = 0;
+    const make = (): FakeKernel => {
+      const k = new FakeKernel();
+      k.answer = answer;
+      const send = k.send.bind(k);
+      k.send = (d, done) => {
+        send(d, done);
+        mostBusy = Math.max(mostBusy, kernels.filter((x) => x.outstanding.length > 0).length);
+      };
+      kernels.push(k);
+      return k;
+    };
+    const [seq, k1] = await connect(new FakeKernel(), { dumpSockets: 1, openPort: make });
+    k1.answer = answer;
+    const expected = await seq.getAll();
+    expect(kernels).toHaveLength(0); // dumpSockets: 1 never opens another socket
+    seq.close();
+
+    const [c, k] = await connect(make(), { dumpSockets: 4, openPort: make });
+    expect(kernels).toHaveLength(1); // nothing opened before it is needed
+    const all = await c.getAll();
+    expect(all).toEqual(expected);
+    expect(all.map((e) => e.service.key)).toEqual(Array.from({ length: N }, (_, i) => key(i + 1)));
+    expect(kernels).toHaveLength(4);
+    expect(mostBusy).toBeGreaterThan(1);
+    for (const x of kernels) {
+      // every socket took part, one dump at a time per socket
+      expect(x.requests.some((r) => r.cmd === CMD.GET_DEST)).toBe(true);
+      for (const d of x.datagrams) expect(d).toHaveLength(1);
+      expect(x.maxOutstanding).toBe(1);
+    }
+    expect(k.requests.filter((r) => r.cmd === CMD.GET_SERVICE)).toHaveLength(1);
+    expect(kernels.flatMap((x) => x.requests).filter((r) => r.cmd === CMD.GET_DEST)).toHaveLength(N);
+
+    // reused on the next call, not reopened; an error of one dump is thrown as before
+    const bad = (r: Request): ReturnType<FakeKernel['answer']> => (r.cmd === CMD.GET_DEST && fwmarkOf(r) === 77 ? { errno: 22 } : answer(r));
+    for (const x of kernels) x.answer = bad;
+    await expect(c.getAll()).rejects.toMatchObject({ op: 'get-dest', errno: 22 });
+    expect(kernels).toHaveLength(4);
+    c.close();
+    for (const x of kernels) expect(x.closed).toBe(true);
+  });
+
+  it('getAll with openPort: a small table and a failing openPort stay on the one socket', async () => {
+    const answer = (r: Request): ReturnType<FakeKernel['answer']> =>
+      r.cmd === CMD.GET_SERVICE ? { parts: [servicePart(5), servicePart(6)] } : r.cmd === CMD.GET_DEST ? { parts: [destPart(1)] } : { errno: 0 };
+    let opened = 0;
+    const [c, k] = await connect(new FakeKernel(), {
+      openPort: () => {
+        opened++;
+        throw new Error('EMFILE');
+      },
+    });
+    k.answer = answer;
+    expect((await c.getAll()).map((e) => e.destinations.length)).toEqual([1, 1]);
+    expect(opened).toBe(0);
+    k.answer = (r) => (r.cmd === CMD.GET_SERVICE ? { parts: Array.from({ length: 40 }, (_, i) => servicePart(i + 1)) } : answer(r));
+    expect(await c.getAll()).toHaveLength(40);
+    expect(opened).toBe(1);
+    c.close();
+  });
+
   it('times out: no reply within timeoutMs → ETIMEDOUT for every op; late replies are ignored; the client still works', async () => {
     const [c, k] = await connect(new FakeKernel(), { timeoutMs: 30 });
     k.hold = true;

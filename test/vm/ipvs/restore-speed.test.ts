@@ -1,9 +1,10 @@
 // A large table (1,000 services × 10 destinations by default) applied with one pipelined apply() must produce
-// exactly what `ipvsadm -R` produces from the same rules, and faster (ipvsadm opens a netlink socket and
-// resolves the family for every message). Scale with IPVS_RESTORE_SERVICES / IPVS_RESTORE_DESTS.
+// exactly what `ipvsadm -R` produces from the same rules, and getAll() must read it all back. Timings are
+// only printed (a timed assertion flakes on a loaded host); speed is measured by bench/ipvs.mjs.
+// Scale with IPVS_RESTORE_SERVICES / IPVS_RESTORE_DESTS.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IpvsClient } from '../../../src/ipvs/client.js';
+import { openIpvs, type IpvsClient } from '../../../src/ipvs/client.js';
 import type { IpvsOp } from '../../../src/ipvs/ops.js';
 import type { ServiceKey } from '../../../src/ipvs/types.js';
 import { recordingClient, resetKernel, saved } from './helpers.js';
@@ -25,7 +26,7 @@ afterAll(() => {
 });
 
 describe('bulk restore', () => {
-  it(`${SERVICES} services × ${DESTS} dests: apply() equals ipvsadm -R and is faster`, async () => {
+  it(`${SERVICES} services × ${DESTS} dests: apply() equals ipvsadm -R; getAll() reads it back`, async () => {
     const rules: string[] = [];
     const ops: IpvsOp[] = [];
     for (let i = 0; i < SERVICES; i++) {
@@ -53,7 +54,6 @@ describe('bulk restore', () => {
     expect(saved()).toEqual(reference);
 
     console.log(`restore of ${ops.length} ops: ipvsadm -R ${ipvsadmMs.toFixed(0)} ms, pipelined apply ${applyMs.toFixed(0)} ms (window ${client.windowSize})`);
-    expect(applyMs).toBeLessThan(ipvsadmMs);
 
     resetKernel();
     const strict = await recordingClient({ timeoutMs: 60_000, ackEach: true });
@@ -67,5 +67,13 @@ describe('bulk restore', () => {
     const all = await client.getAll();
     console.log(`getAll of ${all.length} services: ${(performance.now() - t).toFixed(0)} ms`);
     expect(all.reduce((n, e) => n + e.destinations.length, 0)).toBe(SERVICES * DESTS);
+
+    // openIpvs() spreads the GET_DEST dumps over several sockets: the same entries, in the same order
+    const pooled = await openIpvs({ timeoutMs: 60_000 });
+    t = performance.now();
+    const concurrent = await pooled.getAll();
+    console.log(`getAll over several sockets: ${(performance.now() - t).toFixed(0)} ms`);
+    pooled.close();
+    expect(concurrent).toEqual(all);
   }, 1_800_000);
 });
