@@ -39,6 +39,7 @@ import type { ScriptSpawner } from '../scripts/spawn.js';
 import type { VrrpState } from '../vrrp/state-machine.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
+import { instancesNeedingAllNodes } from './ipvs-gating.js';
 
 /** What the checkers need from the VRRP engine (VrrpEngine satisfies it). */
 export interface EngineView {
@@ -210,7 +211,16 @@ export class CheckersRuntime {
     });
     this.vipOwners.clear();
     if (!cfg.global.lvsProgramOnAllNodes && this.hasEngine) {
+      const ungated = new Set<string>();
+      for (const u of instancesNeedingAllNodes(cfg)) {
+        ungated.add(u.instance);
+        this.log.notice(
+          `(${u.instance}) track_script ${u.script} reads the IPVS tables (${u.evidence}) and puts ${u.instance} in FAULT when it fails: ` +
+            `its virtual servers are programmed on every node, as keepalived does, so the backup can pass it (set lvs_program_on_all_nodes to say so explicitly)`,
+        );
+      }
       for (const inst of cfg.vrrpInstances) {
+        if (ungated.has(inst.name)) continue;
         for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
           const id = `${vip.family}/${canonicalAddress(vip.family, vip.address)}`;
           const owners = this.vipOwners.get(id) ?? [];

@@ -225,6 +225,18 @@ describe('CheckersRuntime', () => {
     expect(kernel.closed).toBe(true);
   });
 
+  it('an instance whose weight-0 track_script reads IPVS keeps its virtual server on every node (no FAULT deadlock)', async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'FAULT' });
+    const text = LAB.replace('vrrp_instance VI_1 {', 'vrrp_script lvs_check {\n  script "grep -q TCP /proc/net/ip_vs"\n}\nvrrp_instance VI_1 {\n  track_script {\n    lvs_check\n  }');
+    const { rt, start, lines } = make(text, engine, kernel, new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']));
+    await start();
+    await until(() => kernel.table().some((l) => l.startsWith('192.168.60.200:8080')));
+    await rt.synced();
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1');
+    expect(lines.some((l) => l.level === 'notice' && l.msg.startsWith('(VI_1) track_script lvs_check reads the IPVS tables'))).toBe(true);
+  });
+
   it('a failing real server leaves the desired pool on the backup too, so a new master installs the right pool', async () => {
     const kernel = new FakeKernel();
     const engine = new FakeEngine({ VI_1: 'BACKUP' });
