@@ -638,18 +638,55 @@ const STATS_FIELDS: ReadonlyArray<readonly [keyof Stats, number]> = [
 
 /** STATS (u32, bytes u64) or STATS64 (all u64); reads each value by its length; PAD (zero length) is skipped. */
 export function decodeStats(nested: Buffer): Stats {
-  const a = parseAttrs(nested);
-  const s = {} as Stats;
-  for (const [field, id] of STATS_FIELDS) {
-    const b = a.get(id);
-    s[field] = !b ? 0n : b.length >= 8 ? readU64(b) : b.length >= 4 ? BigInt(readU32(b)) : 0n;
+  return statsAt(nested, 0, nested.length);
+}
+
+// The list decoders (GET_DEST dumps: one message per destination, 10,000s in a big table) read attributes
+// in place by offset: a Buffer per attribute (parseAttrs) costs more than the decoding itself.
+
+/**
+ * Where each attribute of types 1..max lies in b[start, end): spans[2t] the payload offset (-1: absent),
+ * spans[2t+1] its length. Same rules as parseAttrs: stops at a malformed header, a later duplicate wins.
+ */
+function attrSpans(b: Buffer, start: number, end: number, max: number): Int32Array {
+  const spans = new Int32Array(2 * (max + 1)).fill(-1);
+  let o = start;
+  while (o + NLA_HDRLEN <= end) {
+    const len = readU16(b, o);
+    const type = readU16(b, o + 2) & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN || o + len > end) break;
+    if (type <= max) {
+      spans[2 * type] = o + NLA_HDRLEN;
+      spans[2 * type + 1] = len - NLA_HDRLEN;
+    }
+    o += align4(len);
+  }
+  return spans;
+}
+
+/** decodeStats over b[start, start + length) without copying. */
+function statsAt(b: Buffer, start: number, length: number): Stats {
+  const s: Stats = { conns: 0n, inPkts: 0n, outPkts: 0n, inBytes: 0n, outBytes: 0n, cps: 0n, inPps: 0n, outPps: 0n, inBps: 0n, outBps: 0n };
+  const end = start + length;
+  let o = start;
+  while (o + NLA_HDRLEN <= end) {
+    const len = readU16(b, o);
+    const type = readU16(b, o + 2) & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN || o + len > end) break;
+    const field = type >= 1 && type <= STATS_FIELDS.length ? STATS_FIELDS[type - 1]![0] : undefined;
+    if (field) {
+      const n = len - NLA_HDRLEN;
+      const v = o + NLA_HDRLEN;
+      s[field] = n >= 8 ? readU64(b, v) : n >= 4 ? BigInt(readU32(b, v)) : 0n;
+    }
+    o += align4(len);
   }
   return s;
 }
 
 function pickStats(a: Map<number, Buffer>, stats: number, stats64: number): Stats | undefined {
   const b = a.get(stats64) ?? a.get(stats);
-  return b ? decodeStats(b) : undefined;
+  return b ? statsAt(b, 0, b.length) : undefined;
 }
 
 export class DecodeError extends Error {}
@@ -688,31 +725,37 @@ export function decodeService(payload: Buffer): Service {
 
 /** A NEW_DEST message (GET_DEST dump part) → Destination; serviceFamily when ADDR_FAMILY is absent (< 3.18). */
 export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily): Destination {
-  const top = parseGenl(payload).attrs.get(CMD_ATTR.DEST);
-  if (!top) throw new DecodeError('destination message without IPVS_CMD_ATTR_DEST');
-  const a = parseAttrs(top);
-  const family = familyOf(getU16(a, DEST_ATTR.ADDR_FAMILY)) ?? serviceFamily;
-  const addr = a.get(DEST_ATTR.ADDR);
-  if (!addr || addr.length < (family === 'inet' ? 4 : 16)) throw new DecodeError('destination without address');
-  const forward = forwardOf(getU32(a, DEST_ATTR.FWD_METHOD) ?? 0);
+  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.DEST);
+  const start = top[2 * CMD_ATTR.DEST]!;
+  if (start < 0) throw new DecodeError('destination message without IPVS_CMD_ATTR_DEST');
+  const b = payload;
+  const a = attrSpans(b, start, start + top[2 * CMD_ATTR.DEST + 1]!, DEST_ATTR.TUN_FLAGS);
+  const off = (t: number): number => a[2 * t]!;
+  const has = (t: number, n: number): boolean => a[2 * t]! >= 0 && a[2 * t + 1]! >= n;
+  const u32 = (t: number): number | undefined => (has(t, 4) ? readU32(b, off(t)) : undefined);
+  const be16 = (t: number): number | undefined => (has(t, 2) ? b.readUInt16BE(off(t)) : undefined);
+  const family = familyOf(has(DEST_ATTR.ADDR_FAMILY, 2) ? readU16(b, off(DEST_ATTR.ADDR_FAMILY)) : undefined) ?? serviceFamily;
+  if (!has(DEST_ATTR.ADDR, family === 'inet' ? 4 : 16)) throw new DecodeError('destination without address');
+  const forward = forwardOf(u32(DEST_ATTR.FWD_METHOD) ?? 0);
+  const statsType = off(DEST_ATTR.STATS64) >= 0 ? DEST_ATTR.STATS64 : off(DEST_ATTR.STATS) >= 0 ? DEST_ATTR.STATS : 0;
   const d: Destination = {
     family,
-    address: formatAddress(family, addr),
-    port: getBe16(a, DEST_ATTR.PORT) ?? 0,
+    address: formatAddress(family, b, off(DEST_ATTR.ADDR)),
+    port: be16(DEST_ATTR.PORT) ?? 0,
     forward,
-    weight: getU32(a, DEST_ATTR.WEIGHT) ?? 0,
-    upperThreshold: getU32(a, DEST_ATTR.U_THRESH) ?? 0,
-    lowerThreshold: getU32(a, DEST_ATTR.L_THRESH) ?? 0,
-    activeConns: getU32(a, DEST_ATTR.ACTIVE_CONNS),
-    inactiveConns: getU32(a, DEST_ATTR.INACT_CONNS),
-    persistConns: getU32(a, DEST_ATTR.PERSIST_CONNS),
-    stats: pickStats(a, DEST_ATTR.STATS, DEST_ATTR.STATS64),
+    weight: u32(DEST_ATTR.WEIGHT) ?? 0,
+    upperThreshold: u32(DEST_ATTR.U_THRESH) ?? 0,
+    lowerThreshold: u32(DEST_ATTR.L_THRESH) ?? 0,
+    activeConns: u32(DEST_ATTR.ACTIVE_CONNS),
+    inactiveConns: u32(DEST_ATTR.INACT_CONNS),
+    persistConns: u32(DEST_ATTR.PERSIST_CONNS),
+    stats: statsType ? statsAt(b, off(statsType), a[2 * statsType + 1]!) : undefined,
   };
   if (forward === 'tunnel') {
-    const tt = a.get(DEST_ATTR.TUN_TYPE);
-    d.tunnelType = tunnelOf(tt && tt.length >= 1 ? tt[0]! : 0);
-    d.tunnelPort = getBe16(a, DEST_ATTR.TUN_PORT) ?? 0;
-    d.tunnelFlags = getU16(a, DEST_ATTR.TUN_FLAGS) ?? 0;
+    d.tunnelType = tunnelOf(has(DEST_ATTR.TUN_TYPE, 1) ? b[off(DEST_ATTR.TUN_TYPE)]! : 0);
+    d.tunnelPort = be16(DEST_ATTR.TUN_PORT) ?? 0;
+    d.tunnelFlags = has(DEST_ATTR.TUN_FLAGS, 2) ? readU16(b, off(DEST_ATTR.TUN_FLAGS)) : 0;
   }
   return d;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // lvsadm: an ipvsadm 1.31-compatible command on lvskeeper's IPVS netlink client.
-// Parsing (lvsadm/options.ts), formatting (lvsadm/format.ts) and execution (lvsadm/run.ts) are pure or
-// separately testable modules; lvsadm/main.ts wires them; this file only binds that to the process.
+// Parsing (options.ts), formatting (format.ts) and execution (run.ts) are pure or separately testable
+// modules; main.ts wires them; this file only binds that to the process. It is the entry of the bundle
+// dist/lvsadm.mjs (bundle.mjs); src/cli/lvsadm.ts (the installed bin) runs that bundle or, without it, this.
 // It deliberately imports nothing heavy (no yargs, pino or raw-socket): start-up time is most of a call.
 import { readFileSync } from 'node:fs';
-import { lvsadmMain } from './lvsadm/main.js';
+import { lvsadmMain } from './main.js';
 
 /** What ipvsadm prints as argv[0] in help and "Try ..." lines: the name this command was started as. */
 function programName(): string {

@@ -2,7 +2,9 @@
 //   dist/lvsadm.mjs   one ES module instead of a module graph (`node dist/lvsadm.mjs ARGS`);
 //   dist/lvsadm.blob  a V8 start-up snapshot of the same code (Node >= 20 --build-snapshot);
 //   dist/lvsadm       a launcher: the snapshot when present and usable, else the bundle.
-// Run with `npm run build:lvsadm`. The IPVS client loads the `netlink` package through createRequire();
+// Run with `npm run build:lvsadm`. `npm run build` runs it with --bundle-only: the installed bin
+// (dist/cli/lvsadm.js) runs dist/lvsadm.mjs, and a snapshot only loads on the machine that built it, so the
+// package does not carry one. The IPVS client loads the `netlink` package through createRequire();
 // its index pulls in every netlink family (rtnetlink, nl80211, wireguard...) for ~140 ms on a fast host,
 // while the client only needs RawNetlinkSocket from netlink/dist/raw.js (~6 ms). A plugin gives the bundle
 // a createRequire that maps 'netlink' to that file.
@@ -35,7 +37,11 @@ export function createRequire(url) {
 
 const common = { bundle: true, platform: 'node', target: 'node20', legalComments: 'none', logLevel: 'warning', plugins: [rawNetlinkOnly] };
 
-await build({ ...common, entryPoints: [`${root}src/cli/lvsadm.ts`], outfile: `${dist}lvsadm.mjs`, format: 'esm' });
+await build({ ...common, entryPoints: [`${root}src/cli/lvsadm/bin.ts`], outfile: `${dist}lvsadm.mjs`, format: 'esm' });
+if (process.argv.includes('--bundle-only')) {
+  console.log('dist/lvsadm.mjs');
+  process.exit(0);
+}
 
 // The snapshot entry must be one CommonJS script; import.meta.url (used by createRequire) becomes the
 // bundle's own path, which is where node_modules is found at run time.

@@ -1,5 +1,5 @@
 // lvsadm's process wiring, callable in-process (the VM tests run it without paying Node's start-up per
-// call): argv, output sinks and stdin in; exit status out. src/cli/lvsadm.ts binds it to the process.
+// call): argv, output sinks and stdin in; exit status out. lvsadm/bin.ts binds it to the process.
 import { readFileSync } from 'node:fs';
 import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
 import type { IpvsError } from '../../ipvs/types.js';
