@@ -442,10 +442,11 @@ export class IpvsClient implements IpvsApi {
   }
 
   private receive(datagram: Buffer): void {
+    let rearmed: Batch | undefined; // once per datagram (a dump datagram holds many messages)
     for (const m of parseMessages(datagram)) {
       const p = this.pending.get(m.seq);
       if (!p) continue; // stale (timed out) or not ours
-      this.armTimer(p.batch);
+      if (rearmed !== p.batch) this.armTimer((rearmed = p.batch));
       if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
         // ERROR carries the ACK (0) or -errno; DONE ends a dump and carries the dump's own error.
         const errno = parseErrno(m.payload);
@@ -503,8 +504,8 @@ export class IpvsClient implements IpvsApi {
   }
 
   private armTimer(batch: Batch): void {
-    if (batch.timer) clearTimeout(batch.timer);
-    batch.timer = setTimeout(() => this.timeout(batch), this.timeoutMs);
+    if (batch.timer) batch.timer.refresh();
+    else batch.timer = setTimeout(() => this.timeout(batch), this.timeoutMs);
   }
 
   private timeout(batch: Batch): void {
