@@ -78,6 +78,7 @@ export interface OpenIpvsOptions {
  */
 export interface NetlinkPort {
   send(datagram: Buffer, done: (errno: number | undefined) => void): void;
+  /** Each datagram in a Buffer of its own that the handler may keep (the client keeps views into it). */
   onMessage(handler: (datagram: Buffer) => void): void;
   /** Receive errors (ENOBUFS when replies were dropped). */
   onError(handler: (errno: number) => void): void;
@@ -454,7 +455,7 @@ export class IpvsClient implements IpvsApi {
       } else if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) {
         continue;
       } else {
-        p.parts.push(Buffer.from(m.payload));
+        p.parts.push(m.payload); // a view into the datagram, which is this handler's to keep (see NetlinkPort)
         if (p.item.kind === 'get') this.finish(m.seq, p, undefined);
       }
     }
