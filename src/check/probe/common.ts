@@ -1,5 +1,6 @@
 // Shared helpers for probes: failure results, socket error wording, TCP connect with bind/timeout.
 
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { ConnectTarget, ProbeResult } from '../types.js';
 
@@ -47,6 +48,57 @@ export async function guard(body: () => Promise<ProbeResult>): Promise<ProbeResu
   } catch (err) {
     return fail(describeError(err));
   }
+}
+
+export interface UdpExchange {
+  /** The result when connect_timeout passes with no verdict. */
+  onTimeout: () => ProbeResult;
+  /** A reply's verdict, or 'ignore' to keep waiting. */
+  onMessage: (msg: Buffer) => ProbeResult | 'ignore';
+  /** A socket error (an ICMP error arrives as ECONNREFUSED on a connected socket). */
+  onError: (err: NodeJS.ErrnoException) => ProbeResult;
+  /** A failed send. */
+  onSendError: (err: Error) => ProbeResult;
+}
+
+/**
+ * Send one datagram over a connected UDP socket (bindto/bind_port honoured) and settle once: on the first
+ * verdict from a reply, an error, an abort or connect_timeout. The socket is always closed.
+ */
+export function udpExchange(target: ConnectTarget, payload: Buffer, signal: AbortSignal, on: UdpExchange): Promise<ProbeResult> {
+  return new Promise<ProbeResult>((resolve) => {
+    const socket = dgram.createSocket(target.family === 'inet6' ? 'udp6' : 'udp4');
+    let done = false;
+    const finish = (r: ProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      try {
+        socket.close();
+      } catch {
+        /* closed */
+      }
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(on.onTimeout()), target.connectTimeoutMs);
+    const onAbort = () => finish(fail('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(on.onError(err)));
+    socket.on('message', (msg) => {
+      const verdict = on.onMessage(msg);
+      if (verdict !== 'ignore') finish(verdict);
+    });
+    const send = () =>
+      socket.connect(target.port, hostForConnect(target), () => {
+        socket.send(payload, (err) => {
+          if (err) finish(on.onSendError(err));
+        });
+      });
+    if (target.bindAddress !== undefined || target.bindPort !== undefined) {
+      socket.bind({ address: target.bindAddress, port: target.bindPort ?? 0 }, send);
+    } else send();
+  });
 }
 
 export function hostForConnect(target: ConnectTarget): string {

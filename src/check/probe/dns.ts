@@ -4,9 +4,8 @@
 // not looked at. Short datagrams, other ids and queries are ignored (keep waiting). An ICMP error
 // (connection refused) is a failure.
 
-import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { describeError, fail, guard, hostForConnect, ok } from './common.js';
+import { describeError, fail, guard, ok, udpExchange } from './common.js';
 import type { DnsCheckSpec, DnsQueryType, ProbeResult } from '../types.js';
 
 export const DNS_TYPES: Record<DnsQueryType, number> = {
@@ -54,42 +53,16 @@ export function judgeDnsReply(id: number, msg: Buffer): 'ignore' | { ok: boolean
 }
 
 export function probeDns(spec: DnsCheckSpec, signal: AbortSignal): Promise<ProbeResult> {
-  return guard(
-    () =>
-      new Promise<ProbeResult>((resolve) => {
-        const t = spec.target;
-        const socket = dgram.createSocket(t.family === 'inet6' ? 'udp6' : 'udp4');
-        const id = randomInt(0, 0x10000);
-        let done = false;
-        const finish = (r: ProbeResult) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          try {
-            socket.close();
-          } catch {
-            /* closed */
-          }
-          resolve(r);
-        };
-        const timer = setTimeout(() => finish(fail('read timeout from socket')), t.connectTimeoutMs);
-        const onAbort = () => finish(fail('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        socket.on('error', (err) => finish(fail(describeError(err))));
-        socket.on('message', (msg) => {
-          const v = judgeDnsReply(id, msg);
-          if (v !== 'ignore') finish(v.ok ? ok(v.reason) : fail(v.reason));
-        });
-        const send = () =>
-          socket.connect(t.port, hostForConnect(t), () => {
-            socket.send(buildDnsQuery(id, spec.name, spec.queryType), (err) => {
-              if (err) finish(fail(`failed to write socket: ${describeError(err)}`));
-            });
-          });
-        if (t.bindAddress !== undefined || t.bindPort !== undefined) {
-          socket.bind({ address: t.bindAddress, port: t.bindPort ?? 0 }, send);
-        } else send();
-      }),
-  );
+  return guard(() => {
+    const id = randomInt(0, 0x10000);
+    return udpExchange(spec.target, buildDnsQuery(id, spec.name, spec.queryType), signal, {
+      onTimeout: () => fail('read timeout from socket'),
+      onMessage: (msg) => {
+        const v = judgeDnsReply(id, msg);
+        return v === 'ignore' ? v : v.ok ? ok(v.reason) : fail(v.reason);
+      },
+      onError: (err) => fail(describeError(err)),
+      onSendError: (err) => fail(`failed to write socket: ${describeError(err)}`),
+    });
+  });
 }

@@ -6,8 +6,7 @@
 //    max_reply_length] and the first min(len, pattern length) octets must match the pattern
 //    ('X' hex digits are wildcards), as keepalived's check_udp_reply.
 
-import dgram from 'node:dgram';
-import { describeError, fail, guard, hostForConnect, ok } from './common.js';
+import { describeError, fail, guard, ok, udpExchange } from './common.js';
 import type { ProbeResult, UdpCheckSpec } from '../types.js';
 
 export interface HexPattern {
@@ -60,55 +59,18 @@ export function checkUdpReply(reply: Buffer, spec: UdpCheckSpec): string | undef
 }
 
 export function probeUdp(spec: UdpCheckSpec, signal: AbortSignal): Promise<ProbeResult> {
-  return guard(
-    () =>
-      new Promise<ProbeResult>((resolve) => {
-        const t = spec.target;
-        const payload = parseHexPattern(spec.payloadHex)?.data;
-        if (!payload) {
-          resolve(fail('invalid payload hex string'));
-          return;
-        }
-        const socket = dgram.createSocket(t.family === 'inet6' ? 'udp6' : 'udp4');
-        let done = false;
-        const finish = (r: ProbeResult) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          try {
-            socket.close();
-          } catch {
-            /* closed */
-          }
-          resolve(r);
-        };
-        const timer = setTimeout(
-          () => finish(spec.requireReply ? fail('no reply') : ok('no ICMP error within connect_timeout')),
-          t.connectTimeoutMs,
-        );
-        const onAbort = () => finish(fail('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        socket.on('error', (err: NodeJS.ErrnoException) =>
-          finish(fail(err.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : describeError(err))),
-        );
-        socket.on('message', (msg) => {
-          if (!spec.requireReply) {
-            finish(ok('reply received'));
-            return;
-          }
-          const mismatch = checkUdpReply(msg, spec);
-          finish(mismatch ? fail(mismatch) : ok('reply matches'));
-        });
-        const send = () =>
-          socket.connect(t.port, hostForConnect(t), () => {
-            socket.send(payload, (err) => {
-              if (err) finish(fail(describeError(err)));
-            });
-          });
-        if (t.bindAddress !== undefined || t.bindPort !== undefined) {
-          socket.bind({ address: t.bindAddress, port: t.bindPort ?? 0 }, send);
-        } else send();
-      }),
-  );
+  return guard(async () => {
+    const payload = parseHexPattern(spec.payloadHex)?.data;
+    if (!payload) return fail('invalid payload hex string');
+    return udpExchange(spec.target, payload, signal, {
+      onTimeout: () => (spec.requireReply ? fail('no reply') : ok('no ICMP error within connect_timeout')),
+      onMessage: (msg) => {
+        if (!spec.requireReply) return ok('reply received');
+        const mismatch = checkUdpReply(msg, spec);
+        return mismatch ? fail(mismatch) : ok('reply matches');
+      },
+      onError: (err) => fail(err.code === 'ECONNREFUSED' ? 'ICMP port unreachable' : describeError(err)),
+      onSendError: (err) => fail(describeError(err)),
+    });
+  });
 }
