@@ -4,8 +4,7 @@
 // modules; main.ts wires them; this file only binds that to the process. It is the entry of the bundle
 // dist/lvsadm.mjs (bundle.mjs); src/cli/lvsadm.ts (the installed bin) runs that bundle or, without it, this.
 // It deliberately imports nothing heavy (no yargs, pino or raw-socket): start-up time is most of a call.
-import { readFileSync } from 'node:fs';
-import { lvsadmMain } from './main.js';
+import { runLvsadmProcess } from './main.js';
 
 /** What ipvsadm prints as argv[0] in help and "Try ..." lines: the name this command was started as. */
 function programName(): string {
@@ -14,20 +13,4 @@ function programName(): string {
   return base.replace(/\.(c|m)?js$/, '') || 'lvsadm';
 }
 
-lvsadmMain(process.argv.slice(2), programName(), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  stdin: () => readFileSync(0, 'latin1'),
-}).then(
-  (status) => exitAfterOutput(status),
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
-
-/** Exits once everything written to stdout and stderr has been handed to the OS (a large listing written
- * to a pipe can still be queued when main returns). */
-function exitAfterOutput(status: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(status)));
-}
+runLvsadmProcess(process.argv.slice(2), programName());

@@ -67,3 +67,20 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
 }
 
 class CannotInitialize extends Error {}
+
+/** Runs lvsadm on this process's standard streams and exits with its status, once everything written to
+ * stdout and stderr has been handed to the OS (a large listing written to a pipe can still be queued when
+ * main returns). The bundle's entry (bin.ts) and the snapshot's (snapshot-entry.ts) both end here. */
+export function runLvsadmProcess(argv: readonly string[], program: string): void {
+  lvsadmMain(argv, program, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdin: () => readFileSync(0, 'latin1'),
+  }).then(
+    (status) => process.stdout.write('', () => process.stderr.write('', () => process.exit(status))),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
