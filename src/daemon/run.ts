@@ -4,9 +4,6 @@
 // Checkers/IPVS (src/daemon/checkers.ts) attach through `hooks.onEngine` (engine.onStateChange) and are
 // stopped after the VRRP engine; by default runDaemon attaches them itself (none with -P).
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseConfig } from '../config/index.js';
 import type { Config } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
@@ -19,6 +16,7 @@ import { createLogger, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { acquirePidFile, writePidFile, removePidFile, type PidFile } from './process/pidfile.js';
 import { installSignalHandlers } from './process/signals.js';
+import { dumpFilePath, writeDumpFile } from './process/dump.js';
 import { attachCheckers, type EngineView } from './checkers.js';
 import { VrrpEngine } from './vrrp-engine.js';
 
@@ -44,9 +42,10 @@ function version(): string {
   }
 }
 
+/** The stats or JSON dump path: the env override (tests), else global_defs, else /tmp/lvskeeper.*. */
 function statsPath(config: Config, kind: 'stats' | 'json'): string {
-  if (kind === 'stats') return process.env.LVSKEEPER_STATS_FILE ?? config.global.statsFileLocation ?? join(tmpdir(), 'lvskeeper.stats');
-  return process.env.LVSKEEPER_JSON_FILE ?? config.global.jsonFileLocation ?? join(tmpdir(), 'lvskeeper.json');
+  const override = kind === 'stats' ? process.env.LVSKEEPER_STATS_FILE : process.env.LVSKEEPER_JSON_FILE;
+  return override ?? dumpFilePath(kind, config.global);
 }
 
 /** keepalived's stats file shape (vrrp_print_stats), one block per instance. */
@@ -132,7 +131,7 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
     if (!engine) return;
     const path = statsPath(config, 'stats');
     try {
-      writeFileSync(path, formatStats(engine.stats()), { mode: 0o600 });
+      writeDumpFile(path, formatStats(engine.stats()));
     } catch (e) {
       log.warn(`cannot write ${path}: ${(e as Error).message}`);
     }
@@ -148,7 +147,7 @@ export async function runDaemon(options: DaemonOptions, hooks: DaemonHooks = {})
       if (!engine) return;
       const path = statsPath(config, 'json');
       try {
-        writeFileSync(path, `${JSON.stringify({ vrrp: engine.stats() }, null, 2)}\n`, { mode: 0o600 });
+        writeDumpFile(path, `${JSON.stringify({ vrrp: engine.stats() }, null, 2)}\n`);
       } catch (e) {
         log.warn(`cannot write ${path}: ${(e as Error).message}`);
       }
