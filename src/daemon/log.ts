@@ -177,6 +177,21 @@ function safeFlush(sink: LineSink): void {
   }
 }
 
+/** Flush and close for an output writing to `sink`; neither may throw at exit. */
+function sinkLifecycle(sink: LineSink): Pick<Output, 'flushSync' | 'close'> {
+  return {
+    flushSync: () => safeFlush(sink),
+    close() {
+      safeFlush(sink);
+      try {
+        sink.end?.();
+      } catch {
+        // ignore
+      }
+    },
+  };
+}
+
 function humanOutput(sink: LineSink, format: 'journal' | 'console', now: () => Date): Output {
   return {
     emit(level, msg) {
@@ -187,15 +202,7 @@ function humanOutput(sink: LineSink, format: 'journal' | 'console', now: () => D
         // a broken stderr must not take the daemon down
       }
     },
-    flushSync: () => safeFlush(sink),
-    close() {
-      safeFlush(sink);
-      try {
-        sink.end?.();
-      } catch {
-        // ignore
-      }
-    },
+    ...sinkLifecycle(sink),
   };
 }
 
@@ -231,15 +238,7 @@ function jsonOutput(sink: LineSink, opts: LoggerOptions): Output {
         // ignore: see humanOutput
       }
     },
-    flushSync: () => safeFlush(sink),
-    close() {
-      safeFlush(sink);
-      try {
-        sink.end?.();
-      } catch {
-        // ignore
-      }
-    },
+    ...sinkLifecycle(sink),
   };
 }
 
