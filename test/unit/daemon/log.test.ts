@@ -1,21 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  SYSLOG_FACILITY,
   SYSLOG_PRIORITY,
-  chooseLogFormat,
   createLogger,
   createMemoryLogger,
   formatConsoleLine,
   formatConsoleTimestamp,
   formatJournalLine,
+  formatSyslogDatagram,
   isUnderJournal,
   loggerOptionsFromDaemon,
+  parseSyslogFacility,
+  planLogOutputs,
+  type DatagramSender,
   type LineSink,
 } from '../../../src/daemon/log.js';
+import { loadNative } from '../../../src/net/native.js';
 
 function captureSink(): LineSink & { chunks: string[]; text(): string } {
   const chunks: string[] = [];
@@ -45,7 +50,7 @@ describe('console format (keepalived -l)', () => {
 
   it('writes `timestamp: message` lines through createLogger', () => {
     const sink = captureSink();
-    const log = createLogger({ console: true, json: false, detail: false, sink, underJournal: false, now: () => fixedDate, flushOnExit: false });
+    const log = createLogger({ console: true, json: false, detail: false, noSyslog: true, sink, underJournal: false, now: () => fixedDate, flushOnExit: false });
     expect(log.format).toBe('console');
     log.info('(VI_1) Entering MASTER STATE');
     log.warn('two\nlines');
@@ -81,14 +86,206 @@ describe('journal format (sd-daemon prefixes)', () => {
     expect(isUnderJournal({})).toBe(false);
     expect(isUnderJournal({ JOURNAL_STREAM: 'garbage' })).toBe(false);
     expect(isUnderJournal({ JOURNAL_STREAM: '1:1' })).toBe(false);
-    expect(chooseLogFormat({ json: false, env: {} })).toBe('console');
-    expect(chooseLogFormat({ json: true, underJournal: true })).toBe('json');
+    expect(planLogOutputs({ json: false, console: false, env: {} })).toEqual({ stderr: undefined, syslog: true });
   });
 
   it('detects a stream whose dev:inode matches JOURNAL_STREAM', () => {
     const st = fstatSync(2, { bigint: true });
     expect(isUnderJournal({ JOURNAL_STREAM: `${st.dev}:${st.ino}` }, [2])).toBe(true);
     expect(isUnderJournal({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1n}` }, [2])).toBe(false);
+  });
+});
+
+describe('where lines go (keepalived rules, journal stream under systemd)', () => {
+  it('follows -l, -G and --log-json outside systemd, and uses the journal stream alone under it', () => {
+    const plan = (o: { json?: boolean; console?: boolean; noSyslog?: boolean; journal: boolean }) =>
+      planLogOutputs({ json: o.json ?? false, console: o.console ?? false, noSyslog: o.noSyslog, underJournal: o.journal });
+    expect(plan({ journal: false })).toEqual({ stderr: undefined, syslog: true });
+    expect(plan({ journal: false, console: true })).toEqual({ stderr: 'console', syslog: true });
+    expect(plan({ journal: false, console: true, noSyslog: true })).toEqual({ stderr: 'console', syslog: false });
+    expect(plan({ journal: false, noSyslog: true })).toEqual({ stderr: undefined, syslog: false });
+    expect(plan({ journal: true, console: true })).toEqual({ stderr: 'journal', syslog: false });
+    expect(plan({ journal: true, noSyslog: true })).toEqual({ stderr: 'journal', syslog: false });
+    expect(plan({ journal: true, json: true })).toEqual({ stderr: 'json', syslog: false });
+    expect(plan({ journal: false, json: true, console: true })).toEqual({ stderr: 'json', syslog: false });
+  });
+});
+
+/** A sender that records datagrams, or fails with `failWith` while it is set. */
+function fakeSender(): DatagramSender & { sent: { path: string; text: string }[]; failWith?: NodeJS.ErrnoException | undefined } {
+  const send = ((path: string, datagram: Buffer) => {
+    if (send.failWith) throw send.failWith;
+    send.sent.push({ path, text: datagram.toString('utf8') });
+  }) as DatagramSender & { sent: { path: string; text: string }[]; failWith?: NodeJS.ErrnoException | undefined };
+  send.sent = [];
+  return send;
+}
+
+function errno(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+describe('syslog output (-S facility)', () => {
+  it('maps -S like keepalived: 0..7 are local0..local7, default daemon', () => {
+    expect(parseSyslogFacility(undefined)).toBe(3);
+    expect(parseSyslogFacility('daemon')).toBe(3);
+    expect(parseSyslogFacility('0')).toBe(16);
+    expect(parseSyslogFacility('7')).toBe(23);
+    expect(parseSyslogFacility('local3')).toBe(SYSLOG_FACILITY.local3);
+    expect(parseSyslogFacility('8')).toBeUndefined();
+    expect(parseSyslogFacility('07')).toBeUndefined();
+    expect(parseSyslogFacility('kern')).toBeUndefined();
+    expect(parseSyslogFacility('constructor')).toBeUndefined();
+  });
+
+  it('formats RFC 3164 datagrams as syslog(3) does: <facility*8+severity>, time, TAG[pid]:', () => {
+    expect(formatSyslogDatagram(3, 'info', 'lvskeeper', 1234, fixedDate, '(VI_1) Entering MASTER STATE')).toBe(
+      '<30>Nov 25 02:41:07 lvskeeper[1234]: (VI_1) Entering MASTER STATE',
+    );
+    const fifth = new Date(2026, 10, 5, 9, 3, 0);
+    expect(formatSyslogDatagram(16, 'warn', 'lvskeeper_vrrp', 7, fifth, 'a\nb')).toBe('<132>Nov  5 09:03:00 lvskeeper_vrrp[7]: a b');
+    expect(formatSyslogDatagram(23, 'error', 't', 1, fixedDate, 'x')).toMatch(/^<187>/);
+    expect(formatSyslogDatagram(3, 'debug', 't', 1, fixedDate, 'x')).toMatch(/^<31>/);
+  });
+
+  it('sends every line to the syslog socket with the -S facility and the process name as tag', () => {
+    const sink = captureSink();
+    const send = fakeSender();
+    const log = createLogger({ console: false, json: false, detail: false, facility: '2', processName: 'lvskeeper_vrrp', sink, underJournal: false, sendDatagram: send, syslogPath: '/run/test.sock', now: () => fixedDate, flushOnExit: false });
+    expect(log.format).toBe('syslog');
+    log.info('(VI_1) Entering MASTER STATE');
+    log.warn('careful');
+    log.debug('hidden without -D');
+    log.error('broken');
+    expect(send.sent).toEqual([
+      { path: '/run/test.sock', text: `<150>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: (VI_1) Entering MASTER STATE` },
+      { path: '/run/test.sock', text: `<148>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: careful` },
+      { path: '/run/test.sock', text: `<147>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: broken` },
+    ]);
+    expect(sink.text()).toBe('');
+  });
+
+  it('with -l writes console lines on stderr and syslog datagrams; -G turns syslog off', () => {
+    const sink = captureSink();
+    const send = fakeSender();
+    const log = createLogger({ console: true, json: false, detail: false, sink, underJournal: false, sendDatagram: send, now: () => fixedDate, flushOnExit: false });
+    log.info('both');
+    expect(sink.text()).toBe('Wed Nov 25 02:41:07 2026: both\n');
+    expect(send.sent.map((d) => d.text)).toEqual([`<30>Nov 25 02:41:07 lvskeeper[${process.pid}]: both`]);
+    expect(send.sent[0]?.path).toBe('/dev/log');
+
+    const quiet = fakeSender();
+    const noSyslog = createLogger({ console: true, json: false, detail: false, noSyslog: true, sink: captureSink(), underJournal: false, sendDatagram: quiet, flushOnExit: false });
+    noSyslog.info('console only');
+    expect(quiet.sent).toEqual([]);
+  });
+
+  it('falls back to stderr with one warning per outage when the socket refuses a line', () => {
+    const sink = captureSink();
+    const send = fakeSender();
+    send.failWith = errno('ENOENT', 'sendto(AF_UNIX): No such file or directory');
+    const log = createLogger({ console: false, json: false, detail: false, sink, underJournal: false, sendDatagram: send, now: () => fixedDate, flushOnExit: false });
+    log.info('one');
+    log.info('two');
+    send.failWith = undefined;
+    log.info('three');
+    send.failWith = errno('ECONNREFUSED', 'sendto(AF_UNIX): Connection refused');
+    log.info('four');
+    expect(sink.chunks).toEqual([
+      'Wed Nov 25 02:41:07 2026: syslog socket /dev/log unavailable (ENOENT: sendto(AF_UNIX): No such file or directory) - logging to stderr\n',
+      'Wed Nov 25 02:41:07 2026: one\n',
+      'Wed Nov 25 02:41:07 2026: two\n',
+      'Wed Nov 25 02:41:07 2026: syslog socket /dev/log unavailable (ECONNREFUSED: sendto(AF_UNIX): Connection refused) - logging to stderr\n',
+      'Wed Nov 25 02:41:07 2026: four\n',
+    ]);
+    expect(send.sent.map((d) => d.text.replace(/^.*: /, ''))).toEqual(['three']);
+  });
+
+  it('does not copy lines to stderr a second time when -l already writes them there', () => {
+    const sink = captureSink();
+    const send = fakeSender();
+    send.failWith = errno('ENOENT', 'gone');
+    const log = createLogger({ console: true, json: false, detail: false, sink, underJournal: false, sendDatagram: send, now: () => fixedDate, flushOnExit: false });
+    log.info('once');
+    expect(sink.text()).toBe('Wed Nov 25 02:41:07 2026: once\n');
+  });
+
+  it('says so and uses daemon for an unknown -S facility', () => {
+    const sink = captureSink();
+    const send = fakeSender();
+    createLogger({ console: true, json: false, detail: false, facility: 'kern', sink, underJournal: false, sendDatagram: send, now: () => fixedDate, flushOnExit: false });
+    expect(sink.text()).toBe('Wed Nov 25 02:41:07 2026: -S kern: unknown syslog facility (0-7 for local0-local7, or daemon) - using daemon\n');
+    expect(send.sent.map((d) => d.text)).toEqual([`<27>Nov 25 02:41:07 lvskeeper[${process.pid}]: -S kern: unknown syslog facility (0-7 for local0-local7, or daemon) - using daemon`]);
+  });
+});
+
+const python = spawnSync('python3', ['-c', 'pass']).status === 0;
+const addon = loadNative().addon !== undefined;
+
+/** Binds an AF_UNIX datagram socket at `path` (node:dgram has none) and collects `count` datagrams. */
+function datagramReceiver(path: string, count: number): { ready: Promise<void>; received: Promise<string[]> } {
+  const py = spawn('python3', [
+    '-c',
+    'import json,socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\n' +
+      'for _ in range(int(sys.argv[2])): print(json.dumps(s.recv(65536).decode()),flush=True)',
+    path,
+    String(count),
+  ]);
+  let out = '';
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (onReady = r));
+  const received = new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => (py.kill(), reject(new Error(`receiver at ${path}: ${count} datagrams not received; got ${out}`))), 10_000);
+    py.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith('ready\n')) onReady();
+    });
+    py.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`python receiver exited ${code}: ${out}`));
+      resolve(out.trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as string));
+    });
+  });
+  return { ready, received };
+}
+
+describe.skipIf(!python || !addon)('syslog output to a real unix datagram socket (native addon)', () => {
+  it('delivers one RFC 3164 datagram per line to the socket path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsk-syslog-'));
+    try {
+      const path = join(dir, 'log');
+      const rx = datagramReceiver(path, 3);
+      await rx.ready;
+      const sink = captureSink();
+      const log = createLogger({ console: false, json: false, detail: true, facility: '0', processName: 'lvskeeper_vrrp', syslogPath: path, sink, underJournal: false, now: () => fixedDate, flushOnExit: false });
+      log.info('(VI_1) Entering MASTER STATE');
+      log.child({ instance: 'VI_1' }).warn('(VI_1) sent 0 priority');
+      log.debug('Stopped lvskeeper v0.0.0');
+      expect(await rx.received).toEqual([
+        `<134>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: (VI_1) Entering MASTER STATE`,
+        `<132>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: (VI_1) sent 0 priority`,
+        `<135>Nov 25 02:41:07 lvskeeper_vrrp[${process.pid}]: Stopped lvskeeper v0.0.0`,
+      ]);
+      expect(sink.text()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to stderr, naming the socket and the errno, when nothing listens at the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsk-syslog-'));
+    try {
+      const path = join(dir, 'absent');
+      const sink = captureSink();
+      const log = createLogger({ console: false, json: false, detail: false, syslogPath: path, sink, underJournal: false, now: () => fixedDate, flushOnExit: false });
+      log.info('(VI_1) Entering BACKUP STATE');
+      expect(sink.chunks).toEqual([
+        `Wed Nov 25 02:41:07 2026: syslog socket ${path} unavailable (ENOENT: sendto(AF_UNIX): No such file or directory) - logging to stderr\n`,
+        'Wed Nov 25 02:41:07 2026: (VI_1) Entering BACKUP STATE\n',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -126,7 +323,7 @@ describe('file output and flushing', () => {
       writeFileSync(
         child,
         `import { createLogger } from ${JSON.stringify(logModule)};
-const log = createLogger({ console: true, json: false, detail: false, file: ${JSON.stringify(file)}, underJournal: false });
+const log = createLogger({ console: true, json: false, detail: false, noSyslog: true, file: ${JSON.stringify(file)}, underJournal: false });
 for (let i = 0; i < 200; i++) log.info('line ' + i);
 process.exit(0);
 `,
@@ -154,11 +351,12 @@ describe('memory logger', () => {
 
 describe('options from the command line', () => {
   it('maps -l/-D/--log-json/-S/-g', () => {
-    expect(loggerOptionsFromDaemon({ logConsole: true, logDetail: true, logJson: false, logFacility: 'local0', logFile: '/var/log/k.log' }, 'lvskeeper_vrrp')).toEqual({
+    expect(loggerOptionsFromDaemon({ logConsole: true, logDetail: true, logJson: false, logFacility: 'local0', noSyslog: true, logFile: '/var/log/k.log' }, 'lvskeeper_vrrp')).toEqual({
       console: true,
       json: false,
       detail: true,
       facility: 'local0',
+      noSyslog: true,
       file: '/var/log/k.log',
       processName: 'lvskeeper_vrrp',
     });
