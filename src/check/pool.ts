@@ -179,6 +179,25 @@ export function updatePool(vs: VirtualServerSpec, prev: PoolState, next: Record<
 }
 
 /**
+ * The pool of a virtual server kept across a reload (keepalived's clear_diff_rs and the migration of
+ * retained real servers): a kept real server starts from its state before the reload ("Do not re-add
+ * failed RS instantly on reload"), an added one from its checkers' initial state (alpha: down), a
+ * removed one is dropped. Then the usual updatePool() steps report what the new configuration changed
+ * (weights: "Changing weight ...", an edit-dest), and quorum is re-evaluated against the new
+ * quorum/hysteresis, which update_quorum_state would otherwise only do at the next RS change.
+ */
+export function reloadPool(vs: VirtualServerSpec, prev: PoolState, next: Record<string, RealServerStatus>): PoolStep {
+  const start: PoolState = { quorumUp: prev.quorumUp, rs: {} };
+  for (const r of vs.realServers) {
+    const before = prev.rs[r.id] ?? next[r.id];
+    if (before) start.rs[r.id] = { ...before };
+  }
+  const step = updatePool(vs, start, next);
+  updateQuorum(vs, step.state, step.events);
+  return step;
+}
+
+/**
  * keepalived's clear_service_vs at stop: "Shutting down service … from VS …" for every real server
  * in IPVS; with `omega`, the RS down notifiers and the VS down notifier run as well.
  */
@@ -201,11 +220,14 @@ export function shutdownEvents(vs: VirtualServerSpec, state: PoolState): PoolEve
 export function activationLogs(vs: VirtualServerSpec): string[] {
   const lines: string[] = [];
   for (const r of vs.realServers) {
-    for (let i = 0; i < r.checkers.length; i++) {
-      lines.push(`Activating healthchecker for service ${r.label} for VS ${vs.label}`);
-    }
+    for (let i = 0; i < r.checkers.length; i++) lines.push(activationLog(vs, r));
   }
   return lines;
+}
+
+/** The activation line of one checker of `rs` (also logged for a checker added or changed by reload). */
+export function activationLog(vs: VirtualServerSpec, rs: RealServerSpec): string {
+  return `Activating healthchecker for service ${rs.label} for VS ${vs.label}`;
 }
 
 function destination(

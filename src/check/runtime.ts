@@ -9,10 +9,12 @@
 import type { ServiceEntry } from '../ipvs/types.js';
 import { runProbe, type ProbeFn } from './probe/index.js';
 import {
+  activationLog,
   activationLogs,
   desiredEntries,
   initialPool,
   realServerStatus,
+  reloadPool,
   rsEvent,
   shutdownEvents,
   updatePool,
@@ -20,6 +22,7 @@ import {
   type PoolState,
   type RealServerStatus,
 } from './pool.js';
+import { describeReload, sameChecker } from './reload.js';
 import { applyProbeResult, firstProbeDelay, initialCheckerState, type CheckerState } from './state.js';
 import type { CheckerSpec, ProbeResult, ProbeSpec, RealServerSpec, VirtualServerSpec } from './types.js';
 
@@ -92,6 +95,11 @@ interface CheckerRun {
   queued: boolean;
   /** When the running probe started (clock time). */
   startedAt?: number | undefined;
+  /**
+   * Started by a reload on a real server that already existed, in that real server's state: its first
+   * failure is not an alpha start, so it must not re-run the RS down notifiers.
+   */
+  inherited?: boolean | undefined;
 }
 
 interface VsRun {
@@ -173,31 +181,38 @@ export class CheckerScheduler {
   }
 
   /**
-   * Replace the configuration (SIGHUP). Checkers whose id and probe are unchanged keep their state
-   * and timers; virtual servers whose id is unchanged keep their quorum state; real servers keep
-   * their alive state ("Do not re-add failed RS instantly on reload").
+   * Replace the configuration (SIGHUP), as a diff (lvskeeper issue #6): a checker whose probe and
+   * timing are unchanged keeps its state, its timer and a probe in flight (no re-check burst); a
+   * changed or added checker on a kept real server starts in that real server's current state
+   * (keepalived migrates it so), a new real server follows alpha; virtual servers keep their quorum
+   * state. 'desired' is emitted only for virtual servers whose rows changed (entries [] = removed),
+   * so an unchanged reload costs the kernel nothing. One 'log' line per change.
    */
   reload(specs: VirtualServerSpec[]): void {
-    const oldCheckers = this.checkers;
-    const oldVss = this.vss;
+    const before = this.specs;
     this.specs = specs;
+    if (!this.running) return;
+    for (const line of describeReload(before, specs)) this.onEvent({ kind: 'log', vs: line.vs, message: line.message });
+    const fresh = new Map<string, CheckerSpec>();
+    for (const vs of specs) for (const rs of vs.realServers) for (const c of rs.checkers) fresh.set(c.id, c);
     const keep = new Map<string, CheckerRun>();
-    for (const [id, run] of oldCheckers) {
-      const fresh = this.findChecker(specs, id);
-      if (fresh && JSON.stringify(fresh.spec.probe) === JSON.stringify(run.spec.probe)) keep.set(id, run);
+    for (const [id, run] of this.checkers) {
+      const next = fresh.get(id);
+      if (next && sameChecker(run.spec, next)) keep.set(id, run);
       else {
         run.timer?.cancel();
         run.abort?.abort();
       }
     }
-    this.clearWaiting();
-    if (!this.running) {
-      this.specs = specs;
-      return;
-    }
+    // Kept checkers waiting for a probe slot keep their place; dropped ones leave the queue.
+    this.waiting = this.waiting.filter((run) => keep.get(run.spec.id) === run);
+    const oldVss = this.vss;
     this.install(specs, keep, oldVss);
     for (const id of oldVss.keys()) {
-      if (!this.vss.has(id)) this.onEvent({ kind: 'desired', vs: id, entries: [] });
+      if (!this.vss.has(id)) {
+        this.disabledVs.delete(id);
+        this.onEvent({ kind: 'desired', vs: id, entries: [] });
+      }
     }
   }
 
@@ -253,11 +268,6 @@ export class CheckerScheduler {
     return out;
   }
 
-  private findChecker(specs: VirtualServerSpec[], id: string): { spec: CheckerSpec } | undefined {
-    for (const vs of specs) for (const rs of vs.realServers) for (const c of rs.checkers) if (c.id === id) return { spec: c };
-    return undefined;
-  }
-
   private install(specs: VirtualServerSpec[], kept: Map<string, CheckerRun>, oldVss: Map<string, VsRun>): void {
     this.checkers = new Map();
     this.vss = new Map();
@@ -265,6 +275,7 @@ export class CheckerScheduler {
       const old = oldVss.get(vs.id);
       if (!old) for (const line of activationLogs(vs)) this.onEvent({ kind: 'log', vs: vs.id, message: line });
       for (const rs of vs.realServers) {
+        const rsBefore = old?.pool.rs[rs.id];
         for (const c of rs.checkers) {
           const prev = kept.get(c.id);
           if (prev) {
@@ -272,40 +283,32 @@ export class CheckerScheduler {
             prev.vs = vs;
             prev.rs = rs;
             this.checkers.set(c.id, prev);
-          } else {
-            const run: CheckerRun = { spec: c, vs, rs, state: initialCheckerState(c.timing), queued: false };
-            this.checkers.set(c.id, run);
+            continue;
           }
+          const run: CheckerRun = { spec: c, vs, rs, state: initialCheckerState(c.timing), queued: false };
+          if (rsBefore) {
+            // keepalived: a new checker on an existing real server starts in that server's state, so
+            // neither a restart nor alpha moves the real server before the new checker decides.
+            run.state = { ...run.state, up: rsBefore.alive };
+            run.inherited = true;
+            this.onEvent({ kind: 'log', vs: vs.id, message: activationLog(vs, rs) });
+          }
+          this.checkers.set(c.id, run);
         }
       }
       const statuses = this.rsStatuses(vs);
-      let pool: PoolState;
-      if (old) {
-        const step = updatePool(vs, { quorumUp: old.pool.quorumUp, rs: { ...old.pool.rs, ...this.onlyNew(old.pool.rs, statuses) } }, statuses);
-        pool = step.state;
-        for (const ev of step.events) this.onEvent(ev);
-      } else {
-        const step = initialPool(vs, statuses);
-        pool = step.state;
-        for (const ev of step.events) this.onEvent(ev);
-      }
-      const desired = desiredEntries(vs, pool);
-      const run: VsRun = { spec: vs, pool, desired, desiredJson: JSON.stringify(desired, bigintSafe) };
-      this.vss.set(vs.id, run);
-      this.onEvent({ kind: 'desired', vs: vs.id, entries: desired });
+      const step = old ? reloadPool(vs, old.pool, statuses) : initialPool(vs, statuses);
+      for (const ev of step.events) this.onEvent(ev);
+      const desired = desiredEntries(vs, step.state);
+      const desiredJson = JSON.stringify(desired, bigintSafe);
+      this.vss.set(vs.id, { spec: vs, pool: step.state, desired, desiredJson });
+      if (desiredJson !== old?.desiredJson) this.onEvent({ kind: 'desired', vs: vs.id, entries: desired });
     }
     for (const run of this.checkers.values()) {
-      if (!run.timer && !run.abort) {
+      if (!run.timer && !run.abort && !run.queued) {
         this.schedule(run, run.state.hasRun ? run.spec.timing.delayLoopMs : firstProbeDelay(run.spec.timing, this.random));
       }
     }
-  }
-
-  /** Statuses for real servers that did not exist before (so updatePool does not report them). */
-  private onlyNew(before: Record<string, RealServerStatus>, now: Record<string, RealServerStatus>): Record<string, RealServerStatus> {
-    const out: Record<string, RealServerStatus> = {};
-    for (const [id, s] of Object.entries(now)) if (!(id in before)) out[id] = s;
-    return out;
   }
 
   private rsStatuses(vs: VirtualServerSpec): Record<string, RealServerStatus> {
@@ -391,7 +394,7 @@ export class CheckerScheduler {
     for (const message of step.logs) this.onEvent({ kind: 'log', vs: run.vs.id, message });
     // keepalived update_svr_checker_state: an alpha checker's first failure changes nothing but
     // still runs the RS down notifiers (notify_down script, FIFO line).
-    if (firstRun && !wasUp && !result.ok) this.onEvent(rsEvent(run.vs, run.rs, false));
+    if (firstRun && !wasUp && !result.ok && !run.inherited) this.onEvent(rsEvent(run.vs, run.rs, false));
     if (step.transition) {
       this.onEvent({
         kind: 'checker',

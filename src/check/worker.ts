@@ -1,8 +1,12 @@
 // Running the checkers off the main thread: keepalived runs them in their own process so that
 // checker load never delays VRRP adverts. The protocol is plain structured-clone data:
 //
-//   host -> worker   { type: 'start' | 'reload', specs: VirtualServerSpec[] } | { type: 'stop' } | { type: 'status', id }
-//   worker -> host   { type: 'event', event: CheckEvent } | { type: 'status', id, status } | { type: 'stopped' }
+//   host -> worker   { type: 'start', specs } | { type: 'reload', specs, id } | { type: 'stop' } | { type: 'status', id }
+//   worker -> host   { type: 'event', event: CheckEvent } | { type: 'status', id, status } | { type: 'reloaded', id }
+//                    | { type: 'stopped' }
+//
+// 'reloaded' follows every event the reload caused (a port delivers in order), so the host knows the
+// desired rows it holds are those of the new configuration.
 //
 // serveCheckers() is the worker side (give it worker_threads.parentPort, or any MessagePort);
 // CheckerClient is the host side (give it a Worker, or the other end of a MessageChannel in tests).
@@ -14,7 +18,7 @@ import type { VirtualServerSpec } from './types.js';
 
 export type ToWorker =
   | { type: 'start'; specs: VirtualServerSpec[] }
-  | { type: 'reload'; specs: VirtualServerSpec[] }
+  | { type: 'reload'; specs: VirtualServerSpec[]; id?: number | undefined }
   | { type: 'stop'; shutdown?: boolean }
   | { type: 'enable'; vs: string; enabled: boolean }
   | { type: 'status'; id: number };
@@ -22,6 +26,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'event'; event: CheckEvent }
   | { type: 'status'; id: number; status: VirtualServerStatusReport[] }
+  | { type: 'reloaded'; id: number }
   | { type: 'stopped' };
 
 /** The subset of MessagePort / Worker / parentPort used here. */
@@ -49,6 +54,7 @@ export function serveCheckers(port: PortLike, options: Omit<SchedulerOptions, 'o
           scheduler = new CheckerScheduler(msg.specs, { ...options, onEvent: (event) => send({ type: 'event', event }) });
           scheduler.start();
         }
+        if (msg.id !== undefined) send({ type: 'reloaded', id: msg.id });
         break;
       case 'stop':
         scheduler?.stop(msg.shutdown ?? false);
@@ -74,6 +80,7 @@ export class CheckerClient {
   private readonly desiredByVs = new Map<string, ServiceEntry[]>();
   private nextId = 1;
   private readonly pending = new Map<number, (s: VirtualServerStatusReport[]) => void>();
+  private readonly reloading = new Map<number, () => void>();
   private stoppedWaiters: Array<() => void> = [];
 
   constructor(
@@ -87,8 +94,13 @@ export class CheckerClient {
     this.send({ type: 'start', specs });
   }
 
-  reload(specs: VirtualServerSpec[]): void {
-    this.send({ type: 'reload', specs });
+  /** Resolves once the worker applied the new specs and every event of that reload arrived here. */
+  reload(specs: VirtualServerSpec[]): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.reloading.set(id, resolve);
+      this.send({ type: 'reload', specs, id });
+    });
   }
 
   /** Stop the checkers; `shutdown` also emits keepalived's shutdown/omega events before 'stopped'. */
@@ -134,6 +146,9 @@ export class CheckerClient {
     } else if (m.type === 'status') {
       this.pending.get(m.id)?.(m.status);
       this.pending.delete(m.id);
+    } else if (m.type === 'reloaded') {
+      this.reloading.get(m.id)?.();
+      this.reloading.delete(m.id);
     } else if (m.type === 'stopped') {
       const waiters = this.stoppedWaiters;
       this.stoppedWaiters = [];

@@ -27,7 +27,6 @@ import { IpvsSync } from '../check/ipvs-sync.js';
 import type { CheckEvent } from '../check/runtime.js';
 import type { VirtualServerSpec } from '../check/types.js';
 import { CheckerClient, type PortLike } from '../check/worker.js';
-import { canonicalAddress } from '../ipvs/address.js';
 import { openIpvs } from '../ipvs/client.js';
 import type { IpvsOp } from '../ipvs/ops.js';
 import type { ReconcileClient, ReconcileResult } from '../ipvs/reconcile.js';
@@ -39,7 +38,7 @@ import type { ScriptSpawner } from '../scripts/spawn.js';
 import type { VrrpState } from '../vrrp/state-machine.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
-import { instancesNeedingAllNodes } from './ipvs-gating.js';
+import { describeGateChanges, instancesNeedingAllNodes, vipGateId, vipGates, type VipGates } from './ipvs-gating.js';
 
 /** What the checkers need from the VRRP engine (VrrpEngine satisfies it). */
 export interface EngineView {
@@ -100,6 +99,9 @@ function workerHost(): CheckerHost {
   };
 }
 
+/** How long a reload waits for the checker worker to confirm it applied the new specs. */
+const RELOAD_WAIT_MS = 5000;
+
 function describeOp(op: IpvsOp): string {
   const key = (k: ServiceKey): string =>
     k.kind === 'fwmark' ? `FWM ${k.fwmark}` : `${k.protocol.toUpperCase()} ${k.family === 'inet6' ? `[${k.address}]` : k.address}:${k.port}`;
@@ -136,8 +138,13 @@ export class CheckersRuntime {
   private sync: IpvsSync | undefined;
   private notifier: Notifier | undefined;
   private readonly vsConfig = new Map<string, { vs: VirtualServer; rs: Map<string, RealServer> }>();
-  /** canonical VIP ("inet/10.0.0.1") -> the instances holding it */
-  private readonly vipOwners = new Map<string, string[]>();
+  /** canonical VIP ("inet/10.0.0.1") -> the instances whose MASTER state gates it */
+  private vipOwners: VipGates = new Map();
+  /** Instances already announced as programming their virtual servers on every node. */
+  private readonly announcedUngated = new Set<string>();
+  /** Virtual servers paused by ha_suspend (resumed when a reload makes them unsuspendable). */
+  private suspended = new Set<string>();
+  private engine: EngineView | undefined;
   private readonly instanceStates = new Map<string, VrrpState>();
   private unsubscribe: (() => void) | undefined;
   private stopping = false;
@@ -145,6 +152,8 @@ export class CheckersRuntime {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly loggedFailures = new Set<string>();
   private syncDaemonRole: 'master' | 'backup' | undefined;
+  /** The sync daemon parameters last started (JSON), to restart it when a reload changes them. */
+  private syncDaemonJson: string | undefined;
   private hasEngine = false;
   private kernelTried = false;
   private syncDaemonChain: Promise<void> = Promise.resolve();
@@ -163,6 +172,7 @@ export class CheckersRuntime {
   async start(engine?: EngineView): Promise<void> {
     const cfg = this.config;
     this.hasEngine = engine !== undefined;
+    this.engine = engine;
     this.buildModel();
     if (engine) {
       for (const [name, inst] of engine.instances) this.instanceStates.set(name, inst.state);
@@ -171,9 +181,7 @@ export class CheckersRuntime {
 
     this.openNotifier();
 
-    if (this.specs.length > 0 || cfg.global.lvsFlush || cfg.global.lvsTimeouts || cfg.global.lvsSyncDaemon) {
-      await this.openKernel();
-    }
+    if (this.needsKernel()) await this.openKernel(true);
 
     if (this.specs.length > 0) {
       this.startHost();
@@ -183,19 +191,53 @@ export class CheckersRuntime {
   }
 
   /**
-   * SIGHUP with a new configuration: checkers whose probe is unchanged keep their state, real servers
-   * keep their alive state, removed virtual servers are deleted from IPVS (CheckerScheduler.reload).
+   * SIGHUP with a new configuration that parsed without errors (lvskeeper issue #6): applied as a
+   * diff, never a restart. The scheduler keeps the state and timers of unchanged checkers and real
+   * servers (CheckerScheduler.reload); IPVS changes go through the one reconciler (removed virtual and
+   * real servers deleted, weights and service parameters edited), and only when the rows to install
+   * changed, so an unchanged file costs the kernel nothing. Gating, ha_suspend, lvs_timeouts and
+   * lvs_sync_daemon follow the new file; lvs_flush is a start-up action and is not run again.
    */
   async reload(config: Config): Promise<void> {
     if (this.stopping) return;
+    const previous = this.config;
+    const installedBefore = this.installedJson();
+    const gatesBefore = this.vipOwners;
     this.config = config;
     this.buildModel();
-    this.notifier?.checkScripts(configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: config.virtualServers }));
-    if (!this.ipvs && !this.kernelTried && this.specs.length > 0) await this.openKernel();
-    if (this.client) this.client.reload(this.specs);
-    else if (this.specs.length > 0) this.startHost();
+    const served = new Set(this.specs.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'addr' ? [vipGateId(k.family, k.address)] : []))));
+    for (const line of describeGateChanges(gatesBefore, this.vipOwners, served)) this.log.info(line);
+    this.refreshInstanceStates();
+    if (this.notifier) this.notifier.checkScripts(configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: config.virtualServers }));
+    else this.openNotifier();
+    if (!this.ipvs && !this.kernelTried && this.needsKernel()) await this.openKernel(false);
+    else if (JSON.stringify(previous.global.lvsTimeouts) !== JSON.stringify(config.global.lvsTimeouts)) await this.setTimeouts();
+    const client = this.client;
+    if (client) {
+      // A worker that dies meanwhile is restarted with the new specs; do not wait for it forever.
+      await Promise.race([client.reload(this.specs), new Promise<void>((r) => setTimeout(r, RELOAD_WAIT_MS).unref())]);
+    } else if (this.specs.length > 0) this.startHost();
+    if (this.stopping) return;
     this.applySuspend();
-    void this.sync?.request();
+    this.updateSyncDaemon();
+    // Rows the scheduler changed already asked for a sync; this covers gating changes alone.
+    if (this.installedJson() !== installedBefore) void this.sync?.request();
+  }
+
+  /** After a reload: the state of instances it added, from the engine view; instances it removed are forgotten. */
+  private refreshInstanceStates(): void {
+    const names = new Set(this.config.vrrpInstances.map((i) => i.name));
+    for (const name of [...this.instanceStates.keys()]) if (!names.has(name)) this.instanceStates.delete(name);
+    for (const [name, inst] of this.engine?.instances ?? []) if (names.has(name)) this.instanceStates.set(name, inst.state);
+  }
+
+  private installedJson(): string {
+    return JSON.stringify(this.desired(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+
+  private needsKernel(): boolean {
+    const g = this.config.global;
+    return this.specs.length > 0 || g.lvsFlush || g.lvsTimeouts !== undefined || g.lvsSyncDaemon !== undefined;
   }
 
   /** Specs, the config objects behind them and the VIP owners, from this.config. */
@@ -209,26 +251,23 @@ export class CheckersRuntime {
       const vs = cfg.virtualServers[i];
       if (vs) this.vsConfig.set(spec.id, { vs, rs: new Map(vs.realServers.map((r) => [`${r.address}:${r.port}`, r])) });
     });
-    this.vipOwners.clear();
-    if (!cfg.global.lvsProgramOnAllNodes && this.hasEngine) {
-      const ungated = new Set<string>();
-      for (const u of instancesNeedingAllNodes(cfg)) {
-        ungated.add(u.instance);
-        this.log.notice(
-          `(${u.instance}) track_script ${u.script} reads the IPVS tables (${u.evidence}) and puts ${u.instance} in FAULT when it fails: ` +
-            `its virtual servers are programmed on every node, as keepalived does, so the backup can pass it (set lvs_program_on_all_nodes to say so explicitly)`,
-        );
-      }
-      for (const inst of cfg.vrrpInstances) {
-        if (ungated.has(inst.name)) continue;
-        for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
-          const id = `${vip.family}/${canonicalAddress(vip.family, vip.address)}`;
-          const owners = this.vipOwners.get(id) ?? [];
-          if (!owners.includes(inst.name)) owners.push(inst.name);
-          this.vipOwners.set(id, owners);
-        }
-      }
+    this.vipOwners = this.hasEngine && !cfg.global.lvsProgramOnAllNodes ? vipGates(cfg, this.ungatedInstances()) : new Map();
+  }
+
+  /** instancesNeedingAllNodes, with the notice saying why logged once per instance (not at every reload). */
+  private ungatedInstances(): Set<string> {
+    const ungated = new Set<string>();
+    for (const u of instancesNeedingAllNodes(this.config)) {
+      ungated.add(u.instance);
+      if (this.announcedUngated.has(u.instance)) continue;
+      this.announcedUngated.add(u.instance);
+      this.log.notice(
+        `(${u.instance}) track_script ${u.script} reads the IPVS tables (${u.evidence}) and puts ${u.instance} in FAULT when it fails: ` +
+          `its virtual servers are programmed on every node, as keepalived does, so the backup can pass it (set lvs_program_on_all_nodes to say so explicitly)`,
+      );
     }
+    for (const name of [...this.announcedUngated]) if (!ungated.has(name)) this.announcedUngated.delete(name);
+    return ungated;
   }
 
   /** The rows that should be in the kernel now (checkers' desired state minus gated services). */
@@ -293,7 +332,8 @@ export class CheckersRuntime {
     this.notifier.checkScripts(lvsScripts);
   }
 
-  private async openKernel(): Promise<void> {
+  /** `atStart`: lvs_flush runs only then (keepalived flushes at start, never at reload). */
+  private async openKernel(atStart: boolean): Promise<void> {
     const g = this.config.global;
     this.kernelTried = true;
     try {
@@ -303,15 +343,10 @@ export class CheckersRuntime {
       return;
     }
     const ipvs = this.ipvs;
-    if (g.lvsFlush) {
+    if (g.lvsFlush && atStart) {
       await ipvs.flush().catch((e: unknown) => this.log.error(`IPVS: lvs_flush failed: ${(e as Error).message}`));
     }
-    if (g.lvsTimeouts) {
-      const t = g.lvsTimeouts;
-      await ipvs
-        .setTimeouts({ tcp: t.tcp ?? 0, tcpFin: t.tcpFin ?? 0, udp: t.udp ?? 0 })
-        .catch((e: unknown) => this.log.error(`IPVS: lvs_timeouts failed: ${(e as Error).message}`));
-    }
+    await this.setTimeouts();
     this.sync = new IpvsSync(ipvs, () => this.client?.desired() ?? [], {
       filter: (e) => this.installed(e.service.key),
       onResult: (r) => this.onReconciled(r),
@@ -320,6 +355,15 @@ export class CheckersRuntime {
         this.scheduleRetry();
       },
     });
+  }
+
+  /** lvs_timeouts (at start, and at reload when the file changed them). */
+  private async setTimeouts(): Promise<void> {
+    const t = this.config.global.lvsTimeouts;
+    if (!t || !this.ipvs) return;
+    await this.ipvs
+      .setTimeouts({ tcp: t.tcp ?? 0, tcpFin: t.tcpFin ?? 0, udp: t.udp ?? 0 })
+      .catch((e: unknown) => this.log.error(`IPVS: lvs_timeouts failed: ${(e as Error).message}`));
   }
 
   private startHost(): void {
@@ -417,9 +461,9 @@ export class CheckersRuntime {
 
   // ------------------------------------------------------------------ VRRP gating
 
-  private ownersOf(key: ServiceKey): string[] | undefined {
+  private ownersOf(key: ServiceKey): readonly string[] | undefined {
     if (key.kind !== 'addr') return undefined;
-    return this.vipOwners.get(`${key.family}/${canonicalAddress(key.family, key.address)}`);
+    return this.vipOwners.get(vipGateId(key.family, key.address));
   }
 
   private isGatingInstance(instance: string): boolean {
@@ -436,14 +480,22 @@ export class CheckersRuntime {
 
   /** ha_suspend: a VS whose address is a VIP is only checked while that VIP is here (MASTER). */
   private applySuspend(): void {
-    if (!this.client) return;
-    this.specs.forEach((spec) => {
+    const client = this.client;
+    if (!client) return;
+    const handled = new Set<string>();
+    const suspended = new Set<string>();
+    for (const spec of this.specs) {
       const vs = this.vsConfig.get(spec.id)?.vs;
-      if (!vs?.haSuspend || vs.key.kind !== 'address') return;
       const key = spec.keys[0];
-      if (!key || !this.ownersOf(key)) return;
-      this.client?.setEnabled(spec.id, this.installed(key));
-    });
+      if (!vs?.haSuspend || vs.key.kind !== 'address' || !key || !this.ownersOf(key)) continue;
+      const enabled = this.installed(key);
+      client.setEnabled(spec.id, enabled);
+      handled.add(spec.id);
+      if (!enabled) suspended.add(spec.id);
+    }
+    // Paused before a reload that removed ha_suspend (or the VIP's gating): check it again.
+    for (const id of this.suspended) if (!handled.has(id)) client.setEnabled(id, true);
+    this.suspended = suspended;
   }
 
   // ------------------------------------------------------------------ lvs_sync_daemon
@@ -460,16 +512,21 @@ export class CheckersRuntime {
     return d;
   }
 
+  /**
+   * Start, move (master/backup) or restart the sync daemon so that it matches the configuration and
+   * the named instance's state; called on instance state changes and at reload.
+   */
   private updateSyncDaemon(): void {
     const sd = this.config.global.lvsSyncDaemon;
     const ipvs = this.ipvs;
-    if (!sd || !ipvs || this.stopping) return;
-    const role: 'master' | 'backup' = sd.instance && this.instanceStates.get(sd.instance) === 'MASTER' ? 'master' : 'backup';
-    if (role === this.syncDaemonRole) return;
+    if (!ipvs || this.stopping) return;
+    const role: 'master' | 'backup' | undefined = !sd ? undefined : sd.instance && this.instanceStates.get(sd.instance) === 'MASTER' ? 'master' : 'backup';
+    const spec = role ? this.syncDaemonSpec(role) : undefined;
+    const json = spec ? JSON.stringify(spec) : undefined;
+    if (json === this.syncDaemonJson) return;
     const previous = this.syncDaemonRole;
     this.syncDaemonRole = role;
-    const spec = this.syncDaemonSpec(role);
-    if (!spec) return;
+    this.syncDaemonJson = json;
     this.syncDaemonChain = this.syncDaemonChain.then(async () => {
       if (previous) await ipvs.stopDaemon(previous).catch(() => undefined);
       else {
@@ -477,6 +534,10 @@ export class CheckersRuntime {
         for (const s of ['master', 'backup'] as const) {
           await ipvs.stopDaemon(s).catch(() => undefined);
         }
+      }
+      if (!spec || !role) {
+        this.log.info(`Stopped IPVS ${previous ?? ''} sync daemon: lvs_sync_daemon is no longer configured`);
+        return;
       }
       try {
         await ipvs.startDaemon(spec);
@@ -492,6 +553,7 @@ export class CheckersRuntime {
     const role = this.syncDaemonRole;
     if (!role || !this.ipvs) return;
     this.syncDaemonRole = undefined;
+    this.syncDaemonJson = undefined;
     await this.ipvs.stopDaemon(role).catch(() => undefined);
   }
 }
@@ -501,6 +563,8 @@ export interface CheckersHook {
   /** `engine` undefined (-C, checkers only): every virtual server is installed. */
   (engine: EngineView | undefined, config: Config, log: Logger): Promise<void>;
   runtime(): CheckersRuntime | undefined;
+  /** SIGHUP: the new configuration, once it parsed without errors (CheckersRuntime.reload). */
+  reload(config: Config): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -520,6 +584,9 @@ export function attachCheckers(options: Pick<DaemonOptions, 'dontReleaseIpvs' | 
     }
   }) as CheckersHook;
   hook.runtime = () => runtime;
+  hook.reload = async (config: Config) => {
+    await runtime?.reload(config);
+  };
   hook.stop = async () => {
     await runtime?.stop();
   };

@@ -8,6 +8,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Config } from '../config/model.js';
+import { canonicalAddress } from '../ipvs/address.js';
+import type { AddressFamily } from '../ipvs/types.js';
 
 /** Matches a script that inspects the kernel's IPVS tables. */
 const READS_IPVS = /\/proc\/net\/ip_vs|\bipvsadm\b|\blvsadm\b/;
@@ -54,4 +56,48 @@ function ipvsEvidence(commandLine: string, readScript: (path: string) => string 
   if (!isAbsolute(program)) return undefined;
   const text = readScript(program);
   return text !== undefined && READS_IPVS.test(text) ? program : undefined;
+}
+
+/** canonical VIP ("inet/10.0.0.1") -> the instances whose MASTER state gates the virtual servers on it. */
+export type VipGates = ReadonlyMap<string, readonly string[]>;
+
+/** The canonical id of an address, as VipGates keys it. */
+export function vipGateId(family: AddressFamily, address: string): string {
+  return `${family}/${canonicalAddress(family, address)}`;
+}
+
+/**
+ * Which instances gate which VIPs under `config`; instances in `ungated` (instancesNeedingAllNodes)
+ * gate nothing. Pure: computed again from the new configuration at reload, so instances added or
+ * removed by a reload gain or lose their virtual servers' gating at once.
+ */
+export function vipGates(config: Pick<Config, 'vrrpInstances'>, ungated: ReadonlySet<string>): Map<string, string[]> {
+  const gates = new Map<string, string[]>();
+  for (const inst of config.vrrpInstances) {
+    if (ungated.has(inst.name)) continue;
+    for (const vip of [...inst.virtualIpAddresses, ...inst.virtualIpAddressesExcluded]) {
+      const id = vipGateId(vip.family, vip.address);
+      const owners = gates.get(id) ?? [];
+      if (!owners.includes(inst.name)) owners.push(inst.name);
+      gates.set(id, owners);
+    }
+  }
+  return gates;
+}
+
+/**
+ * One line per VIP whose gating a reload changed, for the log. Only VIPs that carry one of our
+ * virtual servers matter (`served`: VipGates ids of the configured virtual server addresses).
+ */
+export function describeGateChanges(before: VipGates, after: VipGates, served: ReadonlySet<string>): string[] {
+  const lines: string[] = [];
+  const who = (owners: readonly string[] | undefined): string =>
+    owners && owners.length > 0 ? `only while (${owners.join(',')}) is MASTER` : 'on every node';
+  for (const id of served) {
+    const was = before.get(id);
+    const now = after.get(id);
+    if ((was ?? []).join(',') === (now ?? []).join(',')) continue;
+    lines.push(`Reload: virtual servers on ${id.slice(id.indexOf('/') + 1)} are now installed ${who(now)} (were ${who(was)})`);
+  }
+  return lines;
 }
