@@ -15,6 +15,10 @@
  *                                   the hop limit to drop adverts with HL != 255 (RFC 5798 §7.1), as
  *                                   keepalived and FRR do. Only receive: sends stay on raw-socket.
  *
+ *   openMarkedSocket(ipv6, datagram, mark, bindAddress, bindPort)
+ *                                   an unconnected TCP/UDP socket carrying SO_MARK (checker fwmark), for
+ *                                   net.Socket({ fd }) / dgram bind({ fd }): Node has no setsockopt.
+ *
  * Frames are built and tested in TypeScript (src/net/packet-codec.ts); this file only does syscalls.
  * Errors are thrown as Error objects whose `code` is the errno name (e.g. "ENODEV").
  */
@@ -28,6 +32,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -332,6 +338,104 @@ static napi_value close_receiver(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- checker sockets carrying SO_MARK (keepalived's checker "fwmark") -------------------------------- */
+
+/* Like throw_errno, plus a `syscall` property (as Node's own errors have) so callers can tell a failed
+ * SO_MARK from a failed bind without parsing the message. */
+static napi_value throw_syscall_errno(napi_env env, const char *syscall, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
+  const char *name = strerrorname_np(err);
+  napi_value code, message, error, syscall_value;
+  napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
+  napi_create_error(env, code, message, &error);
+  napi_set_named_property(env, error, "syscall", syscall_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/*
+ * openMarkedSocket(ipv6: boolean, datagram: boolean, mark: number, bindAddress: string | null,
+ *                  bindPort: number): fd
+ *
+ * node:net and node:dgram have no setsockopt, and a net.Socket only gets its file descriptor inside the same
+ * call that connects it. The route of a connected socket is looked up at connect() with the socket's mark,
+ * so SO_MARK must be set before connect() (keepalived layer4.c socket_bind_connect does the same): this
+ * creates the socket, marks it, binds it when bindto/bind_port ask for it, and returns the unconnected fd
+ * for net.Socket({ fd }) / dgram bind({ fd }) to adopt (they own and close it from then on). Only
+ * non-blocking syscalls: the event loop never waits. A bindAddress may carry "%ifname" (IPv6 scope).
+ * Errors carry `code` (errno name) and `syscall` ("setsockopt(SO_MARK)", "bind", ...).
+ */
+static napi_value open_marked_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  bool ipv6 = false, datagram = false;
+  uint32_t mark = 0, port = 0;
+  char address[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = "";
+  size_t address_len = 0;
+  napi_valuetype address_type = napi_undefined;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5 || napi_get_value_bool(env, argv[0], &ipv6) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &datagram) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &mark) != napi_ok || napi_typeof(env, argv[3], &address_type) != napi_ok ||
+      (address_type != napi_null &&
+       napi_get_value_string_utf8(env, argv[3], address, sizeof address, &address_len) != napi_ok) ||
+      napi_get_value_uint32(env, argv[4], &port) != napi_ok || port > 65535) {
+    napi_throw_type_error(env, NULL,
+                          "openMarkedSocket(ipv6: boolean, datagram: boolean, mark: number, bindAddress: string | null, "
+                          "bindPort: 0..65535)");
+    return NULL;
+  }
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+  } local;
+  memset(&local, 0, sizeof local);
+  socklen_t local_len = ipv6 ? sizeof local.v6 : sizeof local.v4;
+  if (ipv6) {
+    local.v6.sin6_family = AF_INET6;
+    local.v6.sin6_port = htons((uint16_t)port);
+    char *scope = strchr(address, '%');
+    if (scope != NULL) {
+      *scope++ = '\0';
+      local.v6.sin6_scope_id = if_nametoindex(scope);
+      if (local.v6.sin6_scope_id == 0) return throw_syscall_errno(env, "if_nametoindex", ENODEV);
+    }
+    if (address[0] != '\0' && inet_pton(AF_INET6, address, &local.v6.sin6_addr) != 1) {
+      napi_throw_range_error(env, NULL, "bindAddress is not an IPv6 address");
+      return NULL;
+    }
+  } else {
+    local.v4.sin_family = AF_INET;
+    local.v4.sin_port = htons((uint16_t)port);
+    if (address[0] != '\0' && inet_pton(AF_INET, address, &local.v4.sin_addr) != 1) {
+      napi_throw_range_error(env, NULL, "bindAddress is not an IPv4 address");
+      return NULL;
+    }
+  }
+  int fd = socket(ipv6 ? AF_INET6 : AF_INET, (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_syscall_errno(env, "socket", errno);
+  int on = 1;
+  int wants_bind = address[0] != '\0' || port != 0;
+  const char *failed = NULL;
+  if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) failed = "setsockopt(SO_MARK)";
+  /* libuv sets SO_REUSEADDR on every TCP bind; keep that so a fixed bind_port survives TIME_WAIT. */
+  else if (wants_bind && !datagram && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+    failed = "setsockopt(SO_REUSEADDR)";
+  else if (wants_bind && bind(fd, &local.sa, local_len) < 0) failed = "bind";
+  if (failed != NULL) {
+    int err = errno;
+    close(fd);
+    return throw_syscall_errno(env, failed, err);
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
@@ -339,6 +443,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"openRaw6Receiver", NULL, open_raw6_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"rawSocketOption", NULL, raw_socket_option, NULL, NULL, NULL, napi_default, NULL},
       {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"openMarkedSocket", NULL, open_marked_socket, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -30,6 +30,12 @@ export interface NativeNet {
   rawSocketOption(handle: Raw6Handle, level: number, name: number, value: number | Buffer): void;
   /** Idempotent; drop the handle afterwards. */
   closeReceiver(handle: Raw6Handle): void;
+  /**
+   * An unconnected TCP (datagram false) or UDP socket with SO_MARK = mark, bound when bindAddress is not null
+   * or bindPort is not 0; returns its fd for net.Socket({ fd }) / dgram bind({ fd }). Errors carry `code`
+   * (errno name) and `syscall` ('setsockopt(SO_MARK)', 'bind', ...).
+   */
+  openMarkedSocket(ipv6: boolean, datagram: boolean, mark: number, bindAddress: string | null, bindPort: number): number;
 }
 
 declare const raw6Brand: unique symbol;
