@@ -131,6 +131,11 @@ export class Daemon {
     return new Daemon(name, ns, proc, p);
   }
 
+  /** A daemon spawned some other way (e.g. through a wrapper that sets its environment); stdout/stderr piped. */
+  static attach(name: string, ns: string, proc: ChildProcess, pidFile: string): Daemon {
+    return new Daemon(name, ns, proc, pidFile);
+  }
+
   static keepalived(name: string, ns: string, conf: string, dir: string): Daemon {
     const p = join(dir, `${name}.pid`);
     const proc = spawn('ip', ['netns', 'exec', ns, KEEPALIVED, '-n', '-l', '-D', '-P', '-f', conf, '-p', p, '-r', join(dir, `${name}_vrrp.pid`)], { stdio: ['ignore', 'pipe', 'pipe'] });
