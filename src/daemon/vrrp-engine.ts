@@ -4,12 +4,14 @@
 // Kernel access goes through EngineAdapters (src/net in production, fakes in tests).
 import type { Config, VrrpInstance as VrrpInstanceConfig, VrrpSyncGroup } from '../config/model.js';
 import type { AddressManager, Announcer, LinkState, LinkWatcher, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
-import { VrrpInstance, type InstanceHooks, type InstanceSpec, type InstanceStats, type StateChangeEvent } from '../vrrp/instance.js';
+import { canonicalAddress } from '../vrrp/addr.js';
+import { VrrpInstance, type InstanceHooks, type InstanceSpec, type InstanceStats, type StateChangeEvent, type VipSpare } from '../vrrp/instance.js';
 import { VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_MAX_ADDRESSES } from '../vrrp/packet.js';
 import { machineConfig, type TrackerSpec } from '../vrrp/state-machine.js';
 import { syncGroupStep, type SyncGroupState } from '../vrrp/sync-group.js';
 import type { TimerHost } from '../vrrp/timers.js';
 import type { Logger } from './log.js';
+import { describePlan, planReload, type ReloadPlan } from './reload/plan.js';
 
 export interface EngineAdapters {
   openTransport(opts: TransportOptions & { v3ChecksumAsV2?: boolean | undefined }): Promise<VrrpTransport>;
@@ -49,6 +51,23 @@ interface TrackerBinding {
   tracker: string;
 }
 
+/** One running instance with what it was built from (replaced piecewise at reload). */
+interface RunningInstance {
+  instance: VrrpInstance;
+  config: VrrpInstanceConfig;
+  shared: SharedTransport;
+  /** [interface, tracker name] and [vrrp_script, tracker name] pairs. */
+  links: [string, string][];
+  scripts: [string, string][];
+}
+
+interface GroupRuntime {
+  cfg: VrrpSyncGroup;
+  state: SyncGroupState;
+  members: VrrpInstance[];
+  notified?: GroupStateEvent['state'] | undefined;
+}
+
 interface SharedTransport {
   key: string;
   transport: VrrpTransport;
@@ -59,19 +78,23 @@ interface SharedTransport {
 class InstanceConfigError extends Error {}
 
 export class VrrpEngine {
+  /** Running instances by (current) name. */
   readonly instances = new Map<string, VrrpInstance>();
+  private readonly running = new Map<VrrpInstance, RunningInstance>();
   private readonly transports = new Map<string, SharedTransport>();
   private readonly linkBindings = new Map<string, TrackerBinding[]>();
   private readonly scriptBindings = new Map<string, TrackerBinding[]>();
-  private readonly groups = new Map<string, { cfg: VrrpSyncGroup; state: SyncGroupState; members: VrrpInstance[]; notified?: GroupStateEvent['state'] }>();
+  private readonly groups = new Map<string, GroupRuntime>();
   private readonly groupOf = new Map<VrrpInstance, string>();
   private readonly stateListeners = new Set<(ev: StateChangeEvent) => void>();
+  private scripts: TrackScriptSource | undefined;
   private unsubscribeScripts: (() => void) | undefined;
+  private reloading: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly log: Logger;
 
   private constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly adapters: EngineAdapters,
     private readonly options: EngineOptions,
   ) {
@@ -83,6 +106,11 @@ export class VrrpEngine {
     await e.build();
     e.startAll();
     return e;
+  }
+
+  /** The configuration in effect: the last one loaded, except for instances whose reload failed. */
+  get configuration(): Config {
+    return this.config;
   }
 
   /** Subscribe to every instance's state changes (the checkers/IPVS seam). */
@@ -125,97 +153,296 @@ export class VrrpEngine {
   }
 
   private async build(): Promise<void> {
-    const scriptsByName = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
-    const groupByMember = new Map<string, VrrpSyncGroup>();
-    for (const g of this.config.vrrpSyncGroups) for (const m of g.members) groupByMember.set(m, g);
-
+    const { scriptsByName, groupByMember } = lookups(this.config);
     for (const ic of this.config.vrrpInstances) {
       try {
-        const group = groupByMember.get(ic.name);
-        const { spec, links, scripts } = await this.buildSpec(ic, group, scriptsByName);
-        const shared = await this.transportFor(ic, spec);
-        if (shared.byVrid.has(ic.virtualRouterId)) {
-          throw new InstanceConfigError(`(${ic.name}) VRID ${ic.virtualRouterId} is already used by ${shared.byVrid.get(ic.virtualRouterId)!.name} on ${spec.interface} - ignoring instance`);
-        }
-        const inst = new VrrpInstance(spec, {
-          timers: this.adapters.timers,
-          transport: shared.transport,
-          addresses: this.adapters.addresses,
-          announcer: this.adapters.announcer,
-          log: this.log,
-          hooks: this.hooksFor(),
-          onTransitions: (i, ts) => this.afterTransitions(i, ts),
-        });
-        shared.byVrid.set(ic.virtualRouterId, inst);
-        this.instances.set(ic.name, inst);
-        for (const [link, tracker] of links) this.bind(this.linkBindings, link, inst, tracker);
-        for (const [script, tracker] of scripts) this.bind(this.scriptBindings, script, inst, tracker);
-        if (group) {
-          this.groupOf.set(inst, group.name);
-          const g = this.groups.get(group.name) ?? { cfg: group, state: { name: group.name, faulted: false }, members: [] };
-          g.members.push(inst);
-          this.groups.set(group.name, g);
-        }
+        await this.create(ic, groupByMember.get(ic.name), scriptsByName);
       } catch (e) {
-        this.log.error(e instanceof InstanceConfigError ? e.message : `(${ic.name}) cannot start: ${(e as Error).message}`);
+        this.reportInstanceError(ic.name, e);
       }
     }
+    this.rebind();
+    this.rebuildGroups(groupByMember);
 
     this.adapters.links.onChange((l) => this.linkChanged(l));
     this.adapters.addresses.onAddressRemoved((_family, address) => {
       for (const i of this.instances.values()) i.addressRemoved(address);
     });
-    if (this.options.scripts) {
-      this.unsubscribeScripts = this.options.scripts.onChange((name, change) => {
-        for (const b of this.scriptBindings.get(name) ?? []) this.setTracker(b.instance, b.tracker, change.up);
-        if (this.waiting.size > 0) this.releaseWaiting();
-      });
+    this.useScripts(this.options.scripts);
+  }
+
+  /** Build one instance and register it on its shared socket (not started). */
+  private async create(ic: VrrpInstanceConfig, group: VrrpSyncGroup | undefined, scriptsByName: ScriptsByName): Promise<RunningInstance> {
+    const { spec, links, scripts } = await this.buildSpec(ic, group, scriptsByName);
+    const shared = await this.transportFor(ic, spec);
+    this.checkVridFree(shared, ic, spec, undefined);
+    const instance = new VrrpInstance(spec, {
+      timers: this.adapters.timers,
+      transport: shared.transport,
+      addresses: this.adapters.addresses,
+      announcer: this.adapters.announcer,
+      log: this.log,
+      hooks: this.hooksFor(),
+      onTransitions: (i, ts) => this.afterTransitions(i, ts),
+    });
+    const r: RunningInstance = { instance, config: ic, shared, links, scripts };
+    shared.byVrid.set(ic.virtualRouterId, instance);
+    this.running.set(instance, r);
+    this.instances.set(ic.name, instance);
+    return r;
+  }
+
+  private checkVridFree(shared: SharedTransport, ic: VrrpInstanceConfig, spec: InstanceSpec, self: VrrpInstance | undefined): void {
+    const holder = shared.byVrid.get(ic.virtualRouterId);
+    if (holder && holder !== self) {
+      throw new InstanceConfigError(`(${ic.name}) VRID ${ic.virtualRouterId} is already used by ${holder.name} on ${spec.interface} - ignoring instance`);
     }
   }
 
-  private bind(map: Map<string, TrackerBinding[]>, key: string, instance: VrrpInstance, tracker: string): void {
-    const list = map.get(key) ?? [];
-    list.push({ instance, tracker });
-    map.set(key, list);
+  private reportInstanceError(name: string, e: unknown): void {
+    this.log.error(e instanceof InstanceConfigError ? e.message : `(${name}) cannot start: ${(e as Error).message}`);
+  }
+
+  /** Follow a (new) vrrp_script runner: its results drive the script trackers from now on. */
+  private useScripts(scripts: TrackScriptSource | undefined): void {
+    this.unsubscribeScripts?.();
+    this.unsubscribeScripts = undefined;
+    this.scripts = scripts;
+    if (!scripts) return;
+    this.unsubscribeScripts = scripts.onChange((name, change) => {
+      for (const b of this.scriptBindings.get(name) ?? []) this.setTracker(b.instance, b.tracker, change.up);
+      if (this.waiting.size > 0) this.releaseWaiting();
+    });
+  }
+
+  /** Tracker bindings (interface / vrrp_script → instance tracker) from the running instances. */
+  private rebind(): void {
+    this.linkBindings.clear();
+    this.scriptBindings.clear();
+    for (const r of this.running.values()) {
+      for (const [link, tracker] of r.links) bind(this.linkBindings, link, r.instance, tracker);
+      for (const [script, tracker] of r.scripts) bind(this.scriptBindings, script, r.instance, tracker);
+    }
+  }
+
+  /** Sync groups for the running instances; a group that exists before and after keeps its state. */
+  private rebuildGroups(groupByMember: Map<string, VrrpSyncGroup>): void {
+    const before = new Map(this.groups);
+    this.groups.clear();
+    this.groupOf.clear();
+    for (const inst of this.instances.values()) {
+      const cfg = groupByMember.get(inst.name);
+      if (!cfg) continue;
+      this.groupOf.set(inst, cfg.name);
+      let g = this.groups.get(cfg.name);
+      if (!g) {
+        const prev = before.get(cfg.name);
+        g = { cfg, state: prev?.state ?? { name: cfg.name, faulted: false }, members: [], notified: prev?.notified };
+        this.groups.set(cfg.name, g);
+      }
+      g.members.push(inst);
+    }
   }
 
   private startAll(): void {
-    for (const inst of this.instances.values()) {
-      if (this.waitingForScripts(inst)) {
-        // keepalived: an instance with a weight-0 track_script stays in INIT until the script's first result.
-        this.waiting.add(inst);
+    for (const inst of this.instances.values()) this.startInstance(inst, undefined);
+    for (const name of this.groups.keys()) this.syncGroup(name, []);
+  }
+
+  private startInstance(inst: VrrpInstance, spare: VipSpare | undefined): void {
+    if (this.waitingForScripts(inst)) {
+      // keepalived: an instance with a weight-0 track_script stays in INIT until the script's first result.
+      this.waiting.add(inst);
+      return;
+    }
+    inst.start(this.trackerSnapshot(inst), false, spare);
+  }
+
+  /**
+   * SIGHUP: apply `newConfig` (already parsed without errors) as a diff, as keepalived does but without
+   * flapping (src/daemon/reload/plan.ts matches instances by VRID + family + interface + transport):
+   * - kept instances (even renamed) keep their state and timers; a MASTER keeps advertising on its
+   *   schedule and never drops a kept VIP; new VIPs are added and announced, removed ones released;
+   *   priority, preempt, advert_int, auth, peers and trackers apply under the normal VRRP rules, and a
+   *   changed transport (peers, source) moves the instance to the matching shared socket;
+   * - added instances start as at start-up (stale VIPs removed first, BACKUP "(init)");
+   * - removed instances send priority 0 if MASTER and release their VIPs, except one that another
+   *   instance now holds as MASTER here (a move), then stop: state change to STOP with `deleted`,
+   *   notify FAULT (DELETED with notify_deleted) as keepalived's clear_diff_vrrp();
+   * - sync groups are rebuilt for the new membership without forcing any member's state.
+   * An instance that cannot be built keeps its previous configuration (or, if new, is not started);
+   * the others are applied anyway. Reloads are serialised.
+   *
+   * Track scripts: pass the new TrackScriptRunner built from `newConfig` after calling
+   * markAllSuccessfulOnReload(oldRunner.snapshot()), start it after this resolves, then stop the old
+   * one. The engine listens to the new runner from now on and reads kept scripts' carried-over results,
+   * so a script that was down stays down (no FAULT or recovery blip). Without `scripts` the current
+   * source is kept.
+   */
+  reload(newConfig: Config, scripts?: TrackScriptSource): Promise<void> {
+    const done = this.reloading.then(() => this.applyReload(newConfig, scripts));
+    this.reloading = done.catch(() => undefined);
+    return done;
+  }
+
+  private async applyReload(next: Config, scripts: TrackScriptSource | undefined): Promise<void> {
+    if (this.stopped) return;
+    const plan = planReload(this.runningConfig(), next);
+    for (const line of describeVrrpPlan(plan)) this.log.info(`Reload: ${line}`);
+    if (scripts && scripts !== this.scripts) this.useScripts(scripts);
+    const { scriptsByName, groupByMember } = lookups(next);
+    const byConfig = new Map([...this.running.values()].map((r) => [r.config, r] as const));
+
+    // VIPs that instances MASTER here hold in the new configuration: this reload must not delete them
+    // (a VIP moving to another instance is handed over, never removed and re-added).
+    const masterVips = new Map<string, VrrpInstance>();
+    for (const k of plan.vrrpInstances.kept) {
+      const r = byConfig.get(k.old);
+      if (r?.instance.state !== 'MASTER') continue;
+      for (const v of [...k.new.virtualIpAddresses, ...k.new.virtualIpAddressesExcluded]) masterVips.set(vipKey(v.family, v.address, v.dev ?? k.new.interface ?? ''), r.instance);
+    }
+    const spareFor = (self: VrrpInstance | undefined): VipSpare => (v) => {
+      const holder = masterVips.get(vipKey(v.family, v.address, v.interface));
+      return holder !== undefined && holder !== self;
+    };
+
+    // Removed: leave first (priority 0 goes out before anything else changes).
+    const leaving: Promise<void>[] = [];
+    for (const gone of plan.vrrpInstances.removed) {
+      const r = byConfig.get(gone);
+      if (!r) continue;
+      this.forget(r);
+      leaving.push(r.instance.delete(gone.notify.deleted !== undefined, spareFor(r.instance)).catch((e: Error) => this.log.error(`(${gone.name}) ${e.message}`)));
+    }
+
+    // Kept: new settings in place.
+    const added: VrrpInstanceConfig[] = [...plan.vrrpInstances.added];
+    for (const k of plan.vrrpInstances.kept) {
+      const r = byConfig.get(k.old);
+      if (!r) {
+        added.push(k.new); // it could not start before: try again
         continue;
       }
-      inst.start(this.trackerSnapshot(inst));
+      try {
+        await this.reconfigure(r, k.new, groupByMember.get(k.new.name), scriptsByName, spareFor(r.instance));
+      } catch (e) {
+        this.log.error(`(${k.old.name}) cannot apply the new configuration, keeping the previous one: ${(e as Error).message}`);
+      }
     }
+
+    // Added: built now, started once trackers and groups know them.
+    const fresh: VrrpInstance[] = [];
+    for (const ic of added) {
+      try {
+        fresh.push((await this.create(ic, groupByMember.get(ic.name), scriptsByName)).instance);
+      } catch (e) {
+        this.reportInstanceError(ic.name, e);
+      }
+    }
+
+    this.renameAll(next);
+    this.rebind();
+    this.rebuildGroups(groupByMember);
+    this.resyncGroupFaults();
+    for (const inst of fresh) {
+      this.startInstance(inst, spareFor(inst));
+      const g = this.groupOf.get(inst);
+      if (g) this.syncGroup(g, []);
+    }
+    if (this.waiting.size > 0) this.releaseWaiting();
+    this.config = { ...next, vrrpInstances: [...this.running.values()].map((r) => r.config) };
+
+    await Promise.all(leaving);
+    this.closeUnusedTransports();
+  }
+
+  /** The configuration of what runs now (instances that failed to start are absent, so a reload retries them). */
+  private runningConfig(): Config {
+    return { ...this.config, vrrpInstances: [...this.running.values()].map((r) => r.config) };
+  }
+
+  /** A kept instance: build its new spec and socket first, so a failure leaves it untouched. */
+  private async reconfigure(
+    r: RunningInstance,
+    ic: VrrpInstanceConfig,
+    group: VrrpSyncGroup | undefined,
+    scriptsByName: ScriptsByName,
+    spare: VipSpare,
+  ): Promise<void> {
+    const { spec, links, scripts } = await this.buildSpec(ic, group, scriptsByName);
+    const shared = await this.transportFor(ic, spec);
+    this.checkVridFree(shared, ic, spec, r.instance);
+    const moved = shared !== r.shared;
+    if (moved) {
+      r.shared.byVrid.delete(r.config.virtualRouterId);
+      shared.byVrid.set(ic.virtualRouterId, r.instance);
+    }
+    Object.assign(r, { config: ic, shared, links, scripts });
+    r.instance.reconfigure({ spec, transport: moved ? shared.transport : undefined, trackersUp: this.trackerStates(r), spare });
+  }
+
+  /** Drop a removed instance from every table (its leaving step must not drag its old group along). */
+  private forget(r: RunningInstance): void {
+    this.running.delete(r.instance);
+    this.waiting.delete(r.instance);
+    this.groupOf.delete(r.instance);
+    if (r.shared.byVrid.get(r.config.virtualRouterId) === r.instance) r.shared.byVrid.delete(r.config.virtualRouterId);
+    for (const g of this.groups.values()) g.members = g.members.filter((m) => m !== r.instance);
+  }
+
+  /** `instances` under the current names, in the new configuration's order. */
+  private renameAll(next: Config): void {
+    const order = new Map(next.vrrpInstances.map((ic, i) => [ic.name, i] as const));
+    const list = [...this.running.keys()].sort((a, b) => (order.get(a.name) ?? Infinity) - (order.get(b.name) ?? Infinity));
+    this.instances.clear();
+    for (const inst of list) {
+      if (this.instances.has(inst.name)) this.log.warn(`(${inst.name}) two running instances have this name; only one is listed`);
+      this.instances.set(inst.name, inst);
+    }
+  }
+
+  /**
+   * After groups changed membership: each group's fault is its members' own faults; members that left
+   * a faulted group, or joined one, get the group's verdict (keepalived vrrp_sync.c rules).
+   */
+  private resyncGroupFaults(): void {
     for (const name of this.groups.keys()) this.syncGroup(name, []);
+    for (const inst of this.running.keys()) {
+      const g = this.groupOf.get(inst);
+      const fault = g !== undefined && this.groups.get(g)!.state.faulted;
+      if (inst.machineState.groupFault !== fault) inst.dispatch({ type: 'groupFault', fault });
+    }
+  }
+
+  private closeUnusedTransports(): void {
+    for (const [key, t] of this.transports) {
+      if (t.byVrid.size > 0) continue;
+      t.transport.close();
+      this.transports.delete(key);
+    }
   }
 
   private readonly waiting = new Set<VrrpInstance>();
 
   private trackerSnapshot(inst: VrrpInstance): Record<string, boolean> {
+    const r = this.running.get(inst);
+    return r ? this.trackerStates(r) : {};
+  }
+
+  /** Current state of every tracker of an instance, from the link watcher and the script runner. */
+  private trackerStates(r: Pick<RunningInstance, 'links' | 'scripts'>): Record<string, boolean> {
     const up: Record<string, boolean> = {};
-    for (const [link, bs] of this.linkBindings) {
-      for (const b of bs) if (b.instance === inst) up[b.tracker] = linkUp(this.adapters.links.get(link));
-    }
-    for (const [script, bs] of this.scriptBindings) {
-      // 'init' (no result yet) has no effect on a weighted tracker; init_fail starts down.
-      for (const b of bs) if (b.instance === inst) up[b.tracker] = this.options.scripts?.status(script) !== 'down';
-    }
+    for (const [link, tracker] of r.links) up[tracker] = linkUp(this.adapters.links.get(link));
+    // 'init' (no result yet) has no effect on a weighted tracker; init_fail starts down.
+    for (const [script, tracker] of r.scripts) up[tracker] = this.scripts?.status(script) !== 'down';
     return up;
   }
 
   private waitingForScripts(inst: VrrpInstance): boolean {
-    const scripts = this.options.scripts;
-    if (!scripts) return false;
-    for (const [script, bs] of this.scriptBindings) {
-      if (scripts.status(script) !== 'init') continue;
-      for (const b of bs) {
-        if (b.instance !== inst) continue;
-        if (inst.spec.machine.trackers.find((t) => t.name === b.tracker)?.weight === 0) return true;
-      }
-    }
-    return false;
+    const scripts = this.scripts;
+    const r = this.running.get(inst);
+    if (!scripts || !r) return false;
+    return r.scripts.some(([script, tracker]) => scripts.status(script) === 'init' && inst.spec.machine.trackers.find((t) => t.name === tracker)?.weight === 0);
   }
 
   private releaseWaiting(): void {
@@ -324,7 +551,7 @@ export class VrrpEngine {
   private async buildSpec(
     ic: VrrpInstanceConfig,
     group: VrrpSyncGroup | undefined,
-    scripts: Map<string, Config['vrrpScripts'][number]>,
+    scripts: ScriptsByName,
   ): Promise<{ spec: InstanceSpec; links: [string, string][]; scripts: [string, string][] }> {
     const iface = ic.interface;
     if (!iface) throw new InstanceConfigError(`(${ic.name}) no interface configured - ignoring instance`);
@@ -449,6 +676,30 @@ export class VrrpEngine {
     };
     return { spec, links, scripts: scriptLinks };
   }
+}
+
+type ScriptsByName = Map<string, Config['vrrpScripts'][number]>;
+
+function lookups(config: Config): { scriptsByName: ScriptsByName; groupByMember: Map<string, VrrpSyncGroup> } {
+  const groupByMember = new Map<string, VrrpSyncGroup>();
+  for (const g of config.vrrpSyncGroups) for (const m of g.members) groupByMember.set(m, g);
+  return { scriptsByName: new Map(config.vrrpScripts.map((s) => [s.name, s])), groupByMember };
+}
+
+function bind(map: Map<string, TrackerBinding[]>, key: string, instance: VrrpInstance, tracker: string): void {
+  const list = map.get(key) ?? [];
+  list.push({ instance, tracker });
+  map.set(key, list);
+}
+
+/** How the kernel tells a VIP apart on an interface (family, address, device). */
+function vipKey(family: string, address: string, iface: string): string {
+  return `${family}|${canonicalAddress(address, family as 'inet' | 'inet6')}|${iface}`;
+}
+
+/** describePlan's lines for the VRRP side (virtual servers are the checkers' business). */
+function describeVrrpPlan(plan: ReloadPlan): string[] {
+  return describePlan({ ...plan, virtualServers: { added: [], removed: [], kept: [] } });
 }
 
 function linkUp(l: LinkState | undefined): boolean {

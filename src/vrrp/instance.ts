@@ -9,12 +9,14 @@ import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js'
 import {
   initialState,
   ownFault,
+  reconfigure,
   step,
   type Action,
   type MachineConfig,
   type MachineEvent,
   type MachineState,
   type NotifyState,
+  type StepResult,
   type TimerKind,
   type VrrpState,
 } from './state-machine.js';
@@ -48,6 +50,22 @@ export interface StateChangeEvent {
   reason: string;
   priority: number;
   vips: VirtualAddress[];
+  /** Set when the instance left the configuration at reload (to: 'STOP', reason 'deleted'). */
+  deleted?: true | undefined;
+}
+
+/** Says whether a VIP must stay on the interface (at reload: another instance here holds it as MASTER). */
+export type VipSpare = (vip: VirtualAddress) => boolean;
+
+/** A kept instance's new configuration at reload (see VrrpInstance.reconfigure). */
+export interface Reconfiguration {
+  spec: InstanceSpec;
+  /** The shared socket of the new transport settings, when they changed. */
+  transport?: Pick<VrrpTransport, 'send'> | undefined;
+  /** Every tracker of the new spec with its current state. */
+  trackersUp: Record<string, boolean>;
+  /** VIPs this instance drops but must leave in place (moved to an instance that is MASTER here). */
+  spare: VipSpare;
 }
 
 /** Seams for the rest of the daemon: notify scripts/FIFO, checkers/IPVS, sync groups. */
@@ -87,6 +105,10 @@ export interface InstanceStats {
 }
 
 export class VrrpInstance {
+  private current: InstanceSpec;
+  private transport: Pick<VrrpTransport, 'send'>;
+  /** For the step being performed only: VIPs a removeVips must leave in place (reload hand-over). */
+  private spare: VipSpare | undefined;
   private ms: MachineState;
   private readonly handles = new Map<TimerKind, TimerHandle>();
   private readonly deadlines = new Map<TimerKind, number>();
@@ -99,14 +121,26 @@ export class VrrpInstance {
   /** Encoded adverts by priority: a backup taking over sends a ready buffer (no cold encode on the hot path). */
   private readonly adverts = new Map<number, Buffer>();
 
-  constructor(readonly spec: InstanceSpec, private readonly deps: InstanceDeps) {
+  constructor(spec: InstanceSpec, private readonly deps: InstanceDeps) {
+    this.current = spec;
+    this.transport = deps.transport;
     this.ms = initialState(spec.machine);
     this.log = deps.log;
+    this.prepareAdverts();
+  }
+
+  private prepareAdverts(): void {
+    this.adverts.clear();
     try {
-      for (const p of new Set([spec.machine.basePriority, this.ms.effectivePriority, 0])) this.advertFor(p);
+      for (const p of new Set([this.spec.machine.basePriority, this.ms.effectivePriority, 0])) this.advertFor(p);
     } catch {
       // reported when sending
     }
+  }
+
+  /** The running configuration (replaced as a whole at reload). */
+  get spec(): InstanceSpec {
+    return this.current;
   }
 
   private advertFor(priority: number): Buffer {
@@ -132,11 +166,49 @@ export class VrrpInstance {
     return ownFault(this.spec.machine, this.ms);
   }
 
-  /** vrrp_init_state, with the trackers' states known at start (missing = up). */
-  start(trackersUp: Record<string, boolean> = {}, waited = false): void {
+  /**
+   * vrrp_init_state, with the trackers' states known at start (missing = up). `spare`: stale VIPs to
+   * leave in place (an instance added at reload must not delete a VIP another instance holds as MASTER).
+   */
+  start(trackersUp: Record<string, boolean> = {}, waited = false, spare?: VipSpare): void {
     if (this.ms.state !== 'INIT') return;
     this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp });
-    this.dispatch({ type: 'start', waited });
+    this.withSpare(spare, () => this.dispatch({ type: 'start', waited }));
+  }
+
+  /**
+   * Removed from the configuration at reload: priority 0 if MASTER, VIPs released except the spared
+   * ones (moved to another instance that is MASTER here), then STOP quietly. Resolves when the I/O is done.
+   */
+  async delete(notifyDeleted: boolean, spare: VipSpare): Promise<void> {
+    this.withSpare(spare, () => this.dispatch({ type: 'delete', notifyDeleted }));
+    await this.settled();
+  }
+
+  /**
+   * Reload of a kept instance (same VRID, family, interface and transport identity; maybe renamed):
+   * state and timers are kept, the machine applies the new settings (state-machine.ts reconfigure).
+   * A MASTER adds its new VIPs (with GARP/NA) and drops the removed ones (unless spared); kept VIPs
+   * are never touched.
+   */
+  reconfigure(next: Reconfiguration): void {
+    const prev = this.current;
+    const wasMaster = this.ms.state === 'MASTER';
+    const added = next.spec.vips.filter((v) => !prev.vips.some((o) => sameVip(o, v)));
+    const dropped = prev.vips.filter((o) => !next.spec.vips.some((v) => sameVip(o, v)) && !next.spare(o));
+    this.current = next.spec;
+    if (next.transport) this.transport = next.transport;
+    this.prepareAdverts();
+    if (wasMaster && dropped.length > 0) {
+      this.log.info(`(${this.name}) removing VIPs ${dropped.map((v) => v.address).join(' ')} on reload.`, { instance: this.name });
+      this.queueVipWork(() => this.removeAll(dropped));
+    }
+    this.apply(reconfigure(prev.machine, next.spec.machine, this.ms, next.trackersUp, this.deps.timers.now()));
+    if (wasMaster && this.ms.state === 'MASTER' && added.length > 0) {
+      this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
+      this.queueVipWork(() => this.addAll(added));
+      this.announce(added, this.spec.machine.garpMasterRepeat);
+    }
   }
 
   /** Leave: priority 0 if MASTER, VIPs removed (unless -V), STOP notify. Resolves when the I/O is done. */
@@ -202,8 +274,20 @@ export class VrrpInstance {
 
   /** Feed one event to the machine and perform its actions. */
   dispatch(event: MachineEvent, firing?: { kind: TimerKind; deadline: number }): void {
+    this.apply(step(this.spec.machine, this.ms, event, this.deps.timers.now()), firing);
+  }
+
+  private withSpare(spare: VipSpare | undefined, fn: () => void): void {
+    this.spare = spare;
+    try {
+      fn();
+    } finally {
+      this.spare = undefined;
+    }
+  }
+
+  private apply(r: StepResult, firing?: { kind: TimerKind; deadline: number }): void {
     const now = this.deps.timers.now();
-    const r = step(this.spec.machine, this.ms, event, now);
     this.ms = r.state;
     const transitions: { from: VrrpState; to: VrrpState; reason: string }[] = [];
     for (const a of r.actions) {
@@ -261,40 +345,23 @@ export class VrrpInstance {
         this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
         // The advert goes on the wire before the VIPs are added (keepalived vrrp_state_goto_master).
         const sending = [...this.sends];
+        const vips = this.spec.vips;
         this.queueVipWork(async () => {
           await Promise.allSettled(sending);
-          await Promise.all(this.spec.vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
+          await this.addAll(vips);
         });
         break;
-      case 'removeVips':
+      case 'removeVips': {
         if (a.reason === 'stop' && this.spec.keepVipsOnStop) break;
+        const spare = this.spare;
+        const vips = spare ? this.spec.vips.filter((v) => !spare(v)) : this.spec.vips;
         this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
-        this.queueVipWork(async () => {
-          await Promise.all(this.spec.vips.map((v) => this.deps.addresses.remove(v).catch((e: Error) => this.log.error(`(${this.name}) cannot remove VIP ${v.address}: ${e.message}`))));
-        });
-        break;
-      case 'announce': {
-        const repeat = a.repeat;
-        for (const v of this.spec.vips) {
-          this.log.info(
-            v.family === 'inet'
-              ? `(${this.name}) Sending/queueing gratuitous ARPs on ${v.interface} for ${v.address}`
-              : `(${this.name}) Sending/queueing Unsolicited Neighbour Adverts on ${v.interface} for ${v.address}`,
-            { instance: this.name },
-          );
-        }
-        this.queueVipWork(async () => {
-          for (let i = 0; i < repeat; i++) {
-            if (this.ms.state !== 'MASTER') return;
-            await Promise.all(
-              this.spec.vips.map((v) =>
-                this.deps.announcer.announce(v.interface, { family: v.family, address: v.address }).catch((e: Error) => this.log.warn(`(${this.name}) announce ${v.address} failed: ${e.message}`)),
-              ),
-            );
-          }
-        });
+        this.queueVipWork(() => this.removeAll(vips));
         break;
       }
+      case 'announce':
+        this.announce(this.spec.vips, a.repeat);
+        break;
       case 'notify':
         try {
           hooks?.onNotify?.({ instance: this.name, state: a.state, priority: a.priority });
@@ -317,7 +384,15 @@ export class VrrpInstance {
         if (a.to === 'MASTER') this.counters.becameMaster++;
         if (a.from === 'MASTER') this.counters.releasedMaster++;
         try {
-          hooks?.onStateChange?.({ instance: this.name, from: a.from, to: a.to, reason: a.reason, priority: this.ms.effectivePriority, vips: this.spec.vips });
+          hooks?.onStateChange?.({
+            instance: this.name,
+            from: a.from,
+            to: a.to,
+            reason: a.reason,
+            priority: this.ms.effectivePriority,
+            vips: this.spec.vips,
+            ...(a.reason === 'deleted' ? { deleted: true as const } : {}),
+          });
         } catch (e) {
           this.log.error(`(${this.name}) state change hook failed: ${(e as Error).message}`);
         }
@@ -337,6 +412,36 @@ export class VrrpInstance {
         this.dispatch({ type: 'timer', kind }, { kind, deadline });
       }),
     );
+  }
+
+  private async addAll(vips: readonly VirtualAddress[]): Promise<void> {
+    await Promise.all(vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
+  }
+
+  private async removeAll(vips: readonly VirtualAddress[]): Promise<void> {
+    await Promise.all(vips.map((v) => this.deps.addresses.remove(v).catch((e: Error) => this.log.error(`(${this.name}) cannot remove VIP ${v.address}: ${e.message}`))));
+  }
+
+  /** GARP (IPv4) / unsolicited NA (IPv6) `repeat` times for each VIP, queued behind the VIP work. */
+  private announce(vips: readonly VirtualAddress[], repeat: number): void {
+    for (const v of vips) {
+      this.log.info(
+        v.family === 'inet'
+          ? `(${this.name}) Sending/queueing gratuitous ARPs on ${v.interface} for ${v.address}`
+          : `(${this.name}) Sending/queueing Unsolicited Neighbour Adverts on ${v.interface} for ${v.address}`,
+        { instance: this.name },
+      );
+    }
+    this.queueVipWork(async () => {
+      for (let i = 0; i < repeat; i++) {
+        if (this.ms.state !== 'MASTER') return;
+        await Promise.all(
+          vips.map((v) =>
+            this.deps.announcer.announce(v.interface, { family: v.family, address: v.address }).catch((e: Error) => this.log.warn(`(${this.name}) announce ${v.address} failed: ${e.message}`)),
+          ),
+        );
+      }
+    });
   }
 
   private queueVipWork(fn: () => Promise<void>): void {
@@ -373,10 +478,23 @@ export class VrrpInstance {
     }
     this.counters.advertsSent++;
     if (priority === 0) this.counters.priorityZeroSent++;
-    const p: Promise<void> = this.deps.transport
+    const p: Promise<void> = this.transport
       .send(buf)
       .catch((e: Error) => this.log.warn(`(${this.name}) send failed: ${e.message}`))
       .finally(() => this.sends.delete(p));
     this.sends.add(p);
   }
+}
+
+/** The same VIP on the same interface with the same attributes (a changed label/scope/brd is a re-add; no_track is not). */
+function sameVip(a: VirtualAddress, b: VirtualAddress): boolean {
+  return (
+    a.family === b.family &&
+    canonicalAddress(a.address, a.family) === canonicalAddress(b.address, b.family) &&
+    a.prefixLength === b.prefixLength &&
+    a.interface === b.interface &&
+    a.broadcast === b.broadcast &&
+    a.scope === b.scope &&
+    a.label === b.label
+  );
 }

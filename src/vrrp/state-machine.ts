@@ -76,15 +76,21 @@ export type MachineEvent =
   | { type: 'vipRemoved'; address: string }
   | { type: 'groupFault'; fault: boolean }
   | { type: 'groupForce'; to: 'MASTER' | 'BACKUP' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /**
+   * The instance is gone from the configuration at reload: leave as at stop (priority 0, VIPs released),
+   * but notify as keepalived's clear_diff_vrrp() does for a deleted instance: FAULT, or DELETED when the
+   * instance has `notify_deleted`.
+   */
+  | { type: 'delete'; notifyDeleted: boolean };
 
-export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Action =
   | { type: 'sendAdvert'; priority: number }
   | { type: 'addVips' }
-  | { type: 'removeVips'; reason: 'init' | 'backup' | 'fault' | 'stop' }
+  | { type: 'removeVips'; reason: 'init' | 'backup' | 'fault' | 'stop' | 'deleted' }
   | { type: 'announce'; repeat: number; reason: 'master' | 'delay' | 'refresh' | 'lower-prio' }
   | { type: 'notify'; state: NotifyState; priority: number }
   | { type: 'notifyMasterRxLowerPri'; priority: number; source: string }
@@ -223,7 +229,10 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
       if (s.state === 'INIT') start(x, event.waited === true);
       break;
     case 'stop':
-      stop(x);
+      stop(x, 'stop');
+      break;
+    case 'delete':
+      stop(x, 'deleted', event.notifyDeleted ? 'DELETED' : 'FAULT');
       break;
     case 'tracker':
       s.trackersUp[event.name] = event.up;
@@ -276,16 +285,52 @@ function start(x: Step, waited: boolean): void {
 }
 
 /** Shutdown: a MASTER sends priority 0 (RFC 3768 §6.4.3 Shutdown) then drops its VIPs; notify STOP. */
-function stop(x: Step): void {
+function stop(x: Step, reason: 'stop' | 'deleted', notifyAs: NotifyState = 'STOP'): void {
   const { s } = x;
   x.cancel(...TIMER_KINDS);
   if (s.state === 'MASTER') {
     x.send(VRRP_PRIO_STOP);
     x.log('info', 'sent 0 priority');
-    x.actions.push({ type: 'removeVips', reason: 'stop' });
+    x.actions.push({ type: 'removeVips', reason });
   }
-  x.transition('STOP', 'stop');
-  x.notify('STOP');
+  x.transition('STOP', reason);
+  x.notify(notifyAs);
+}
+
+/**
+ * Reload (SIGHUP) of a kept instance: `next` replaces `prev` without a state change of its own, so
+ * `systemctl reload` never causes a failover. A MASTER keeps its advert schedule (no gap, no extra
+ * advert) unless advert_int changed: then it advertises at once and every new interval from now, so
+ * that peers (v3: Master_Adver_Interval) learn it immediately. Priority, preempt, trackers and the
+ * rest then apply under the normal rules: the new effective priority is advertised at the next advert
+ * (a backup with preemption takes over on its own), and a weight-0 tracker that is down means FAULT.
+ * `trackersUp` is the full, current tracker table for `next.trackers` (kept trackers keep their state).
+ */
+export function reconfigure(prev: MachineConfig, next: MachineConfig, state: MachineState, trackersUp: Record<string, boolean>, nowMs: number): StepResult {
+  const s: MachineState = { ...state, trackersUp: { ...trackersUp } };
+  const x = new Step(next, s, nowMs);
+  if (s.state === 'STOP') return { state: state, actions: [] };
+  if (s.state === 'INIT') {
+    s.effectivePriority = effectivePriority(next, s);
+    return { state: s, actions: [] };
+  }
+  if (s.state === 'MASTER') {
+    s.masterAdverIntCs = next.advertIntCs;
+    if (next.advertIntCs !== prev.advertIntCs) {
+      x.log('info', `advert interval changed from ${prev.advertIntCs * 10} to ${next.advertIntCs * 10} ms`);
+      x.send(effectivePriority(next, s));
+      x.timer('adver', next.advertIntCs * 10);
+    }
+    if (next.garpMasterRefreshMs !== prev.garpMasterRefreshMs) {
+      if (next.garpMasterRefreshMs > 0) x.timer('garpRefresh', next.garpMasterRefreshMs);
+      else x.cancel('garpRefresh');
+    }
+  } else if (next.version === 2 || prev.version !== next.version) {
+    // v2 has no learned interval (RFC 3768: it must match ours); v3 keeps what the master advertises.
+    s.masterAdverIntCs = next.advertIntCs;
+  }
+  reevaluate(x);
+  return { state: s, actions: x.actions };
 }
 
 /** Recompute priority and fault after a tracker or sync-group change. */
