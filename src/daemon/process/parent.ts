@@ -5,7 +5,7 @@
 //   start   pid file (refuses "daemon is already running") → fork children → READY=1 once every
 //           child sent `ready`; STATUS= shows the instance states
 //   HUP     RELOADING=1 + MONOTONIC_USEC → beforeReload() (parse/validate; an error aborts the reload
-//           and nothing changes) → `reload` to each child → wait for each `reload-done` → READY=1
+//           and nothing changes) → `reload` to each child in turn → its `reload-done` → READY=1
 //           (a HUP during a reload runs one more reload afterwards, never two at once)
 //   TERM/INT  STOPPING=1 → children stopped in order (VRRP first: priority-0 adverts go out before
 //           the checker removes IPVS entries) → pid file removed → exit code
@@ -79,6 +79,7 @@ export function startParent(o: ParentOptions): ParentHandle {
   };
 
   let stopFn: () => Promise<number> = async () => 0;
+  let stopRequested = false;
 
   const supervisor = new Supervisor<ParentToChild, ChildToParent>(o.children, {
     dontRespawn: o.dontRespawn,
@@ -136,21 +137,22 @@ export function startParent(o: ParentOptions): ParentHandle {
       }
       const names = supervisor.children().filter((c) => c.running).map((c) => c.name);
       const timeout = o.reloadTimeoutMs ?? 30_000;
-      const results = await Promise.all(
-        names.map(
-          (name) =>
-            new Promise<{ name: string; ok: boolean; error?: string | undefined }>((resolve) => {
-              const timer = setTimeout(() => finish({ ok: false, error: `no reload-done within ${timeout} ms` }), timeout);
-              const finish = (r: { ok: boolean; error?: string | undefined }): void => {
-                clearTimeout(timer);
-                reloadWaiters.delete(name);
-                resolve({ name, ...r });
-              };
-              reloadWaiters.set(name, finish);
-              if (!supervisor.send(name, { type: 'reload' })) finish({ ok: false, error: 'not running' });
-            }),
-        ),
-      );
+      const reloadChild = (name: string): Promise<{ name: string; ok: boolean; error?: string | undefined }> =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => finish({ ok: false, error: `no reload-done within ${timeout} ms` }), timeout);
+          const finish = (r: { ok: boolean; error?: string | undefined }): void => {
+            clearTimeout(timer);
+            reloadWaiters.delete(name);
+            resolve({ name, ...r });
+          };
+          reloadWaiters.set(name, finish);
+          if (!supervisor.send(name, { type: 'reload' })) finish({ ok: false, error: 'not running' });
+        });
+      // One child after the other, in start order (VRRP first): the VRRP child reports the states of
+      // added or renamed instances before its reload-done, so the checker child already knows them
+      // when it applies its part and never drops a virtual server it is about to keep.
+      const results: Array<{ name: string; ok: boolean; error?: string | undefined }> = [];
+      for (const name of names) results.push(await reloadChild(name));
       const failed = results.filter((r) => !r.ok);
       for (const f of failed) log.error(`${f.name} child process: reload failed: ${f.error ?? 'unknown error'}`);
       if (failed.length === 0) log.info('Reload complete');
@@ -214,6 +216,8 @@ export function startParent(o: ParentOptions): ParentHandle {
     return finished;
   };
   stopFn = () => {
+    if (!stopRequested) log.info('Stopping'); // keepalived's phrase, once
+    stopRequested = true;
     notifier.stopping();
     return supervisor.stop().then((e) => finish(e.exitCode));
   };

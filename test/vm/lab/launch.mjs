@@ -1,5 +1,5 @@
-// Lab launcher: the daemon as the CLI will run it once src/daemon/run.ts calls attachCheckers itself
-// (until then the checkers are attached here through runDaemon's onEngine hook).
+// Lab launcher: the daemon as the CLI runs it (parent + VRRP child + checker child), with the test's
+// pid files and console logs.
 //   node test/vm/lab/launch.mjs CONFIG NAME RUNDIR [-I]
 // Logs to stderr (console format, with debug lines). LKL_DIST=DIR uses another build than dist/.
 import { join, resolve } from 'node:path';
@@ -9,7 +9,6 @@ import { pathToFileURL } from 'node:url';
 // cannot swap modules under a running test; default the repo's dist/.
 const dist = process.env.LKL_DIST ? resolve(process.env.LKL_DIST) : new URL('../../../dist', import.meta.url).pathname;
 const { runDaemon } = await import(pathToFileURL(join(dist, 'daemon/run.js')).href);
-const { attachCheckers } = await import(pathToFileURL(join(dist, 'daemon/checkers.js')).href);
 
 const [configFile, name, runDir, ...flags] = process.argv.slice(2);
 if (!configFile || !name || !runDir) {
@@ -34,15 +33,5 @@ const options = {
   vrrpPidFile: join(runDir, `${name}-vrrp.pid`),
   checkersPidFile: join(runDir, `${name}-checkers.pid`),
 };
-const checkers = attachCheckers(options);
-const code = await runDaemon(options, {
-  onEngine: async (engine, config, log) => {
-    await checkers(engine, config, log);
-    // run.ts will call checkers.stop() in its stop sequence; here: alongside the engine's stop.
-    const stopEngine = engine.stop.bind(engine);
-    engine.stop = async () => {
-      await Promise.all([stopEngine(), checkers.stop()]);
-    };
-  },
-});
+const code = await runDaemon(options);
 process.exit(code);

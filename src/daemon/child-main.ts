@@ -1,0 +1,87 @@
+// Entry point of the daemon's child processes, forked by the parent (run.ts) as
+//   node child-main.js vrrp|checker
+// with the parent's DaemonOptions in LVSKEEPER_CHILD_OPTIONS (removed from the environment at once, so
+// scripts the child runs do not inherit it). The child re-reads the configuration itself: the parent
+// has already logged its diagnostics, so the child does not log them again.
+import { parseConfig } from '../config/index.js';
+import { CheckerSide, RelayedInstances } from './checker-child.js';
+import { configErrorSummary } from './config-load.js';
+import { createLogger, type RootLogger } from './log.js';
+import type { DaemonOptions } from './options.js';
+import { CHILD_EXIT_PERMANENT } from './process/supervisor.js';
+import { startChildRuntime } from './process/child.js';
+import { VrrpSide } from './vrrp-child.js';
+
+import { CHILD_OPTIONS_ENV } from './child-options.js';
+
+type Role = 'vrrp' | 'checker';
+
+function readOptions(): DaemonOptions {
+  const raw = process.env[CHILD_OPTIONS_ENV];
+  delete process.env[CHILD_OPTIONS_ENV];
+  if (!raw) throw new Error(`${CHILD_OPTIONS_ENV} is not set: this module is started by the lvskeeper parent process`);
+  return JSON.parse(raw) as DaemonOptions;
+}
+
+function loggerFor(options: DaemonOptions, role: Role): RootLogger {
+  return createLogger({
+    console: options.logConsole,
+    json: options.logJson,
+    detail: options.logDetail,
+    facility: options.logFacility,
+    file: options.logFile,
+    processName: role === 'vrrp' ? 'lvskeeper_vrrp' : 'lvskeeper_checkers',
+  });
+}
+
+async function main(role: Role): Promise<void> {
+  const options = readOptions();
+  const log = loggerFor(options, role);
+  let side: VrrpSide | CheckerSide | undefined;
+  let startFailed = false;
+  const view = new RelayedInstances();
+  const runtime = startChildRuntime({
+    warn: (m) => log.warn(m),
+    onMessage: (msg) => view.apply(msg),
+    reload: async () => {
+      if (side instanceof VrrpSide) return side.reload();
+      if (side instanceof CheckerSide) {
+        const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
+        const problem = configErrorSummary(diagnostics, runningDiagnostics);
+        if (problem) throw new Error(problem);
+        runningDiagnostics = diagnostics;
+        return side.reload(config);
+      }
+    },
+    dump: (what) => side?.dump(what) ?? {},
+    stop: async () => {
+      await side?.stop();
+      log.close();
+    },
+  });
+  const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
+  let runningDiagnostics = diagnostics;
+  try {
+    if (role === 'vrrp') {
+      side = await VrrpSide.start({ config, diagnostics }, options, log, (msg) => runtime.sendState(msg));
+    } else {
+      side = await CheckerSide.start(config, options, log, options.checkOnly ? undefined : view);
+    }
+  } catch (e) {
+    log.error(`${role === 'vrrp' ? 'VRRP' : 'Checker'} child failed to start: ${(e as Error).stack ?? String(e)}`);
+    startFailed = true;
+  }
+  if (startFailed) {
+    // Nothing to release; a respawn would fail the same way.
+    log.close();
+    process.exit(CHILD_EXIT_PERMANENT);
+  }
+  runtime.ready();
+}
+
+const role = process.argv[2];
+if (role !== 'vrrp' && role !== 'checker') {
+  process.stderr.write(`lvskeeper child: unknown role '${String(role)}' (expected vrrp or checker)\n`);
+  process.exit(2);
+}
+void main(role);

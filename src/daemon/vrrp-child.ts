@@ -1,0 +1,241 @@
+// The VRRP child process (keepalived's Keepalived_vrrp): the VRRP engine with its kernel adapters, the
+// vrrp_script runner, notify scripts and FIFOs. Forked by the parent (run.ts), it
+//   - reports every instance state change to the parent (`instance-state`, forwarded to the checker
+//     child, which installs a VIP's virtual servers only while its instance is MASTER);
+//   - at `reload` re-reads the configuration and applies it as a diff (VrrpEngine.reload: a MASTER
+//     stays MASTER, kept VIPs are never removed, kept track scripts keep their results);
+//   - answers `dump` requests (stats, data, JSON) for the parent, which writes the files;
+//   - at SIGTERM, or when the parent vanishes, stops: priority-0 adverts, VIPs removed (unless -V),
+//     notify STOP, FIFOs drained.
+import { parseConfig } from '../config/index.js';
+import type { Config, Diagnostic } from '../config/model.js';
+import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
+import type { AddressManager, Announcer, LinkWatcher } from '../net/types.js';
+import { Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
+import { ScriptPreparer } from '../scripts/script-security.js';
+import { TrackScriptRunner } from '../scripts/track-script.js';
+import type { InstanceStats } from '../vrrp/instance.js';
+import { realTimers } from '../vrrp/timers.js';
+import { configErrorSummary } from './config-load.js';
+import type { Logger } from './log.js';
+import type { DaemonOptions } from './options.js';
+import { renderDataDump, renderStats, type VrrpInstanceStats } from './process/dump.js';
+import type { DumpKind, DumpReply, InstanceStateMessage } from './process/messages.js';
+import { VrrpEngine } from './vrrp-engine.js';
+
+type Preparer = Pick<ScriptPreparer, 'prepare' | 'prepareCommand'>;
+
+function noScripts(): { ok: false; reason: 'empty'; message: string } {
+  return { ok: false, reason: 'empty', message: 'no scripts configured' };
+}
+
+/** The preparer resolves script_user (and logs keepalived's warnings), so it is built only when scripts exist. */
+export function scriptPreparerFor(config: Config, log: Logger): Preparer {
+  return config.scriptCount > 0 ? ScriptPreparer.fromGlobalDefs(config.global, log) : { prepare: noScripts, prepareCommand: noScripts };
+}
+
+/** keepalived's stats file counters from an instance's counters and per-reason drops. */
+export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceStats {
+  const d = s.drops;
+  const n = (k: string): number => d[k] ?? 0;
+  return {
+    instance: name,
+    advertRcvd: s.advertsReceived,
+    advertSent: s.advertsSent,
+    becomeMaster: s.becameMaster,
+    releaseMaster: s.releasedMaster,
+    packetLenErr: n('too-short') + n('truncated'),
+    ipTtlErr: n('ttl'),
+    invalidTypeRcvd: n('type'),
+    advertIntervalErr: n('interval'),
+    addrListErr: n('address-list') + n('address-count'),
+    invalidAuthType: n('auth-type'),
+    authTypeMismatch: 0,
+    authFailure: n('auth-pass'),
+    priZeroRcvd: s.priorityZeroReceived,
+    priZeroSent: s.priorityZeroSent,
+  };
+}
+
+/** Everything the VRRP side runs, built from one configuration and rebuilt piecewise at reload. */
+export class VrrpSide {
+  private runner: TrackScriptRunner | undefined;
+  private notifier!: Notifier;
+  private fifos: NotifyFifos | undefined;
+  private stopped = false;
+  /** The running configuration's diagnostics: errors it already had do not block a reload. */
+  private diagnostics: readonly Diagnostic[] = [];
+
+  private constructor(
+    private config: Config,
+    private readonly options: DaemonOptions,
+    private readonly log: Logger,
+    private readonly addresses: AddressManager,
+    private readonly links: LinkWatcher,
+    private readonly announcer: Announcer,
+    private readonly report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
+    private engine: VrrpEngine | undefined = undefined,
+  ) {}
+
+  static async start(
+    { config, diagnostics }: { config: Config; diagnostics: readonly Diagnostic[] },
+    options: DaemonOptions,
+    log: Logger,
+    report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
+  ): Promise<VrrpSide> {
+    const [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
+    const side = new VrrpSide(config, options, log, addresses, links, announcer, report);
+    side.diagnostics = diagnostics;
+    try {
+      await side.startEngine();
+    } catch (e) {
+      side.closeAdapters();
+      throw e;
+    }
+    return side;
+  }
+
+  private identityOf(name: string): Omit<InstanceStateMessage, 'type' | 'at' | 'state' | 'vips'> {
+    return identityFrom(this.config, name);
+  }
+
+  private openNotify(preparer: Preparer): void {
+    this.fifos = openNotifyFifos(this.config.global, 'vrrp', { logger: this.log, preparer });
+    this.notifier = new Notifier({ logger: this.log, preparer, fifos: this.fifos });
+  }
+
+  private notifyTarget(name: string): Parameters<Notifier['vrrpState']>[0] {
+    const scripts = this.config.vrrpInstances.find((i) => i.name === name)?.notify ?? {};
+    return { kind: 'INSTANCE', name, scripts };
+  }
+
+  private async startEngine(): Promise<void> {
+    const preparer = scriptPreparerFor(this.config, this.log);
+    if (this.config.vrrpScripts.length > 0) {
+      this.runner = new TrackScriptRunner({ scripts: this.config.vrrpScripts, preparer, logger: this.log });
+    }
+    this.openNotify(preparer);
+    this.engine = await VrrpEngine.start(
+      this.config,
+      {
+        openTransport: (o) => openVrrpTransport(o),
+        addresses: this.addresses,
+        links: this.links,
+        announcer: this.announcer,
+        interfaceInfo: (n) => interfaceInfo(n),
+        timers: realTimers,
+      },
+      {
+        log: this.log,
+        keepVipsOnStop: this.options.dontReleaseVrrp && !this.options.releaseVips,
+        scripts: this.runner,
+        hooks: {
+          // The notifier is looked up at each event: a reload may replace it.
+          onNotify: (ev) => this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority),
+          onMasterRxLowerPri: (ev) => this.notifier.masterRxLowerPriority(this.notifyTarget(ev.instance), ev.priority),
+          onStateChange: (ev) => this.report({ ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) }),
+        },
+        onGroupState: (ev) => this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
+      },
+    );
+    this.runner?.start();
+    this.reportAll();
+  }
+
+  /** Every instance's current state, so the checker child starts from the full picture. */
+  private reportAll(): void {
+    for (const [name, inst] of this.engine?.instances ?? []) {
+      this.report({ ...this.identityOf(name), state: inst.state, vips: inst.spec.vips.map((v) => v.address) });
+    }
+  }
+
+  /**
+   * SIGHUP (through the parent): parse again (the parent checked the file, but it may have changed
+   * since); on errors keep everything as it is. Otherwise the new vrrp_script runner inherits the old
+   * results (keepalived: scripts that were up are "considered successful on reload") and the engine
+   * applies the difference.
+   */
+  async reload(): Promise<void> {
+    if (!this.engine || this.stopped) return;
+    const { config, diagnostics } = parseConfig(this.options.configFile, { configId: this.options.configId });
+    const problem = configErrorSummary(diagnostics, this.diagnostics);
+    if (problem) throw new Error(problem);
+    const previous = this.config;
+    const oldRunner = this.runner;
+    const preparer = scriptPreparerFor(config, this.log);
+    const runner =
+      config.vrrpScripts.length > 0 ? new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: this.log }) : undefined;
+    runner?.markAllSuccessfulOnReload(oldRunner?.snapshot());
+    const removed = previous.vrrpInstances.filter((o) => !config.vrrpInstances.some((n) => n.name === o.name)).map((o) => o.name);
+    const oldNotifier = this.notifier;
+    const fifosChanged = JSON.stringify(fifoSettings(previous)) !== JSON.stringify(fifoSettings(config));
+    this.config = config;
+    if (fifosChanged) this.openNotify(preparer);
+    try {
+      await this.engine.reload(config, runner);
+    } catch (e) {
+      this.config = previous;
+      if (fifosChanged) {
+        void this.notifier.close(0);
+        this.notifier = oldNotifier;
+      }
+      throw e;
+    }
+    this.diagnostics = diagnostics;
+    this.runner = runner;
+    runner?.start();
+    await oldRunner?.stop();
+    if (fifosChanged) void oldNotifier.close(2000);
+    // New states first (a renamed instance is known under its new name before the old one goes),
+    // then the instances gone from the configuration, which the checker side must forget.
+    this.reportAll();
+    for (const name of removed) {
+      if (!this.engine.instances.has(name)) this.report({ ...identityFrom(previous, name), state: 'DELETED', vips: [] });
+    }
+  }
+
+  dump(what: DumpKind): DumpReply {
+    const stats = this.engine?.stats() ?? {};
+    if (what === 'json') return { json: { vrrp: stats } };
+    if (what === 'stats' || what === 'stats-clear') {
+      const text = renderStats(Object.entries(stats).map(([n, s]) => keepalivedStats(n, s)));
+      if (what === 'stats-clear') this.engine?.clearStats();
+      return { text };
+    }
+    return {
+      text: renderDataDump(
+        Object.entries(stats).map(([name, s]) => ({
+          title: `VRRP Instance ${name}`,
+          body: { state: s.state, priority: s.effectivePriority, base_priority: s.basePriority, master: s.masterAddress ?? 'unknown' },
+        })),
+        `lvskeeper VRRP data, ${new Date().toISOString()}`,
+      ),
+    };
+  }
+
+  /** Priority-0 adverts and VIPs released by the engine, then scripts stopped and STOP notifications drained. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.engine?.stop();
+    await this.runner?.stop();
+    await this.notifier.close(2000);
+    this.closeAdapters();
+  }
+
+  private closeAdapters(): void {
+    this.addresses.close();
+    this.links.close();
+    this.announcer.close();
+  }
+}
+
+function fifoSettings(config: Config): unknown {
+  const g = config.global;
+  return [g.notifyFifo, g.vrrpNotifyFifo, g.scriptUser, g.enableScriptSecurity];
+}
+
+function identityFrom(config: Config, name: string): Omit<InstanceStateMessage, 'type' | 'at' | 'state' | 'vips'> {
+  const ic = config.vrrpInstances.find((i) => i.name === name);
+  return { instance: name, vrid: ic?.virtualRouterId ?? 0, family: ic?.family ?? 'inet', interface: ic?.interface };
+}
