@@ -89,3 +89,31 @@ export interface Announcer {
   announce(interfaceName: string, vip: { family: Family; address: string }): Promise<void>;
   close(): void;
 }
+
+/** One VIP as the no-accept firewall sees it: its interface matters only for IPv6 link-local addresses. */
+export interface FirewallVip {
+  family: Family;
+  address: string;
+  interface: string;
+}
+
+/** What the no-accept firewall needs to know about one VRRP instance (all of them, on every change). */
+export interface FirewallInstance {
+  name: string;
+  state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+  /** The config model's resolved `accept` (false under vrrp_strict / `no_accept`, true for the address owner). */
+  accept: boolean;
+  /** virtual_ipaddress and virtual_ipaddress_excluded: keepalived drops both. */
+  vips: readonly FirewallVip[];
+}
+
+/**
+ * keepalived's no_accept firewall (nftables table `keepalived`): drops traffic to and from the VIPs of
+ * MASTER instances that must not accept it (RFC 5798 §6.4.3 Accept_Mode). Operations are serialised.
+ */
+export interface NoAcceptFirewallPort {
+  /** Brings the kernel tables in line with these instances (the complete list every time). */
+  update(instances: readonly FirewallInstance[]): Promise<void>;
+  /** Deletes the tables. Later updates do nothing. */
+  close(): Promise<void>;
+}
