@@ -1,7 +1,10 @@
-// Shared helpers for probes: failure results, socket error wording, TCP connect with bind/timeout.
+// Shared helpers for probes: failure results, socket error wording, TCP connect and UDP exchange with
+// bind/timeout/fwmark.
 
 import dgram from 'node:dgram';
+import { closeSync } from 'node:fs';
 import net from 'node:net';
+import { loadNative } from '../../net/native.js';
 import type { ConnectTarget, ProbeResult } from '../types.js';
 
 export function ok(reason = 'ok', extra: Partial<ProbeResult> = {}): ProbeResult {
@@ -50,6 +53,45 @@ export async function guard(body: () => Promise<ProbeResult>): Promise<ProbeResu
   }
 }
 
+/**
+ * fwmark (keepalived layer4.c socket_bind_connect): the checker's socket carries SO_MARK so that policy
+ * routing (`ip rule fwmark N`) steers its packets. The route of a connected socket is chosen at connect()
+ * with the socket's mark, so the mark must be set before connect(); node:net and node:dgram have no
+ * setsockopt and a net.Socket only gets a descriptor inside the call that connects it. So the native addon
+ * creates, marks and (bindto/bind_port) binds the socket, and Node adopts the unconnected fd
+ * (net.Socket({ fd }), dgram bind({ fd })) and connects it as usual, event loop and all.
+ *
+ * Returns undefined when the checker has no fwmark (0 = none, as keepalived's `if (co->fwmark)`). Like
+ * keepalived, a socket that cannot be marked fails the check rather than probing unmarked.
+ */
+export function openMarkedFd(target: ConnectTarget, datagram: boolean): number | undefined {
+  const mark = target.fwmark;
+  if (!mark) return undefined;
+  const { addon, error } = loadNative();
+  if (typeof addon?.openMarkedSocket !== 'function') {
+    const why = error?.message ?? 'the native addon has no openMarkedSocket (rebuild it: npx node-gyp rebuild)';
+    throw new ProbeFailure(`Error setting fwmark ${mark} to socket: ${why}`);
+  }
+  try {
+    return addon.openMarkedSocket(target.family === 'inet6', datagram, mark, target.bindAddress ?? null, target.bindPort ?? 0);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // A failed bind keeps the wording of an unmarked probe's bind failure (describeError).
+    if (e.syscall === 'bind') throw err;
+    const hint = e.code === 'EPERM' ? ' (SO_MARK needs CAP_NET_ADMIN)' : '';
+    throw new ProbeFailure(`Error setting fwmark ${mark} to socket: ${e.message}${hint}`);
+  }
+}
+
+/** Close an fd that Node did not take over (net.Socket / dgram threw before adopting it). */
+function closeUnadopted(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
 export interface UdpExchange {
   /** The result when connect_timeout passes with no verdict. */
   onTimeout: () => ProbeResult;
@@ -66,6 +108,7 @@ export interface UdpExchange {
  * verdict from a reply, an error, an abort or connect_timeout. The socket is always closed.
  */
 export function udpExchange(target: ConnectTarget, payload: Buffer, signal: AbortSignal, on: UdpExchange): Promise<ProbeResult> {
+  const markedFd = openMarkedFd(target, true);
   return new Promise<ProbeResult>((resolve) => {
     const socket = dgram.createSocket(target.family === 'inet6' ? 'udp6' : 'udp4');
     let done = false;
@@ -95,7 +138,15 @@ export function udpExchange(target: ConnectTarget, payload: Buffer, signal: Abor
           if (err) finish(on.onSendError(err));
         });
       });
-    if (target.bindAddress !== undefined || target.bindPort !== undefined) {
+    if (markedFd !== undefined) {
+      // Already marked and bound (bindto/bind_port) by the addon; connect() then routes with the mark.
+      try {
+        socket.bind({ fd: markedFd }, send);
+      } catch (err) {
+        closeUnadopted(markedFd);
+        finish(on.onError(err as NodeJS.ErrnoException));
+      }
+    } else if (target.bindAddress !== undefined || target.bindPort !== undefined) {
       socket.bind({ address: target.bindAddress, port: target.bindPort ?? 0 }, send);
     } else send();
   });
@@ -123,9 +174,23 @@ export function connectTcp(target: ConnectTarget, signal: AbortSignal): Promise<
       port: target.port,
       family: target.family === 'inet6' ? 6 : 4,
     };
-    if (target.bindAddress !== undefined) opts.localAddress = target.bindAddress;
-    if (target.bindPort !== undefined) opts.localPort = target.bindPort;
-    const socket = net.connect(opts);
+    let socket: net.Socket;
+    const markedFd = openMarkedFd(target, false);
+    if (markedFd !== undefined) {
+      // Already marked and bound (bindto/bind_port) by the addon. manualStart: no read before connect()
+      // (an unconnected fd would read ENOTCONN); connect() right away reuses the adopted handle.
+      try {
+        socket = new net.Socket({ fd: markedFd, manualStart: true } as net.SocketConstructorOpts);
+      } catch (err) {
+        closeUnadopted(markedFd);
+        throw err;
+      }
+      socket.connect(opts);
+    } else {
+      if (target.bindAddress !== undefined) opts.localAddress = target.bindAddress;
+      if (target.bindPort !== undefined) opts.localPort = target.bindPort;
+      socket = net.connect(opts);
+    }
     let settled = false;
     const finish = (err?: unknown) => {
       if (settled) return;
