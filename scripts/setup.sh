@@ -2,7 +2,7 @@
 # Installs everything lvskeeper needs to build, run and test on a fresh Debian machine (run as root).
 set -eu
 cd "$(dirname "$0")/.."
-pkgs="keepalived ipvsadm tshark iproute2 iputils-ping iputils-arping procps psmisc kmod
+pkgs="keepalived nftables ipvsadm tshark iproute2 iputils-ping iputils-arping procps psmisc kmod
       qemu-system-x86 linux-image-amd64 busybox-static cpio systemd g++ make python3 curl"
 missing=""
 for p in $pkgs; do
