@@ -7,6 +7,7 @@ import { parseConfig } from '../../../src/config/index.js';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import { VrrpEngine, type EngineAdapters, type TrackScriptSource } from '../../../src/daemon/vrrp-engine.js';
 import type { AddressManager, Announcer, Family, LinkState, LinkWatcher, ReceivedPacket, TransportOptions, VirtualAddress, VrrpTransport } from '../../../src/net/types.js';
+import type { StateChangeEvent } from '../../../src/vrrp/instance.js';
 import { FakeTimers, type TimerHost } from '../../../src/vrrp/timers.js';
 
 export const LATENCY_MS = 0.1;
@@ -15,13 +16,14 @@ export class Wire {
   ports: { src: string; deliver: (p: ReceivedPacket) => void; up: () => boolean }[] = [];
   sent: { at: number; src: string; payload: Buffer }[] = [];
   constructor(readonly timers: FakeTimers) {}
-  send(src: string, payload: Buffer, senderUp: boolean): void {
+  /** `unicast`: addressed to each receiver (unicast_peer), else to the VRRP group. */
+  send(src: string, payload: Buffer, senderUp: boolean, unicast = false): void {
     this.sent.push({ at: this.timers.now(), src, payload });
     if (!senderUp) return;
     for (const p of this.ports) {
       if (p.src === src) continue;
       this.timers.at(this.timers.now() + LATENCY_MS, () => {
-        if (p.up()) p.deliver({ payload: Buffer.from(payload), source: src, destination: '224.0.0.18', ttl: 255 });
+        if (p.up()) p.deliver({ payload: Buffer.from(payload), source: src, destination: unicast ? p.src : '224.0.0.18', ttl: 255 });
       });
     }
   }
@@ -53,7 +55,12 @@ export class Node {
   vipOps: { at: number; op: 'add' | 'remove'; address: string }[] = [];
   announced: { at: number; address: string }[] = [];
   sockets: FakeSocket[] = [];
+  /** notify (scripts/FIFO) and state-change events, as the daemon's hooks would see them. */
+  notifies: { instance: string; state: string; priority: number }[] = [];
+  changes: StateChangeEvent[] = [];
   linkUp = true;
+  /** Make openTransport fail (e.g. a peer the kernel refuses). */
+  refuseSocket: (o: TransportOptions) => boolean = () => false;
   private linkHandlers: ((l: LinkState) => void)[] = [];
   private removedHandlers: ((f: Family, a: string, i: number) => void)[] = [];
   log = createMemoryLogger();
@@ -85,6 +92,7 @@ export class Node {
     };
     return {
       openTransport: async (options: TransportOptions): Promise<VrrpTransport> => {
+        if (node.refuseSocket(options)) throw new Error('Network is unreachable');
         let handler: (p: ReceivedPacket) => void = () => undefined;
         const socket: FakeSocket = { options, closed: false, sent: 0 };
         node.sockets.push(socket);
@@ -93,7 +101,7 @@ export class Node {
           send: async (payload) => {
             if (socket.closed) throw new Error('socket closed');
             socket.sent++;
-            node.wire.send(node.src, payload, node.linkUp);
+            node.wire.send(node.src, payload, node.linkUp, options.unicastPeers !== undefined);
           },
           onPacket: (h) => void (handler = h),
           onError: () => undefined,
@@ -108,7 +116,15 @@ export class Node {
     };
   }
   async start(conf: string, scripts?: TrackScriptSource): Promise<void> {
-    this.engine = await VrrpEngine.start(parse(conf), this.adapters(), { log: this.log, keepVipsOnStop: false, scripts });
+    this.engine = await VrrpEngine.start(parse(conf), this.adapters(), {
+      log: this.log,
+      keepVipsOnStop: false,
+      scripts,
+      hooks: { onNotify: (ev) => void this.notifies.push(ev), onStateChange: (ev) => void this.changes.push(ev) },
+    });
+  }
+  async reload(conf: string, scripts?: TrackScriptSource): Promise<void> {
+    await this.engine.reload(parse(conf), scripts);
   }
   setLink(up: boolean): void {
     this.linkUp = up;
