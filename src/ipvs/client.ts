@@ -30,6 +30,7 @@ import {
   frameMessages,
   parseErrno,
   parseMessages,
+  type DecodeOptions,
   type IpvsRequest,
 } from './codec.js';
 import { ERRNO, ipvsErrorMessage, makeIpvsError } from './errors.js';
@@ -225,13 +226,13 @@ export class IpvsClient implements IpvsApi {
    * kernel has no dump of every destination). A netlink socket runs one dump at a time, so with `openPort`
    * the GET_DEST dumps are spread over up to `dumpSockets` sockets; results keep the services' order.
    */
-  async getAll(): Promise<ServiceEntry[]> {
-    const services = await this.getServices();
+  async getAll(options: DecodeOptions = {}): Promise<ServiceEntry[]> {
+    const services = await this.getServices(options);
     const results = await this.dumpAll(services.map((s) => requestItem(encodeGetDests(s.key), this.familyId)));
     return services.map((service, i) => {
       const r = results[i]!;
       if (r.error) throw r.error;
-      return { service, destinations: decodeAll('get-dest', r.parts, (p) => decodeDestination(p, service.key.family)) };
+      return { service, destinations: decodeAll('get-dest', r.parts, (p) => decodeDestination(p, service.key.family, options)) };
     });
   }
 
@@ -239,12 +240,13 @@ export class IpvsClient implements IpvsApi {
     const parts = await this.one(encodeGetInfo());
     return decodeOne('get-info', parts, decodeInfo);
   }
-  async getServices(): Promise<Service[]> {
-    return decodeAll('get-service', await this.one(encodeGetServices()), decodeService);
+  /** Every service (one GET_SERVICE dump); `{ stats: false }` skips decoding their counters. */
+  async getServices(options: DecodeOptions = {}): Promise<Service[]> {
+    return decodeAll('get-service', await this.one(encodeGetServices()), (p) => decodeService(p, options));
   }
   async getService(key: ServiceKey): Promise<Service> {
     const req = safeEncode('get-service', () => encodeGetService(key));
-    return decodeOne('get-service', await this.one(req), decodeService);
+    return decodeOne('get-service', await this.one(req), (p) => decodeService(p));
   }
   async getDestinations(key: ServiceKey): Promise<Destination[]> {
     // GET_DEST for an unknown service is an empty dump, not ESRCH: ask for the service first, like ipvsadm.
@@ -547,7 +549,7 @@ function safeEncode(op: IpvsOperation, f: () => IpvsRequest): IpvsRequest {
 
 function decodeAll<T>(op: IpvsOperation, parts: Buffer[], decode: (p: Buffer) => T): T[] {
   try {
-    return parts.map(decode);
+    return parts.map((p) => decode(p));
   } catch (e) {
     throw new IpvsError(op, ERRNO.EPROTO, `Protocol error: ${e instanceof DecodeError || e instanceof Error ? e.message : String(e)}`);
   }

@@ -591,14 +591,15 @@ export function encodeGetInfo(): IpvsRequest {
 function familyOf(n: number | undefined): AddressFamily | undefined {
   return n === 2 ? 'inet' : n === 10 ? 'inet6' : undefined;
 }
+// Reverse tables built once: a lookup per decoded message (11,000 in a big GET_DEST listing) must not
+// walk Object.entries().
+const PROTOCOL_BY_NUMBER = new Map(Object.entries(PROTOCOL_NUMBER).map(([name, num]) => [num, name as Protocol]));
+const FORWARD_BY_NUMBER = new Map(Object.entries(FORWARD_METHOD_NUMBER).map(([name, num]) => [num, name as ForwardMethod]));
 function protocolOf(n: number): Protocol | undefined {
-  for (const [name, num] of Object.entries(PROTOCOL_NUMBER)) if (num === n) return name as Protocol;
-  return undefined;
+  return PROTOCOL_BY_NUMBER.get(n);
 }
 function forwardOf(n: number): ForwardMethod {
-  const m = n & IP_VS_CONN_F_FWD_MASK;
-  for (const [name, num] of Object.entries(FORWARD_METHOD_NUMBER)) if (num === m) return name as ForwardMethod;
-  return 'masq';
+  return FORWARD_BY_NUMBER.get(n & IP_VS_CONN_F_FWD_MASK) ?? 'masq';
 }
 function tunnelOf(n: number): TunnelType {
   for (const [name, num] of Object.entries(TUNNEL_TYPE_NUMBER)) if (num === n) return name as TunnelType;
@@ -607,10 +608,6 @@ function tunnelOf(n: number): TunnelType {
 function getU16(a: Map<number, Buffer>, t: number): number | undefined {
   const b = a.get(t);
   return b && b.length >= 2 ? readU16(b) : undefined;
-}
-function getBe16(a: Map<number, Buffer>, t: number): number | undefined {
-  const b = a.get(t);
-  return b && b.length >= 2 ? b.readUInt16BE(0) : undefined;
 }
 function getU32(a: Map<number, Buffer>, t: number): number | undefined {
   const b = a.get(t);
@@ -684,47 +681,62 @@ function statsAt(b: Buffer, start: number, length: number): Stats {
   return s;
 }
 
-function pickStats(a: Map<number, Buffer>, stats: number, stats64: number): Stats | undefined {
-  const b = a.get(stats64) ?? a.get(stats);
-  return b ? statsAt(b, 0, b.length) : undefined;
-}
-
 export class DecodeError extends Error {}
 
+/** What a reply decoder may leave out: the ten 64-bit counters cost most of a decode, and listings that
+ * print no --stats/--rate have no use for them. */
+export interface DecodeOptions {
+  /** Decode STATS/STATS64 (default true); when false, `stats` is undefined. */
+  stats?: boolean;
+}
+
 /** A NEW_SERVICE message (GET_SERVICE reply) → Service. */
-export function decodeService(payload: Buffer): Service {
-  const top = parseGenl(payload).attrs.get(CMD_ATTR.SERVICE);
-  if (!top) throw new DecodeError('service message without IPVS_CMD_ATTR_SERVICE');
-  const a = parseAttrs(top);
-  const family = familyOf(getU16(a, SVC_ATTR.AF));
+export function decodeService(payload: Buffer, options: DecodeOptions = {}): Service {
+  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.SERVICE);
+  const start = top[2 * CMD_ATTR.SERVICE]!;
+  if (start < 0) throw new DecodeError('service message without IPVS_CMD_ATTR_SERVICE');
+  const b = payload;
+  const a = attrSpans(b, start, start + top[2 * CMD_ATTR.SERVICE + 1]!, SVC_ATTR.STATS64);
+  const off = (t: number): number => a[2 * t]!;
+  const has = (t: number, n: number): boolean => a[2 * t]! >= 0 && a[2 * t + 1]! >= n;
+  const u32 = (t: number): number | undefined => (has(t, 4) ? readU32(b, off(t)) : undefined);
+  const text = (t: number): string | undefined => (off(t) >= 0 ? cstringAt(b, off(t), a[2 * t + 1]!) : undefined);
+  const family = familyOf(has(SVC_ATTR.AF, 2) ? readU16(b, off(SVC_ATTR.AF)) : undefined);
   if (!family) throw new DecodeError('service without a known address family');
-  const fwmark = getU32(a, SVC_ATTR.FWMARK) ?? 0;
+  const fwmark = u32(SVC_ATTR.FWMARK) ?? 0;
   let key: ServiceKey;
   if (fwmark !== 0) key = { kind: 'fwmark', family, fwmark };
   else {
-    const protocol = protocolOf(getU16(a, SVC_ATTR.PROTOCOL) ?? 0);
-    const addr = a.get(SVC_ATTR.ADDR);
-    if (!protocol || !addr || addr.length < (family === 'inet' ? 4 : 16)) throw new DecodeError('service without protocol/address');
-    key = { kind: 'addr', family, protocol, address: formatAddress(family, addr), port: getBe16(a, SVC_ATTR.PORT) ?? 0 };
+    const protocol = protocolOf(has(SVC_ATTR.PROTOCOL, 2) ? readU16(b, off(SVC_ATTR.PROTOCOL)) : 0);
+    if (!protocol || !has(SVC_ATTR.ADDR, family === 'inet' ? 4 : 16)) throw new DecodeError('service without protocol/address');
+    const port = has(SVC_ATTR.PORT, 2) ? b.readUInt16BE(off(SVC_ATTR.PORT)) : 0;
+    key = { kind: 'addr', family, protocol, address: formatAddress(family, b, off(SVC_ATTR.ADDR)), port };
   }
-  const flagsAttr = a.get(SVC_ATTR.FLAGS);
-  const flags = flagsAttr && flagsAttr.length >= 4 ? readU32(flagsAttr) & ~SERVICE_FLAGS.hashed : 0;
-  const nm = a.get(SVC_ATTR.NETMASK);
-  const netmask = !nm || nm.length < 4 ? (family === 'inet' ? '0.0.0.0' : '0') : family === 'inet' ? formatIPv4(nm) : String(readU32(nm));
-  const pe = getString(a, SVC_ATTR.PE_NAME);
+  const flags = has(SVC_ATTR.FLAGS, 4) ? readU32(b, off(SVC_ATTR.FLAGS)) & ~SERVICE_FLAGS.hashed : 0;
+  const nm = has(SVC_ATTR.NETMASK, 4) ? off(SVC_ATTR.NETMASK) : -1;
+  const netmask = nm < 0 ? (family === 'inet' ? '0.0.0.0' : '0') : family === 'inet' ? formatIPv4(b, nm) : String(readU32(b, nm));
+  const pe = text(SVC_ATTR.PE_NAME);
+  const statsType = options.stats === false ? 0 : off(SVC_ATTR.STATS64) >= 0 ? SVC_ATTR.STATS64 : off(SVC_ATTR.STATS) >= 0 ? SVC_ATTR.STATS : 0;
   return {
     key,
-    scheduler: getString(a, SVC_ATTR.SCHED_NAME) ?? '',
+    scheduler: text(SVC_ATTR.SCHED_NAME) ?? '',
     flags,
-    timeout: getU32(a, SVC_ATTR.TIMEOUT) ?? 0,
+    timeout: u32(SVC_ATTR.TIMEOUT) ?? 0,
     netmask,
     persistenceEngine: pe ? pe : undefined,
-    stats: pickStats(a, SVC_ATTR.STATS, SVC_ATTR.STATS64),
+    stats: statsType ? statsAt(b, off(statsType), a[2 * statsType + 1]!) : undefined,
   };
 }
 
+/** A NUL-terminated (or attribute-long) string at b[at, at + length). */
+function cstringAt(b: Buffer, at: number, length: number): string {
+  const nul = b.indexOf(0, at);
+  return b.toString('utf8', at, nul >= 0 && nul < at + length ? nul : at + length);
+}
+
 /** A NEW_DEST message (GET_DEST dump part) → Destination; serviceFamily when ADDR_FAMILY is absent (< 3.18). */
-export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily): Destination {
+export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily, options: DecodeOptions = {}): Destination {
   if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
   const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.DEST);
   const start = top[2 * CMD_ATTR.DEST]!;
@@ -738,7 +750,8 @@ export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily)
   const family = familyOf(has(DEST_ATTR.ADDR_FAMILY, 2) ? readU16(b, off(DEST_ATTR.ADDR_FAMILY)) : undefined) ?? serviceFamily;
   if (!has(DEST_ATTR.ADDR, family === 'inet' ? 4 : 16)) throw new DecodeError('destination without address');
   const forward = forwardOf(u32(DEST_ATTR.FWD_METHOD) ?? 0);
-  const statsType = off(DEST_ATTR.STATS64) >= 0 ? DEST_ATTR.STATS64 : off(DEST_ATTR.STATS) >= 0 ? DEST_ATTR.STATS : 0;
+  const statsType =
+    options.stats === false ? 0 : off(DEST_ATTR.STATS64) >= 0 ? DEST_ATTR.STATS64 : off(DEST_ATTR.STATS) >= 0 ? DEST_ATTR.STATS : 0;
   const d: Destination = {
     family,
     address: formatAddress(family, b, off(DEST_ATTR.ADDR)),

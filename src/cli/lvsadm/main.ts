@@ -2,6 +2,7 @@
 // call): argv, output sinks and stdin in; exit status out. lvsadm/bin.ts binds it to the process.
 import { readFileSync } from 'node:fs';
 import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
+import { IPVS_TABLE_PATH } from '../../ipvs/proc-table.js';
 import type { IpvsError } from '../../ipvs/types.js';
 import { NUMERIC_ONLY } from './format.js';
 import { ServicesDb, nameLookup, reverseLookup, systemResolver } from './names.js';
@@ -14,6 +15,8 @@ export interface LvsadmStreams {
   stdin(): string;
   /** /proc/net/ip_vs_conn (read only by -c). */
   connections?: () => string;
+  /** /proc/net/ip_vs (read by table listings); `null`: never read it, ask GET_DEST per service. */
+  ipvsTable?: (() => string) | null;
 }
 
 export async function lvsadmMain(argv: readonly string[], program: string, streams: LvsadmStreams): Promise<number> {
@@ -39,6 +42,7 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
       return nameLookup(reverseLookup(hosts), services);
     },
     readConnections: streams.connections ?? (() => readFileSync('/proc/net/ip_vs_conn', 'latin1')),
+    readIpvsTable: streams.ipvsTable === null ? undefined : (streams.ipvsTable ?? (() => readFileSync(IPVS_TABLE_PATH, 'latin1'))),
     readStdin: streams.stdin,
     resolver: systemResolver(),
     errorMessage: (err: IpvsError) => ipvsErrorMessage(err),

@@ -1,7 +1,8 @@
 // Carries out one parsed ipvsadm command (process_options' switch) against an IPVS client, and -R
 // (restore_table) with the writes of consecutive lines sent as one pipelined batch.
 import type { IpvsOp } from '../../ipvs/ops.js';
-import type { Destination, IpvsError, Service, ServiceEntry, ServiceKey } from '../../ipvs/types.js';
+import { joinProcTable, parseProcTable } from '../../ipvs/proc-table.js';
+import type { Destination, Info, IpvsError, Service, ServiceEntry, ServiceKey } from '../../ipvs/types.js';
 import {
   AF_INET6,
   LvsadmExit,
@@ -11,6 +12,7 @@ import {
   parseInvocation,
   tryHelpExit,
   type CommandEntry,
+  type FormatFlags,
   type InputResolver,
 } from './options.js';
 import { ipv4Text } from './cparse.js';
@@ -30,7 +32,10 @@ import { splitRestoreLines } from './restore.js';
 /** What lvsadm needs from the IPVS library (IpvsClient satisfies it; tests pass fakes). */
 export interface LvsadmClient {
   apply(ops: readonly IpvsOp[]): Promise<Array<IpvsError | undefined>>;
-  getAll(): Promise<ServiceEntry[]>;
+  /** `stats: false`: the counters are not wanted (left undefined). */
+  getAll(options?: { stats?: boolean }): Promise<ServiceEntry[]>;
+  /** The services alone (one GET_SERVICE dump); lets a listing take destinations from /proc/net/ip_vs. */
+  getServices?(options?: { stats?: boolean }): Promise<Service[]>;
   getInfo(): Promise<import('../../ipvs/types.js').Info>;
   getService(key: ServiceKey): Promise<Service>;
   getDestinations(key: ServiceKey): Promise<Destination[]>;
@@ -45,6 +50,8 @@ export interface LvsadmIo {
   /** Resolves names for a listing without -n. */
   names(hosts: ReadonlyArray<{ family: 'inet' | 'inet6'; address: string }>): NameLookup;
   readConnections(): string;
+  /** /proc/net/ip_vs, if this system has one (see listedTable()). */
+  readIpvsTable?: (() => string) | undefined;
   readStdin(): string;
   resolver: InputResolver;
   /** ipvs_strerror() for a failed kernel operation. */
@@ -195,14 +202,44 @@ export async function list(ce: CommandEntry, client: LvsadmClient, io: LvsadmIo)
     }
     return;
   }
-  let info;
+  let info: Info;
   let entries: ServiceEntry[];
   try {
-    [info, entries] = await Promise.all([client.getInfo(), client.getAll()]);
+    [info, entries] = await listedTable(format, client, io);
   } catch (e) {
     listFailure(io, e);
   }
   io.out(listAllText(info, entries, format, io.names(format.numeric ? [] : namesWanted(entries).hosts)));
+}
+
+/** Whether a listing prints only what /proc/net/ip_vs has of a destination (address, port, forwarding
+ * method, weight, active and inactive connections): -L without a column option, and -S without tunnels. */
+function procTableSuffices(format: FormatFlags, entries: readonly ServiceEntry[]): boolean {
+  if (format.rule) return entries.every((e) => e.destinations.every((d) => d.forward !== 'tunnel')); // -S prints tunnel options
+  return !format.stats && !format.rate && !format.thresholds && !format.persistentConn && !format.tunInfo;
+}
+
+/**
+ * The whole table for list_all(). ipvsadm asks GET_DEST once per service, and so does getAll(): with 1,000
+ * services that is 1,000 netlink round trips, each decoded in JavaScript. When the listing prints nothing
+ * /proc/net/ip_vs lacks, one GET_SERVICE dump plus one read of that file give the same table; if the file
+ * is missing, has another layout or no longer matches the services (the table changed in between), the
+ * listing falls back to getAll().
+ */
+async function listedTable(format: FormatFlags, client: LvsadmClient, io: LvsadmIo): Promise<[Info, ServiceEntry[]]> {
+  const wantsStats = !format.rule && (format.stats || format.rate);
+  if (!wantsStats && client.getServices && io.readIpvsTable) {
+    const services = await client.getServices({ stats: false });
+    let table;
+    try {
+      table = parseProcTable(io.readIpvsTable());
+    } catch {
+      table = undefined; // no /proc/net/ip_vs (no procfs, or ip_vs without it): ask the kernel per service
+    }
+    const entries = table && joinProcTable(services, table);
+    if (table && entries && procTableSuffices(format, entries)) return [table.info, entries];
+  }
+  return Promise.all([client.getInfo(), client.getAll({ stats: wantsStats })]);
 }
 
 /** Runs argv as ipvsadm would; returns the exit status (LvsadmExit is reported, not thrown). */
