@@ -29,11 +29,15 @@ class FakeKernel implements IpvsHandle {
   daemons: SyncDaemon[] = [];
   flushes = 0;
   closed = false;
+  /** Every request made: table reads and ops, in order (a reload of an unchanged file must add none). */
+  requests: string[] = [];
   async getAll() {
+    this.requests.push('getAll');
     return structuredClone(this.entries);
   }
   async apply(ops: readonly IpvsOp[]) {
     return ops.map((op) => {
+      this.requests.push(op.op);
       const find = (k: Parameters<typeof serviceKeyId>[0]) => this.entries.find((e) => serviceKeyId(e.service.key) === serviceKeyId(k));
       switch (op.op) {
         case 'add-service':
@@ -67,16 +71,20 @@ class FakeKernel implements IpvsHandle {
     });
   }
   async flush() {
+    this.requests.push('flush');
     this.flushes++;
     this.entries = [];
   }
   async setTimeouts(t: Timeouts) {
+    this.requests.push('setTimeouts');
     this.timeouts = { tcp: t.tcp || this.timeouts.tcp, tcpFin: t.tcpFin || this.timeouts.tcpFin, udp: t.udp || this.timeouts.udp };
   }
   async startDaemon(d: SyncDaemon) {
+    this.requests.push('startDaemon');
     this.daemons.push(d);
   }
   async stopDaemon(state: SyncDaemon['state']) {
+    this.requests.push('stopDaemon');
     this.daemons = this.daemons.filter((d) => d.state !== state);
   }
   close() {
@@ -124,12 +132,13 @@ class FakeEngine implements EngineView {
   }
 }
 
-/** Probes answer from `alive` (by connect address). */
-function inThreadHost(alive: Set<string>): () => CheckerHost {
+/** Probes answer from `alive` (by connect address); `probed` records "address:port" of each probe. */
+function inThreadHost(alive: Set<string>, probed: string[] = []): () => CheckerHost {
   return () => {
     const ch = new MessageChannel();
     const probe = async (spec: ProbeSpec): Promise<ProbeResult> => {
       const addr = 'target' in spec ? spec.target.address : '';
+      if ('target' in spec) probed.push(`${addr}:${spec.target.port}`);
       return alive.has(addr) ? { ok: true, reason: 'ok' } : { ok: false, reason: 'connection refused' };
     };
     const detach = serveCheckers(ch.port2, { probe, random: () => 0 });
@@ -197,9 +206,10 @@ describe('CheckersRuntime', () => {
   function make(text: string, engine: EngineView | undefined, kernel: FakeKernel, alive: Set<string>, opts: { dontReleaseIpvs?: boolean } = {}) {
     const lines: Array<{ level: string; msg: string }> = [];
     const log = createMemoryLogger(lines as never);
-    const rt = new CheckersRuntime(config(text), log, opts, { openIpvs: async () => kernel, startHost: inThreadHost(alive), retryMs: 50 });
+    const probed: string[] = [];
+    const rt = new CheckersRuntime(config(text), log, opts, { openIpvs: async () => kernel, startHost: inThreadHost(alive, probed), retryMs: 50 });
     runtimes.push(rt);
-    return { rt, lines: lines as unknown as Array<{ level: string; msg: string }>, start: () => rt.start(engine) };
+    return { rt, probed, lines: lines as unknown as Array<{ level: string; msg: string }>, start: () => rt.start(engine) };
   }
 
   it('installs a VIP virtual server only while its instance is MASTER; others always; foreign entries untouched', async () => {
@@ -349,5 +359,207 @@ describe('CheckersRuntime', () => {
     const errors = lines.filter((l) => l.level === 'error');
     expect(errors.map((l) => l.msg)).toEqual(["IPVS: Can't initialize ipvs: Protocol not available - virtual servers will not be programmed"]);
     await hook.stop();
+  });
+});
+
+// SIGHUP reload (lvskeeper issue #6): a diff applied through the one reconciler, never a restart.
+const VI_2 = `
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 11
+  priority 100
+  advert_int 1
+  virtual_ipaddress { 10.9.9.9 }
+}
+`;
+
+/** LAB with a 60 s delay_loop: after the first round, any probe seen was caused by the reload. */
+const RELOAD = LAB.replaceAll('delay_loop 1', 'delay_loop 60');
+
+describe('CheckersRuntime.reload', () => {
+  const runtimes: CheckersRuntime[] = [];
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.stop()));
+  });
+
+  function make(text: string, engine: EngineView | undefined, kernel: FakeKernel, alive: Set<string>) {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const log = createMemoryLogger(lines as never);
+    const probed: string[] = [];
+    const rt = new CheckersRuntime(config(text), log, {}, { openIpvs: async () => kernel, startHost: inThreadHost(alive, probed), retryMs: 50 });
+    runtimes.push(rt);
+    /** Counters now; `since()` returns what happened after. */
+    const mark = () => {
+      const at = { requests: kernel.requests.length, probes: probed.length, lines: lines.length };
+      return {
+        requests: () => kernel.requests.slice(at.requests),
+        ops: () => kernel.requests.slice(at.requests).filter((r) => r !== 'getAll').sort(),
+        probes: () => probed.slice(at.probes),
+        lines: () => lines.slice(at.lines).map((l) => l.msg),
+      };
+    };
+    /** Let the worker's answers and the reconciler settle (without asking for a sync: that reads the kernel). */
+    const settle = async () => {
+      await new Promise((r) => setTimeout(r, 150));
+    };
+    return { rt, mark, settle, start: () => rt.start(engine) };
+  }
+
+  it('an unchanged file: zero IPVS requests, no probe restarted, nothing logged; a down real server stays down', async () => {
+    const kernel = new FakeKernel();
+    const t = make(RELOAD, new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '10.9.9.10']));
+    await t.start();
+    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1'));
+    await t.settle();
+    const since = t.mark();
+    await t.rt.reload(config(RELOAD));
+    await t.settle();
+    expect(since.requests()).toEqual([]);
+    expect(since.probes()).toEqual([]);
+    expect(since.lines()).toEqual([]);
+    expect(kernel.table()).toEqual(['10.9.9.9:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.121:8080/1']);
+  });
+
+  it('a weight change is one edit-dest, a scheduler change one edit-service: no delete, no add', async () => {
+    const kernel = new FakeKernel();
+    const t = make(RELOAD, new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']));
+    await t.start();
+    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1'));
+    await t.settle();
+    const since = t.mark();
+    const next = RELOAD.replace('real_server 192.168.60.121 8080 { weight 1', 'real_server 192.168.60.121 8080 { weight 5').replace('lb_algo rr', 'lb_algo wrr');
+    await t.rt.reload(config(next));
+    await t.settle();
+    expect(since.ops()).toEqual(['edit-dest', 'edit-service']);
+    expect(since.probes()).toEqual([]);
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/5 192.168.60.122:8080/1');
+    expect(kernel.entries.find((e) => e.service.key.kind === 'addr' && e.service.key.port === 8080)?.service.scheduler).toBe('wrr');
+    expect(since.lines()).toEqual(
+      expect.arrayContaining([
+        'Reload: virtual server [192.168.60.200]:tcp:8080 changed (lb_algo rr -> wrr)',
+        'Changing weight from 1 to 5 for active service [192.168.60.121]:tcp:8080 of VS [192.168.60.200]:tcp:8080',
+      ]),
+    );
+  });
+
+  it('real and virtual servers added and removed (through the hook): only their own adds and deletes', async () => {
+    const kernel = new FakeKernel();
+    const probed: string[] = [];
+    const hook = attachCheckers(
+      { dontReleaseIpvs: false, vrrpOnly: false },
+      { openIpvs: async () => kernel, startHost: inThreadHost(new Set(['192.168.60.121', '192.168.60.122', '192.168.60.123', '10.9.9.10']), probed) },
+    );
+    const log = createMemoryLogger([] as never);
+    await hook(new FakeEngine({ VI_1: 'MASTER' }), config(RELOAD), log);
+    await until(() => kernel.table().length === 2 && kernel.table()[1]!.includes('192.168.60.122'));
+    await hook.runtime()?.synced();
+    const before = kernel.requests.length;
+    const probesBefore = probed.length;
+    const next = RELOAD.replace('real_server 192.168.60.122 8080', 'real_server 192.168.60.123 8080').replace('virtual_server 10.9.9.9 53', 'virtual_server 10.9.9.8 53');
+    await hook.reload(config(next));
+    await new Promise((r) => setTimeout(r, 100));
+    await hook.runtime()?.synced();
+    expect(kernel.requests.slice(before).filter((r) => r !== 'getAll').sort()).toEqual(['add-dest', 'add-dest', 'add-service', 'del-dest', 'del-service']);
+    expect(kernel.table()).toEqual(['10.9.9.8:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.123:8080/1']);
+    expect(probed.slice(probesBefore)).toEqual(['192.168.60.123:8080']); // only the new checker
+    await hook.stop();
+  });
+
+  it('a changed checker restarts alone; its real server keeps its state (down stays out, up stays in)', async () => {
+    const kernel = new FakeKernel();
+    const t = make(RELOAD, new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '10.9.9.10']));
+    await t.start();
+    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1'));
+    await t.settle();
+    const since = t.mark();
+    // .121 (up) gets alpha: a fresh alpha checker would take it out until it succeeds.
+    // .122 (down) gets another port: a fresh checker without alpha would put it in until it fails.
+    const next = RELOAD.replace(
+      'real_server 192.168.60.121 8080 { weight 1\n    TCP_CHECK { connect_timeout 1',
+      'real_server 192.168.60.121 8080 { weight 1\n    TCP_CHECK { alpha\n connect_timeout 1',
+    ).replace('real_server 192.168.60.122 8080 { weight 1\n    TCP_CHECK { connect_timeout 1', 'real_server 192.168.60.122 8080 { weight 1\n    TCP_CHECK { connect_port 8081 connect_timeout 1');
+    expect(next).not.toBe(RELOAD);
+    await t.rt.reload(config(next));
+    await until(() => since.probes().length === 2);
+    await t.settle();
+    expect(since.probes().sort()).toEqual(['192.168.60.121:8080', '192.168.60.122:8081']);
+    expect(since.ops()).toEqual([]);
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1');
+  });
+
+  it('instances added or removed by a reload move the VIP gating of their virtual servers', async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const t = make(RELOAD, engine, kernel, new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']));
+    await t.start();
+    await until(() => kernel.table().length === 1);
+    await t.settle();
+    expect(kernel.table()).toEqual(['10.9.9.9:53 10.9.9.10:53/2']);
+
+    // VI_2 (added on the VRRP side first) now holds 10.9.9.9 as BACKUP: its virtual server leaves this node.
+    let since = t.mark();
+    engine.instances.set('VI_2', { state: 'BACKUP' });
+    await t.rt.reload(config(RELOAD + VI_2));
+    await t.settle();
+    expect(kernel.table()).toEqual([]);
+    expect(since.ops()).toEqual(['del-service']);
+    expect(since.lines()).toContain('Reload: virtual servers on 10.9.9.9 are now installed only while (VI_2) is MASTER (were on every node)');
+    engine.set('VI_2', 'MASTER');
+    await until(() => kernel.table().length === 1);
+
+    // VI_1 removed: nothing gates 192.168.60.200 any more, so it is installed on this node too.
+    since = t.mark();
+    const withoutVi1 = RELOAD.replace(/vrrp_instance VI_1 \{[^}]*\{[^}]*\}\s*\}/, '') + VI_2;
+    expect(withoutVi1).not.toContain('VI_1');
+    await t.rt.reload(config(withoutVi1));
+    await t.settle();
+    expect(kernel.table()).toEqual(['10.9.9.9:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1']);
+    expect(since.lines()).toContain('Reload: virtual servers on 192.168.60.200 are now installed on every node (were only while (VI_1) is MASTER)');
+  });
+
+  it('lvs_flush is not run again; lvs_timeouts and lvs_sync_daemon follow the new file; unchanged ones cost nothing', async () => {
+    const kernel = new FakeKernel();
+    const base = RELOAD.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0 VI_1');
+    const t = make(base, new FakeEngine({ VI_1: 'BACKUP' }), kernel, new Set(['10.9.9.10']));
+    await t.start();
+    await until(() => kernel.daemons.length === 1 && kernel.table().length === 1);
+    await t.settle();
+    let since = t.mark();
+    await t.rt.reload(config(base));
+    await t.settle();
+    expect(since.requests()).toEqual([]);
+
+    since = t.mark();
+    await t.rt.reload(config(base.replace('tcp 100', 'tcp 200').replace('lvs_sync_daemon eth0', 'lvs_sync_daemon eth1')));
+    await until(() => kernel.daemons[0]?.mcastInterface === 'eth1');
+    await t.settle();
+    expect(kernel.flushes).toBe(1);
+    expect(kernel.timeouts.tcp).toBe(200);
+    expect(kernel.daemons).toEqual([expect.objectContaining({ state: 'backup', mcastInterface: 'eth1', syncId: 10 })]);
+    expect(since.requests()).toEqual(['setTimeouts', 'stopDaemon', 'startDaemon']);
+
+    await t.rt.reload(config(RELOAD));
+    await until(() => kernel.daemons.length === 0);
+    expect(kernel.flushes).toBe(1);
+  });
+
+  it('quorum and the sorry server follow the new numbers in the kernel', async () => {
+    const kernel = new FakeKernel();
+    // The parser caps quorum at the total weight (2): with .122 down the live weight is 1.
+    const withSorry = (quorum: number) => RELOAD.replace('lb_algo rr\n', `lb_algo rr\n  quorum ${quorum}\n  sorry_server 192.168.60.99 8080\n`);
+    expect(config(withSorry(2)).virtualServers[0]?.quorum).toBe(2);
+    const t = make(withSorry(1), new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '10.9.9.10']));
+    await t.start();
+    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1'));
+    await t.settle();
+    const since = t.mark();
+    await t.rt.reload(config(withSorry(2)));
+    await t.settle();
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.99:8080/1');
+    expect(since.lines()).toContain('Lost quorum 2-0=2 > 1 for VS [192.168.60.200]:tcp:8080');
+    await t.rt.reload(config(withSorry(1)));
+    await t.settle();
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1');
   });
 });

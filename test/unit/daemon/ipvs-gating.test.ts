@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/index.js';
-import { instancesNeedingAllNodes } from '../../../src/daemon/ipvs-gating.js';
+import { describeGateChanges, instancesNeedingAllNodes, vipGateId, vipGates } from '../../../src/daemon/ipvs-gating.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lk-gating-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,5 +42,38 @@ describe('which instances keep their virtual servers on every node', () => {
     expect(instancesNeedingAllNodes(configWith('', 'ipvsadm -Ln | grep -q TCP'), () => undefined)).toEqual([
       { instance: 'VI_1', script: 'lvs_check', evidence: 'command line' },
     ]);
+  });
+});
+
+function instances(...specs: Array<[name: string, vrid: number, vips: string[]]>) {
+  const text = specs
+    .map(([name, vrid, vips]) => `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  virtual_ipaddress {\n    ${vips.join('\n    ')}\n  }\n}\n`)
+    .join('');
+  return parseConfig('/virtual/k.conf', { readFile: () => text, checkInterfaces: false }).config;
+}
+
+describe('VIP gating across reloads (instances added and removed)', () => {
+  it('maps each VIP (canonical address) to the instances holding it; ungated instances hold none', () => {
+    const cfg = instances(['VI_1', 10, ['192.168.60.200']], ['VI_2', 11, ['192.168.60.200', '10.0.0.9']], ['VI_6', 12, ['2001:db8:0::0:1']]);
+    expect([...vipGates(cfg, new Set())]).toEqual([
+      ['inet/192.168.60.200', ['VI_1', 'VI_2']],
+      ['inet/10.0.0.9', ['VI_2']],
+      ['inet6/2001:db8::1', ['VI_6']],
+    ]);
+    expect([...vipGates(cfg, new Set(['VI_1', 'VI_6']))]).toEqual([
+      ['inet/192.168.60.200', ['VI_2']],
+      ['inet/10.0.0.9', ['VI_2']],
+    ]);
+  });
+
+  it('says which served VIPs changed hands when a reload adds or removes an instance', () => {
+    const before = vipGates(instances(['VI_1', 10, ['192.168.60.200']]), new Set());
+    const after = vipGates(instances(['VI_2', 11, ['10.0.0.9']]), new Set());
+    const served = new Set([vipGateId('inet', '192.168.60.200'), vipGateId('inet', '10.0.0.9'), vipGateId('inet', '10.0.0.1')]);
+    expect(describeGateChanges(before, after, served)).toEqual([
+      'Reload: virtual servers on 192.168.60.200 are now installed on every node (were only while (VI_1) is MASTER)',
+      'Reload: virtual servers on 10.0.0.9 are now installed only while (VI_2) is MASTER (were on every node)',
+    ]);
+    expect(describeGateChanges(before, before, served)).toEqual([]);
   });
 });
