@@ -1,0 +1,254 @@
+// SIGHUP reload, SIGTERM and restart after kill -9, with real daemons (parent + VRRP child + checker
+// child) on a bridge and the peer watching the wire (issue #6, tests 1–3):
+//   1. 100 reloads of an unchanged configuration: no state change, no VIP removal, no advert gap
+//      longer than advert_int + 10 ms, the tracked script's weight still applied;
+//   2. reloads that add/remove a VIP, change a priority, add/remove an instance, and a broken file;
+//   3. SIGTERM: priority 0 on the wire, VIPs gone, exit 0; kill -9, then start: the stale VIP goes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Capture, Daemon, canRun, hasAddress, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from '../vrrp/helpers.js';
+
+const VIP = '192.168.60.200';
+const VIP_B = '192.168.60.201';
+const VIP_2 = '192.168.60.210';
+const LB1_IP = '192.168.60.111';
+const LB2_IP = '192.168.60.112';
+
+let topo: Topo;
+const daemons: Daemon[] = [];
+const monitors: ChildProcess[] = [];
+
+interface NodeConf {
+  priority: number;
+  vips?: string[];
+  /** Adds VI_2 (VRID 52, VIP .210) with this priority. */
+  vi2Priority?: number;
+  /** Raw text appended inside VI_1 (e.g. a typo for the broken-file test). */
+  extra?: string;
+}
+
+/** lb1/lb2 configuration: VI_1 (VRID 51) tracking a script that is down on lb1 (weight −5: 110 → 105). */
+function writeNodeConf(node: 'lb1' | 'lb2', c: NodeConf): string {
+  const dir = topo.dir;
+  const check = writeConf(dir, `check_${node}.sh`, `#!/bin/sh\n${node === 'lb1' ? 'exit 1' : 'exit 0'}\n`);
+  chmodSync(check, 0o755);
+  const vi1 = vrrpInstance({
+    state: node === 'lb1' ? 'MASTER' : 'BACKUP',
+    priority: c.priority,
+    auth: 'k33pal1v',
+    vips: (c.vips ?? [VIP]).map((v) => `${v}/24`),
+    extra: `  track_script {\n    chk\n  }\n${c.extra ?? ''}`,
+  });
+  const vi2 = c.vi2Priority === undefined ? '' : vrrpInstance({ name: 'VI_2', vrid: 52, priority: c.vi2Priority, vips: [`${VIP_2}/24`] });
+  return writeConf(
+    dir,
+    `${node}.conf`,
+    `global_defs {\n  router_id ${node}\n}\nvrrp_script chk {\n  script "${check}"\n  interval 1\n  weight -5\n  rise 1\n  fall 1\n}\n${vi1}${vi2}`,
+  );
+}
+
+function start(node: 'lb1' | 'lb2', c: NodeConf): Daemon {
+  const d = Daemon.lvskeeper(node, node === 'lb1' ? topo.lb1 : topo.lb2, writeNodeConf(node, c), topo.dir);
+  daemons.push(d);
+  return d;
+}
+
+/** `ip monitor address` in a namespace: every "Deleted ..." line, to prove no VIP was removed. */
+function watchAddressDeletions(ns: string): { deleted: string[]; stop(): void } {
+  const proc = spawn('ip', ['-o', '-n', ns, 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  monitors.push(proc);
+  const deleted: string[] = [];
+  let buf = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('Deleted')) deleted.push(line);
+    }
+  });
+  return { deleted, stop: () => proc.kill() };
+}
+
+async function reload(d: Daemon): Promise<void> {
+  const before = d.count(/Reload complete|Reload aborted/);
+  d.signal('SIGHUP');
+  await waitUntil(() => d.count(/Reload complete|Reload aborted/) > before, 10_000, `${d.name} reload`);
+}
+
+/** VRRP adverts seen on the wire: [time s, source, VRID, priority]. */
+function adverts(cap: Capture): Array<{ t: number; src: string; vrid: number; prio: number }> {
+  return cap
+    .fields('vrrp', ['frame.time_epoch', 'ip.src', 'vrrp.virt_rtr_id', 'vrrp.prio'])
+    .map(([t, src, vrid, prio]) => ({ t: Number(t), src: src!, vrid: Number(vrid), prio: Number(prio) }));
+}
+
+describe.skipIf(!canRun())('reload, stop and restart of a running pair', () => {
+  let lb1: Daemon;
+  let lb2: Daemon;
+
+  beforeAll(async () => {
+    topo = topology('rl');
+    lb1 = start('lb1', { priority: 110 });
+    lb2 = start('lb2', { priority: 100 });
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+    await lb2.waitFor(/\(VI_1\) Entering BACKUP STATE/, 10_000);
+    await waitUntil(() => hasAddress(topo.lb1, VIP), 5000, 'VIP on lb1');
+  }, 30_000);
+  afterAll(async () => {
+    for (const m of monitors) m.kill();
+    await Promise.all(daemons.map((d) => d.stop()));
+    topo?.down();
+  });
+
+  it('100 reloads of an unchanged configuration: no state change, no VIP removal, no advert gap > advert_int + 10 ms', async () => {
+    const cap = await Capture.start(topo.lb2, join(topo.dir, 'reload100.pcap'), 'vrrp');
+    const deletions = watchAddressDeletions(topo.lb1);
+    await sleep(1500);
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) {
+      // Both nodes: the backup must not flap either.
+      await Promise.all([reload(lb1), reload(lb2)]);
+    }
+    await sleep(2500);
+    await cap.stop();
+    deletions.stop();
+
+    expect(lb1.count(/Reload complete/, t0)).toBe(100);
+    expect(lb2.count(/Reload complete/, t0)).toBe(100);
+    for (const d of [lb1, lb2]) expect(d.lines.filter((l) => l.at >= t0 && /Entering|removing VIPs|sent 0 priority/.test(l.text)).map((l) => l.text)).toEqual([]);
+    expect(deletions.deleted).toEqual([]);
+    expect(hasAddress(topo.lb1, VIP)).toBe(true);
+    expect(hasAddress(topo.lb2, VIP)).toBe(false);
+
+    const fromLb1 = adverts(cap).filter((a) => a.src === LB1_IP);
+    expect(adverts(cap).filter((a) => a.src === LB2_IP)).toEqual([]);
+    expect(fromLb1.length).toBeGreaterThan(5);
+    // The down script's weight survives every reload (keepalived would briefly consider it up).
+    expect(new Set(fromLb1.map((a) => a.prio))).toEqual(new Set([105]));
+    const gaps = fromLb1.slice(1).map((a, i) => (a.t - fromLb1[i]!.t) * 1000);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(1010);
+  }, 240_000);
+
+  it('reload adds a VIP (with GARP) and removes one, on the master, without touching the others', async () => {
+    const cap = await Capture.start(topo.lb1, join(topo.dir, 'vips.pcap'), 'arp');
+    const deletions = watchAddressDeletions(topo.lb1);
+    const t0 = performance.now();
+    writeNodeConf('lb1', { priority: 110, vips: [VIP, VIP_B] });
+    await reload(lb1);
+    await waitUntil(() => hasAddress(topo.lb1, VIP_B), 3000, 'added VIP on lb1');
+    await sleep(1000);
+    await cap.stop();
+    expect(cap.fields(`arp.src.proto_ipv4 == ${VIP_B}`, ['arp.opcode']).length).toBeGreaterThan(0);
+    expect(lb1.has(/Reload complete/, t0)).toBe(true);
+
+    writeNodeConf('lb1', { priority: 110, vips: [VIP] });
+    await reload(lb1);
+    await waitUntil(() => !hasAddress(topo.lb1, VIP_B), 3000, 'removed VIP gone from lb1');
+    await sleep(300);
+    deletions.stop();
+    expect(deletions.deleted.filter((l) => l.includes(`${VIP}/`))).toEqual([]);
+    expect(deletions.deleted.filter((l) => l.includes(`${VIP_B}/`)).length).toBe(1);
+    expect(hasAddress(topo.lb1, VIP)).toBe(true);
+    expect(lb1.has(/Entering/, t0)).toBe(false);
+  }, 60_000);
+
+  it('reload of a priority: the backup raised above the master takes over; lowered again, the master preempts back', async () => {
+    const t0 = performance.now();
+    writeNodeConf('lb2', { priority: 120 });
+    await reload(lb2);
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000, t0);
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000, t0);
+    await waitUntil(() => hasAddress(topo.lb2, VIP) && !hasAddress(topo.lb1, VIP), 5000, 'VIP moved to lb2');
+
+    const t1 = performance.now();
+    writeNodeConf('lb2', { priority: 100 });
+    await reload(lb2);
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, t1);
+    await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 5000, 'VIP back on lb1');
+  }, 60_000);
+
+  it('reload adds an instance, then removing it from the master sends priority 0 and the peer takes it over', async () => {
+    const t0 = performance.now();
+    writeNodeConf('lb1', { priority: 110, vi2Priority: 110 });
+    writeNodeConf('lb2', { priority: 100, vi2Priority: 100 });
+    await Promise.all([reload(lb1), reload(lb2)]);
+    await lb1.waitFor(/\(VI_2\) Entering MASTER STATE/, 8000, t0);
+    await waitUntil(() => hasAddress(topo.lb1, VIP_2), 3000, 'VI_2 VIP on lb1');
+    expect(lb1.has(/\(VI_1\) Entering/, t0)).toBe(false);
+
+    const cap = await Capture.start(topo.lb2, join(topo.dir, 'remove-instance.pcap'), 'vrrp');
+    const t1 = performance.now();
+    writeNodeConf('lb1', { priority: 110 });
+    await reload(lb1);
+    await lb2.waitFor(/\(VI_2\) Entering MASTER STATE/, 3000, t1);
+    await waitUntil(() => hasAddress(topo.lb2, VIP_2) && !hasAddress(topo.lb1, VIP_2), 3000, 'VI_2 VIP moved to lb2');
+    await cap.stop();
+    const zero = adverts(cap).filter((a) => a.src === LB1_IP && a.vrid === 52 && a.prio === 0);
+    expect(zero.length).toBeGreaterThan(0);
+    // VI_1 untouched on both
+    expect(lb1.has(/\(VI_1\) Entering/, t0)).toBe(false);
+    expect(hasAddress(topo.lb1, VIP)).toBe(true);
+
+    writeNodeConf('lb2', { priority: 100 });
+    await reload(lb2);
+    await waitUntil(() => !hasAddress(topo.lb2, VIP_2), 3000, 'VI_2 gone from lb2 too');
+  }, 60_000);
+
+  it('a broken file is refused with file:line and the running configuration stays', async () => {
+    const t0 = performance.now();
+    const conf = writeNodeConf('lb1', { priority: 90, extra: '  prioritty 120\n' });
+    const lineNo = readFileSync(conf, 'utf8').split('\n').findIndex((l) => l.includes('prioritty')) + 1;
+    await reload(lb1);
+    expect(lb1.has(/Reload aborted/, t0)).toBe(true);
+    expect(lb1.has(new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${lineNo}: .*prioritty`), t0)).toBe(true);
+    await sleep(3500);
+    // Still MASTER at 110 − 5 (the refused file said 90): no state change, VIP kept.
+    expect(lb1.has(/Entering|removing VIPs/, t0)).toBe(false);
+    expect(lb2.has(/Entering MASTER/, t0)).toBe(false);
+    expect(hasAddress(topo.lb1, VIP)).toBe(true);
+    expect(lb1.exitCode).toBeUndefined();
+
+    writeNodeConf('lb1', { priority: 110 });
+    const t1 = performance.now();
+    await reload(lb1);
+    expect(lb1.has(/Reload complete/, t1)).toBe(true);
+  }, 60_000);
+
+  it('SIGTERM: priority 0 on the wire, VIPs gone, exit 0 within 5 s', async () => {
+    const cap = await Capture.start(topo.lb2, join(topo.dir, 'stop.pcap'), 'vrrp');
+    const t0 = performance.now();
+    const code = await lb1.stop();
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(0);
+    expect(hasAddress(topo.lb1, VIP)).toBe(false);
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, t0);
+    await sleep(500);
+    await cap.stop();
+    expect(adverts(cap).some((a) => a.src === LB1_IP && a.vrid === 51 && a.prio === 0)).toBe(true);
+  }, 30_000);
+
+  it('kill -9 of the whole daemon leaves the VIP; started again as backup, it removes the stale VIP', async () => {
+    lb1 = start('lb1', { priority: 110 });
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+    await waitUntil(() => hasAddress(topo.lb1, VIP), 5000, 'VIP on lb1');
+    // Every process of the daemon at once, as `systemctl kill -s KILL` does to its cgroup.
+    const pidFiles = ['lb1.pid', 'lb1_vrrp.pid', 'lb1_checkers.pid'].map((f) => join(topo.dir, f));
+    const pids = pidFiles.map((f) => Number(readFileSync(f, 'utf8').trim()));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await lb1.exited;
+    expect(hasAddress(topo.lb1, VIP)).toBe(true); // stale
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, performance.now() - 100);
+
+    // Restarted with a lower priority, it must stay BACKUP and clean its stale VIP at start.
+    const t0 = performance.now();
+    lb1 = start('lb1', { priority: 90 });
+    await lb1.waitFor(/\(VI_1\) Entering BACKUP STATE/, 10_000, t0);
+    await waitUntil(() => !hasAddress(topo.lb1, VIP), 3000, 'stale VIP removed from lb1');
+    expect(hasAddress(topo.lb2, VIP)).toBe(true);
+  }, 60_000);
+});
