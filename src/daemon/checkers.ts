@@ -155,6 +155,7 @@ export class CheckersRuntime {
   /** The sync daemon parameters last started (JSON), to restart it when a reload changes them. */
   private syncDaemonJson: string | undefined;
   private hasEngine = false;
+  private started = false;
   private kernelTried = false;
   private syncDaemonChain: Promise<void> = Promise.resolve();
   /** The gate of each gated service key at the last sync (for the install/remove log lines). */
@@ -171,6 +172,7 @@ export class CheckersRuntime {
 
   async start(engine?: EngineView): Promise<void> {
     const cfg = this.config;
+    this.started = true;
     this.hasEngine = engine !== undefined;
     this.engine = engine;
     this.buildModel();
@@ -200,6 +202,10 @@ export class CheckersRuntime {
    */
   async reload(config: Config): Promise<void> {
     if (this.stopping) return;
+    if (!this.started) {
+      this.config = config; // start() builds everything from it
+      return;
+    }
     const previous = this.config;
     const installedBefore = this.installedJson();
     const gatesBefore = this.vipOwners;
@@ -213,7 +219,9 @@ export class CheckersRuntime {
     if (!this.ipvs && !this.kernelTried && this.needsKernel()) await this.openKernel(false);
     else if (JSON.stringify(previous.global.lvsTimeouts) !== JSON.stringify(config.global.lvsTimeouts)) await this.setTimeouts();
     const client = this.client;
-    if (client) {
+    if (this.restartTimer) {
+      // A dead worker is about to be replaced: the new one starts with the new specs.
+    } else if (client) {
       // A worker that dies meanwhile is restarted with the new specs; do not wait for it forever.
       await Promise.race([client.reload(this.specs), new Promise<void>((r) => setTimeout(r, RELOAD_WAIT_MS).unref())]);
     } else if (this.specs.length > 0) this.startHost();

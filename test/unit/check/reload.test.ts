@@ -186,6 +186,19 @@ describe('CheckerScheduler.reload', () => {
     t.sched.stop();
   });
 
+  it('inhibit_on_failure follows the new file: a dead real server appears at weight 0, then leaves again', async () => {
+    const t = harness(config(() => [rs(1), rs(2)])());
+    t.answers.set(9002, { ok: false, reason: 'refused' });
+    t.sched.start();
+    await t.clock.advance(100);
+    expect(t.rows()).toEqual(['10.0.1.1/1']);
+    t.sched.reload(config(() => [rs(1), rs(2, { inhibitOnFailure: true })])());
+    expect(t.rows()).toEqual(['10.0.1.1/1', '10.0.1.2/0']);
+    t.sched.reload(config(() => [rs(1), rs(2)])());
+    expect(t.rows()).toEqual(['10.0.1.1/1']);
+    t.sched.stop();
+  });
+
   it('a real server removed by reload lowers the live weight: quorum is lost through the reconciler rows', async () => {
     const sorry: SorryServerSpec = { label: '[10.0.9.9]:tcp:80', family: 'inet', address: '10.0.9.9', port: 80, weight: 1, forward: 'masq', inhibit: true };
     const t = harness(config(() => [rs(1), rs(2)], { quorum: 2, sorryServer: sorry })());

@@ -43,4 +43,23 @@ describe('checker worker protocol (over a real MessageChannel: structured-clone 
     detach();
     channel.port1.close();
   });
+
+  it('reload resolves after the worker applied the new specs and its events arrived (in order)', async () => {
+    const channel = new MessageChannel();
+    const detach = serveCheckers(channel.port2, { probe: async () => ({ ok: true, reason: 'ok' }), random: () => 0 });
+    const events: CheckEvent[] = [];
+    const client = new CheckerClient(channel.port1, (e) => events.push(e));
+    const rs = (n: number) => realServer(`10.0.1.${n}`, 80, { checkers: [tcpChecker(`c${n}`, `10.0.1.${n}`, 80, { delayLoopMs: 100000 })] });
+    const vs = (n: number[]) => virtualServer('10.0.0.1', 80, n.map(rs));
+    client.start([vs([1])]);
+    await client.reload([vs([1])]); // unchanged: nothing to say
+    await client.reload([vs([1, 2])]);
+    expect(client.desiredFor('[10.0.0.1]:tcp:80')[0]?.destinations.map((d) => d.address)).toEqual(['10.0.1.1', '10.0.1.2']);
+    expect(events.filter((e) => e.kind === 'log').map((e) => (e.kind === 'log' ? e.message : ''))).toContain(
+      'Reload: real server [10.0.1.2]:tcp:80 added to VS [10.0.0.1]:tcp:80 (in the pool until a checker fails)',
+    );
+    await client.stop();
+    detach();
+    channel.port1.close();
+  });
 });
