@@ -107,7 +107,7 @@ export interface LoggerOptions {
   noSyslog?: boolean | undefined;
   /** -g: also append lines to this file. */
   file?: string | undefined;
-  /** pino `name` in JSON lines (e.g. "lvskeeper" or "lvskeeper_vrrp"). */
+  /** The syslog tag and the pino `name` in JSON lines (e.g. "lvskeeper" or "lvskeeper_vrrp"). */
   processName?: string | undefined;
   // --- for tests and embedding ---
   /** Where the stderr lines go instead of stderr. */
