@@ -132,11 +132,15 @@ export function udpExchange(target: ConnectTarget, payload: Buffer, signal: Abor
       const verdict = on.onMessage(msg);
       if (verdict !== 'ignore') finish(verdict);
     });
+    // A failed connect() (e.g. ENETUNREACH: no route) reaches this callback, not 'error'; sending on the
+    // still unconnected socket would throw out of the callback and take the process down.
     const send = () =>
-      socket.connect(target.port, hostForConnect(target), () => {
-        socket.send(payload, (err) => {
-          if (err) finish(on.onSendError(err));
-        });
+      socket.connect(target.port, hostForConnect(target), (err?: Error) => {
+        if (err) finish(on.onError(err as NodeJS.ErrnoException));
+        else
+          socket.send(payload, (sendErr) => {
+            if (sendErr) finish(on.onSendError(sendErr));
+          });
       });
     if (markedFd !== undefined) {
       // Already marked and bound (bindto/bind_port) by the addon; connect() then routes with the mark.

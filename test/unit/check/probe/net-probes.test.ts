@@ -128,6 +128,16 @@ describe('UDP_CHECK probe', () => {
   it('an invalid payload is a failure, not a crash', async () => {
     expect(await probeUdp(udp(echoPort, { payloadHex: 'nothex' }), signal())).toEqual({ ok: false, reason: 'invalid payload hex string' });
   });
+
+  it('a failed UDP connect() (EACCES: broadcast without SO_BROADCAST) fails the check, not the process', async () => {
+    // connect() errors reach dgram's connect callback; sending on the unconnected socket used to throw there.
+    const broadcast = { ...udp(9), target: target(9, { address: '255.255.255.255', connectTimeoutMs: 300 }) };
+    expect(await probeUdp(broadcast, signal())).toEqual({ ok: false, reason: expect.stringContaining('EACCES') });
+    expect(await probeDns({ type: 'DNS_CHECK', target: broadcast.target, queryType: 'SOA', name: '.' }, signal())).toEqual({
+      ok: false,
+      reason: expect.stringContaining('EACCES'),
+    });
+  });
 });
 
 describe('SMTP_CHECK probe', () => {
