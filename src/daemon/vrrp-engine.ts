@@ -61,6 +61,16 @@ interface RunningInstance {
   scripts: [string, string][];
 }
 
+/** A kept instance's new configuration, built and checked, not yet applied. */
+interface PreparedInstance {
+  running: RunningInstance;
+  config: VrrpInstanceConfig;
+  spec: InstanceSpec;
+  links: [string, string][];
+  scripts: [string, string][];
+  shared: SharedTransport;
+}
+
 interface GroupRuntime {
   cfg: VrrpSyncGroup;
   state: SyncGroupState;
@@ -293,29 +303,18 @@ export class VrrpEngine {
     const { scriptsByName, groupByMember } = lookups(next);
     const byConfig = new Map([...this.running.values()].map((r) => [r.config, r] as const));
 
-    // VIPs that instances MASTER here hold in the new configuration: this reload must not delete them
-    // (a VIP moving to another instance is handed over, never removed and re-added).
-    const masterVips = new Map<string, VrrpInstance>();
-    for (const k of plan.vrrpInstances.kept) {
-      const r = byConfig.get(k.old);
-      if (r?.instance.state !== 'MASTER') continue;
-      for (const v of [...k.new.virtualIpAddresses, ...k.new.virtualIpAddressesExcluded]) masterVips.set(vipKey(v.family, v.address, v.dev ?? k.new.interface ?? ''), r.instance);
-    }
-    const spareFor = (self: VrrpInstance | undefined): VipSpare => (v) => {
-      const holder = masterVips.get(vipKey(v.family, v.address, v.interface));
-      return holder !== undefined && holder !== self;
-    };
-
-    // Removed: leave first (priority 0 goes out before anything else changes).
-    const leaving: Promise<void>[] = [];
-    for (const gone of plan.vrrpInstances.removed) {
-      const r = byConfig.get(gone);
+    // Removed instances leave the socket tables now (a kept instance may move onto their VRID) and
+    // send their priority 0 once the new settings are known (nothing async happens in between).
+    const gone: [RunningInstance, VrrpInstanceConfig][] = [];
+    for (const ic of plan.vrrpInstances.removed) {
+      const r = byConfig.get(ic);
       if (!r) continue;
       this.forget(r);
-      leaving.push(r.instance.delete(gone.notify.deleted !== undefined, spareFor(r.instance)).catch((e: Error) => this.log.error(`(${gone.name}) ${e.message}`)));
+      gone.push([r, ic]);
     }
 
-    // Kept: new settings in place.
+    // Kept: build the new spec and socket first, so that a failure leaves the instance as it was.
+    const prepared = new Map<VrrpInstance, PreparedInstance>();
     const added: VrrpInstanceConfig[] = [...plan.vrrpInstances.added];
     for (const k of plan.vrrpInstances.kept) {
       const r = byConfig.get(k.old);
@@ -324,11 +323,28 @@ export class VrrpEngine {
         continue;
       }
       try {
-        await this.reconfigure(r, k.new, groupByMember.get(k.new.name), scriptsByName, spareFor(r.instance));
+        prepared.set(r.instance, await this.prepare(r, k.new, groupByMember.get(k.new.name), scriptsByName));
       } catch (e) {
         this.log.error(`(${k.old.name}) cannot apply the new configuration, keeping the previous one: ${(e as Error).message}`);
       }
     }
+
+    // VIPs held by an instance that is MASTER here once this reload is applied: nobody removes them
+    // (a VIP moving to another instance is handed over, never removed and re-added).
+    const holders = new Map<string, VrrpInstance>();
+    for (const inst of this.running.keys()) {
+      if (inst.state !== 'MASTER') continue;
+      for (const v of (prepared.get(inst)?.spec ?? inst.spec).vips) holders.set(vipKey(v), inst);
+    }
+    const spareFor = (self: VrrpInstance): VipSpare => (v) => {
+      const holder = holders.get(vipKey(v));
+      return holder !== undefined && holder !== self;
+    };
+
+    const leaving = gone.map(([r, ic]) =>
+      r.instance.delete(ic.notify.deleted !== undefined, spareFor(r.instance)).catch((e: Error) => this.log.error(`(${ic.name}) ${e.message}`)),
+    );
+    for (const p of prepared.values()) this.commit(p, spareFor(p.running.instance));
 
     // Added: built now, started once trackers and groups know them.
     const fresh: VrrpInstance[] = [];
@@ -361,24 +377,29 @@ export class VrrpEngine {
     return { ...this.config, vrrpInstances: [...this.running.values()].map((r) => r.config) };
   }
 
-  /** A kept instance: build its new spec and socket first, so a failure leaves it untouched. */
-  private async reconfigure(
+  /** A kept instance's new spec and socket, built without touching the running instance. */
+  private async prepare(
     r: RunningInstance,
     ic: VrrpInstanceConfig,
     group: VrrpSyncGroup | undefined,
     scriptsByName: ScriptsByName,
-    spare: VipSpare,
-  ): Promise<void> {
+  ): Promise<PreparedInstance> {
     const { spec, links, scripts } = await this.buildSpec(ic, group, scriptsByName);
     const shared = await this.transportFor(ic, spec);
     this.checkVridFree(shared, ic, spec, r.instance);
-    const moved = shared !== r.shared;
+    return { running: r, config: ic, spec, links, scripts, shared };
+  }
+
+  /** Switch a kept instance to its prepared configuration (socket, trackers, then the instance itself). */
+  private commit(p: PreparedInstance, spare: VipSpare): void {
+    const r = p.running;
+    const moved = p.shared !== r.shared;
     if (moved) {
-      r.shared.byVrid.delete(r.config.virtualRouterId);
-      shared.byVrid.set(ic.virtualRouterId, r.instance);
+      if (r.shared.byVrid.get(r.config.virtualRouterId) === r.instance) r.shared.byVrid.delete(r.config.virtualRouterId);
+      p.shared.byVrid.set(p.config.virtualRouterId, r.instance);
     }
-    Object.assign(r, { config: ic, shared, links, scripts });
-    r.instance.reconfigure({ spec, transport: moved ? shared.transport : undefined, trackersUp: this.trackerStates(r), spare });
+    Object.assign(r, { config: p.config, shared: p.shared, links: p.links, scripts: p.scripts });
+    r.instance.reconfigure({ spec: p.spec, transport: moved ? p.shared.transport : undefined, trackersUp: this.trackerStates(r), spare });
   }
 
   /** Drop a removed instance from every table (its leaving step must not drag its old group along). */
@@ -693,8 +714,8 @@ function bind(map: Map<string, TrackerBinding[]>, key: string, instance: VrrpIns
 }
 
 /** How the kernel tells a VIP apart on an interface (family, address, device). */
-function vipKey(family: string, address: string, iface: string): string {
-  return `${family}|${canonicalAddress(address, family as 'inet' | 'inet6')}|${iface}`;
+function vipKey(v: VirtualAddress): string {
+  return `${v.family}|${canonicalAddress(v.address, v.family)}|${v.interface}`;
 }
 
 /** describePlan's lines for the VRRP side (virtual servers are the checkers' business). */

@@ -309,4 +309,53 @@ ${instance({ prio: 150, extra: 'track_script {\n chk\n chk0\n}' })}`;
     await a.reload(uni([B, '192.168.60.99'], 120) + added);
     expect(a.engine.stats()['VI_1']!.basePriority).toBe(120);
   });
+
+  it('a changed advert_int takes effect at once on a MASTER (advert now, then the new interval), without a flap', async () => {
+    const { t, wire, a, b } = await pair(instance({ prio: 150 }), instance({ prio: 100 }));
+    const changes = [a.changes.length, b.changes.length];
+    const at = t.now();
+    await a.reload(instance({ prio: 150, advertInt: 2 }));
+    await b.reload(instance({ prio: 100, advertInt: 2 }));
+    expect(wire.adverts(A).at(-1)!.at).toBe(at);
+    await run(t, 10_000, 1);
+    const after = wire.adverts(A).filter((x) => x.at >= at).map((x) => x.at - at);
+    expect(after).toEqual([0, 2000, 4000, 6000, 8000, 10000]);
+    expect([a.changes.length, b.changes.length]).toEqual(changes);
+    expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+  });
+
+  it('sync groups are rebuilt for the new membership without disturbing kept members', async () => {
+    const t = new FakeTimers();
+    let listener: (name: string, c: { up: boolean }) => void = () => undefined;
+    const status: Record<string, 'up' | 'down'> = { chk0: 'up' };
+    const scripts: TrackScriptSource = { status: (n) => status[n], onChange: (l) => ((listener = l), () => undefined) };
+    const text = (members: string[]) => `vrrp_script chk0 { script "/bin/true"
+  weight 0 }
+vrrp_sync_group VG {
+  group {
+    ${members.join('\n    ')}
+  }
+}
+${instance({ prio: 150, extra: 'track_script {\n chk0\n}' })}
+${instance({ name: 'VI_2', vrid: 52, prio: 150, vips: ['192.168.60.210'] })}`;
+    const a = new Node(new Wire(t), A);
+    await a.start(text(['VI_1', 'VI_2']), scripts);
+    await run(t, 5000, 1);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['MASTER', 'MASTER']);
+    const changes = a.changes.length;
+    await a.reload(text(['VI_1']), scripts);
+    await run(t, 100, 1);
+    expect(a.changes.length).toBe(changes);
+    // VI_2 left the group: VI_1's fault no longer drags it along.
+    status['chk0'] = 'down';
+    listener('chk0', { up: false });
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'MASTER']);
+    // Joining a faulted group: FAULT; leaving it again: BACKUP, then MASTER on its own.
+    await a.reload(text(['VI_1', 'VI_2']), scripts);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'FAULT']);
+    await a.reload(text(['VI_1']), scripts);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'BACKUP']);
+    await run(t, 5000, 1);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'MASTER']);
+  });
 });

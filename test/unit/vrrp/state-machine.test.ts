@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineConfig, masterDownMs, skewMs, step, initialState, type MachineConfig } from '../../../src/vrrp/state-machine.js';
+import { machineConfig, masterDownMs, reconfigure, skewMs, step, initialState, type MachineConfig } from '../../../src/vrrp/state-machine.js';
 import { syncGroupStep } from '../../../src/vrrp/sync-group.js';
 import { Sim, advert } from './harness.js';
 
@@ -420,5 +420,69 @@ describe('two simulated routers on one wire', () => {
     aUp = true;
     tick(3000);
     expect([a.state.state, b.state.state]).toEqual(['MASTER', 'BACKUP']);
+  });
+});
+
+describe('reload of a kept instance (reconfigure)', () => {
+  const master = (cfg: MachineConfig): Sim => {
+    const s = new Sim(cfg);
+    s.event({ type: 'start' });
+    s.advance(4000);
+    expect(s.state.state).toBe('MASTER');
+    return s;
+  };
+
+  it('the same settings change nothing: no action, the advert timer untouched', () => {
+    const s = master(base());
+    expect(reconfigure(base(), base(), s.state, {}, s.nowMs)).toEqual({ state: s.state, actions: [] });
+  });
+
+  it('a MASTER keeps its state and advertises a new priority on its schedule (no extra advert)', () => {
+    const s = master(base());
+    const r = reconfigure(base(), base({ basePriority: 50 }), s.state, {}, s.nowMs);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.state.effectivePriority).toBe(50);
+    expect(r.actions).toEqual([
+      { type: 'log', level: 'info', text: '(VI_1) Changing effective priority from 100 to 50' },
+      { type: 'priorityChanged', from: 100, to: 50 },
+    ]);
+  });
+
+  it('a changed advert_int on a MASTER: one advert now, then the new interval', () => {
+    const s = master(base());
+    const r = reconfigure(base(), base({ advertIntCs: 200 }), s.state, {}, s.nowMs);
+    expect(r.actions.filter((a) => a.type !== 'log')).toEqual([
+      { type: 'sendAdvert', priority: 100 },
+      { type: 'setTimer', kind: 'adver', ms: 2000 },
+    ]);
+    expect(r.state.masterAdverIntCs).toBe(200);
+  });
+
+  it('a v3 BACKUP keeps the interval learned from its master; a weight-0 tracker down means FAULT', () => {
+    const v3 = base({ version: 3 });
+    const s = new Sim(v3);
+    s.event({ type: 'start' });
+    s.event(adv(200, { version: 3, advertIntCs: 50 }));
+    expect(s.state.masterAdverIntCs).toBe(50);
+    const tracked = base({ version: 3, advertIntCs: 200, trackers: [{ name: 'script:chk#0', weight: 0 }] });
+    const kept = reconfigure(v3, tracked, s.state, { 'script:chk#0': true }, s.nowMs);
+    expect(kept.state.masterAdverIntCs).toBe(50);
+    expect(kept.actions).toEqual([]);
+    const down = reconfigure(v3, tracked, s.state, { 'script:chk#0': false }, s.nowMs);
+    expect(down.state.state).toBe('FAULT');
+    expect(down.actions).toContainEqual({ type: 'notify', state: 'FAULT', priority: 100 });
+  });
+
+  it('a deleted MASTER sends priority 0, releases its VIPs and notifies FAULT (DELETED with notify_deleted)', () => {
+    for (const [notifyDeleted, state] of [[false, 'FAULT'], [true, 'DELETED']] as const) {
+      const s = master(base());
+      const a = s.event({ type: 'delete', notifyDeleted });
+      expect(a.filter((x) => x.type !== 'cancelTimer' && x.type !== 'log')).toEqual([
+        { type: 'sendAdvert', priority: 0 },
+        { type: 'removeVips', reason: 'deleted' },
+        { type: 'transition', from: 'MASTER', to: 'STOP', reason: 'deleted' },
+        { type: 'notify', state, priority: 100 },
+      ]);
+    }
   });
 });
