@@ -45,6 +45,14 @@ function harness(initial: VirtualServerSpec[]) {
   return { clock, answers, calls, events, sched, rows, logs, callsOn };
 }
 
+/** A started scheduler after its first round of probes (all succeeding unless told otherwise). */
+async function running(initial: VirtualServerSpec[]) {
+  const t = harness(initial);
+  t.sched.start();
+  await t.clock.advance(100);
+  return t;
+}
+
 describe('CheckerScheduler.reload', () => {
   it('an unchanged configuration changes nothing: no event, no probe restarted, the timers keep their phase', async () => {
     const cfg = config(() => [rs(1), rs(2)]);
@@ -93,9 +101,7 @@ describe('CheckerScheduler.reload', () => {
   });
 
   it('a changed checker on an alive real server keeps it in the pool, even with alpha, until the new checker fails', async () => {
-    const t = harness(config(() => [rs(1), rs(2)])());
-    t.sched.start();
-    await t.clock.advance(100);
+    const t = await running(config(() => [rs(1), rs(2)])());
     t.events.length = 0;
     t.answers.set(9102, { ok: false, reason: 'refused' });
     t.sched.reload(config(() => [rs(1), rs(2, {}, 9102, { alpha: true })])());
@@ -108,9 +114,7 @@ describe('CheckerScheduler.reload', () => {
   });
 
   it('a timing change (delay_loop) restarts that checker with the new timing', async () => {
-    const t = harness(config(() => [rs(1), rs(2)])());
-    t.sched.start();
-    await t.clock.advance(100);
+    const t = await running(config(() => [rs(1), rs(2)])());
     t.calls.length = 0;
     t.sched.reload(config(() => [rs(1), rs(2, {}, 9002, { delayLoopMs: 2000 })])());
     await t.clock.advance(4000);
@@ -120,9 +124,7 @@ describe('CheckerScheduler.reload', () => {
   });
 
   it('added real servers follow alpha; removed ones leave the rows; a weight change is one row edit', async () => {
-    const t = harness(config(() => [rs(1), rs(2)])());
-    t.sched.start();
-    await t.clock.advance(100);
+    const t = await running(config(() => [rs(1), rs(2)])());
     t.events.length = 0;
     t.answers.set(9004, { ok: false, reason: 'refused' });
     t.sched.reload(config(() => [rs(1, { weight: 3 }), rs(3), rs(4, {}, 9004, { alpha: true })])());

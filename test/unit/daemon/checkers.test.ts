@@ -406,12 +406,18 @@ describe('CheckersRuntime.reload', () => {
     return { rt, mark, settle, start: () => rt.start(engine) };
   }
 
-  it('an unchanged file: zero IPVS requests, no probe restarted, nothing logged; a down real server stays down', async () => {
+  /** RELOAD on a MASTER: .121 passes its check, .122 fails it (out of the pool); settled. */
+  async function masterWith121UpAnd122Down() {
     const kernel = new FakeKernel();
     const t = make(RELOAD, new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '10.9.9.10']));
     await t.start();
     await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1'));
     await t.settle();
+    return { kernel, t };
+  }
+
+  it('an unchanged file: zero IPVS requests, no probe restarted, nothing logged; a down real server stays down', async () => {
+    const { kernel, t } = await masterWith121UpAnd122Down();
     const since = t.mark();
     await t.rt.reload(config(RELOAD));
     await t.settle();
@@ -467,11 +473,7 @@ describe('CheckersRuntime.reload', () => {
   });
 
   it('a changed checker restarts alone; its real server keeps its state (down stays out, up stays in)', async () => {
-    const kernel = new FakeKernel();
-    const t = make(RELOAD, new FakeEngine({ VI_1: 'MASTER' }), kernel, new Set(['192.168.60.121', '10.9.9.10']));
-    await t.start();
-    await until(() => kernel.table().includes('192.168.60.200:8080 192.168.60.121:8080/1'));
-    await t.settle();
+    const { kernel, t } = await masterWith121UpAnd122Down();
     const since = t.mark();
     // .121 (up) gets alpha: a fresh alpha checker would take it out until it succeeds.
     // .122 (down) gets another port: a fresh checker without alpha would put it in until it fails.
