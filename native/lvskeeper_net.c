@@ -405,14 +405,14 @@ static napi_value open_marked_socket(napi_env env, napi_callback_info info) {
       if (local.v6.sin6_scope_id == 0) return throw_syscall_errno(env, "if_nametoindex", ENODEV);
     }
     if (address[0] != '\0' && inet_pton(AF_INET6, address, &local.v6.sin6_addr) != 1) {
-      napi_throw_range_error(env, NULL, "bindAddress is not an IPv6 address");
+      napi_throw_range_error(env, NULL, "bind address is not an IPv6 address");
       return NULL;
     }
   } else {
     local.v4.sin_family = AF_INET;
     local.v4.sin_port = htons((uint16_t)port);
     if (address[0] != '\0' && inet_pton(AF_INET, address, &local.v4.sin_addr) != 1) {
-      napi_throw_range_error(env, NULL, "bindAddress is not an IPv4 address");
+      napi_throw_range_error(env, NULL, "bind address is not an IPv4 address");
       return NULL;
     }
   }

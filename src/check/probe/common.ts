@@ -76,8 +76,8 @@ export function openMarkedFd(target: ConnectTarget, datagram: boolean): number |
     return addon.openMarkedSocket(target.family === 'inet6', datagram, mark, target.bindAddress ?? null, target.bindPort ?? 0);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    // A failed bind keeps the wording of an unmarked probe's bind failure (describeError).
-    if (e.syscall === 'bind') throw err;
+    // Anything else (bind, a bad bindto) keeps the wording of the unmarked probe's failure (describeError).
+    if (e.syscall !== 'setsockopt(SO_MARK)') throw err;
     const hint = e.code === 'EPERM' ? ' (SO_MARK needs CAP_NET_ADMIN)' : '';
     throw new ProbeFailure(`Error setting fwmark ${mark} to socket: ${e.message}${hint}`);
   }

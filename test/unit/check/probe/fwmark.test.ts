@@ -257,4 +257,10 @@ describe.skipIf(!canMark)('fwmark with the real addon (root)', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fds()).toBeLessThanOrEqual(before + 2);
   });
+
+  it('a bindto of the other family is a plain bind failure, not an fwmark one', async () => {
+    useRealAddon();
+    const v6 = target(tcp6Port, { family: 'inet6', address: '::1', fwmark: 7, bindAddress: '127.0.0.1' });
+    expect(await probeTcp({ type: 'TCP_CHECK', target: v6 }, signal())).toEqual({ ok: false, reason: 'bind address is not an IPv6 address' });
+  });
 });
