@@ -155,7 +155,9 @@ export class CheckersRuntime {
   /** The sync daemon parameters last started (JSON), to restart it when a reload changes them. */
   private syncDaemonJson: string | undefined;
   private hasEngine = false;
-  private started = false;
+  /** Set by start(); a reload arriving meanwhile waits for it (one worker, one kernel handle). */
+  private starting: Promise<void> | undefined;
+  private reloading: Promise<void> = Promise.resolve();
   private kernelTried = false;
   private syncDaemonChain: Promise<void> = Promise.resolve();
   /** The gate of each gated service key at the last sync (for the install/remove log lines). */
@@ -170,9 +172,12 @@ export class CheckersRuntime {
     this.log = log;
   }
 
-  async start(engine?: EngineView): Promise<void> {
-    const cfg = this.config;
-    this.started = true;
+  start(engine?: EngineView): Promise<void> {
+    this.starting ??= this.startOnce(engine);
+    return this.starting;
+  }
+
+  private async startOnce(engine: EngineView | undefined): Promise<void> {
     this.hasEngine = engine !== undefined;
     this.engine = engine;
     this.buildModel();
@@ -200,12 +205,21 @@ export class CheckersRuntime {
    * changed, so an unchanged file costs the kernel nothing. Gating, ha_suspend, lvs_timeouts and
    * lvs_sync_daemon follow the new file; lvs_flush is a start-up action and is not run again.
    */
-  async reload(config: Config): Promise<void> {
+  reload(config: Config): Promise<void> {
+    // Reloads apply one after the other (each compares with the state the previous one left).
+    const run = this.reloading.then(() => this.reloadNow(config));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(config: Config): Promise<void> {
     if (this.stopping) return;
-    if (!this.started) {
+    if (!this.starting) {
       this.config = config; // start() builds everything from it
       return;
     }
+    await this.starting.catch(() => undefined);
+    if (this.stopping) return;
     const previous = this.config;
     const installedBefore = this.installedJson();
     const gatesBefore = this.vipOwners;

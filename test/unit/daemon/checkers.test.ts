@@ -564,4 +564,26 @@ describe('CheckersRuntime.reload', () => {
     await t.settle();
     expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1');
   });
+
+  it('a SIGHUP during start waits for it (one worker), and back-to-back reloads apply in order', async () => {
+    const kernel = new FakeKernel();
+    let hosts = 0;
+    const host = inThreadHost(new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']));
+    const rt = new CheckersRuntime(config(RELOAD), createMemoryLogger([] as never), {}, {
+      openIpvs: async () => kernel,
+      startHost: () => {
+        hosts++;
+        return host();
+      },
+    });
+    runtimes.push(rt);
+    const starting = rt.start(new FakeEngine({ VI_1: 'MASTER' }));
+    const first = rt.reload(config(RELOAD.replace('virtual_server 10.9.9.9 53', 'virtual_server 10.9.9.8 53')));
+    const second = rt.reload(config(RELOAD.replace('virtual_server 10.9.9.9 53', 'virtual_server 10.9.9.7 53')));
+    await Promise.all([starting, first, second]);
+    await until(() => kernel.table().some((l) => l.startsWith('10.9.9.7:53')));
+    await rt.synced();
+    expect(hosts).toBe(1);
+    expect(kernel.table()).toEqual(['10.9.9.7:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1']);
+  });
 });
