@@ -153,7 +153,13 @@ export class VrrpEngine {
     const user = this.options.hooks;
     return {
       onNotify: (ev) => user?.onNotify?.(ev),
-      onMasterRxLowerPri: (ev) => user?.onMasterRxLowerPri?.(ev),
+      onMasterRxLowerPri: (ev) => {
+        user?.onMasterRxLowerPri?.(ev);
+        // keepalived: the other members of the sync group send their lower-priority GARPs too.
+        const inst = this.instances.get(ev.instance);
+        const group = inst && this.groups.get(this.groupOf.get(inst) ?? '');
+        for (const m of group?.members ?? []) if (m !== inst) m.dispatch({ type: 'groupLowerPrio' });
+      },
       onPriorityChange: (ev) => user?.onPriorityChange?.(ev),
       onStateChange: (ev) => {
         user?.onStateChange?.(ev);
@@ -659,6 +665,7 @@ export class VrrpEngine {
       garpMasterRefreshMs: ic.garpMasterRefreshMs,
       garpMasterRefreshRepeat: ic.garpMasterRefreshRepeat,
       garpLowerPrioRepeat: ic.garpLowerPrioRepeat,
+      garpLowerPrioDelayMs: ic.garpLowerPrioDelayMs,
       strict: ic.strictMode,
       sourceAddress: source,
       trackers,

@@ -6,8 +6,8 @@ import { compareAddresses, canonicalAddress } from './addr.js';
 import type { VrrpAdvert, VrrpVersion } from './packet.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
-export type TimerKind = 'adver' | 'masterDown' | 'garpDelay' | 'garpRefresh';
-export const TIMER_KINDS: readonly TimerKind[] = ['adver', 'masterDown', 'garpDelay', 'garpRefresh'];
+export type TimerKind = 'adver' | 'masterDown' | 'garpDelay' | 'garpRefresh' | 'garpLowerPrio';
+export const TIMER_KINDS: readonly TimerKind[] = ['adver', 'masterDown', 'garpDelay', 'garpRefresh', 'garpLowerPrio'];
 
 export const VRRP_PRIO_OWNER = 255;
 export const VRRP_PRIO_STOP = 0;
@@ -45,6 +45,8 @@ export interface MachineConfig {
   garpMasterRefreshRepeat: number;
   /** GARPs when a MASTER hears a lower-priority advert (garp_lower_prio_repeat); 0 = none. */
   garpLowerPrioRepeat: number;
+  /** A second lower-priority burst after this delay (garp_lower_prio_delay); 0 = none. */
+  garpLowerPrioDelayMs: number;
   strict: boolean;
   /** Our source address (unicast_src_ip / mcast_src_ip / interface primary) for the tie-break. */
   sourceAddress?: string | undefined;
@@ -76,6 +78,8 @@ export type MachineEvent =
   | { type: 'vipRemoved'; address: string }
   | { type: 'groupFault'; fault: boolean }
   | { type: 'groupForce'; to: 'MASTER' | 'BACKUP' }
+  /** Another member of our sync group heard a lower-priority advert: our own lower-prio GARPs too. */
+  | { type: 'groupLowerPrio' }
   | { type: 'stop' }
   /**
    * The instance is gone from the configuration at reload: leave as at stop (priority 0, VIPs released),
@@ -91,7 +95,7 @@ export type Action =
   | { type: 'sendAdvert'; priority: number }
   | { type: 'addVips' }
   | { type: 'removeVips'; reason: 'init' | 'backup' | 'fault' | 'stop' | 'deleted' }
-  | { type: 'announce'; repeat: number; reason: 'master' | 'delay' | 'refresh' | 'lower-prio' }
+  | { type: 'announce'; repeat: number; reason: 'master' | 'delay' | 'refresh' | 'lower-prio' | 'lower-prio-delay' }
   | { type: 'notify'; state: NotifyState; priority: number }
   | { type: 'notifyMasterRxLowerPri'; priority: number; source: string }
   | { type: 'setTimer'; kind: TimerKind; ms: number }
@@ -119,6 +123,7 @@ const DEFAULTS: Omit<MachineConfig, 'name' | 'version' | 'family' | 'trackers'> 
   garpMasterRefreshMs: 0,
   garpMasterRefreshRepeat: 1,
   garpLowerPrioRepeat: 0,
+  garpLowerPrioDelayMs: 0,
   strict: false,
 };
 
@@ -246,6 +251,9 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
       // vrrp_sync_master / vrrp_sync_backup: a member's transition drags the others along.
       if (event.to === 'MASTER' && s.state === 'BACKUP') becomeMaster(x, 'sync group');
       else if (event.to === 'BACKUP' && s.state === 'MASTER') leaveMasterToBackup(x, 'sync group');
+      break;
+    case 'groupLowerPrio':
+      if (s.state === 'MASTER') lowerPrioGarps(x);
       break;
     case 'timer':
       onTimer(x, event.kind);
@@ -377,6 +385,8 @@ function onTimer(x: Step, kind: TimerKind): void {
     x.timer('adver', cfg.advertIntCs * 10);
   } else if (kind === 'garpDelay' && s.state === 'MASTER') {
     if (cfg.garpMasterRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpMasterRepeat, reason: 'delay' });
+  } else if (kind === 'garpLowerPrio' && s.state === 'MASTER') {
+    if (cfg.garpLowerPrioRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpLowerPrioRepeat, reason: 'lower-prio-delay' });
   } else if (kind === 'garpRefresh' && s.state === 'MASTER') {
     x.actions.push({ type: 'announce', repeat: Math.max(1, cfg.garpMasterRefreshRepeat), reason: 'refresh' });
     if (cfg.garpMasterRefreshMs > 0) x.timer('garpRefresh', cfg.garpMasterRefreshMs);
@@ -406,7 +416,7 @@ function becomeMaster(x: Step, reason: string): void {
 }
 
 function leaveMasterToBackup(x: Step, reason: string): void {
-  x.cancel('adver', 'garpDelay', 'garpRefresh');
+  x.cancel('adver', 'garpDelay', 'garpRefresh', 'garpLowerPrio');
   x.transition('BACKUP', reason);
   x.log('info', 'Entering BACKUP STATE');
   x.actions.push({ type: 'removeVips', reason: 'backup' });
@@ -482,6 +492,19 @@ function masterRx(x: Step, adv: VrrpAdvert, source: string): void {
     x.send(mine);
     x.timer('adver', cfg.advertIntCs * 10);
   }
-  if (cfg.garpLowerPrioRepeat > 0) x.actions.push({ type: 'announce', repeat: cfg.garpLowerPrioRepeat, reason: 'lower-prio' });
+  lowerPrioGarps(x);
   x.actions.push({ type: 'notifyMasterRxLowerPri', priority: adv.priority, source });
+}
+
+/**
+ * keepalived vrrp_state_master_rx: garp_lower_prio_repeat GARPs now and, with garp_lower_prio_delay, the
+ * same again after the delay (vrrp_lower_prio_gratuitous_arp_thread); sync-group members do the same
+ * (groupLowerPrio). keepalived queues one timer per lower advert; one timer, re-armed by each, sends
+ * the same burst after the last one.
+ */
+function lowerPrioGarps(x: Step): void {
+  const { cfg } = x;
+  if (cfg.garpLowerPrioRepeat === 0) return;
+  x.actions.push({ type: 'announce', repeat: cfg.garpLowerPrioRepeat, reason: 'lower-prio' });
+  if (cfg.garpLowerPrioDelayMs > 0) x.timer('garpLowerPrio', cfg.garpLowerPrioDelayMs);
 }

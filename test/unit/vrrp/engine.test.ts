@@ -210,4 +210,30 @@ ${conf(150).replace('VI_1', 'VI_2').replace('virtual_router_id 51', 'virtual_rou
     await run(t, 5000);
     expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['MASTER', 'MASTER']);
   });
+
+  it('garp_lower_prio_repeat/_delay: a lower advert → GARPs now and after the delay, for every sync-group member', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    const garps = 'garp_master_delay 0\n  garp_lower_prio_repeat 2\n  garp_lower_prio_delay 3';
+    await a.start(`
+vrrp_sync_group VG {
+  group {
+    VI_1
+    VI_2
+  }
+}
+${conf(150, garps)}
+${conf(150, garps).replace('VI_1', 'VI_2').replace('virtual_router_id 51', 'virtual_router_id 52').replace('192.168.60.200', '192.168.60.201')}
+`);
+    await run(t, 5000);
+    expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['MASTER', 'MASTER']);
+    const at = t.now();
+    wire.inject('192.168.60.9', encodeAdvert({ version: 2, family: 'inet', vrid: 51, priority: 50, advertIntCs: 100, addresses: ['192.168.60.200'], authType: 1, authPassword: 'secret' }));
+    await run(t, 10);
+    const sent = (address: string, from: number, to: number) => a.announced.filter((x) => x.address === address && x.at >= from && x.at < to).length;
+    expect([sent('192.168.60.200', at, at + 10), sent('192.168.60.201', at, at + 10)]).toEqual([2, 2]);
+    await run(t, 3000);
+    expect([sent('192.168.60.200', at + 2990, at + 3010), sent('192.168.60.201', at + 2990, at + 3010)]).toEqual([2, 2]);
+  });
 });

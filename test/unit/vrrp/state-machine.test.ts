@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineConfig, masterDownMs, reconfigure, skewMs, step, initialState, type MachineConfig } from '../../../src/vrrp/state-machine.js';
+import { machineConfig, masterDownMs, reconfigure, skewMs, step, initialState, type Action, type MachineConfig } from '../../../src/vrrp/state-machine.js';
 import { syncGroupStep } from '../../../src/vrrp/sync-group.js';
 import { Sim, advert } from './harness.js';
 
@@ -219,6 +219,31 @@ describe('MASTER receive rules (RFC 3768 §6.4.3, keepalived vrrp_state_master_r
     expect(s.actionsSince(t)).toContainEqual({ type: 'announce', repeat: 2, reason: 'lower-prio' });
     expect(s.actionsSince(t)).toContainEqual({ type: 'notifyMasterRxLowerPri', priority: 90, source: '192.168.60.112' });
     expect(s.timers.get('adver')).toBe(t + 1000);
+  });
+  it('garp_lower_prio_delay: the lower-prio burst again after the delay, unless MASTER was left', () => {
+    const s = master({ garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 5000 });
+    const t = s.nowMs;
+    s.event(adv(90));
+    const lowerPrio = (a: Action): boolean => a.type === 'announce' && a.reason.startsWith('lower-prio');
+    const bursts = () => s.log.filter((e) => e.at >= t && lowerPrio(e.action)).map((e) => [e.at - t, e.action]);
+    s.advance(4999);
+    expect(bursts()).toEqual([[0, { type: 'announce', repeat: 2, reason: 'lower-prio' }]]);
+    s.advance(1);
+    expect(bursts()).toEqual([
+      [0, { type: 'announce', repeat: 2, reason: 'lower-prio' }],
+      [5000, { type: 'announce', repeat: 2, reason: 'lower-prio-delay' }],
+    ]);
+    // Left MASTER before the delay: no second burst.
+    const m = master({ garpLowerPrioRepeat: 2, garpLowerPrioDelayMs: 5000 });
+    const t2 = m.nowMs;
+    m.event(adv(90));
+    m.event(adv(150));
+    m.advance(6000);
+    expect(m.actionsSince(t2).filter(lowerPrio)).toEqual([{ type: 'announce', repeat: 2, reason: 'lower-prio' }]);
+    // No garp_lower_prio_repeat: neither burst nor timer.
+    const n = master({ garpLowerPrioDelayMs: 5000 });
+    n.event(adv(90));
+    expect(n.timers.has('garpLowerPrio')).toBe(false);
   });
   it('lower_prio_no_advert suppresses the immediate advert', () => {
     const s = master({ lowerPrioNoAdvert: true });
