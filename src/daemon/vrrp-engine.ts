@@ -308,6 +308,12 @@ export class VrrpEngine {
     if (scripts && scripts !== this.scripts) this.useScripts(scripts);
     const { scriptsByName, groupByMember } = lookups(next);
     const byConfig = new Map([...this.running.values()].map((r) => [r.config, r] as const));
+    // stop() may run while sockets open: it released everything it knew (removed instances included);
+    // sockets opened by this reload are closed here and nothing new starts.
+    const socketsBefore = new Set(this.transports.values());
+    const abandon = (): void => {
+      for (const t of this.transports.values()) if (!socketsBefore.has(t)) t.transport.close();
+    };
 
     // Removed instances leave the socket tables now (a kept instance may move onto their VRID) and
     // send their priority 0 once the new settings are known (nothing async happens in between).
@@ -334,6 +340,7 @@ export class VrrpEngine {
         this.log.error(`(${k.old.name}) cannot apply the new configuration, keeping the previous one: ${(e as Error).message}`);
       }
     }
+    if (this.stopped) return abandon();
 
     // VIPs held by an instance that is MASTER here once this reload is applied: nobody removes them
     // (a VIP moving to another instance is handed over, never removed and re-added).
@@ -361,6 +368,7 @@ export class VrrpEngine {
         this.reportInstanceError(ic.name, e);
       }
     }
+    if (this.stopped) return abandon();
 
     this.renameAll(next);
     this.rebind();
