@@ -62,14 +62,7 @@ interface RunningInstance {
 }
 
 /** A kept instance's new configuration, built and checked, not yet applied. */
-interface PreparedInstance {
-  running: RunningInstance;
-  config: VrrpInstanceConfig;
-  spec: InstanceSpec;
-  links: [string, string][];
-  scripts: [string, string][];
-  shared: SharedTransport;
-}
+type PreparedInstance = Omit<RunningInstance, 'instance'> & { running: RunningInstance; spec: InstanceSpec };
 
 interface GroupRuntime {
   cfg: VrrpSyncGroup;
