@@ -123,6 +123,9 @@ export interface GlobalDefs {
   jsonFileLocation?: string | undefined;
   /** `max_auto_priority [N]`; undefined when absent, -1 when given without a value (keepalived: use max). */
   maxAutoPriority?: number | undefined;
+  /** `vrrp_priority` / `checker_priority`: nice value (-20..19) of the VRRP / checker child; undefined when absent. */
+  vrrpPriority?: number | undefined;
+  checkerPriority?: number | undefined;
 
   /**
    * lvskeeper extension. false (default): a virtual server whose address is a VIP of a VRRP

@@ -600,13 +600,15 @@ class Parser {
         },
       ],
       ['lvs_program_on_all_nodes', flag((v) => (g.lvsProgramOnAllNodes = v))],
+      ['vrrp_priority', { handler: (w) => void (g.vrrpPriority = readInt(w[1], -20, 19, this.fail) ?? g.vrrpPriority) }],
+      ['checker_priority', { handler: (w) => void (g.checkerPriority = readInt(w[1], -20, 19, this.fail) ?? g.checkerPriority) }],
     ];
     // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
     for (const name of [
       'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'bfd_process_name',
       'smtp_helo_name', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
       'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
-      'vrrp_priority', 'checker_priority', 'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
+      'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
       'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority', 'checker_rt_priority',
       'bfd_rt_priority', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime', 'vrrp_rlimit_rttime',
       'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',

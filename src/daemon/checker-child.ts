@@ -49,8 +49,10 @@ export class CheckerSide {
 
   /** `view` undefined with -C (no VRRP child): every virtual server is installed. */
   static async start(config: Config, options: DaemonOptions, log: Logger, view: EngineView | undefined): Promise<CheckerSide> {
-    const hook = attachCheckers({ dontReleaseIpvs: options.dontReleaseIpvs, vrrpOnly: false }, { preparer: scriptPreparerFor(config, log) });
+    const preparer = scriptPreparerFor(config, log);
+    const hook = attachCheckers({ dontReleaseIpvs: options.dontReleaseIpvs, vrrpOnly: false }, { preparer });
     await hook(view, config, log);
+    preparer.reportSecurity?.('check');
     return new CheckerSide(hook, log);
   }
 

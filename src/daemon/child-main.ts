@@ -3,10 +3,12 @@
 // with the parent's DaemonOptions in LVSKEEPER_CHILD_OPTIONS (removed from the environment at once, so
 // scripts the child runs do not inherit it). The child re-reads the configuration itself: the parent
 // has already logged its diagnostics, so the child does not log them again.
+import { setPriority } from 'node:os';
 import { parseConfig } from '../config/index.js';
+import type { GlobalDefs } from '../config/model.js';
 import { CheckerSide, RelayedInstances } from './checker-child.js';
 import { configErrorSummary } from './config-load.js';
-import { createLogger, type RootLogger } from './log.js';
+import { createLogger, loggerOptionsFromDaemon, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { CHILD_EXIT_PERMANENT } from './process/supervisor.js';
 import { startChildRuntime } from './process/child.js';
@@ -16,6 +18,24 @@ import { CHILD_OPTIONS_ENV } from './child-options.js';
 
 type Role = 'vrrp' | 'checker';
 
+/**
+ * The VRRP child's nice value when `vrrp_priority` is not set. keepalived leaves it at 0; lvskeeper
+ * raises it on purpose: the VRRP child does little work, and an advert that waits for a busy CPU
+ * (checker bursts, other services on the balancer) is exactly the late advert that causes a false
+ * failover. `vrrp_priority 0` restores keepalived's behaviour.
+ */
+export const DEFAULT_VRRP_NICE = -10;
+
+function applyNice(role: Role, global: GlobalDefs, log: RootLogger): void {
+  const nice = role === 'vrrp' ? (global.vrrpPriority ?? DEFAULT_VRRP_NICE) : global.checkerPriority;
+  if (nice === undefined) return;
+  try {
+    setPriority(nice);
+  } catch (e) {
+    log.warn(`cannot set the ${role === 'vrrp' ? 'VRRP' : 'checker'} process priority (nice ${nice}): ${(e as Error).message}`);
+  }
+}
+
 function readOptions(): DaemonOptions {
   const raw = process.env[CHILD_OPTIONS_ENV];
   delete process.env[CHILD_OPTIONS_ENV];
@@ -24,14 +44,8 @@ function readOptions(): DaemonOptions {
 }
 
 function loggerFor(options: DaemonOptions, role: Role): RootLogger {
-  return createLogger({
-    console: options.logConsole,
-    json: options.logJson,
-    detail: options.logDetail,
-    facility: options.logFacility,
-    file: options.logFile,
-    processName: role === 'vrrp' ? 'lvskeeper_vrrp' : 'lvskeeper_checkers',
-  });
+  // The process name is the syslog tag, as keepalived's Keepalived_vrrp / Keepalived_healthcheckers.
+  return createLogger(loggerOptionsFromDaemon(options, role === 'vrrp' ? 'lvskeeper_vrrp' : 'lvskeeper_checkers'));
 }
 
 async function main(role: Role): Promise<void> {
@@ -61,6 +75,7 @@ async function main(role: Role): Promise<void> {
   });
   const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
   let runningDiagnostics = diagnostics;
+  applyNice(role, config.global, log);
   try {
     if (role === 'vrrp') {
       side = await VrrpSide.start({ config, diagnostics }, options, log, (msg) => runtime.sendState(msg));

@@ -15,7 +15,7 @@ import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import { CHILD_OPTIONS_ENV } from './child-options.js';
 import { configErrorSummary, logDiagnostics } from './config-load.js';
-import { createLogger, type Logger, type RootLogger } from './log.js';
+import { createLogger, loggerOptionsFromDaemon, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { CHECKER_CHILD, startParent, VRRP_CHILD, type ParentHandle } from './process/parent.js';
 import type { ChildSpec } from './process/supervisor.js';
@@ -49,14 +49,7 @@ export function childSpecs(options: DaemonOptions): ChildSpec[] {
 
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const v = version();
-  const log: RootLogger = createLogger({
-    console: options.logConsole,
-    json: options.logJson,
-    detail: options.logDetail,
-    facility: options.logFacility,
-    file: options.logFile,
-    processName: 'lvskeeper',
-  });
+  const log: RootLogger = createLogger(loggerOptionsFromDaemon(options, 'lvskeeper'));
   log.info(`Starting lvskeeper v${v}`);
   if (options.umask !== undefined) process.umask(options.umask);
 

@@ -11,7 +11,7 @@ import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
 import type { AddressManager, Announcer, LinkWatcher } from '../net/types.js';
-import { Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
+import { configuredNotifyScripts, Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
 import type { InstanceStats } from '../vrrp/instance.js';
@@ -23,7 +23,7 @@ import { renderDataDump, renderStats, type VrrpInstanceStats } from './process/d
 import type { DumpKind, DumpReply, InstanceStateMessage } from './process/messages.js';
 import { VrrpEngine } from './vrrp-engine.js';
 
-type Preparer = Pick<ScriptPreparer, 'prepare' | 'prepareCommand'>;
+type Preparer = Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> & Partial<Pick<ScriptPreparer, 'reportSecurity'>>;
 
 function noScripts(): { ok: false; reason: 'empty'; message: string } {
   return { ok: false, reason: 'empty', message: 'no scripts configured' };
@@ -139,6 +139,9 @@ export class VrrpSide {
       },
     );
     this.runner?.start();
+    // keepalived checks every notify script at load and then sums up script security once.
+    this.notifier.checkScripts(configuredNotifyScripts({ vrrpInstances: this.config.vrrpInstances, vrrpSyncGroups: this.config.vrrpSyncGroups, virtualServers: [] }));
+    preparer.reportSecurity?.('vrrp');
     this.reportAll();
   }
 

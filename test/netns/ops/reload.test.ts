@@ -131,6 +131,7 @@ describe.skipIf(!canRun())('reload, stop and restart of a running pair', () => {
     // The down script's weight survives every reload (keepalived would briefly consider it up).
     expect(new Set(fromLb1.map((a) => a.prio))).toEqual(new Set([105]));
     const gaps = fromLb1.slice(1).map((a, i) => (a.t - fromLb1[i]!.t) * 1000);
+    if (process.env.LKV_VERBOSE) process.stderr.write(`advert gaps (ms): ${gaps.map((g) => g.toFixed(1)).join(" ")}\n`);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(1010);
   }, 240_000);
 
@@ -217,6 +218,26 @@ describe.skipIf(!canRun())('reload, stop and restart of a running pair', () => {
     const t1 = performance.now();
     await reload(lb1);
     expect(lb1.has(/Reload complete/, t1)).toBe(true);
+  }, 60_000);
+
+  it('a dead child is logged and respawned; a dead checker child never disturbs VRRP', async () => {
+    const childPid = (f: string): number => Number(readFileSync(join(topo.dir, f), 'utf8').trim());
+    const t0 = performance.now();
+    const checker = childPid('lb1_checkers.pid');
+    process.kill(checker, 'SIGKILL');
+    await lb1.waitFor(new RegExp(`Checker child process\\(${checker}\\) died: Respawning`), 3000, t0);
+    await lb1.waitFor(/Starting Checker child process, pid=\d+/, 5000, t0);
+    await waitUntil(() => childPid('lb1_checkers.pid') !== checker, 5000, 'new checker pid file');
+    await sleep(1500);
+    expect(lb1.has(/Entering|removing VIPs/, t0)).toBe(false);
+
+    const t1 = performance.now();
+    const vrrp = childPid('lb1_vrrp.pid');
+    process.kill(vrrp, 'SIGKILL');
+    await lb1.waitFor(new RegExp(`VRRP child process\\(${vrrp}\\) died: Respawning`), 3000, t1);
+    // The new VRRP child starts over (stale VIPs cleaned, BACKUP, then MASTER again by priority).
+    await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000, t1);
+    await waitUntil(() => hasAddress(topo.lb1, VIP), 3000, 'VIP back on lb1');
   }, 60_000);
 
   it('SIGTERM: priority 0 on the wire, VIPs gone, exit 0 within 5 s', async () => {
