@@ -290,6 +290,13 @@ class Parser {
     this.engine.error(message);
   };
 
+  /** `vrrp_priority` / `checker_priority`: a nice value, with keepalived's two-line complaint when out of range. */
+  private niceValue(word: string | undefined, process: 'vrrp' | 'checker'): number | undefined {
+    const v = readInt(word, -20, 19, this.fail);
+    if (v === undefined) this.engine.error(`Invalid ${process} process priority specified`);
+    return v;
+  }
+
   private interfaceMissing(name: string, message: string, at: SourceLocation): void {
     if (!this.options.checkInterfaces) return;
     const exists = this.options.interfaceExists ?? nodeInterfaceExists;
@@ -600,8 +607,8 @@ class Parser {
         },
       ],
       ['lvs_program_on_all_nodes', flag((v) => (g.lvsProgramOnAllNodes = v))],
-      ['vrrp_priority', { handler: (w) => void (g.vrrpPriority = readInt(w[1], -20, 19, this.fail) ?? g.vrrpPriority) }],
-      ['checker_priority', { handler: (w) => void (g.checkerPriority = readInt(w[1], -20, 19, this.fail) ?? g.checkerPriority) }],
+      ['vrrp_priority', { handler: (w) => void (g.vrrpPriority = this.niceValue(w[1], 'vrrp') ?? g.vrrpPriority) }],
+      ['checker_priority', { handler: (w) => void (g.checkerPriority = this.niceValue(w[1], 'checker') ?? g.checkerPriority) }],
     ];
     // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
     for (const name of [

@@ -261,3 +261,15 @@ describe('track_script weight resolution', () => {
     ]);
   });
 });
+
+describe('process priorities', () => {
+  it('vrrp_priority and checker_priority are nice values in [-20, 19]', () => {
+    const r = parseText('global_defs {\n  vrrp_priority -15\n  checker_priority 5\n}\n');
+    expect(r.config.global.vrrpPriority).toBe(-15);
+    expect(r.config.global.checkerPriority).toBe(5);
+    expect(r.diagnostics).toEqual([]);
+    const bad = parseText('global_defs {\n  vrrp_priority -21\n}\n');
+    expect(bad.config.global.vrrpPriority).toBeUndefined();
+    expect(messages(bad)).toEqual(["number '-21' outside range [-20, 19]", 'Invalid vrrp process priority specified']);
+  });
+});
