@@ -61,6 +61,8 @@ export class Node {
   linkUp = true;
   /** Make openTransport fail (e.g. a peer the kernel refuses). */
   refuseSocket: (o: TransportOptions) => boolean = () => false;
+  /** While set, opening a socket waits for it (a slow kernel). */
+  socketGate: Promise<void> | undefined;
   private linkHandlers: ((l: LinkState) => void)[] = [];
   private removedHandlers: ((f: Family, a: string, i: number) => void)[] = [];
   log = createMemoryLogger();
@@ -92,6 +94,7 @@ export class Node {
     };
     return {
       openTransport: async (options: TransportOptions): Promise<VrrpTransport> => {
+        await node.socketGate;
         if (node.refuseSocket(options)) throw new Error('Network is unreachable');
         let handler: (p: ReceivedPacket) => void = () => undefined;
         const socket: FakeSocket = { options, closed: false, sent: 0 };

@@ -358,4 +358,20 @@ ${instance({ name: 'VI_2', vrid: 52, prio: 150, vips: ['192.168.60.210'] })}`;
     await run(t, 5000, 1);
     expect([a.state('VI_1'), a.state('VI_2')]).toEqual(['FAULT', 'MASTER']);
   });
+
+  it('a stop during a reload wins: what the reload opened is closed, nothing new starts', async () => {
+    const { t, wire, a } = await pair(instance({ prio: 150 }), instance({ prio: 100 }));
+    let open!: () => void;
+    a.socketGate = new Promise((r) => (open = r));
+    const reloading = a.reload(instance({ prio: 150 }) + instance({ name: 'VI_2', vrid: 52, prio: 150, vips: ['192.168.60.210'], extra: 'unicast_peer {\n 192.168.60.112\n}' }));
+    await run(t, 10, 1);
+    await a.engine.stop();
+    open();
+    await reloading;
+    await run(t, 5000, 1);
+    expect(wire.adverts(A).at(-1)!.priority).toBe(0);
+    expect(wire.adverts(A, 52)).toEqual([]);
+    expect(a.vips.size).toBe(0);
+    expect(a.sockets.map((s) => s.closed)).toEqual([true, true]);
+  });
 });
