@@ -10,7 +10,8 @@
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
-import type { AddressManager, Announcer, LinkWatcher } from '../net/types.js';
+import { NoAcceptFirewall } from '../net/firewall.js';
+import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort } from '../net/types.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
@@ -63,6 +64,8 @@ export class VrrpSide {
   private notifier!: Notifier;
   private fifos: NotifyFifos | undefined;
   private stopped = false;
+  /** keepalived's no_accept nftables rules; opened only when an instance does not accept (vrrp_strict, no_accept). */
+  private firewall: NoAcceptFirewallPort | undefined;
   /** The running configuration's diagnostics: errors it already had do not block a reload. */
   private diagnostics: readonly Diagnostic[] = [];
 
@@ -133,7 +136,10 @@ export class VrrpSide {
           // The notifier is looked up at each event: a reload may replace it.
           onNotify: (ev) => this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority),
           onMasterRxLowerPri: (ev) => this.notifier.masterRxLowerPriority(this.notifyTarget(ev.instance), ev.priority),
-          onStateChange: (ev) => this.report({ ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) }),
+          onStateChange: (ev) => {
+            this.report({ ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) });
+            this.syncFirewall();
+          },
         },
         onGroupState: (ev) => this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
       },
@@ -142,7 +148,46 @@ export class VrrpSide {
     // keepalived checks every notify script at load and then sums up script security once.
     this.notifier.checkScripts(configuredNotifyScripts({ vrrpInstances: this.config.vrrpInstances, vrrpSyncGroups: this.config.vrrpSyncGroups, virtualServers: [] }));
     preparer.reportSecurity?.('vrrp');
+    await this.openFirewallIfNeeded();
     this.reportAll();
+  }
+
+  /**
+   * keepalived 2.2.7 (NFTABLES build) needs no `nftables` keyword: an instance that must not accept
+   * packets for its VIPs gets its drop rules as soon as it is MASTER. Without nft the VIPs still move,
+   * and the operator is told why the rules are missing.
+   */
+  private async openFirewallIfNeeded(): Promise<void> {
+    if (this.firewall || !this.config.vrrpInstances.some((i) => !i.accept)) return;
+    try {
+      this.firewall = await NoAcceptFirewall.open();
+      this.log.info('no_accept/strict specified - using nftables to drop traffic to the VIPs of non-accepting masters');
+    } catch (e) {
+      this.log.error(`no_accept firewall unavailable, VIPs will accept traffic: ${(e as Error).message}`);
+      return;
+    }
+    this.syncFirewall();
+  }
+
+  /** The firewall's view of every instance: accept from the configuration, state and VIPs from the engine. */
+  private firewallInstances(): FirewallInstance[] {
+    const out: FirewallInstance[] = [];
+    for (const ic of this.config.vrrpInstances) {
+      const inst = this.engine?.instances.get(ic.name);
+      if (!inst) continue;
+      out.push({
+        name: ic.name,
+        state: inst.state,
+        accept: ic.accept,
+        vips: inst.spec.vips.map((v) => ({ family: v.family, address: v.address, interface: v.interface })),
+      });
+    }
+    return out;
+  }
+
+  private syncFirewall(): void {
+    if (!this.firewall || this.stopped) return;
+    this.firewall.update(this.firewallInstances()).catch((e: unknown) => this.log.error(`no_accept firewall: ${(e as Error).message}`));
   }
 
   /** Every instance's current state, so the checker child starts from the full picture. */
@@ -185,6 +230,8 @@ export class VrrpSide {
       throw e;
     }
     this.diagnostics = diagnostics;
+    await this.openFirewallIfNeeded();
+    this.syncFirewall();
     this.runner = runner;
     runner?.start();
     await oldRunner?.stop();
@@ -221,6 +268,8 @@ export class VrrpSide {
     if (this.stopped) return;
     this.stopped = true;
     await this.engine?.stop();
+    // After the VIPs are gone, as keepalived removes its table last.
+    await this.firewall?.close().catch((e: unknown) => this.log.error(`no_accept firewall: ${(e as Error).message}`));
     await this.runner?.stop();
     await this.notifier.close(2000);
     this.closeAdapters();
