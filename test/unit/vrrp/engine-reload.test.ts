@@ -3,8 +3,11 @@
 // the VIP table and its add/remove operations, notify and state-change events.
 import { describe, expect, it } from 'vitest';
 import type { TrackScriptSource } from '../../../src/daemon/vrrp-engine.js';
+import { createMemoryLogger } from '../../../src/daemon/log.js';
+import { TrackScriptRunner } from '../../../src/scripts/track-script.js';
 import { FakeTimers } from '../../../src/vrrp/timers.js';
-import { Node, run, Wire } from './engine-harness.js';
+import { acceptAllPreparer, FakeClock, FakeSpawner } from '../scripts/helpers.js';
+import { Node, parse, run, Wire } from './engine-harness.js';
 
 const A = '192.168.60.111';
 const B = '192.168.60.112';
@@ -373,5 +376,53 @@ ${instance({ name: 'VI_2', vrid: 52, prio: 150, vips: ['192.168.60.210'] })}`;
     expect(wire.adverts(A, 52)).toEqual([]);
     expect(a.vips.size).toBe(0);
     expect(a.sockets.map((s) => s.closed)).toEqual([true, true]);
+  });
+
+  it('with real vrrp_script runners handed over as the daemon does, a failing script stays down through the reload', async () => {
+    const text = `vrrp_script chk { script "/bin/chk"
+  weight -60 }
+vrrp_script chk0 { script "/bin/chk0"
+  weight 0 }
+${instance({ prio: 150, extra: 'track_script {\n chk\n chk0\n}' })}`;
+    const clock = new FakeClock();
+    const spawner = new FakeSpawner();
+    const runner = () =>
+      new TrackScriptRunner({ scripts: parse(text).vrrpScripts, preparer: acceptAllPreparer, logger: createMemoryLogger(), clock, spawner: spawner.spawn });
+    /** Finish the pending run of each script with these exit codes. */
+    const finish = async (codes: Record<string, number>): Promise<void> => {
+      for (const r of spawner.runs.filter((x) => !x.done)) r.finish({ code: codes[r.script.configured.split('/').pop()!] ?? 0 });
+      await clock.advance(0);
+    };
+    const t = new FakeTimers();
+    const a = new Node(new Wire(t), A);
+    const old = runner();
+    old.start();
+    await finish({ chk: 0, chk0: 0 });
+    await a.start(text, old);
+    await run(t, 5000, 1);
+    expect(a.state()).toBe('MASTER');
+    await clock.advance(1000);
+    await finish({ chk: 1, chk0: 1 });
+    expect(a.state()).toBe('FAULT');
+    const changes = a.changes.length;
+    const lines = a.lines().length;
+
+    const next = runner();
+    next.markAllSuccessfulOnReload(old.snapshot());
+    await a.reload(text, next);
+    next.start();
+    await old.stop();
+    await finish({ chk: 1, chk0: 1 }); // the new runner's first results: still failing
+    await run(t, 5000, 1);
+    expect(a.state()).toBe('FAULT');
+    expect(a.engine.stats()['VI_1']!.effectivePriority).toBe(90);
+    expect(a.changes.length).toBe(changes);
+    expect(a.lines().slice(lines).filter((l) => /Entering|Changing effective priority/.test(l))).toEqual([]);
+    // The new runner drives the instance: chk0 recovers → BACKUP, then MASTER with no peer.
+    await clock.advance(1000);
+    await finish({ chk: 0, chk0: 0 });
+    expect(a.state()).toBe('BACKUP');
+    await run(t, 5000, 1);
+    expect([a.state(), a.engine.stats()['VI_1']!.effectivePriority]).toEqual(['MASTER', 150]);
   });
 });
