@@ -7,14 +7,24 @@
 // package does not carry one. The IPVS client loads the `netlink` package through createRequire();
 // its index pulls in every netlink family (rtnetlink, nl80211, wireguard...) for ~140 ms on a fast host,
 // while the client only needs RawNetlinkSocket from netlink/dist/raw.js (~6 ms). A plugin gives the bundle
-// a createRequire that maps 'netlink' to that file.
+// a createRequire that maps 'netlink' to that file, bundled in. raw.js finds its native addon with
+// node-gyp-build, which scans build/ and prebuilds/ directories and realpaths each candidate: ~0.15 s of a
+// 1 s `lvsadm -Ln` in the emulated VM. The bundle instead loads the addon node-gyp-build chose at build time
+// (a path relative to dist/), and only calls node-gyp-build when that file is not there (installed elsewhere).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dist = `${root}dist/`;
+const requireHere = createRequire(import.meta.url);
+const netlinkDir = dirname(requireHere.resolve('netlink/package.json'));
+const addonPath = requireHere('node-gyp-build').path(netlinkDir);
+/** raw.js's own lookup of its addon, replaced in the bundle by loadNetlinkAddon() below. */
+const ADDON_LOOKUP = "require('node-gyp-build')(__dirname + '/..')";
 
 const rawNetlinkOnly = {
   name: 'raw-netlink-only',
@@ -22,22 +32,53 @@ const rawNetlinkOnly = {
     b.onResolve({ filter: /^node:module$/ }, (args) =>
       args.namespace === 'lvsadm-shim' ? { path: 'node:module', external: true } : { path: 'node:module', namespace: 'lvsadm-shim' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'lvsadm-shim' }, () => ({
+    b.onResolve({ filter: /^lvsadm-netlink-addon$/ }, () => ({ path: 'lvsadm-netlink-addon', namespace: 'lvsadm-shim' }));
+    b.onLoad({ filter: /^node:module$/, namespace: 'lvsadm-shim' }, () => ({
       contents: `import { createRequire as realCreateRequire } from 'node:module';
 export function createRequire(url) {
   const req = realCreateRequire(url);
-  const narrowed = (id) => (id === 'netlink' ? req('netlink/dist/raw.js') : req(id));
+  const narrowed = (id) => (id === 'netlink' ? require('netlink/dist/raw.js') : req(id));
   return Object.assign(narrowed, req);
 }`,
       loader: 'js',
       resolveDir: root,
     }));
+    b.onLoad({ filter: /^lvsadm-netlink-addon$/, namespace: 'lvsadm-shim' }, () => ({
+      contents: `import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+export function loadNetlinkAddon() {
+  const req = createRequire(import.meta.url);
+  const built = fileURLToPath(new URL(${JSON.stringify(relative(dist, addonPath))}, import.meta.url));
+  try {
+    return req(built);
+  } catch (e) {
+    if (e && e.code !== 'MODULE_NOT_FOUND') throw e;
+    return req('node-gyp-build')(dirname(req.resolve('netlink/package.json')));
+  }
+}`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+    b.onLoad({ filter: /[\\/]netlink[\\/]dist[\\/]raw\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes(ADDON_LOOKUP)) throw new Error(`${args.path}: no ${ADDON_LOOKUP} to replace (netlink package changed?)`);
+      return { contents: text.replace(ADDON_LOOKUP, "require('lvsadm-netlink-addon').loadNetlinkAddon()"), loader: 'js' };
+    });
   },
 };
 
 const common = { bundle: true, platform: 'node', target: 'node20', legalComments: 'none', logLevel: 'warning', plugins: [rawNetlinkOnly] };
 
-await build({ ...common, entryPoints: [`${root}src/cli/lvsadm/bin.ts`], outfile: `${dist}lvsadm.mjs`, format: 'esm' });
+// An ES module has no require(); the bundled CommonJS (raw.js) needs one for node:events and node:os.
+const esmRequire = "import { createRequire as __lvsadmCreateRequire } from 'node:module'; const require = __lvsadmCreateRequire(import.meta.url);";
+await build({
+  ...common,
+  entryPoints: [`${root}src/cli/lvsadm/bin.ts`],
+  outfile: `${dist}lvsadm.mjs`,
+  format: 'esm',
+  banner: { js: esmRequire },
+});
 if (process.argv.includes('--bundle-only')) {
   console.log('dist/lvsadm.mjs');
   process.exit(0);

@@ -20,8 +20,9 @@ export const NUMERIC_ONLY: NameLookup = { host: () => undefined, service: () => 
 
 // ---- printf helpers ----
 
-const padRight = (s: string, width: number): string => (s.length >= width ? s : s + ' '.repeat(width - s.length));
-const padLeft = (s: string, width: number): string => (s.length >= width ? s : ' '.repeat(width - s.length) + s);
+// printf's %-Ns / %Ns (padEnd/padStart leave longer strings whole, as printf does).
+const padRight = (s: string, width: number): string => s.padEnd(width);
+const padLeft = (s: string, width: number): string => s.padStart(width);
 /** printf("%s", NULL) in glibc. */
 const orNull = (s: string | undefined): string => s ?? '(null)';
 const int32 = (n: number): number => n | 0;
@@ -140,30 +141,47 @@ function compareServices(a: ServiceSortKey, b: ServiceSortKey): number {
   return a.port - b.port;
 }
 
-interface DestSortKey {
-  af: number;
-  words: number[];
-  port: number;
-}
-
-/** libipvs ipvs_cmp_dests(): the first entry's family decides how many words are compared. */
-function compareDests(a: DestSortKey, b: DestSortKey): number {
-  let r = 0;
-  if (a.af === AF_NUMBER.inet6) {
-    for (let i = 0; r === 0 && i < 4; i++) r = int32(a.words[i]! - b.words[i]!);
-  } else r = int32(a.words[0]! - b.words[0]!);
-  if (r !== 0) return r;
-  return a.port - b.port;
-}
-
 export function sortServices(entries: readonly ServiceEntry[]): ServiceEntry[] {
   const keyed = entries.map((e) => ({ e, k: serviceSortKey(e.service) }));
   return glibcMergeSort(keyed, (x, y) => compareServices(x.k, y.k)).map((x) => x.e);
 }
 
+/**
+ * ipvsadm's destination order. A listing sorts 10,000s of destinations in a process that starts cold: the
+ * sort keys go into flat arrays (no object per destination) and the merge sort orders indices.
+ */
 export function sortDestinations(dests: readonly Destination[]): Destination[] {
-  const keyed = dests.map((d) => ({ d, k: { af: AF_NUMBER[d.family], words: addressWords(d.family, d.address), port: d.port } }));
-  return glibcMergeSort(keyed, (x, y) => compareDests(x.k, y.k)).map((x) => x.d);
+  const n = dests.length;
+  if (n < 2) return dests.slice();
+  const af = new Array<number>(n);
+  const port = new Array<number>(n);
+  const words = new Array<number>(4 * n);
+  const index = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const d = dests[i]!;
+    index[i] = i;
+    af[i] = AF_NUMBER[d.family];
+    port[i] = d.port;
+    if (d.family === 'inet') {
+      words[4 * i] = inetPton4(d.address) ?? 0;
+      words[4 * i + 1] = words[4 * i + 2] = words[4 * i + 3] = 0;
+    } else {
+      const w = addressWords(d.family, d.address);
+      for (let k = 0; k < 4; k++) words[4 * i + k] = w[k]!;
+    }
+  }
+  // libipvs ipvs_cmp_dests(): the first entry's family decides how many words are compared
+  const cmp = (x: number, y: number): number => {
+    let r = 0;
+    if (af[x] === AF_NUMBER.inet6) {
+      for (let k = 0; r === 0 && k < 4; k++) r = int32(words[4 * x + k]! - words[4 * y + k]!);
+    } else r = int32(words[4 * x]! - words[4 * y]!);
+    return r !== 0 ? r : port[x]! - port[y]!;
+  };
+  const order = glibcMergeSort(index, cmp);
+  const out = new Array<Destination>(n);
+  for (let i = 0; i < n; i++) out[i] = dests[order[i]!]!;
+  return out;
 }
 
 // ---- the table ----
@@ -319,6 +337,9 @@ export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names
   }
   out += '\n';
 
+  // one flat string per service from an array of lines: appending 10,000s of lines to one string builds a
+  // rope whose nodes all survive until output, and copying them is most of a large listing's GC time
+  const lines: string[] = [out];
   const dests = format.nosort ? entry.destinations : sortDestinations(entry.destinations);
   for (const d of dests) {
     let dname = addrPortName(d.family, d.address, d.port, protocol, format.numeric, names);
@@ -332,35 +353,36 @@ export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names
       if (d.forward === 'tunnel') {
         const type = d.tunnelType ?? 'ipip';
         const flagOpt = orNull(TUN_FLAG_OPTS[d.tunnelFlags ?? 0]);
-        if (type === 'gre') out += `${head} --tun-type gre ${flagOpt}\n`;
-        else if (type === 'gue') out += `${head} --tun-type gue --tun-port ${d.tunnelPort ?? 0} ${flagOpt}\n`;
-        else out += `${head} --tun-type ipip\n`;
-      } else out += `${head}\n`;
+        if (type === 'gre') lines.push(`${head} --tun-type gre ${flagOpt}\n`);
+        else if (type === 'gue') lines.push(`${head} --tun-type gue --tun-port ${d.tunnelPort ?? 0} ${flagOpt}\n`);
+        else lines.push(`${head} --tun-type ipip\n`);
+      } else lines.push(`${head}\n`);
     } else if (format.stats) {
-      out += `  -> ${padRight(dname, 28)}${[ds.conns, ds.inPkts, ds.outPkts, ds.inBytes, ds.outBytes].map((v) => largeNumber(v, format.exact)).join('')}\n`;
+      lines.push(`  -> ${padRight(dname, 28)}${[ds.conns, ds.inPkts, ds.outPkts, ds.inBytes, ds.outBytes].map((v) => largeNumber(v, format.exact)).join('')}\n`);
     } else if (format.rate) {
-      out += `  -> ${padRight(dname, 28)} ${padLeft(ds.cps.toString(), 8)} ${padLeft(ds.inPps.toString(), 8)} ${padLeft(ds.outPps.toString(), 8)}`;
-      out += `${largeNumber(ds.inBps, format.exact)}${largeNumber(ds.outBps, format.exact)}\n`;
+      lines.push(
+        `  -> ${padRight(dname, 28)} ${padLeft(ds.cps.toString(), 8)} ${padLeft(ds.inPps.toString(), 8)} ${padLeft(ds.outPps.toString(), 8)}` +
+          `${largeNumber(ds.inBps, format.exact)}${largeNumber(ds.outBps, format.exact)}\n`,
+      );
     } else if (format.thresholds) {
-      out += `  -> ${padRight(dname, 28)} ${padRight(String(uint32(d.upperThreshold)), 10)} ${padRight(String(uint32(d.lowerThreshold)), 10)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+      lines.push(`  -> ${padRight(dname, 28)} ${padRight(String(uint32(d.upperThreshold)), 10)} ${padRight(String(uint32(d.lowerThreshold)), 10)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
     } else if (format.persistentConn) {
-      out += `  -> ${padRight(dname, 28)} ${padRight(String(weight), 9)} ${padRight(String(uint32(d.persistConns ?? 0)), 11)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+      lines.push(`  -> ${padRight(dname, 28)} ${padRight(String(weight), 9)} ${padRight(String(uint32(d.persistConns ?? 0)), 11)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
     } else if (format.tunInfo) {
-      out += `  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(tunnelInfo(d) ?? 'n/a', 13)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+      lines.push(`  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(tunnelInfo(d) ?? 'n/a', 13)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
     } else {
-      out += `  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`;
+      lines.push(`  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
     }
   }
-  return out;
+  return lines.join('');
 }
 
 /** ipvsadm list_all(): -L / -S (format.rule) of the whole table. */
 export function listAllText(info: Info, entries: readonly ServiceEntry[], format: FormatFlags, names: NameLookup): string {
-  let out = format.rule ? '' : versionHeader(info);
   const sorted = format.nosort ? entries : sortServices(entries);
-  out += title(format);
-  for (const e of sorted) out += serviceEntryText(e, format, names);
-  return out;
+  const parts = [format.rule ? '' : versionHeader(info), title(format)];
+  for (const e of sorted) parts.push(serviceEntryText(e, format, names));
+  return parts.join('');
 }
 
 /** ipvsadm list_service(): -L with a virtual service (no version header). */
