@@ -4,7 +4,7 @@
 // VIP is installed only while its instance is MASTER here (unless lvs_program_on_all_nodes).
 import type { Config } from '../config/model.js';
 import type { VrrpState } from '../vrrp/state-machine.js';
-import { attachCheckers, type CheckersHook, type EngineView } from './checkers.js';
+import { attachCheckers, keyLabel, type CheckersHook, type EngineView } from './checkers.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { renderDataDump } from './process/dump.js';
@@ -67,7 +67,7 @@ export class CheckerSide {
     if (what !== 'data') return { text: '' };
     return {
       text: renderDataDump(
-        desired.map((e) => ({ title: `Virtual server ${JSON.stringify(e.service.key)}`, body: e as unknown as Record<string, unknown> })),
+        desired.map((e) => ({ title: `Virtual server ${keyLabel(e.service.key)}`, body: { ...e.service, destinations: e.destinations } as unknown as Record<string, unknown> })),
         `lvskeeper checker data, ${new Date().toISOString()}`,
       ),
     };

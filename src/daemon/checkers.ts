@@ -121,7 +121,7 @@ function describeOp(op: IpvsOp): string {
   }
 }
 
-function keyLabel(k: ServiceKey): string {
+export function keyLabel(k: ServiceKey): string {
   return k.kind === 'fwmark' ? `FWM ${k.fwmark}` : `[${k.address}]:${k.protocol}:${k.port}`;
 }
 

@@ -55,6 +55,7 @@ export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceSta
     authFailure: n('auth-pass'),
     priZeroRcvd: s.priorityZeroReceived,
     priZeroSent: s.priorityZeroSent,
+    drops: d,
   };
 }
 

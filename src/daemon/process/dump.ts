@@ -138,6 +138,8 @@ export interface VrrpInstanceStats {
   authFailure: number;
   priZeroRcvd: number;
   priZeroSent: number;
+  /** lvskeeper: every receive drop by reason ("ttl", "auth-pass", ...), printed after keepalived's counters. */
+  drops?: Record<string, number> | undefined;
 }
 
 /** keepalived's /tmp/keepalived.stats layout. */
@@ -164,6 +166,7 @@ export function renderStats(stats: VrrpInstanceStats[]): string {
         '  Priority Zero:',
         `    Received: ${s.priZeroRcvd}`,
         `    Sent: ${s.priZeroSent}`,
+        ...(s.drops ? [`  Drops: ${Object.entries(s.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`] : []),
         '',
       ].join('\n'),
     )

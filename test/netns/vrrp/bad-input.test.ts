@@ -41,8 +41,12 @@ describe.skipIf(!canRun())('bad input from the network', () => {
   beforeAll(async () => {
     topo = topology('bi');
     sh('ip', ['-n', topo.x, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
-    const conf = writeConf(topo.dir, 'lb1.conf', vrrpInstance({ state: 'MASTER', priority: 100, auth: 'k33pal1v', vips: [`${VIP}/24`] }));
-    d = Daemon.lvskeeper('lb1', topo.lb1, conf, topo.dir, [], { LVSKEEPER_STATS_FILE: join(topo.dir, 'lvskeeper.stats') });
+    const conf = writeConf(
+      topo.dir,
+      'lb1.conf',
+      `global_defs {\n  stats_file_location ${statsFile()}\n}\n${vrrpInstance({ state: 'MASTER', priority: 100, auth: 'k33pal1v', vips: [`${VIP}/24`] })}`,
+    );
+    d = Daemon.lvskeeper('lb1', topo.lb1, conf, topo.dir);
     await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
   });
   afterAll(async () => {
