@@ -1,6 +1,7 @@
 // The VRRP engine of the daemon: builds one VrrpInstance per vrrp_instance of the configuration, opens
 // the shared transports (one per interface/family/group-or-peers/source, dispatching by VRID), and
 // wires link tracking, track scripts, sync groups, externally deleted VIPs and notify to the instances.
+// reload() applies a new configuration as a diff (reload/plan.ts) without flapping a kept instance.
 // Kernel access goes through EngineAdapters (src/net in production, fakes in tests).
 import type { Config, VrrpInstance as VrrpInstanceConfig, VrrpSyncGroup } from '../config/model.js';
 import type { AddressManager, Announcer, LinkState, LinkWatcher, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
