@@ -285,7 +285,14 @@ function sorrySpec(s: SorryServer, vs: VirtualServer): SorryServerSpec {
 }
 
 /** Map every virtual_server of the configuration to a VirtualServerSpec. */
-export function checkSpecsFromConfig(config: Pick<Config, 'virtualServers' | 'virtualServerGroups'>, opts: FromConfigOptions = {}): FromConfigResult {
+export function checkSpecsFromConfig(
+  config: Pick<Config, 'virtualServers' | 'virtualServerGroups'> & Partial<Pick<Config, 'trackFiles'>>,
+  opts: FromConfigOptions = {},
+): FromConfigResult {
+  // The configuration's top-level track_file blocks, unless the caller gives its own.
+  if (opts.trackFiles === undefined && config.trackFiles) {
+    opts = { ...opts, trackFiles: Object.fromEntries(config.trackFiles.map((t) => [t.name, { path: t.path, weight: t.weight, reverse: t.weightReverse }])) };
+  }
   const warnings: string[] = [];
   const groups = new Map(config.virtualServerGroups.map((g) => [g.name, g]));
   const out: VirtualServerSpec[] = [];

@@ -477,11 +477,27 @@ export interface VirtualServer {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A top-level `track_file NAME { … }` (or `vrrp_track_file`): a file holding a number, read by
+ * FILE_CHECK (real-server weight) and by VRRP instances' track_file (priority offset).
+ */
+export interface TrackFile {
+  name: string;
+  path: string;
+  /** -254..254, default 1; the file's value is multiplied by it. */
+  weight: number;
+  weightReverse: boolean;
+  /** `init_file [VALUE] [overwrite]`: create the file with VALUE (default 0) at start, or always with overwrite. */
+  initFile?: { value: number; overwrite: boolean } | undefined;
+  location: SourceLocation;
+}
+
 export interface Config {
   /** The main configuration file. */
   file: string;
   global: GlobalDefs;
   vrrpScripts: VrrpScript[];
+  trackFiles: TrackFile[];
   vrrpInstances: VrrpInstance[];
   vrrpSyncGroups: VrrpSyncGroup[];
   virtualServerGroups: VirtualServerGroup[];

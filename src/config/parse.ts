@@ -20,6 +20,7 @@ import type {
   ScriptCommand,
   SmtpHost,
   SourceLocation,
+  TrackFile,
   TrackInterface,
   TrackScript,
   TunnelSettings,
@@ -207,6 +208,7 @@ function emptyConfig(file: string, hostname: string): Config {
     file,
     global: defaultGlobal(file, hostname),
     vrrpScripts: [],
+    trackFiles: [],
     vrrpInstances: [],
     vrrpSyncGroups: [],
     virtualServerGroups: [],
@@ -230,6 +232,7 @@ class Parser {
   private inst: InstanceDraft | undefined;
   private script: VrrpScript | undefined;
   private scriptHasCommand = false;
+  private trackFile: TrackFile | undefined;
   private sync: VrrpSyncGroup | undefined;
   private vsg: VirtualServerGroup | undefined;
   private vs: VsDraft | undefined;
@@ -377,8 +380,8 @@ class Parser {
       ['linkbeat_use_polling', this.ignore],
       ['linkbeat_interfaces', this.skipBlock],
       ['track_group', this.skipBlock],
-      ['track_file', this.skipBlock],
-      ['vrrp_track_file', this.skipBlock],
+      ['track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
+      ['vrrp_track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
       ['vrrp_track_process', this.skipBlock],
       ['garp_group', this.skipBlock],
       ['bfd_instance', this.skipBlock],
@@ -711,6 +714,60 @@ class Parser {
     this.config.vrrpScripts = this.config.vrrpScripts.filter((x) => x.name !== s.name);
     this.config.vrrpScripts.push(s);
     this.scriptLocations.set(s, true);
+  }
+
+  private openTrackFile(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    if (name === '') this.fail('track_file requires a name');
+    this.trackFile = { name, path: '', weight: 1, weightReverse: false, location: at };
+  }
+
+  private closeTrackFile(): void {
+    const t = this.trackFile;
+    this.trackFile = undefined;
+    if (t === undefined) return;
+    if (t.path === '') {
+      this.engine.error(`No file set for track_file ${t.name} - ignoring`);
+      return;
+    }
+    this.config.trackFiles = [...this.config.trackFiles.filter((x) => x.name !== t.name), t];
+  }
+
+  /** keepalived's track_file.c keywords. */
+  private trackFileTable(): KeywordTable {
+    const on = (fn: (t: TrackFile, w: string[]) => void): Keyword => ({
+      handler: (w) => {
+        if (this.trackFile) fn(this.trackFile, w);
+      },
+    });
+    return Parser.table([
+      ['file', on((t, w) => (t.path = w[1] ?? t.path))],
+      [
+        'weight',
+        on((t, w) => {
+          const v = readInt(w[1], -254, 254, this.fail);
+          if (v === undefined) {
+            this.fail(`Weight (${w[1] ?? ''}) for track_file ${t.name} must be between [-254..254] inclusive. Ignoring...`);
+            return;
+          }
+          t.weight = v;
+          if (w[2] === 'reverse') t.weightReverse = true;
+          else if (w[2] !== undefined && w[2] !== 'noreverse') this.fail(`track_file ${t.name} weight has unknown option ${w[2]}`);
+        }),
+      ],
+      [
+        'init_file',
+        on((t, w) => {
+          let value = 0;
+          let i = 1;
+          if (w[i] !== undefined && w[i] !== 'overwrite') {
+            value = readInt(w[i], -2147483648, 2147483647, this.fail) ?? 0;
+            i++;
+          }
+          t.initFile = { value, overwrite: w[i] === 'overwrite' };
+        }),
+      ],
+    ]);
   }
 
   private scriptTable(): KeywordTable {
@@ -1106,6 +1163,11 @@ class Parser {
       'debug', 'notify_priority_changes', 'garp_extra_if', 'kernel_rx_buf_size', 'use_vmac_addr',
     ]) {
       const blockish = name === 'track_file' || name === 'track_process' || name === 'track_bfd';
+      if (name === 'track_file') {
+        // Said, not silently dropped: an operator relying on it must know the priority will not follow the file.
+        entries.push([name, { handler: (w, at) => this.engine.valueBlock(w, () => this.engine.error(`(${this.inst?.vi.name ?? '?'}) track_file is not supported by lvskeeper in vrrp_instance - ignoring (FILE_CHECK supports it)`, 'track_file', at, 'info')) }]);
+        continue;
+      }
       entries.push([name, blockish ? { handler: (w) => this.engine.valueBlock(w, () => undefined) } : this.ignore]);
     }
     return Parser.table(entries);
@@ -1861,7 +1923,7 @@ class Parser {
       return;
     }
     if (ch.kind === 'FILE_CHECK' && ch.trackFile === '') {
-      this.engine.error('FILE_CHECK with no track_file - ignoring', undefined, ch.location);
+      this.engine.error('FILE_CHECK has no track_file specified - ignoring');
       return;
     }
     this.rs.checkers.push(c);
@@ -2009,7 +2071,15 @@ class Parser {
         break;
       case 'FILE_CHECK':
         entries.push(
-          ['track_file', on((d, w) => d.checker.kind === 'FILE_CHECK' && (d.checker.trackFile = w[1] ?? ''))],
+          [
+            'track_file',
+            on((d, w) => {
+              if (d.checker.kind !== 'FILE_CHECK') return;
+              // keepalived resolves the name when it reads it: the track_file must be defined above.
+              if (this.config.trackFiles.some((t) => t.name === w[1])) d.checker.trackFile = w[1]!;
+              else this.fail(`track_file ${w[1] ?? ''} not found`);
+            }),
+          ],
           [
             'weight',
             on((d, w) => {

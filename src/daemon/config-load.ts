@@ -1,6 +1,7 @@
 // Reading the configuration in the daemon's processes: diagnostics logged with file:line at their
 // severity, and the rule that decides whether a reload may go ahead.
-import type { Diagnostic } from '../config/index.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Diagnostic, TrackFile } from '../config/index.js';
 import type { Logger } from './log.js';
 
 export function logDiagnostics(diagnostics: readonly Diagnostic[], log: Logger): void {
@@ -36,4 +37,19 @@ export function configErrorSummary(diagnostics: readonly Diagnostic[], running: 
   const first = blocking[0]!;
   const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more error${blocking.length > 2 ? 's' : ''})` : '';
   return `${first.file}:${first.line}: ${first.message}${more}`;
+}
+
+/**
+ * track_file's `init_file [VALUE] [overwrite]`: keepalived writes VALUE (default 0) to a missing file at
+ * load, or to the file in any case with `overwrite`, so FILE_CHECK and tracking start from a known value.
+ */
+export function initTrackFiles(trackFiles: readonly TrackFile[], log: Logger): void {
+  for (const t of trackFiles) {
+    if (!t.initFile || (!t.initFile.overwrite && existsSync(t.path))) continue;
+    try {
+      writeFileSync(t.path, `${t.initFile.value}\n`);
+    } catch (e) {
+      log.error(`track_file ${t.name}: cannot initialise ${t.path}: ${(e as Error).message}`);
+    }
+  }
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import { CHILD_OPTIONS_ENV } from './child-options.js';
-import { configErrorSummary, logDiagnostics } from './config-load.js';
+import { configErrorSummary, initTrackFiles, logDiagnostics } from './config-load.js';
 import { createLogger, loggerOptionsFromDaemon, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { CHECKER_CHILD, startParent, VRRP_CHILD, type ParentHandle } from './process/parent.js';
@@ -55,6 +55,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   let running: { config: Config; diagnostics: readonly Diagnostic[] } = parseConfig(options.configFile, { configId: options.configId });
   logDiagnostics(running.diagnostics, log);
+  initTrackFiles(running.config.trackFiles, log);
 
   let handle: ParentHandle;
   try {
@@ -69,7 +70,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         const next = parseConfig(options.configFile, { configId: options.configId });
         logDiagnostics(next.diagnostics, log);
         const problem = configErrorSummary(next.diagnostics, running.diagnostics);
-        if (problem === undefined) running = next;
+        if (problem === undefined) {
+          running = next;
+          initTrackFiles(next.config.trackFiles, log);
+        }
         return problem;
       },
     });

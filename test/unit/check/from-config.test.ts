@@ -213,8 +213,11 @@ virtual_server fwmark 1 {
     expect(entries[0]?.destinations[0]).toMatchObject({ address: '192.168.201.9', forward: 'route' });
   });
 
-  it('FILE_CHECK needs a track_file definition; BFD_CHECK is skipped with a warning', () => {
+  it("FILE_CHECK reads its track_file definition (the caller's own definitions win)", () => {
     const text = `
+track_file tf1 {
+    file /run/from-config
+}
 virtual_server 10.0.0.1 80 {
     lb_algo rr
     lb_kind NAT
@@ -227,7 +230,9 @@ virtual_server 10.0.0.1 80 {
     }
 }
 `;
-    expect(specs(text).warnings[0]).toMatch(/track_file tf1 has no file definition/);
+    const fromFile = specs(text);
+    expect(fromFile.warnings).toEqual([]);
+    expect(fromFile.virtualServers[0]?.realServers[0]?.checkers[0]?.probe).toEqual({ type: 'FILE_CHECK', path: '/run/from-config', weight: 2, reverse: false });
     const ok = specs(text, { trackFiles: { tf1: { path: '/run/weight' } } });
     expect(ok.warnings).toEqual([]);
     expect(ok.virtualServers[0]?.realServers[0]?.checkers[0]?.probe).toEqual({ type: 'FILE_CHECK', path: '/run/weight', weight: 2, reverse: false });

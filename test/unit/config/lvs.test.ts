@@ -141,6 +141,7 @@ describe('real servers and checkers: inheritance and per-checker defaults', () =
   });
   it('reads SSL_GET, SMTP_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK and BFD_CHECK', () => {
     const r = parseText(
+      'track_file tfx {\n file /run/x\n}\n' +
       vsText(
         base +
           rs(
@@ -149,7 +150,7 @@ describe('real servers and checkers: inheritance and per-checker defaults', () =
               '  SMTP_CHECK {\n   helo_name me\n   host {\n    connect_ip 10.0.1.9\n    connect_port 25\n   }\n  }',
               '  UDP_CHECK {\n   payload 0102\n   require_reply 0X\n   max_reply_length 10\n  }',
               '  PING_CHECK {\n  }',
-              '  FILE_CHECK {\n   track_file /run/x\n   weight 5 reverse\n  }',
+              '  FILE_CHECK {\n   track_file tfx\n   weight 5 reverse\n  }',
               '  BFD_CHECK b1 {\n  }',
             ].join('\n'),
           ),
@@ -161,7 +162,7 @@ describe('real servers and checkers: inheritance and per-checker defaults', () =
     expect(c[0]).toMatchObject({ enableSni: true, sniName: 'example.org', urls: [{ digest: 'abc' }] });
     expect(c[1]).toMatchObject({ heloName: 'me', hosts: [{ connectIp: '10.0.1.9', connectPort: 25 }] });
     expect(c[2]).toMatchObject({ payload: '0102', requireReply: true, requireReplyPattern: '0X', minReplyLength: 0, maxReplyLength: 10 });
-    expect(c[4]).toMatchObject({ trackFile: '/run/x', weight: 5, weightReverse: true });
+    expect(c[4]).toMatchObject({ trackFile: 'tfx', weight: 5, weightReverse: true });
     expect(c[5]).toMatchObject({ name: 'b1' });
   });
 });
