@@ -98,6 +98,8 @@ export interface GlobalDefs {
   vrrpMinGarp: boolean;
   vrrpStrict: boolean;
   vrrpSkipCheckAdvAddr: boolean;
+  /** `vrrp_notify_priority_changes`: the default of every instance's notify_priority_changes. */
+  vrrpNotifyPriorityChanges: boolean;
   vrrpCheckUnicastSrc: boolean;
   vrrpLowerPrioNoAdvert: boolean;
   vrrpHigherPrioSendAdvert: boolean;
@@ -245,6 +247,8 @@ export interface VrrpInstance {
   /** Resolved: true unless strict mode or `no_accept`. */
   accept: boolean;
   skipCheckAdvAddr: boolean;
+  /** Resolved `notify_priority_changes` (else the global): FIFO MASTER_PRIORITY / BACKUP_PRIORITY lines. */
+  notifyPriorityChanges: boolean;
   checkUnicastSrc: boolean;
   strictMode: boolean;
   lowerPrioNoAdvert: boolean;

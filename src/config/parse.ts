@@ -70,6 +70,7 @@ interface InstanceDraft {
   higherPrioSendAdvert?: boolean;
   downTimerAdverts?: number;
   skipCheckAdvAddr?: boolean;
+  notifyPriorityChanges?: boolean;
   checkUnicastSrc?: boolean;
   interfaceAt?: SourceLocation;
   preemptDelaySet: boolean;
@@ -174,6 +175,7 @@ function defaultGlobal(file: string, hostname: string): GlobalDefs {
     vrrpMinGarp: false,
     vrrpStrict: false,
     vrrpSkipCheckAdvAddr: false,
+    vrrpNotifyPriorityChanges: false,
     vrrpCheckUnicastSrc: false,
     vrrpLowerPrioNoAdvert: false,
     vrrpHigherPrioSendAdvert: false,
@@ -539,6 +541,7 @@ class Parser {
       ['vrrp_min_garp', flag((v) => (g.vrrpMinGarp = v))],
       ['vrrp_strict', flag((v) => (g.vrrpStrict = v))],
       ['vrrp_skip_check_adv_addr', flag((v) => (g.vrrpSkipCheckAdvAddr = v))],
+      ['vrrp_notify_priority_changes', flag((v) => (g.vrrpNotifyPriorityChanges = v))],
       ['vrrp_check_unicast_src', flag((v) => (g.vrrpCheckUnicastSrc = v))],
       ['vrrp_lower_prio_no_advert', flag((v) => (g.vrrpLowerPrioNoAdvert = v))],
       ['vrrp_higher_prio_send_advert', flag((v) => (g.vrrpHigherPrioSendAdvert = v))],
@@ -623,7 +626,7 @@ class Parser {
       'bfd_rt_priority', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime', 'vrrp_rlimit_rttime',
       'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',
       'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
-      'enable_dbus', 'dbus_service_name', 'vrrp_notify_priority_changes', 'fifo_write_vrrp_states_on_reload',
+      'enable_dbus', 'dbus_service_name', 'fifo_write_vrrp_states_on_reload',
       'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
       'vrrp_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
       'lvs_netlink_monitor_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs',
@@ -847,6 +850,7 @@ class Parser {
       dontTrackPrimary: false,
       accept: true,
       skipCheckAdvAddr: false,
+      notifyPriorityChanges: false,
       checkUnicastSrc: false,
       strictMode: false,
       lowerPrioNoAdvert: false,
@@ -1130,6 +1134,7 @@ class Parser {
       ['accept', on((d) => (d.accept = true))],
       ['no_accept', on((d) => (d.accept = false))],
       ['skip_check_adv_addr', flag((d, v) => (d.skipCheckAdvAddr = v))],
+      ['notify_priority_changes', flag((d, v) => (d.notifyPriorityChanges = v))],
       ['check_unicast_src', on((d) => (d.checkUnicastSrc = true))],
       ['strict_mode', flag((d, v) => (d.strictMode = v))],
       ['lower_prio_no_advert', flag((d, v) => (d.lowerPrioNoAdvert = v))],
@@ -1160,7 +1165,7 @@ class Parser {
     for (const name of [
       'vmac_xmit_base', 'use_ipvlan', 'unicast_fault_no_peer', 'native_ipv6', 'track_file', 'track_process',
       'track_bfd', 'track_src_ip', 'old_unicast_checksum', 'promote_secondaries', 'linkbeat_use_polling',
-      'debug', 'notify_priority_changes', 'garp_extra_if', 'kernel_rx_buf_size', 'use_vmac_addr',
+      'debug', 'garp_extra_if', 'kernel_rx_buf_size', 'use_vmac_addr',
     ]) {
       const blockish = name === 'track_file' || name === 'track_process' || name === 'track_bfd';
       if (name === 'track_file') {
@@ -1276,6 +1281,7 @@ class Parser {
       vi.mcastGroup = v6 ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4;
       vi.strictMode = d.strictMode ?? g.vrrpStrict;
       vi.skipCheckAdvAddr = d.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr;
+      vi.notifyPriorityChanges = d.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges;
       vi.checkUnicastSrc = d.checkUnicastSrc ?? g.vrrpCheckUnicastSrc;
       vi.lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert;
       vi.higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert;

@@ -67,6 +67,8 @@ export class VrrpSide {
   private stopped = false;
   /** keepalived's no_accept nftables rules; opened only when an instance does not accept (vrrp_strict, no_accept). */
   private firewall: NoAcceptFirewallPort | undefined;
+  /** During a reload: the configuration being replaced. */
+  private retired: Config | undefined;
   /** The running configuration's diagnostics: errors it already had do not block a reload. */
   private diagnostics: readonly Diagnostic[] = [];
 
@@ -100,7 +102,8 @@ export class VrrpSide {
   }
 
   private identityOf(name: string): Omit<InstanceStateMessage, 'type' | 'at' | 'state' | 'vips'> {
-    return identityFrom(this.config, name);
+    const ic = this.instanceConfig(name);
+    return { instance: name, vrid: ic?.virtualRouterId ?? 0, family: ic?.family ?? 'inet', interface: ic?.interface };
   }
 
   private openNotify(preparer: Preparer): void {
@@ -108,9 +111,13 @@ export class VrrpSide {
     this.notifier = new Notifier({ logger: this.log, preparer, fifos: this.fifos });
   }
 
+  /** An instance's configuration; one removed by the reload in progress is still found (its STOP/DELETED notify). */
+  private instanceConfig(name: string): Config['vrrpInstances'][number] | undefined {
+    return this.config.vrrpInstances.find((i) => i.name === name) ?? this.retired?.vrrpInstances.find((i) => i.name === name);
+  }
+
   private notifyTarget(name: string): Parameters<Notifier['vrrpState']>[0] {
-    const scripts = this.config.vrrpInstances.find((i) => i.name === name)?.notify ?? {};
-    return { kind: 'INSTANCE', name, scripts };
+    return { kind: 'INSTANCE', name, scripts: this.instanceConfig(name)?.notify ?? {} };
   }
 
   private async startEngine(): Promise<void> {
@@ -137,6 +144,11 @@ export class VrrpSide {
           // The notifier is looked up at each event: a reload may replace it.
           onNotify: (ev) => this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority),
           onMasterRxLowerPri: (ev) => this.notifier.masterRxLowerPriority(this.notifyTarget(ev.instance), ev.priority),
+          onPriorityChange: (ev) => {
+            // keepalived sends these only for MASTER and BACKUP (notify_instance_priority).
+            if (ev.state !== 'MASTER' && ev.state !== 'BACKUP') return;
+            if (this.instanceConfig(ev.instance)?.notifyPriorityChanges) this.notifier.priorityChange({ kind: 'INSTANCE', name: ev.instance }, ev.state, ev.to);
+          },
           onStateChange: (ev) => {
             this.report({ ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) });
             this.syncFirewall();
@@ -219,6 +231,7 @@ export class VrrpSide {
     const oldNotifier = this.notifier;
     const fifosChanged = JSON.stringify(fifoSettings(previous)) !== JSON.stringify(fifoSettings(config));
     this.config = config;
+    this.retired = previous;
     if (fifosChanged) this.openNotify(preparer);
     try {
       await this.engine.reload(config, runner);
@@ -228,6 +241,7 @@ export class VrrpSide {
         void this.notifier.close(0);
         this.notifier = oldNotifier;
       }
+      this.retired = undefined;
       throw e;
     }
     this.diagnostics = diagnostics;
@@ -241,8 +255,9 @@ export class VrrpSide {
     // then the instances gone from the configuration, which the checker side must forget.
     this.reportAll();
     for (const name of removed) {
-      if (!this.engine.instances.has(name)) this.report({ ...identityFrom(previous, name), state: 'DELETED', vips: [] });
+      if (!this.engine.instances.has(name)) this.report({ ...this.identityOf(name), state: 'DELETED', vips: [] });
     }
+    this.retired = undefined;
   }
 
   dump(what: DumpKind): DumpReply {
@@ -288,7 +303,3 @@ function fifoSettings(config: Config): unknown {
   return [g.notifyFifo, g.vrrpNotifyFifo, g.scriptUser, g.enableScriptSecurity];
 }
 
-function identityFrom(config: Config, name: string): Omit<InstanceStateMessage, 'type' | 'at' | 'state' | 'vips'> {
-  const ic = config.vrrpInstances.find((i) => i.name === name);
-  return { instance: name, vrid: ic?.virtualRouterId ?? 0, family: ic?.family ?? 'inet', interface: ic?.interface };
-}

@@ -45,7 +45,7 @@ ${vrrpInstance({
   priority: opts.priority,
   auth: 'k33pal1v',
   vips: [`${VIP}/24`],
-  extra: `  track_script {\n    lvs_check\n    lvs_fault\n  }\n  notify ${notify}\n${opts.extra ?? ''}`,
+  extra: `  track_script {\n    lvs_check\n    lvs_fault\n  }\n  notify ${notify}\n  notify_priority_changes\n${opts.extra ?? ''}`,
 })}`,
   );
 }
@@ -147,6 +147,8 @@ describe.skipIf(!canRun())('two lvskeeper daemons', () => {
     await lb1.waitFor(/VRRP_Script\(lvs_check\) succeeded/, 4000, t1);
     await lb1.waitFor(/\(VI_1\) Entering MASTER STATE/, 7000, t1);
     await waitUntil(() => hasAddress(topo.lb1, VIP) && !hasAddress(topo.lb2, VIP), 3000, 'VIP back on lb1');
+    // notify_priority_changes: the FIFO hears each change with the state it happened in.
+    expect(readText(join(topo.dir, 'lb1.fifo'))).toMatch(/INSTANCE "VI_1" MASTER_PRIORITY 90\n(.*\n)*INSTANCE "VI_1" BACKUP_PRIORITY 110\n/);
   });
 
   it('a weight-0 track_script failure → FAULT (priority 0 sent, quick takeover); recovery → BACKUP then MASTER', async () => {

@@ -273,3 +273,14 @@ describe('process priorities', () => {
     expect(messages(bad)).toEqual(["number '-21' outside range [-20, 19]", 'Invalid vrrp process priority specified']);
   });
 });
+
+describe('notify_priority_changes', () => {
+  it('an instance inherits vrrp_notify_priority_changes unless it says otherwise', () => {
+    const vi = (g: string, extra: string) =>
+      parseText(`global_defs {\n${g}}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 5\n  virtual_ipaddress {\n    10.0.0.1\n  }\n${extra}}\n`).config.vrrpInstances[0]!;
+    expect(vi('', '').notifyPriorityChanges).toBe(false);
+    expect(vi('  vrrp_notify_priority_changes\n', '').notifyPriorityChanges).toBe(true);
+    expect(vi('  vrrp_notify_priority_changes\n', '  notify_priority_changes false\n').notifyPriorityChanges).toBe(false);
+    expect(vi('', '  notify_priority_changes\n').notifyPriorityChanges).toBe(true);
+  });
+});
