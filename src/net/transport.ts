@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import {
   buildIpv4Header,
   canonicalAddress,
@@ -45,6 +46,10 @@ import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js
 const require = createRequire(import.meta.url);
 
 export interface RawSocket extends EventEmitter {
+  /** raw-socket internals for an immediate sendto() (see sendOne); absent in a fake or another version. */
+  wrap?: { send(buffer: Buffer, offset: number, length: number, address: string, callback: (bytes: number) => void): void };
+  /** raw-socket's queue of sends waiting for the socket to be writable. */
+  requests?: unknown[];
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
   send(
     buffer: Buffer,
@@ -180,7 +185,8 @@ class RawVrrpTransport implements VrrpTransport {
       }
     }
     sock.on('message', (buf: Buffer, source: string) => {
-      if (this.receiver === undefined) this.receive(buf, source);
+      const receivedAt = performance.now();
+      if (this.receiver === undefined) this.receive(buf, source, receivedAt);
     });
     sock.on('error', (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err ?? 'poll error');
@@ -200,6 +206,7 @@ class RawVrrpTransport implements VrrpTransport {
     let handle: Raw6Handle;
     try {
       handle = native.openRaw6Receiver(IPPROTO_VRRP, (error, payload, source, destination, hopLimit, ifindex) => {
+        const receivedAt = performance.now();
         if (error !== null) {
           this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${error}`));
           return;
@@ -211,6 +218,7 @@ class RawVrrpTransport implements VrrpTransport {
           destination: destination === undefined ? undefined : bytesToIpv6(destination),
           ttl: hopLimit !== undefined && hopLimit >= 0 ? hopLimit : undefined,
           ifindex: ifindex || this.ifindex,
+          receivedAt,
         });
       });
     } catch (e) {
@@ -274,12 +282,12 @@ class RawVrrpTransport implements VrrpTransport {
     }
   }
 
-  private receive(buf: Buffer, source: string): void {
+  private receive(buf: Buffer, source: string, receivedAt: number): void {
     let packet: ReceivedPacket;
     if (this.opts.family === 'inet') {
       const ip = parseIpv4Packet(buf);
       if (ip === undefined || ip.protocol !== IPPROTO_VRRP) return; // the kernel validated it; never trust
-      packet = { payload: ip.payload, source: ip.source, destination: ip.destination, ttl: ip.ttl, ifindex: this.ifindex };
+      packet = { payload: ip.payload, source: ip.source, destination: ip.destination, ttl: ip.ttl, ifindex: this.ifindex, receivedAt };
     } else {
       let from: string;
       try {
@@ -288,7 +296,7 @@ class RawVrrpTransport implements VrrpTransport {
         return; // never let odd input throw inside raw-socket's receive callback
       }
       // raw-socket reuses its receive buffer: copy before handing it out.
-      packet = { payload: Buffer.from(buf), source: from, ifindex: this.ifindex };
+      packet = { payload: Buffer.from(buf), source: from, ifindex: this.ifindex, receivedAt };
     }
     this.deliver(packet);
   }
@@ -303,42 +311,61 @@ class RawVrrpTransport implements VrrpTransport {
     }
   }
 
-  private async ipv4Source(): Promise<string> {
+  /** The IPv4 source: configured, or the interface's primary address (cached); a Promise only for a look-up. */
+  private ipv4Source(): string | Promise<string> {
     if (this.opts.sourceAddress !== undefined) return stripScope(this.opts.sourceAddress);
     const now = Date.now();
     if (this.cachedSource !== undefined && now - this.cachedSource.at < SOURCE_CACHE_MS) return this.cachedSource.address;
-    const info = await interfaceInfo(this.opts.interface);
-    if (info.ipv4 === undefined) throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: interface has no IPv4 address`);
-    this.cachedSource = { address: info.ipv4, at: now };
-    return info.ipv4;
+    return interfaceInfo(this.opts.interface).then((info) => {
+      if (info.ipv4 === undefined) throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: interface has no IPv4 address`);
+      this.cachedSource = { address: info.ipv4, at: now };
+      return info.ipv4;
+    });
   }
 
+  /**
+   * sendto() right now, as keepalived does (vrrp_send_pkt): raw-socket's public send() only queues the packet
+   * and sends it when the next poll phase reports the socket writable, which delayed a new master's first
+   * advert by 0.1-0.6 ms (bench:failover, traced). Its native SocketWrap.send() is that sendto(), synchronous.
+   * The queue stays the fallback when the wrap is missing (another raw-socket version), when packets are
+   * already queued (keeps their order) or when the socket buffer is full (EAGAIN).
+   */
   private sendOne(sock: RawSocket, packet: Buffer, dest: string): Promise<void> {
+    const fail = (e: unknown): Error => new Error(`VRRP send to ${dest} on ${ifaceLabel(this.opts)}: ${e instanceof Error ? e.message : String(e)}`);
+    const wrap = sock.wrap;
+    if (typeof wrap?.send === 'function' && (sock.requests?.length ?? 0) === 0) {
+      try {
+        wrap.send(packet, 0, packet.length, dest, () => undefined);
+        return Promise.resolve();
+      } catch (e) {
+        if (!/temporarily unavailable/i.test((e as Error).message)) return Promise.reject(fail(e));
+      }
+    }
     return new Promise((resolve, reject) => {
       try {
-        sock.send(packet, 0, packet.length, dest, (err) =>
-          err ? reject(new Error(`VRRP send to ${dest} on ${ifaceLabel(this.opts)}: ${err.message}`)) : resolve(),
-        );
+        sock.send(packet, 0, packet.length, dest, (err) => (err ? reject(fail(err)) : resolve()));
       } catch (e) {
-        reject(new Error(`VRRP send to ${dest} on ${ifaceLabel(this.opts)}: ${(e as Error).message}`));
+        reject(fail(e));
       }
     });
   }
 
+  /** Builds and sends one packet per destination. No await before the first sendto() unless the source needs a look-up. */
   async send(payload: Buffer): Promise<void> {
     if (this.closed) throw new Error(`VRRP transport on ${ifaceLabel(this.opts)} is closed`);
     const sock = this.sock;
     if (sock === undefined) throw new Error(`VRRP socket on ${ifaceLabel(this.opts)} is being reopened`);
     const unicast = this.peers.length > 0;
     const dests = unicast ? this.peers : [this.group];
-    const failures: string[] = [];
+    const sends: Promise<void>[] = [];
     if (this.opts.family === 'inet') {
-      const source = await this.ipv4Source();
+      const found = this.ipv4Source();
+      const source = typeof found === 'string' ? found : await found;
       const ttl = unicast ? (this.opts.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
       for (const dest of dests) {
         const body = this.opts.v3ChecksumAsV2 ? payload : withVrrp3Ipv4Checksum(payload, source, dest);
         const header = buildIpv4Header({ source, destination: dest, ttl, payloadLength: body.length });
-        await this.sendOne(sock, Buffer.concat([header, body]), dest).catch((e: Error) => failures.push(e.message));
+        sends.push(this.sendOne(sock, Buffer.concat([header, body]), dest));
       }
     } else {
       const source = this.opts.sourceAddress === undefined ? undefined : stripScope(this.opts.sourceAddress);
@@ -350,9 +377,10 @@ class RawVrrpTransport implements VrrpTransport {
           const body = withVrrpIpv6Checksum(payload, source, dest);
           packet = Buffer.concat([buildIpv6Header({ source, destination: dest, hopLimit, payloadLength: body.length }), body]);
         }
-        await this.sendOne(sock, packet, target).catch((e: Error) => failures.push(e.message));
+        sends.push(this.sendOne(sock, packet, target));
       }
     }
+    const failures = (await Promise.allSettled(sends)).flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
     if (failures.length > 0) throw new Error(failures.join('; '));
   }
 

@@ -15,6 +15,12 @@ export interface ReceivedPacket {
   ttl?: number | undefined;
   /** Receiving interface index when known. */
   ifindex?: number | undefined;
+  /**
+   * performance.now() (the realTimers clock) when the socket callback got the packet, before any parsing:
+   * the Master_Down_Timer should restart from here (keepalived uses the time epoll returned), not from
+   * whenever the engine got round to it.
+   */
+  receivedAt?: number | undefined;
 }
 
 export interface TransportOptions {

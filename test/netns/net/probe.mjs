@@ -1,5 +1,6 @@
 // Runs inside a network namespace (`ip netns exec NS node probe.mjs DIR`) and drives the compiled src/net
 // adapters for a test: one JSON request per stdin line, one JSON reply or event per stdout line.
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -21,6 +22,15 @@ const ops = {
   },
   async send({ key, payload }) {
     await objects.get(key).send(Buffer.from(payload, 'hex'));
+  },
+  /** Starts a send and reads the interface's tx counter before yielding to the event loop, then after it settles. */
+  async sendCountingTx({ key, payload, iface }) {
+    const tx = () => Number(readFileSync(`/sys/class/net/${iface}/statistics/tx_packets`, 'utf8'));
+    const before = tx();
+    const sending = objects.get(key).send(Buffer.from(payload, 'hex'));
+    const whenCalled = tx();
+    await sending;
+    return { before, whenCalled, settled: tx() };
   },
   async pollError({ key }) {
     objects.get(key).simulatePollError();

@@ -96,6 +96,7 @@ describe('IPv4 multicast', () => {
       destination: '224.0.0.18',
       ttl: 255,
       ifindex: expect.any(Number),
+      receivedAt: expect.any(Number),
     });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toEqual({ 'ip.src': topo.ipA, 'ip.dst': '224.0.0.18', 'ip.ttl': '255', 'ip.dsfield': '0xc0', 'ip.proto': '112' });
@@ -116,6 +117,16 @@ describe('IPv4 multicast', () => {
     await expect(pa.call('send', { key: 'm4', payload: Buffer.alloc(3000).toString('hex') })).rejects.toThrow(
       /224\.0\.0\.18 on eth0 \(IPv4\): Message too long/,
     );
+  });
+
+  it('puts the advert on the wire before send() returns, not at the next poll phase', async () => {
+    // A new master's first advert must not wait a loop iteration (bench:failover (a)); veth transmits
+    // inside sendto(), so its tx counter already counts the packet when send() hands back its promise.
+    const payload = vrrp2(55, '10.77.41.104');
+    const tx = await pa.call<{ before: number; whenCalled: number; settled: number }>('sendCountingTx', { key: 'm4', payload: payload.toString('hex'), iface: 'eth0' });
+    expect(tx.whenCalled).toBeGreaterThan(tx.before);
+    expect(tx.settled).toBeGreaterThan(tx.before);
+    await pb.waitFor((e) => e.event === 'packet' && e.key === 'm4' && packetOf(e).payload === payload.toString('hex'));
   });
 
   it('reports a poll error and reopens the socket, which then still receives', async () => {
