@@ -19,11 +19,19 @@
  *                                   an unconnected TCP/UDP socket carrying SO_MARK (checker fwmark), for
  *                                   net.Socket({ fd }) / dgram bind({ fd }): Node has no setsockopt.
  *
+ *   enterNetworkNamespace(path)     setns(CLONE_NEWNET) of the calling thread, for `-s/--namespace NAME`
+ *                                   as keepalived (Node has no setns). Called on the main thread before any
+ *                                   socket exists: sockets it opens, threads it creates and processes it
+ *                                   forks then live in that namespace.
+ *
  * Frames are built and tested in TypeScript (src/net/packet-codec.ts); this file only does syscalls.
  * Errors are thrown as Error objects whose `code` is the errno name (e.g. "ENODEV").
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <node_api.h>
@@ -436,6 +444,28 @@ static napi_value open_marked_socket(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* enterNetworkNamespace(path: string): void */
+static napi_value enter_network_namespace(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[PATH_MAX];
+  size_t len = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1) {
+    napi_throw_type_error(env, NULL, "enterNetworkNamespace(path: string)");
+    return NULL;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "open", errno);
+  if (setns(fd, CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setns", err);
+  }
+  close(fd);
+  return NULL;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
@@ -444,6 +474,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"rawSocketOption", NULL, raw_socket_option, NULL, NULL, NULL, napi_default, NULL},
       {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"openMarkedSocket", NULL, open_marked_socket, NULL, NULL, NULL, napi_default, NULL},
+      {"enterNetworkNamespace", NULL, enter_network_namespace, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -2,7 +2,8 @@
 // `-t` config test and `-d` dump. Kept free of the daemon's imports so `-t` starts fast: the
 // daemon (pino, raw sockets, netlink) is loaded by dynamic import only in run mode.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DaemonOptions } from '../daemon/options.js';
 import { parseConfig } from '../config/parse.js';
 import { renderConfigJson } from '../config/json.js';
@@ -10,6 +11,7 @@ import { nodeScriptExists, nodeUserExists, shortHostname } from '../config/node-
 import type { Diagnostic } from '../config/model.js';
 import { signumFor, unknownSigfuncMessage } from '../daemon/process/signals.js';
 import { DEFAULT_CHECKERS_PID_FILE, DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE } from '../daemon/process/pidfile.js';
+import { loadNative } from '../net/native.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -20,6 +22,8 @@ export interface CliIo {
   userExists?: (name: string) => boolean;
   /** Injectable for tests; default: dynamic import of ../daemon/run.js. */
   runDaemon?: (options: DaemonOptions) => Promise<number>;
+  /** Injectable for tests; default: setns into /run/netns/NAME. Returns a problem, or undefined once inside. */
+  enterNamespace?: (name: string) => string | undefined;
 }
 
 /** keepalived -t exit codes (KEEPALIVED_EXIT_* as 2.2.7 behaves). */
@@ -234,6 +238,30 @@ function configTest(split: { test: boolean; testLog?: string | undefined }, args
   }
 }
 
+/**
+ * `-s NAME`: keepalived runs in the network namespace NAME (`ip netns add NAME`), with its pid files in
+ * /run/keepalived/NAME/. lvskeeper does the same with /run/lvskeeper/NAME/ unless -p/-r/-c name them.
+ */
+function namespacedPidFile(given: string, fallback: string, namespace: string | undefined, file: string): string {
+  return namespace === undefined || given !== fallback ? given : join('/run/lvskeeper', namespace, file);
+}
+
+/** Moves this (main) thread into /run/netns/NAME before any socket, thread or child exists. */
+function enterNamespace(name: string): string | undefined {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') return `invalid name`;
+  const path = join('/run/netns', name);
+  const { addon, error } = loadNative();
+  if (!addon) return error?.message ?? 'native addon missing';
+  try {
+    addon.enterNetworkNamespace(path);
+    mkdirSync(join('/run/lvskeeper', name), { recursive: true, mode: 0o755 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${path} does not exist (ip netns add ${name})` : (e as Error).message;
+  }
+  return undefined;
+}
+
 async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<number> {
   const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
   const configId = typeof args['config-id'] === 'string' ? args['config-id'] : shortHostname();
@@ -244,6 +272,15 @@ async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<
     if (!Number.isFinite(umask)) {
       io.stderr(`lvskeeper: invalid umask '${args.umask}'\n`);
       return EXIT_USAGE;
+    }
+  }
+  const namespace = typeof args.namespace === 'string' ? args.namespace : undefined;
+  if (namespace !== undefined) {
+    const problem = (io.enterNamespace ?? enterNamespace)(namespace);
+    if (problem) {
+      // keepalived logs "Unable to set network namespace NAME - exiting" and exits 0; a failure is 1 here.
+      io.stderr(`lvskeeper: Unable to set network namespace ${namespace} - exiting: ${problem}\n`);
+      return 1;
     }
   }
   const options: DaemonOptions = {
@@ -261,10 +298,10 @@ async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<
     dontReleaseIpvs: Boolean(args['dont-release-ipvs']),
     dontRespawn: Boolean(args['dont-respawn']),
     releaseVips: Boolean(args['release-vips']),
-    pidFile: String(args.pid),
-    vrrpPidFile: String(args.vrrp_pid),
-    checkersPidFile: String(args.checkers_pid),
-    namespace: typeof args.namespace === 'string' ? args.namespace : undefined,
+    pidFile: namespacedPidFile(String(args.pid), DEFAULT_PID_FILE, namespace, 'lvskeeper.pid'),
+    vrrpPidFile: namespacedPidFile(String(args.vrrp_pid), DEFAULT_VRRP_PID_FILE, namespace, 'vrrp.pid'),
+    checkersPidFile: namespacedPidFile(String(args.checkers_pid), DEFAULT_CHECKERS_PID_FILE, namespace, 'checkers.pid'),
+    namespace,
     umask,
   };
   const run = io.runDaemon ?? (await import('../daemon/run.js')).runDaemon;

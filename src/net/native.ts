@@ -36,6 +36,8 @@ export interface NativeNet {
    * (errno name) and `syscall` ('setsockopt(SO_MARK)', 'bind', ...).
    */
   openMarkedSocket(ipv6: boolean, datagram: boolean, mark: number, bindAddress: string | null, bindPort: number): number;
+  /** setns(CLONE_NEWNET) of the calling thread into the namespace file at path (e.g. /run/netns/NAME). */
+  enterNetworkNamespace(path: string): void;
 }
 
 declare const raw6Brand: unique symbol;

@@ -101,12 +101,15 @@ describe('options', () => {
   });
   it('fills DaemonOptions from keepalived option names and runs the daemon', async () => {
     let seen: DaemonOptions | undefined;
+    let entered: string | undefined;
     const r = await run(['-f', GOOD, '-P', '-l', '-D', '-n', '-S', '3', '-g', '/tmp/l', '-G', '-V', '-I', '-R', '-X', '-p', '/tmp/p', '-r', '/tmp/r', '-c', '/tmp/c', '-i', 'high', '-s', 'ns1', '-u', '022', '--log-json'], {
       runDaemon: async (o) => {
         seen = o;
         return 7;
       },
+      enterNamespace: (name) => void (entered = name),
     });
+    expect(entered).toBe('ns1');
     expect(r.code).toBe(7);
     expect(seen).toEqual({
       configFile: GOOD,
@@ -129,6 +132,16 @@ describe('options', () => {
       namespace: 'ns1',
       umask: 0o22,
     });
+  });
+  it('-s NAME: pid files under /run/lvskeeper/NAME/ unless named; a namespace that cannot be entered stops before the daemon', async () => {
+    let seen: DaemonOptions | undefined;
+    await run(['-s', 'blue', '-r', '/tmp/r'], { runDaemon: async (o) => ((seen = o), 0), enterNamespace: () => undefined });
+    expect(seen).toMatchObject({ namespace: 'blue', pidFile: '/run/lvskeeper/blue/lvskeeper.pid', vrrpPidFile: '/tmp/r', checkersPidFile: '/run/lvskeeper/blue/checkers.pid' });
+    let ran = false;
+    const r = await run(['-s', 'nosuch'], { runDaemon: async () => ((ran = true), 0), enterNamespace: () => '/run/netns/nosuch does not exist (ip netns add nosuch)' });
+    expect(ran).toBe(false);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('lvskeeper: Unable to set network namespace nosuch - exiting: /run/netns/nosuch does not exist (ip netns add nosuch)\n');
   });
   it('uses keepalived defaults for the config file and pid files', async () => {
     let seen: DaemonOptions | undefined;
