@@ -19,7 +19,7 @@ interface Args {
   programOnAllNodes: boolean;
 }
 
-const USAGE = `Usage: npm run lab [-- OPTIONS]   (or: node dist/lab/main.js OPTIONS, as root)
+const USAGE = `Usage: npm run lab [-- OPTIONS]   (or: lvskeeper lab OPTIONS, as root)
 
 The seed lab in network namespaces: lb1/lb2 running lvskeeper with config/lb01.conf and lb02.conf
 (ens33 -> eth0), rs1/rs2 serving "This is web1"/"web2" on 8080 (LVS-DR), a client; fail lb1 and

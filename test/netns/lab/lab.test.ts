@@ -70,6 +70,12 @@ function seconds(out: string, label: string): number {
 }
 
 describe.skipIf(!canRun())('npm run lab', () => {
+  it('`lvskeeper lab` is the same lab (its usage, exit 0 on --help)', () => {
+    const r = spawnSync(process.execPath, [join(REPO, 'dist/cli/lvskeeper.js'), 'lab', '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Usage: npm run lab \[-- OPTIONS\]\s+\(or: lvskeeper lab OPTIONS, as root\)/);
+  });
+
   it('runs the failover script, reports timings, exits 0 and removes everything', async () => {
     const seen: string[][] = [];
     const run = await startLab([], (out) => {
