@@ -12,7 +12,7 @@ import type { Config, Diagnostic } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
 import { NoAcceptFirewall } from '../net/firewall.js';
 import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort } from '../net/types.js';
-import { configuredNotifyScripts, Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
+import { configuredNotifyScripts, Notifier, openNotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
 import type { InstanceStats } from '../vrrp/instance.js';
@@ -63,7 +63,7 @@ export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceSta
 export class VrrpSide {
   private runner: TrackScriptRunner | undefined;
   private notifier!: Notifier;
-  private fifos: NotifyFifos | undefined;
+  private engine: VrrpEngine | undefined;
   private stopped = false;
   /** keepalived's no_accept nftables rules; opened only when an instance does not accept (vrrp_strict, no_accept). */
   private firewall: NoAcceptFirewallPort | undefined;
@@ -80,7 +80,6 @@ export class VrrpSide {
     private readonly links: LinkWatcher,
     private readonly announcer: Announcer,
     private readonly report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
-    private engine: VrrpEngine | undefined = undefined,
   ) {}
 
   static async start(
@@ -107,8 +106,8 @@ export class VrrpSide {
   }
 
   private openNotify(preparer: Preparer): void {
-    this.fifos = openNotifyFifos(this.config.global, 'vrrp', { logger: this.log, preparer });
-    this.notifier = new Notifier({ logger: this.log, preparer, fifos: this.fifos });
+    const fifos = openNotifyFifos(this.config.global, 'vrrp', { logger: this.log, preparer });
+    this.notifier = new Notifier({ logger: this.log, preparer, fifos });
   }
 
   /** An instance's configuration; one removed by the reload in progress is still found (its STOP/DELETED notify). */
