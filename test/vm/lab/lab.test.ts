@@ -330,6 +330,52 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     expect(new Set(after)).toEqual(new Set(['This is web1', 'This is web2']));
   }, 240_000);
 
+  it('SIGHUP on lb1: an unchanged file touches nothing; a weight change is edited in place; a removed virtual server goes, and comes back', async () => {
+    const conf = join(dir, 'lb1-dr.conf');
+    const original = readFileSync(conf, 'utf8');
+    // Connection counters survive an edit but not a delete + add: they show what the reload did.
+    const conns = (): number[] =>
+      ns('lb1', `ipvsadm -Ln --stats -t ${VIP}:8080`)
+        .split('\n')
+        .filter((l) => l.trim().startsWith('->') && !l.includes('RemoteAddress'))
+        .map((l) => Number(l.trim().split(/\s+/)[2]));
+    const reload = async (): Promise<string> => {
+      const from = lb1.log().length;
+      process.kill(lb1.child.pid!, 'SIGHUP');
+      await until('lb1 reload done', () => /Reload complete|Reload aborted/.test(lb1.log().slice(from)), 60_000, 200);
+      return lb1.log().slice(from);
+    };
+    requests(10);
+    const before = conns();
+    expect(before.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const table = ipvs('lb1');
+
+    const unchanged = await reload();
+    expect(unchanged).toContain('Reload complete');
+    expect(unchanged).not.toMatch(/Entering|removing VIPs|Removing service|Adding service|Changing weight/);
+    expect(ipvs('lb1')).toEqual(table);
+    expect(conns().every((c, i) => c >= before[i]!)).toBe(true);
+
+    writeFileSync(conf, original.replace(/(real_server 192\.168\.60\.122 8080 \{[^}]*?weight )1/, '$13'));
+    const weight = await reload();
+    expect(weight).toContain('Reload complete');
+    await until('rs2 weight 3', () => dests('lb1', S8080).includes(`${RS2} Route 3`), 20_000, 200);
+    expect(conns().every((c, i) => c >= before[i]!)).toBe(true);
+    expect(weight).not.toMatch(/Entering|removing VIPs/);
+
+    writeFileSync(conf, original.replace(/virtual_server \S+ 8081 \{[\s\S]*?\n\}\n/, ''));
+    expect(readFileSync(conf, 'utf8')).not.toContain(' 8081 {');
+    await reload();
+    await until('the 8081 service removed', () => !hasService('lb1', S8081), 20_000, 200);
+    expect(hasService('lb1', S8080)).toBe(true);
+
+    writeFileSync(conf, original);
+    await reload();
+    await until('8081 back, rs2 weight 1 again', () => dests('lb1', S8081).length === 2 && dests('lb1', S8080).includes(`${RS2} Route 1`), 30_000, 200);
+    expect(lb1.log()).not.toMatch(/Entering FAULT|child process\(\d+\) died/);
+    expect(lb1.running && lb2.running).toBe(true);
+  }, 240_000);
+
   it('DR: lb1 link down -> lb2 takes the VIP and installs the services; lb1 back -> preempts, lb2 removes them', async () => {
     ns('lb1', 'ip link set eth0 down');
     try {
