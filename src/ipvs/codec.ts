@@ -690,42 +690,109 @@ export interface DecodeOptions {
   stats?: boolean;
 }
 
-/** A NEW_SERVICE message (GET_SERVICE reply) → Service. */
+/** A NEW_SERVICE message (GET_SERVICE reply) → Service. One pass over the attributes into locals (a
+ * listing decodes 1,000s of these in a process that starts cold, where every helper call counts). */
 export function decodeService(payload: Buffer, options: DecodeOptions = {}): Service {
   if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
   const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.SERVICE);
   const start = top[2 * CMD_ATTR.SERVICE]!;
   if (start < 0) throw new DecodeError('service message without IPVS_CMD_ATTR_SERVICE');
   const b = payload;
-  const a = attrSpans(b, start, start + top[2 * CMD_ATTR.SERVICE + 1]!, SVC_ATTR.STATS64);
-  const off = (t: number): number => a[2 * t]!;
-  const has = (t: number, n: number): boolean => a[2 * t]! >= 0 && a[2 * t + 1]! >= n;
-  const u32 = (t: number): number | undefined => (has(t, 4) ? readU32(b, off(t)) : undefined);
-  const text = (t: number): string | undefined => (off(t) >= 0 ? cstringAt(b, off(t), a[2 * t + 1]!) : undefined);
-  const family = familyOf(has(SVC_ATTR.AF, 2) ? readU16(b, off(SVC_ATTR.AF)) : undefined);
+  const end = start + top[2 * CMD_ATTR.SERVICE + 1]!;
+  // payload offset of each attribute used, -1 when absent or too short for its type
+  let af = -1;
+  let protocolAt = -1;
+  let addr = -1;
+  let addrLen = 0;
+  let portAt = -1;
+  let fwmarkAt = -1;
+  let schedAt = -1;
+  let schedLen = 0;
+  let flagsAt = -1;
+  let timeoutAt = -1;
+  let netmaskAt = -1;
+  let peAt = -1;
+  let peLen = 0;
+  let statsOff = -1;
+  let statsLen = 0;
+  let stats64At = -1;
+  let stats64Len = 0;
+  for (let o = start; o + NLA_HDRLEN <= end; ) {
+    const len = readU16(b, o);
+    if (len < NLA_HDRLEN || o + len > end) break;
+    const n = len - NLA_HDRLEN;
+    const at = o + NLA_HDRLEN;
+    switch (readU16(b, o + 2) & NLA_TYPE_MASK) {
+      case SVC_ATTR.AF:
+        af = n >= 2 ? at : -1;
+        break;
+      case SVC_ATTR.PROTOCOL:
+        protocolAt = n >= 2 ? at : -1;
+        break;
+      case SVC_ATTR.ADDR:
+        addr = at;
+        addrLen = n;
+        break;
+      case SVC_ATTR.PORT:
+        portAt = n >= 2 ? at : -1;
+        break;
+      case SVC_ATTR.FWMARK:
+        fwmarkAt = n >= 4 ? at : -1;
+        break;
+      case SVC_ATTR.SCHED_NAME:
+        schedAt = at;
+        schedLen = n;
+        break;
+      case SVC_ATTR.FLAGS:
+        flagsAt = n >= 4 ? at : -1;
+        break;
+      case SVC_ATTR.TIMEOUT:
+        timeoutAt = n >= 4 ? at : -1;
+        break;
+      case SVC_ATTR.NETMASK:
+        netmaskAt = n >= 4 ? at : -1;
+        break;
+      case SVC_ATTR.PE_NAME:
+        peAt = at;
+        peLen = n;
+        break;
+      case SVC_ATTR.STATS:
+        statsOff = at;
+        statsLen = n;
+        break;
+      case SVC_ATTR.STATS64:
+        stats64At = at;
+        stats64Len = n;
+        break;
+    }
+    o += align4(len);
+  }
+  const family = familyOf(af >= 0 ? readU16(b, af) : undefined);
   if (!family) throw new DecodeError('service without a known address family');
-  const fwmark = u32(SVC_ATTR.FWMARK) ?? 0;
+  const fwmark = fwmarkAt >= 0 ? readU32(b, fwmarkAt) : 0;
   let key: ServiceKey;
   if (fwmark !== 0) key = { kind: 'fwmark', family, fwmark };
   else {
-    const protocol = protocolOf(has(SVC_ATTR.PROTOCOL, 2) ? readU16(b, off(SVC_ATTR.PROTOCOL)) : 0);
-    if (!protocol || !has(SVC_ATTR.ADDR, family === 'inet' ? 4 : 16)) throw new DecodeError('service without protocol/address');
-    const port = has(SVC_ATTR.PORT, 2) ? b.readUInt16BE(off(SVC_ATTR.PORT)) : 0;
-    key = { kind: 'addr', family, protocol, address: formatAddress(family, b, off(SVC_ATTR.ADDR)), port };
+    const protocol = protocolOf(protocolAt >= 0 ? readU16(b, protocolAt) : 0);
+    if (!protocol || addr < 0 || addrLen < (family === 'inet' ? 4 : 16)) throw new DecodeError('service without protocol/address');
+    key = { kind: 'addr', family, protocol, address: formatAddress(family, b, addr), port: portAt >= 0 ? b.readUInt16BE(portAt) : 0 };
   }
-  const flags = has(SVC_ATTR.FLAGS, 4) ? readU32(b, off(SVC_ATTR.FLAGS)) & ~SERVICE_FLAGS.hashed : 0;
-  const nm = has(SVC_ATTR.NETMASK, 4) ? off(SVC_ATTR.NETMASK) : -1;
-  const netmask = nm < 0 ? (family === 'inet' ? '0.0.0.0' : '0') : family === 'inet' ? formatIPv4(b, nm) : String(readU32(b, nm));
-  const pe = text(SVC_ATTR.PE_NAME);
-  const statsType = options.stats === false ? 0 : off(SVC_ATTR.STATS64) >= 0 ? SVC_ATTR.STATS64 : off(SVC_ATTR.STATS) >= 0 ? SVC_ATTR.STATS : 0;
+  const netmask =
+    netmaskAt < 0 ? (family === 'inet' ? '0.0.0.0' : '0') : family === 'inet' ? formatIPv4(b, netmaskAt) : String(readU32(b, netmaskAt));
+  const pe = peAt >= 0 ? cstringAt(b, peAt, peLen) : undefined;
+  let stats: Stats | undefined;
+  if (options.stats !== false) {
+    if (stats64At >= 0) stats = statsAt(b, stats64At, stats64Len);
+    else if (statsOff >= 0) stats = statsAt(b, statsOff, statsLen);
+  }
   return {
     key,
-    scheduler: text(SVC_ATTR.SCHED_NAME) ?? '',
-    flags,
-    timeout: u32(SVC_ATTR.TIMEOUT) ?? 0,
+    scheduler: schedAt >= 0 ? cstringAt(b, schedAt, schedLen) : '',
+    flags: flagsAt >= 0 ? readU32(b, flagsAt) & ~SERVICE_FLAGS.hashed : 0,
+    timeout: timeoutAt >= 0 ? readU32(b, timeoutAt) : 0,
     netmask,
     persistenceEngine: pe ? pe : undefined,
-    stats: statsType ? statsAt(b, off(statsType), a[2 * statsType + 1]!) : undefined,
+    stats,
   };
 }
 

@@ -38,169 +38,72 @@ export interface ProcTable {
 /** ip_vs_fwd_name(): the kernel prints BYPASS (and any unknown method) as "Masq" too. */
 const FORWARD_BY_NAME: Record<string, ForwardMethod | undefined> = { Masq: 'masq', Local: 'local', Tunnel: 'tunnel', Route: 'route' };
 
-const HEADER = /^IP Virtual Server version (\d+)\.(\d+)\.(\d+) \(size=(\d+)\)$/;
+const HEADER = /^IP Virtual Server version (\d+)\.(\d+)\.(\d+) \(size=(\d+)\)\n/y;
+const TITLES = 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+/** A destination line: IPv4 as %08X or IPv6 as [%pI6], port %04X, forwarding method, three %d. */
+const DESTINATION = /  -> (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4}) +([A-Za-z]+) +(-?\d+) +(-?\d+) +(-?\d+) *(?:\n|$)/y;
+/** A service line's key; what follows (scheduler, ops, persistence) comes from GET_SERVICE instead. */
+const SERVICE = /(?:FWM  ([0-9A-F]{8})|([A-Z0-9_]+)  (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4})) [^\n]*(?:\n|$)/y;
+
+function ipv4Text(hex: string): string {
+  const v = parseInt(hex, 16);
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+}
+
+function ipv6Text(full: string): string | undefined {
+  const bytes = parseIPv6(full);
+  return bytes && formatIPv6(bytes);
+}
 
 /**
- * Reads one line at a time with a position instead of splitting: the file of a 10,000-destination table is
- * ~0.6 MB, read by a process that starts cold, where split/regex per line cost more than the kernel's read.
- * Every reader returns undefined (or -1) on anything unexpected; the parse then fails as a whole.
+ * Parses the whole file; undefined if any line is not in the layout above (another kernel's format).
+ * Sticky regular expressions walk the text line by line: the file of a 10,000-destination table is ~0.6 MB,
+ * parsed by a process that starts cold, where matching runs as compiled code and JavaScript per character
+ * would not.
  */
-class LineReader {
-  pos = 0;
-  constructor(private readonly text: string) {}
-
-  get atEnd(): boolean {
-    return this.pos >= this.text.length;
-  }
-  peek(): number {
-    return this.text.charCodeAt(this.pos);
-  }
-  /** Skips spaces; true if at least one was skipped. */
-  blanks(): boolean {
-    const from = this.pos;
-    while (this.text.charCodeAt(this.pos) === 32) this.pos++;
-    return this.pos > from;
-  }
-  /** Consumes `s` if it comes next. */
-  literal(s: string): boolean {
-    if (!this.text.startsWith(s, this.pos)) return false;
-    this.pos += s.length;
-    return true;
-  }
-  /** Up to the next space or end of line. */
-  word(): string {
-    const from = this.pos;
-    for (let c = this.peek(); c === c && c !== 32 && c !== 10; c = this.peek()) this.pos++; // c === c: not NaN (end)
-    return this.text.slice(from, this.pos);
-  }
-  /** Exactly `digits` hex digits (the kernel's %08X / %04X), or -1. */
-  hex(digits: number): number {
-    let v = 0;
-    for (let i = 0; i < digits; i++) {
-      const c = this.text.charCodeAt(this.pos + i);
-      const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
-      if (d < 0) return -1;
-      v = v * 16 + d;
-    }
-    this.pos += digits;
-    return v;
-  }
-  /** A %d: optional minus, decimal digits. */
-  int(): number | undefined {
-    const negative = this.text.charCodeAt(this.pos) === 45;
-    if (negative) this.pos++;
-    const from = this.pos;
-    let v = 0;
-    for (let c = this.peek(); c >= 48 && c <= 57; c = this.peek()) {
-      v = v * 10 + (c - 48);
-      this.pos++;
-    }
-    if (this.pos === from) return undefined;
-    return negative ? -v : v;
-  }
-  /** Trailing spaces, then the newline (or the end); false if anything else is left on the line. */
-  endOfLine(): boolean {
-    this.blanks();
-    if (this.atEnd) return true;
-    if (this.peek() !== 10) return false;
-    this.pos++;
-    return true;
-  }
-  /** The rest of the line (newline consumed). */
-  restOfLine(): string {
-    let end = this.text.indexOf('\n', this.pos);
-    if (end < 0) end = this.text.length;
-    const line = this.text.slice(this.pos, end);
-    this.pos = end + 1;
-    return line;
-  }
-  /** "0A640001:0050" or "[2001:0db8:…:0001]:0050". */
-  addrPort(): { family: AddressFamily; address: string; port: number } | undefined {
-    let family: AddressFamily;
-    let address: string;
-    if (this.literal('[')) {
-      const close = this.text.indexOf(']', this.pos);
-      const bytes = close < 0 || close - this.pos > 39 ? undefined : parseIPv6(this.text.slice(this.pos, close));
-      if (!bytes) return undefined;
-      this.pos = close + 1;
-      family = 'inet6';
-      address = formatIPv6(bytes);
-    } else {
-      const v = this.hex(8);
-      if (v < 0) return undefined;
-      family = 'inet';
-      address = `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-    }
-    if (!this.literal(':')) return undefined;
-    const port = this.hex(4);
-    return port < 0 ? undefined : { family, address, port };
-  }
-}
-
-/** "  -> ADDR:PORT      Forward Weight ActiveConn InActConn" after the "  -> ". */
-function readDestination(r: LineReader): Destination | undefined {
-  const at = r.addrPort();
-  if (!at || !r.blanks()) return undefined;
-  const forward = FORWARD_BY_NAME[r.word()];
-  if (!forward || !r.blanks()) return undefined;
-  const weight = r.int();
-  if (weight === undefined || !r.blanks()) return undefined;
-  const active = r.int();
-  if (active === undefined || !r.blanks()) return undefined;
-  const inactive = r.int();
-  if (inactive === undefined || !r.endOfLine()) return undefined;
-  return {
-    family: at.family,
-    address: at.address,
-    port: at.port,
-    forward,
-    weight,
-    // not in /proc/net/ip_vs: zero here; listings that print them use GET_DEST instead
-    upperThreshold: 0,
-    lowerThreshold: 0,
-    activeConns: active >>> 0,
-    inactiveConns: inactive >>> 0,
-  };
-}
-
-/** "TCP  0A640001:0050 wrr …" / "FWM  00000001 wrr …" → its key (the rest of the line is not needed). */
-function readServiceKey(r: LineReader): ProcServiceKey | undefined {
-  const protocol = r.word();
-  if (!r.blanks()) return undefined;
-  let key: ProcServiceKey | undefined;
-  if (protocol === 'FWM') {
-    const fwmark = r.hex(8);
-    key = fwmark < 0 ? undefined : { kind: 'fwmark', fwmark };
-  } else {
-    const at = r.addrPort();
-    key = at && { kind: 'addr', protocol, ...at };
-  }
-  if (key && r.peek() !== 32) return undefined;
-  r.restOfLine(); // scheduler, ops, persistent timeout and mask: taken from GET_SERVICE
-  return key;
-}
-
-/** Parses the whole file; undefined if any line is not in the layout above (another kernel's format). */
 export function parseProcTable(text: string): ProcTable | undefined {
-  const r = new LineReader(text);
-  const m = HEADER.exec(r.restOfLine());
-  if (!m) return undefined;
+  HEADER.lastIndex = 0;
+  const m = HEADER.exec(text);
+  if (!m || !text.startsWith(TITLES, HEADER.lastIndex)) return undefined;
   const info: Info = { version: (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]), connTableSize: Number(m[4]) };
-  r.restOfLine(); // the two column titles
-  r.restOfLine();
   const services: ProcService[] = [];
   let current: ProcService | undefined;
-  while (!r.atEnd) {
-    if (r.literal('  -> ')) {
-      const d = current && readDestination(r);
-      if (!d) return undefined;
-      current!.destinations.push(d);
-    } else {
-      const key = readServiceKey(r);
-      if (!key) return undefined;
-      current = { key, destinations: [] };
-      services.push(current);
+  let pos = HEADER.lastIndex + TITLES.length;
+  while (pos < text.length) {
+    DESTINATION.lastIndex = pos;
+    const d = DESTINATION.exec(text);
+    if (d) {
+      const forward = FORWARD_BY_NAME[d[4]!];
+      const address = d[1] !== undefined ? ipv4Text(d[1]) : ipv6Text(d[2]!);
+      if (!current || !forward || address === undefined) return undefined;
+      current.destinations.push({
+        family: d[1] !== undefined ? 'inet' : 'inet6',
+        address,
+        port: parseInt(d[3]!, 16),
+        forward,
+        weight: Number(d[5]),
+        // not in /proc/net/ip_vs: zero here; listings that print them use GET_DEST instead
+        upperThreshold: 0,
+        lowerThreshold: 0,
+        activeConns: Number(d[6]) >>> 0,
+        inactiveConns: Number(d[7]) >>> 0,
+      });
+      pos = DESTINATION.lastIndex;
+      continue;
     }
+    SERVICE.lastIndex = pos;
+    const s = SERVICE.exec(text);
+    if (!s) return undefined;
+    let key: ProcServiceKey;
+    if (s[1] !== undefined) key = { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
+    else {
+      const address = s[3] !== undefined ? ipv4Text(s[3]) : ipv6Text(s[4]!);
+      if (address === undefined) return undefined;
+      key = { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address, port: parseInt(s[5]!, 16) };
+    }
+    current = { key, destinations: [] };
+    services.push(current);
+    pos = SERVICE.lastIndex;
   }
   return { info, services };
 }

@@ -101,86 +101,164 @@ export function glibcMergeSort<T>(items: T[], cmp: (a: T, b: T) => number): T[] 
   return a;
 }
 
-/** The 16-byte union nf_inet_addr as four host-order 32-bit words (IPv4 in the first word). */
-function addressWords(family: 'inet' | 'inet6', address: string): number[] {
-  if (family === 'inet') return [inetPton4(address) ?? 0, 0, 0, 0];
-  const b = parseIPv6(address) ?? new Uint8Array(16);
-  const words: number[] = [];
-  for (let i = 0; i < 4; i++) words.push(uint32((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!));
-  return words;
+/**
+ * Sort keys of ipvsadm's comparators in flat arrays, slot i for item i (a listing sorts 10,000s of
+ * destinations in a process that starts cold: no object per item). `words` holds the 16-byte union
+ * nf_inet_addr as four 32-bit words per item, IPv4 in the first. Addresses and marks are kept as int32:
+ * ipvsadm's int32(a - b) of two unsigned values equals (a - b) | 0 of the same bits read as signed, and
+ * integer arithmetic avoids the floating point that uint32 values above 2^31 would cost.
+ */
+class SortKeys {
+  readonly fwmark: Int32Array;
+  readonly af: Int32Array;
+  readonly protocol: Int32Array;
+  readonly words: Int32Array;
+  readonly port: Int32Array;
+
+  constructor(n: number) {
+    this.fwmark = new Int32Array(n);
+    this.af = new Int32Array(n);
+    this.protocol = new Int32Array(n);
+    this.words = new Int32Array(4 * n);
+    this.port = new Int32Array(n);
+  }
+
+  setAddress(i: number, family: 'inet' | 'inet6', address: string): void {
+    this.af[i] = AF_NUMBER[family];
+    if (family === 'inet') {
+      this.words[4 * i] = ipv4Word(address);
+      return;
+    }
+    const b = parseIPv6(address) ?? new Uint8Array(16);
+    for (let w = 0; w < 4; w++) this.words[4 * i + w] = (b[w * 4]! << 24) | (b[w * 4 + 1]! << 16) | (b[w * 4 + 2]! << 8) | b[w * 4 + 3]!;
+  }
+}
+
+/** The canonical dotted quads the kernel's addresses are printed as, read without a loop per character. */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** inet_pton(AF_INET) as an int32 of the host-order value, 0 when it fails (ipvsadm's zeroed address). */
+function ipv4Word(address: string): number {
+  const m = DOTTED_QUAD.exec(address);
+  if (!m) return (inetPton4(address) ?? 0) | 0;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  const c = Number(m[3]);
+  const d = Number(m[4]);
+  return a > 255 || b > 255 || c > 255 || d > 255 ? 0 : (a << 24) | (b << 16) | (c << 8) | d;
 }
 
 const AF_NUMBER = { inet: 2, inet6: 10 } as const;
 
-interface ServiceSortKey {
-  fwmark: number;
-  af: number;
-  protocol: number;
-  words: number[];
-  port: number;
+/**
+ * libipvs ipvs_cmp_services() (`services`) and ipvs_cmp_dests() on keys x and y. Destinations compare no
+ * fwmark, family or protocol; for both, the first item's family decides how many words are compared.
+ */
+function compareKeys(k: SortKeys, services: boolean, x: number, y: number): number {
+  let r: number;
+  if (services) {
+    r = (k.fwmark[x]! - k.fwmark[y]!) | 0;
+    if (r !== 0) return r;
+    r = k.af[x]! - k.af[y]!;
+    if (r !== 0) return r;
+    r = k.protocol[x]! - k.protocol[y]!;
+    if (r !== 0) return r;
+  }
+  const w = k.words;
+  r = (w[4 * x]! - w[4 * y]!) | 0;
+  if (k.af[x] === AF_NUMBER.inet6) {
+    for (let i = 1; r === 0 && i < 4; i++) r = (w[4 * x + i]! - w[4 * y + i]!) | 0;
+  }
+  if (r !== 0) return r;
+  return k.port[x]! - k.port[y]!;
 }
 
-function serviceSortKey(s: Service): ServiceSortKey {
-  const k = s.key;
-  if (k.kind === 'fwmark') return { fwmark: k.fwmark, af: AF_NUMBER[k.family], protocol: 0, words: [0, 0, 0, 0], port: 0 };
-  return { fwmark: 0, af: AF_NUMBER[k.family], protocol: protocolNumber(k.protocol), words: addressWords(k.family, k.address), port: k.port };
+/** glibcMergeSort() of the indices 0..n-1 by compareKeys(), without a closure per call or comparison. */
+function sortIndices(k: SortKeys, services: boolean, n: number): number[] {
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  mergeSortRange(k, services, a, new Array<number>(n), 0, n);
+  return a;
 }
 
-/** libipvs ipvs_cmp_services(). */
-function compareServices(a: ServiceSortKey, b: ServiceSortKey): number {
-  let r = int32(a.fwmark - b.fwmark);
-  if (r !== 0) return r;
-  r = a.af - b.af;
-  if (r !== 0) return r;
-  r = a.protocol - b.protocol;
-  if (r !== 0) return r;
-  if (a.af === AF_NUMBER.inet6) {
-    for (let i = 0; r === 0 && i < 4; i++) r = int32(a.words[i]! - b.words[i]!);
-  } else r = int32(a.words[0]! - b.words[0]!);
-  if (r !== 0) return r;
-  return a.port - b.port;
+function mergeSortRange(k: SortKeys, services: boolean, a: number[], tmp: number[], lo: number, n: number): void {
+  if (n <= 1) return;
+  const n1 = n >>> 1;
+  const n2 = n - n1;
+  mergeSortRange(k, services, a, tmp, lo, n1);
+  mergeSortRange(k, services, a, tmp, lo + n1, n2);
+  let i = lo;
+  let j = lo + n1;
+  let left = n1;
+  let right = n2;
+  let t = 0;
+  while (left > 0 && right > 0) {
+    if (compareKeys(k, services, a[i]!, a[j]!) <= 0) {
+      tmp[t++] = a[i++]!;
+      left--;
+    } else {
+      tmp[t++] = a[j++]!;
+      right--;
+    }
+  }
+  while (left > 0) {
+    tmp[t++] = a[i++]!;
+    left--;
+  }
+  for (let m = 0; m < t; m++) a[lo + m] = tmp[m]!;
 }
 
 export function sortServices(entries: readonly ServiceEntry[]): ServiceEntry[] {
-  const keyed = entries.map((e) => ({ e, k: serviceSortKey(e.service) }));
-  return glibcMergeSort(keyed, (x, y) => compareServices(x.k, y.k)).map((x) => x.e);
+  const n = entries.length;
+  const keys = new SortKeys(n);
+  for (let i = 0; i < n; i++) {
+    const key = entries[i]!.service.key;
+    if (key.kind === 'fwmark') {
+      keys.fwmark[i] = key.fwmark | 0;
+      keys.af[i] = AF_NUMBER[key.family];
+    } else {
+      keys.protocol[i] = protocolNumber(key.protocol);
+      keys.setAddress(i, key.family, key.address);
+      keys.port[i] = key.port;
+    }
+  }
+  return sortIndices(keys, true, n).map((i) => entries[i]!);
+}
+
+export function sortDestinations(dests: readonly Destination[]): Destination[] {
+  return sortEachDestinations([dests])[0]!;
 }
 
 /**
- * ipvsadm's destination order. A listing sorts 10,000s of destinations in a process that starts cold: the
- * sort keys go into flat arrays (no object per destination) and the merge sort orders indices.
+ * sortDestinations() of every list at once: one pass fills the keys of all destinations and one merge
+ * sort runs over each list's slots, so a 1,000-service listing runs these loops hot instead of setting up
+ * 1,000 small sorts.
  */
-export function sortDestinations(dests: readonly Destination[]): Destination[] {
-  const n = dests.length;
-  if (n < 2) return dests.slice();
-  const af = new Array<number>(n);
-  const port = new Array<number>(n);
-  const words = new Array<number>(4 * n);
-  const index = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const d = dests[i]!;
-    index[i] = i;
-    af[i] = AF_NUMBER[d.family];
-    port[i] = d.port;
-    if (d.family === 'inet') {
-      words[4 * i] = inetPton4(d.address) ?? 0;
-      words[4 * i + 1] = words[4 * i + 2] = words[4 * i + 3] = 0;
-    } else {
-      const w = addressWords(d.family, d.address);
-      for (let k = 0; k < 4; k++) words[4 * i + k] = w[k]!;
+function sortEachDestinations(lists: ReadonlyArray<readonly Destination[]>): Destination[][] {
+  let total = 0;
+  for (const l of lists) total += l.length;
+  const keys = new SortKeys(total);
+  const order = new Array<number>(total);
+  let slot = 0;
+  for (const l of lists) {
+    for (const d of l) {
+      keys.setAddress(slot, d.family, d.address);
+      keys.port[slot] = d.port;
+      order[slot] = slot;
+      slot++;
     }
   }
-  // libipvs ipvs_cmp_dests(): the first entry's family decides how many words are compared
-  const cmp = (x: number, y: number): number => {
-    let r = 0;
-    if (af[x] === AF_NUMBER.inet6) {
-      for (let k = 0; r === 0 && k < 4; k++) r = int32(words[4 * x + k]! - words[4 * y + k]!);
-    } else r = int32(words[4 * x]! - words[4 * y]!);
-    return r !== 0 ? r : port[x]! - port[y]!;
-  };
-  const order = glibcMergeSort(index, cmp);
-  const out = new Array<Destination>(n);
-  for (let i = 0; i < n; i++) out[i] = dests[order[i]!]!;
+  const tmp = new Array<number>(total);
+  const out: Destination[][] = new Array(lists.length);
+  let first = 0;
+  for (let i = 0; i < lists.length; i++) {
+    const l = lists[i]!;
+    mergeSortRange(keys, false, order, tmp, first, l.length);
+    const sorted = new Array<Destination>(l.length);
+    for (let j = 0; j < l.length; j++) sorted[j] = l[order[first + j]! - first]!;
+    out[i] = sorted;
+    first += l.length;
+  }
   return out;
 }
 
@@ -279,6 +357,11 @@ const ZERO_STATS: Stats = {
 
 /** ipvsadm print_service_entry(): the service line and its (sorted) destinations. */
 export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names: NameLookup): string {
+  return serviceText(entry, format.nosort ? entry.destinations : sortDestinations(entry.destinations), format, names);
+}
+
+/** serviceEntryText() with the destinations already in the order to print. */
+function serviceText(entry: ServiceEntry, dests: readonly Destination[], format: FormatFlags, names: NameLookup): string {
   const s = entry.service;
   const k = s.key;
   const protocol = k.kind === 'addr' ? k.protocol : undefined;
@@ -340,7 +423,6 @@ export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names
   // one flat string per service from an array of lines: appending 10,000s of lines to one string builds a
   // rope whose nodes all survive until output, and copying them is most of a large listing's GC time
   const lines: string[] = [out];
-  const dests = format.nosort ? entry.destinations : sortDestinations(entry.destinations);
   for (const d of dests) {
     let dname = addrPortName(d.family, d.address, d.port, protocol, format.numeric, names);
     if (!format.rule && d.family !== 'inet6' && dname.length > 28) dname = dname.slice(0, 28);
@@ -381,7 +463,8 @@ export function serviceEntryText(entry: ServiceEntry, format: FormatFlags, names
 export function listAllText(info: Info, entries: readonly ServiceEntry[], format: FormatFlags, names: NameLookup): string {
   const sorted = format.nosort ? entries : sortServices(entries);
   const parts = [format.rule ? '' : versionHeader(info), title(format)];
-  for (const e of sorted) parts.push(serviceEntryText(e, format, names));
+  const dests = format.nosort ? sorted.map((e) => e.destinations) : sortEachDestinations(sorted.map((e) => e.destinations));
+  sorted.forEach((e, i) => parts.push(serviceText(e, dests[i]!, format, names)));
   return parts.join('');
 }
 

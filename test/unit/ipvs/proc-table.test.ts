@@ -41,7 +41,7 @@ describe('/proc/net/ip_vs', () => {
   });
 
   it('parses an empty table and a file without a final newline', () => {
-    expect(parseProcTable(TABLE.split('\n').slice(0, 3).join('\n'))!.services).toEqual([]);
+    expect(parseProcTable(TABLE.split('\n').slice(0, 3).join('\n') + '\n')!.services).toEqual([]);
     expect(parseProcTable(TABLE.trimEnd())!.services[2]!.key).toEqual({ kind: 'fwmark', fwmark: 7 });
   });
 
