@@ -409,7 +409,9 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     ns('lb1', 'ipvsadm -A -t 10.99.0.1:80 -s rr && ipvsadm -a -t 10.99.0.1:80 -r 10.99.0.2:80 -m -w 5');
     await until('lb2 takes over', () => dests('lb2', S8080).length === 2, 40_000, 200);
     lb1 = track(startLb(dir, 'lb1', labConfig('lb1', 'DR', true), 'dr2'));
-    await until('lb1 MASTER again with a full pool', () => dests('lb1', S8080).length === 2 && ns('lb1', 'ip -4 addr show dev eth0').includes(VIP), 150_000, 200);
+    // The stale VIP and entries satisfy any table check at once: wait for the new daemon's own MASTER.
+    await until('lb1 MASTER again', () => /\(VI_1\) Entering MASTER STATE/.test(lb1.log()), 150_000, 200);
+    await until('lb1 MASTER with a full pool', () => dests('lb1', S8080).length === 2 && ns('lb1', 'ip -4 addr show dev eth0').includes(VIP), 40_000, 200);
     await until("lb2's VIP entries are gone", () => !hasService('lb2', S8080), 40_000, 200);
     expect(dests('lb1', 'TCP 10.99.0.1:80')).toEqual(['10.99.0.2:80 Masq 5']);
     const bodies = requests(20);
