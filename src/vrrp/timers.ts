@@ -1,7 +1,8 @@
 // Monotonic clock and timer host. The real one keeps deadlines exact to a few tens of µs, as keepalived's
 // timerfd does, which a bare setTimeout cannot:
 //  - libuv's clock is whole ms, truncated and cached per loop iteration, and epoll_wait sleeps "due − that
-//    clock" from the real now: a timer wakes anywhere in [due, due + 1 ms);
+//    clock" from the real now: a timer wakes anywhere in [due, due + 1 ms) (up to 2 ms on HZ=1000 kernels,
+//    where libuv reads CLOCK_MONOTONIC_COARSE: there, expect up to ~1 ms lateness again);
 //  - Linux lets epoll_wait overshoot by its timer slack, 0.1 % of the timeout (0.5 % when niced, at least
 //    50 µs; fs/select.c select_estimate_accuracy): 3.6 ms for a 3648 ms Master_Down_Interval.
 // So a long wait sleeps to 1 % + 1 ms before the deadline, then again for the short rest (where the slack

@@ -19,20 +19,26 @@ function lateness(delaysMs: number[]): Promise<number[]> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** None early (20 µs of tolerance, as realTimers allows), and the median late by less than medianBelowMs. */
+function expectOnTime(late: number[], medianBelowMs: number): void {
+  const shown = `lateness ${late.map((x) => x.toFixed(3)).join(' ')} ms`;
+  for (const l of late) expect(l, shown).toBeGreaterThanOrEqual(-0.025);
+  expect(median(late), shown).toBeLessThan(medianBelowMs);
+}
+
+// Timing on a shared host: another process may take the CPU for a few ms; a real regression fails every try.
+const retry = { retry: 2 };
+
 describe('realTimers', () => {
-  it('never fires early and fires within a fraction of a millisecond of fractional deadlines', async () => {
-    const late = await lateness([2.3, 3.7, 5.05, 8.9, 13.5, 21.25, 34.6, 55.1, 89.95, 144.4]);
-    for (const l of late) expect(l).toBeGreaterThanOrEqual(-0.025);
-    expect(median(late)).toBeLessThan(0.3);
+  it('never fires early and fires within a fraction of a millisecond of fractional deadlines', retry, async () => {
+    expectOnTime(await lateness([2.3, 3.7, 5.05, 8.9, 13.5, 21.25, 34.6, 55.1, 89.95, 144.4]), 0.3);
   });
 
-  it('a long sleep still ends on time: epoll_wait timer slack (0.1 % of the timeout) is slept off early', async () => {
+  it('a long sleep still ends on time: epoll_wait timer slack (0.1 % of the timeout) is slept off early', retry, async () => {
     // One epoll_wait of ~1.5 s overshoots by up to ~1.5 ms (a plain setTimeout was 0.2-2.2 ms late, median
     // 1.3 ms, measured); the timer must stop short and finish precisely. Three timers far enough apart not
     // to share their last milliseconds; the median, because a busy host may preempt one of them.
-    const late = await lateness([1500.4375, 1504.1, 1507.85]);
-    for (const l of late) expect(l).toBeGreaterThanOrEqual(-0.025);
-    expect(median(late)).toBeLessThan(0.5);
+    expectOnTime(await lateness([1500.4375, 1504.1, 1507.85]), 0.5);
   });
 
   it('a cancelled timer never runs, even when cancelled in its last millisecond', async () => {
