@@ -1,6 +1,5 @@
 // The IPVS generic-netlink client: one long-lived NETLINK_GENERIC socket, requests pipelined by sequence
 // number. Every protocol byte lives in codec.ts; this module frames, sends, receives and matches replies.
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import {
   DecodeError,
@@ -562,6 +561,8 @@ function decodeOne<T>(op: IpvsOperation, parts: Buffer[], decode: (p: Buffer) =>
 }
 
 function modprobe(module: string): Promise<void> {
+  // node:child_process is loaded here, on first use: short-lived users (lvsadm) rarely need it
+  const { execFile } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve) => {
     execFile('modprobe', [module], { timeout: 10_000 }, () => resolve());
   });

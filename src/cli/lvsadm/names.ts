@@ -2,8 +2,8 @@
 // /etc/services (nsswitch "services: files"); gethostbyname/gethostbyaddr go through NSS, which we reach
 // with getent(1) so /etc/hosts, DNS and any other NSS module answer exactly as they do for ipvsadm.
 // Only used without -n (listing) or for non-numeric input, so numeric paths never pay for it.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { InputResolver } from './options.js';
 import type { NameLookup, ProtocolName } from './format.js';
 import { inetPton4, inetPton6 } from './cparse.js';
@@ -65,6 +65,8 @@ export class ServicesDb {
 
 function getent(args: string[]): string {
   try {
+    // loaded on first use: node:child_process costs a listing that resolves no names ~50 ms in the VM
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     return execFileSync('getent', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (e) {
     // getent exits 2 when some keys are not found; what it printed for the others still counts
