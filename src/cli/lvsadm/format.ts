@@ -328,6 +328,18 @@ const FWD_SWITCH: Record<Destination['forward'], string | undefined> = {
   route: '-g',
   bypass: undefined,
 };
+/** "%-7s" of the forwarding method's name, for the default listing. */
+const FWD_COLUMN = Object.fromEntries(
+  Object.entries(FWD_NAME).map(([method, name]) => [method, padRight(orNull(name), 7)]),
+) as Record<Destination['forward'], string>;
+/** Small numbers left-justified in 6 and 10 columns, made once: most weights and connection counts of a
+ * listing repeat a few values. */
+const NUMBER_COLUMNS: Record<number, string[]> = { 6: [], 10: [] };
+function numberColumn(n: number, width: 6 | 10): string {
+  if (n < 0 || n >= 1024) return padRight(String(n), width);
+  const made = NUMBER_COLUMNS[width]!;
+  return (made[n] ??= padRight(String(n), width));
+}
 const TUN_FLAGS = ['-c', '+c', 'r+c'];
 const TUN_FLAG_OPTS = ['--tun-nocsum', '--tun-csum', '--tun-remcsum'];
 
@@ -453,7 +465,7 @@ function serviceText(entry: ServiceEntry, dests: readonly Destination[], format:
     } else if (format.tunInfo) {
       lines.push(`  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(tunnelInfo(d) ?? 'n/a', 13)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
     } else {
-      lines.push(`  -> ${padRight(dname, 28)} ${padRight(orNull(FWD_NAME[d.forward]), 7)} ${padRight(String(weight), 6)} ${padRight(String(active), 10)} ${padRight(String(inactive), 10)}\n`);
+      lines.push(`  -> ${padRight(dname, 28)} ${FWD_COLUMN[d.forward]} ${numberColumn(weight, 6)} ${numberColumn(active, 10)} ${numberColumn(inactive, 10)}\n`);
     }
   }
   return lines.join('');
