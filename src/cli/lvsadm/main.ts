@@ -1,6 +1,6 @@
 // lvsadm's process wiring, callable in-process (the VM tests run it without paying Node's start-up per
 // call): argv, output sinks and stdin in; exit status out. lvsadm/bin.ts binds it to the process.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
 import { IPVS_TABLE_PATH } from '../../ipvs/proc-table.js';
 import type { IpvsError } from '../../ipvs/types.js';
@@ -72,19 +72,43 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
 
 class CannotInitialize extends Error {}
 
-/** Runs lvsadm on this process's standard streams and exits with its status, once everything written to
- * stdout and stderr has been handed to the OS (a large listing written to a pipe can still be queued when
- * main returns). The bundle's entry (bin.ts) and the snapshot's (snapshot-entry.ts) both end here. */
+/** Runs lvsadm on this process's standard streams and exits with its status. Output is written to file
+ * descriptors 1 and 2 directly, synchronously and whole, before the exit: process.stdout would first build a
+ * stream (loading net, tty or fs streams), ~0.1 s of a call in the emulated VM. The bundle's entry (bin.ts)
+ * and the snapshot's (snapshot-entry.ts) both end here. */
 export function runLvsadmProcess(argv: readonly string[], program: string): void {
-  lvsadmMain(argv, program, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    stdin: () => readFileSync(0, 'latin1'),
-  }).then(
-    (status) => process.stdout.write('', () => process.stderr.write('', () => process.exit(status))),
+  const stdout = fdWriter(1);
+  const stderr = fdWriter(2);
+  lvsadmMain(argv, program, { stdout, stderr, stdin: () => readFileSync(0, 'latin1') }).then(
+    (status) => process.exit(status),
     (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      stderr(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exit(1);
     },
   );
+}
+
+/**
+ * Writes text to a file descriptor in full: retries partial writes, and waits a millisecond on EAGAIN (a
+ * non-blocking pipe that is full). Once the reader has gone (EPIPE, as in `lvsadm -Ln | head`), later
+ * output is dropped, where ipvsadm would die of SIGPIPE.
+ */
+function fdWriter(fd: number): (text: string) => void {
+  let closed = false;
+  return (text) => {
+    if (closed || text === '') return;
+    const bytes = Buffer.from(text, 'utf8');
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(fd, bytes, done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        else if (code === 'EPIPE') {
+          closed = true;
+          return;
+        } else throw e;
+      }
+    }
+  };
 }
