@@ -1,9 +1,10 @@
 // Benchmark (not a test): restore 1,000 services x 10 destinations from one rules file with `lvsadm -R`
 // and with `ipvsadm -R`, alternating (table cleared between runs), then list the loaded table with -Ln
 // both ways. Node start-up is included in every lvsadm figure. Runs inside the kernel VM:
-//   npm run build && npm run build:lvsadm && npm run bench:ipvs
+//   npm run build:lvsadm && npm run bench:ipvs
 // Options (environment): BENCH_ROUNDS (default 3), BENCH_SERVICES (1000), BENCH_DESTS (10),
-// Measures the launcher dist/lvsadm (V8 start-up snapshot) and the plain bundle dist/lvsadm.mjs.
+// Measures the launcher dist/lvsadm (the CommonJS bundle dist/lvsadm.cjs, or a V8 start-up snapshot if built
+// with --snapshot) and the ES module bundle dist/lvsadm.mjs (what the installed bin runs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `median ${median(xs).toFixed(2)} s  (runs: ${xs.map((x) => x.toFixed(2)).join(', ')})`;
 
 const { file, lines } = rulesFile();
-console.log(`lvsadm = ${launcher} (snapshot launcher); lvsadm.mjs = node ${bundled}`);
+console.log(`lvsadm = ${launcher} (launcher); lvsadm.mjs = node ${bundled}`);
 console.log(`rules: ${services} services x ${dests} destinations = ${lines} lines; ${rounds} rounds, alternating`);
 console.log(`node start-up alone (node -e 0): ${timed([process.execPath, '-e', '0']).toFixed(2)} s`);
 

@@ -50,12 +50,13 @@ export function createRequire(url) {
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 export function loadNetlinkAddon() {
-  const req = createRequire(import.meta.url);
-  const built = fileURLToPath(new URL(${JSON.stringify(relative(dist, addonPath))}, import.meta.url));
+  // process.dlopen, as require() does for a .node file, minus require's resolution and realpath
+  const addon = { exports: {} };
   try {
-    return req(built);
-  } catch (e) {
-    if (e && e.code !== 'MODULE_NOT_FOUND') throw e;
+    process.dlopen(addon, fileURLToPath(new URL(${JSON.stringify(relative(dist, addonPath))}, import.meta.url)));
+    return addon.exports;
+  } catch {
+    const req = createRequire(import.meta.url);
     return req('node-gyp-build')(dirname(req.resolve('netlink/package.json')));
   }
 }`,
