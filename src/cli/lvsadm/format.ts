@@ -66,41 +66,6 @@ export function addrPortName(
 
 // ---- sorting: glibc qsort() (a top-down merge sort) with ipvsadm's comparators ----
 
-/** glibc msort_with_tmp(): stable merge sort, left half = floor(n/2); reproduces the exact order even
- * for ipvsadm's non-transitive comparators (they subtract unsigned addresses into an int). */
-export function glibcMergeSort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
-  const a = items.slice();
-  const tmp = new Array<T>(a.length);
-  const sort = (lo: number, n: number): void => {
-    if (n <= 1) return;
-    const n1 = Math.floor(n / 2);
-    const n2 = n - n1;
-    sort(lo, n1);
-    sort(lo + n1, n2);
-    let i = lo;
-    let j = lo + n1;
-    let left = n1;
-    let right = n2;
-    let k = 0;
-    while (left > 0 && right > 0) {
-      if (cmp(a[i]!, a[j]!) <= 0) {
-        tmp[k++] = a[i++]!;
-        left--;
-      } else {
-        tmp[k++] = a[j++]!;
-        right--;
-      }
-    }
-    while (left > 0) {
-      tmp[k++] = a[i++]!;
-      left--;
-    }
-    for (let m = 0; m < k; m++) a[lo + m] = tmp[m]!;
-  };
-  sort(0, a.length);
-  return a;
-}
-
 /**
  * Sort keys of ipvsadm's comparators in flat arrays, slot i for item i (a listing sorts 10,000s of
  * destinations in a process that starts cold: no object per item). `words` holds the 16-byte union
@@ -173,7 +138,11 @@ function compareKeys(k: SortKeys, services: boolean, x: number, y: number): numb
   return k.port[x]! - k.port[y]!;
 }
 
-/** glibcMergeSort() of the indices 0..n-1 by compareKeys(), without a closure per call or comparison. */
+/**
+ * glibc qsort() (msort_with_tmp(): a stable top-down merge sort, left half = floor(n/2)) of the indices
+ * 0..n-1 by compareKeys(), which reproduces ipvsadm's order exactly even though its comparators are not
+ * transitive (they subtract unsigned addresses into an int). No closure per call or comparison.
+ */
 function sortIndices(k: SortKeys, services: boolean, n: number): number[] {
   const a = new Array<number>(n);
   for (let i = 0; i < n; i++) a[i] = i;

@@ -1,7 +1,7 @@
 // The C-library behaviours lvsadm reproduces, and the pieces of -R, -c and sorting.
 import { describe, expect, it } from 'vitest';
 import { inetAton, ipv4Text, stringToNumber, strtolWhole } from '../../../src/cli/lvsadm/cparse.js';
-import { connectionsText, glibcMergeSort, largeNumber, NUMERIC_ONLY, sortServices } from '../../../src/cli/lvsadm/format.js';
+import { connectionsText, largeNumber, NUMERIC_ONLY, sortServices } from '../../../src/cli/lvsadm/format.js';
 import { NO_FORMAT, parseInvocation } from '../../../src/cli/lvsadm/options.js';
 import { Popt } from '../../../src/cli/lvsadm/popt.js';
 import { splitRestoreLines } from '../../../src/cli/lvsadm/restore.js';
@@ -114,11 +114,6 @@ describe('listing helpers', () => {
     expect(largeNumber(123456789012345n, false)).toBe('     123T');
     expect(largeNumber(1234567890n, true)).toBe(' 1234567890');
     expect(largeNumber(5n, true)).toBe('        5');
-  });
-
-  it('glibc merge sort keeps the order of equal items and splits at floor(n/2)', () => {
-    const items = [3, 1, 2, 1, 3].map((v, i) => ({ v, i }));
-    expect(glibcMergeSort(items, (a, b) => a.v - b.v).map((x) => x.i)).toEqual([1, 3, 2, 0, 4]);
   });
 
   it('sorts addresses with ipvsadm wrap-around (1.0.0.0 after 200.0.0.0)', () => {
