@@ -59,6 +59,9 @@ export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceSta
   };
 }
 
+/** How far the next VRRP timer must be for a reload to start now. */
+const RELOAD_QUIET_MS = 50;
+
 /** Everything the VRRP side runs, built from one configuration and rebuilt piecewise at reload. */
 export class VrrpSide {
   private runner: TrackScriptRunner | undefined;
@@ -149,8 +152,11 @@ export class VrrpSide {
             if (this.instanceConfig(ev.instance)?.notifyPriorityChanges) this.notifier.priorityChange({ kind: 'INSTANCE', name: ev.instance }, ev.state, ev.to);
           },
           onStateChange: (ev) => {
-            this.report({ ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) });
             this.syncFirewall();
+            // The checker child hears it a moment later (setImmediate, order kept): serialising the IPC
+            // message must not delay the VIPs and GARPs the same transition has just queued.
+            const msg = { ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) };
+            setImmediate(() => this.report(msg));
           },
         },
         onGroupState: (ev) => this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
@@ -217,6 +223,9 @@ export class VrrpSide {
    */
   async reload(): Promise<void> {
     if (!this.engine || this.stopped) return;
+    // Parsing and diffing block this process for a few milliseconds: start right after an advert or
+    // timer, never just before one (issue #6: no advert gap longer than advert_int + 10 ms at reload).
+    await this.engine.quietWindow(RELOAD_QUIET_MS);
     const { config, diagnostics } = parseConfig(this.options.configFile, { configId: this.options.configId });
     const problem = configErrorSummary(diagnostics, this.diagnostics);
     if (problem) throw new Error(problem);

@@ -123,6 +123,23 @@ export class VrrpEngine {
     return () => this.stateListeners.delete(fn);
   }
 
+  /**
+   * Resolves once no instance timer is due within `marginMs` (waiting past a deadline that is), so
+   * that blocking work (a reload's parse and diff) runs between adverts instead of delaying one.
+   */
+  async quietWindow(marginMs: number): Promise<void> {
+    for (let tries = 0; tries < 10; tries++) {
+      const now = this.adapters.timers.now();
+      let next: number | undefined;
+      for (const i of this.instances.values()) {
+        const d = i.nextDeadline;
+        if (d !== undefined && (next === undefined || d < next)) next = d;
+      }
+      if (next === undefined || next - now >= marginMs) return;
+      await new Promise<void>((resolve) => this.adapters.timers.at(Math.max(next, now) + 1, resolve));
+    }
+  }
+
   stats(): Record<string, InstanceStats> {
     const out: Record<string, InstanceStats> = {};
     for (const [n, i] of this.instances) out[n] = i.stats();

@@ -162,6 +162,12 @@ export class VrrpInstance {
   get machineState(): Readonly<MachineState> {
     return this.ms;
   }
+  /** The earliest armed timer deadline (advert, master-down, GARP), on the TimerHost clock. */
+  get nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const d of this.deadlines.values()) if (next === undefined || d < next) next = d;
+    return next;
+  }
   get ownFault(): boolean {
     return ownFault(this.spec.machine, this.ms);
   }
@@ -259,7 +265,8 @@ export class VrrpInstance {
         if (line) this.log.info(line, { instance: this.name, reason: a.reason, peer: packet.source });
       }
       if (r.advert.priority === 0) this.counters.priorityZeroReceived++;
-      this.dispatch({ type: 'advert', advert: r.advert, source: packet.source });
+      // The master-down timer restarts from the packet's arrival, not from when this callback ran.
+      this.dispatch({ type: 'advert', advert: r.advert, source: packet.source }, undefined, packet.receivedAt);
     } catch (err) {
       // Never crash on a packet from the network.
       this.log.error(`(${this.name}) error handling a packet from ${packet.source}: ${(err as Error).message}`);
@@ -273,8 +280,11 @@ export class VrrpInstance {
   }
 
   /** Feed one event to the machine and perform its actions. */
-  dispatch(event: MachineEvent, firing?: { kind: TimerKind; deadline: number }): void {
-    this.apply(step(this.spec.machine, this.ms, event, this.deps.timers.now()), firing);
+  dispatch(event: MachineEvent, firing?: { kind: TimerKind; deadline: number }, at?: number): void {
+    const clock = this.deps.timers.now();
+    // `at` (a packet's arrival) is used only when it is plausibly on the timers' clock: a little earlier.
+    const now = at !== undefined && at <= clock && clock - at < 1000 ? at : clock;
+    this.apply(step(this.spec.machine, this.ms, event, now), firing, now);
   }
 
   private withSpare(spare: VipSpare | undefined, fn: () => void): void {
@@ -286,11 +296,16 @@ export class VrrpInstance {
     }
   }
 
-  private apply(r: StepResult, firing?: { kind: TimerKind; deadline: number }): void {
-    const now = this.deps.timers.now();
+  private apply(r: StepResult, firing?: { kind: TimerKind; deadline: number }, at?: number): void {
+    const now = at ?? this.deps.timers.now();
     this.ms = r.state;
     const transitions: { from: VrrpState; to: VrrpState; reason: string }[] = [];
-    for (const a of r.actions) {
+    // Adverts first: the wire must not wait for log lines, hooks and notify (RFC 5798 §6.4.2 sends the
+    // advert before anything else on becoming master); the other actions keep the machine's order.
+    const ordered = r.actions.some((a) => a.type === 'sendAdvert')
+      ? [...r.actions.filter((a) => a.type === 'sendAdvert'), ...r.actions.filter((a) => a.type !== 'sendAdvert')]
+      : r.actions;
+    for (const a of ordered) {
       try {
         this.perform(a, now, firing);
       } catch (err) {

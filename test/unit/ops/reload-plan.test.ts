@@ -18,7 +18,7 @@ function inst(name: string, o: Partial<VrrpInstance> = {}): VrrpInstance {
     trackInterfaces: [], trackScripts: [], notify: {}, smtpAlert: false, dontTrackPrimary: false, accept: true,
     skipCheckAdvAddr: false, checkUnicastSrc: false, strictMode: false, lowerPrioNoAdvert: false, higherPrioSendAdvert: false,
     downTimerAdverts: 3, garpMasterDelayMs: 5000, garpMasterRepeat: 5, garpMasterRefreshMs: 0, garpMasterRefreshRepeat: 1,
-    garpLowerPrioDelayMs: 5000, garpLowerPrioRepeat: 5,
+    garpLowerPrioDelayMs: 5000, garpLowerPrioRepeat: 5, notifyPriorityChanges: false,
     ...o,
   };
 }
@@ -54,9 +54,9 @@ function cfg(o: Partial<Config> = {}): Config {
       vrrpGarpLowerPrioDelayMs: 5000, vrrpGarpLowerPrioRepeat: 5, vrrpGarpIntervalMs: 0, vrrpGnaIntervalMs: 0, vrrpMinGarp: false,
       vrrpStrict: false, vrrpSkipCheckAdvAddr: false, vrrpCheckUnicastSrc: false, vrrpLowerPrioNoAdvert: false,
       vrrpHigherPrioSendAdvert: false, vrrpDownTimerAdverts: 3, vrrpStartupDelayMs: 0, dynamicInterfaces: false,
-      enableScriptSecurity: false, lvsFlush: false, lvsFlushOnStop: 'off', lvsProgramOnAllNodes: false,
+      enableScriptSecurity: false, lvsFlush: false, lvsFlushOnStop: 'off', lvsProgramOnAllNodes: false, vrrpNotifyPriorityChanges: false,
     },
-    vrrpScripts: [], vrrpInstances: [], vrrpSyncGroups: [], virtualServerGroups: [], virtualServers: [],
+    vrrpScripts: [], trackFiles: [], vrrpInstances: [], vrrpSyncGroups: [], virtualServerGroups: [], virtualServers: [],
     staticIpAddresses: [], staticRoutes: [], staticRules: [], scriptCount: 0,
     ...o,
   };

@@ -15,6 +15,11 @@ export const LATENCY_MS = 0.1;
 export class Wire {
   ports: { src: string; deliver: (p: ReceivedPacket) => void; up: () => boolean }[] = [];
   sent: { at: number; src: string; payload: Buffer }[] = [];
+  /**
+   * Milliseconds between a packet's arrival (stamped as `receivedAt`) and the receive callback, as when
+   * the event loop is busy. 0: delivered on arrival without a stamp.
+   */
+  callbackDelayMs = 0;
   constructor(readonly timers: FakeTimers) {}
   /** `unicast`: addressed to each receiver (unicast_peer), else to the VRRP group. */
   send(src: string, payload: Buffer, senderUp: boolean, unicast = false): void {
@@ -22,8 +27,12 @@ export class Wire {
     if (!senderUp) return;
     for (const p of this.ports) {
       if (p.src === src) continue;
-      this.timers.at(this.timers.now() + LATENCY_MS, () => {
-        if (p.up()) p.deliver({ payload: Buffer.from(payload), source: src, destination: unicast ? p.src : '224.0.0.18', ttl: 255 });
+      const arrival = this.timers.now() + LATENCY_MS;
+      const delay = this.callbackDelayMs;
+      this.timers.at(arrival + delay, () => {
+        const packet: ReceivedPacket = { payload: Buffer.from(payload), source: src, destination: unicast ? p.src : '224.0.0.18', ttl: 255 };
+        if (delay > 0) packet.receivedAt = arrival;
+        if (p.up()) p.deliver(packet);
       });
     }
   }

@@ -80,6 +80,67 @@ describe('VrrpEngine on a fake wire', () => {
     for (const g of gaps) expect(g).toBeCloseTo(1000, 6);
   });
 
+  it("arms Master_Down_Timer from the advert's arrival, not from a late receive callback", async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    wire.callbackDelayMs = 2;
+    const a = new Node(wire, '192.168.60.111');
+    const b = new Node(wire, '192.168.60.112');
+    await a.start(conf(150));
+    await b.start(conf(90));
+    await run(t, 5000, 1);
+    expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+    a.setLink(false);
+    await run(t, 4000, 0.5);
+    expect(b.state()).toBe('MASTER');
+    const lastA = wire.adverts(a.src).filter((x) => x.priority === 150).at(-1)!.at;
+    const firstB = wire.adverts(b.src).find((x) => x.at > lastA)!.at;
+    // 3 × 1 s + (256 − 90)/256 s after the arrival: the 2 ms the callback ran late are not added.
+    expect(firstB - lastA - LATENCY_MS).toBeCloseTo(3648.4375, 3);
+  });
+
+  it('sends the takeover advert before the state-change hooks and VIP work of the same step', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    const b = new Node(wire, '192.168.60.112');
+    await a.start(conf(150));
+    await b.start(conf(90));
+    await run(t, 5000);
+    let sentWhenHooked: number | undefined;
+    b.engine.onStateChange((ev) => {
+      if (ev.to === 'MASTER') sentWhenHooked = wire.adverts(b.src).length;
+    });
+    a.setLink(false);
+    await run(t, 4000);
+    expect(b.state()).toBe('MASTER');
+    // The hook already sees B's first advert as MASTER on the wire.
+    expect(sentWhenHooked).toBe(1);
+    expect(b.vipOps.filter((o) => o.op === 'add').length).toBe(1);
+  });
+
+  it('quietWindow waits until no timer is due within the margin (a reload starts right after an advert)', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    await a.start(conf(150));
+    await run(t, 5000, 1);
+    expect(a.state()).toBe('MASTER');
+    const last = wire.adverts(a.src).at(-1)!.at;
+    // 30 ms before the next advert: the window opens only once it has gone out.
+    await run(t, last + 970 - t.now(), 1);
+    let openedAt: number | undefined;
+    void a.engine.quietWindow(50).then(() => (openedAt = t.now()));
+    await run(t, 100, 1);
+    expect(openedAt).toBeDefined();
+    expect(openedAt!).toBeGreaterThan(last + 1000);
+    expect(wire.adverts(a.src).at(-1)!.at).toBeCloseTo(last + 1000, 6);
+    // Far from any deadline it opens at once.
+    let immediate = false;
+    await a.engine.quietWindow(50).then(() => (immediate = true));
+    expect(immediate).toBe(true);
+  });
+
   it('drops and counts bad packets, keeping its state', async () => {
     const t = new FakeTimers();
     const wire = new Wire(t);
