@@ -5,6 +5,20 @@ import { encodeAdvert } from '../../../src/vrrp/packet.js';
 import { FakeTimers, type TimerHost } from '../../../src/vrrp/timers.js';
 import { conf, LATENCY_MS, Node, run, Wire } from './engine-harness.js';
 
+/** A (150) MASTER and B (90) BACKUP after election; `callbackDelayMs` as Wire's. */
+async function masterAndBackup(callbackDelayMs: number): Promise<{ t: FakeTimers; wire: Wire; a: Node; b: Node }> {
+  const t = new FakeTimers();
+  const wire = new Wire(t);
+  wire.callbackDelayMs = callbackDelayMs;
+  const a = new Node(wire, '192.168.60.111');
+  const b = new Node(wire, '192.168.60.112');
+  await a.start(conf(150));
+  await b.start(conf(90));
+  await run(t, 5000, 1);
+  expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+  return { t, wire, a, b };
+}
+
 describe('VrrpEngine on a fake wire', () => {
   it('elects, fails over on link loss with priority 0, and preempts back', async () => {
     const t = new FakeTimers();
@@ -81,15 +95,7 @@ describe('VrrpEngine on a fake wire', () => {
   });
 
   it("arms Master_Down_Timer from the advert's arrival, not from a late receive callback", async () => {
-    const t = new FakeTimers();
-    const wire = new Wire(t);
-    wire.callbackDelayMs = 2;
-    const a = new Node(wire, '192.168.60.111');
-    const b = new Node(wire, '192.168.60.112');
-    await a.start(conf(150));
-    await b.start(conf(90));
-    await run(t, 5000, 1);
-    expect([a.state(), b.state()]).toEqual(['MASTER', 'BACKUP']);
+    const { t, wire, a, b } = await masterAndBackup(2);
     a.setLink(false);
     await run(t, 4000, 0.5);
     expect(b.state()).toBe('MASTER');
@@ -100,13 +106,7 @@ describe('VrrpEngine on a fake wire', () => {
   });
 
   it('sends the takeover advert before the state-change hooks and VIP work of the same step', async () => {
-    const t = new FakeTimers();
-    const wire = new Wire(t);
-    const a = new Node(wire, '192.168.60.111');
-    const b = new Node(wire, '192.168.60.112');
-    await a.start(conf(150));
-    await b.start(conf(90));
-    await run(t, 5000);
+    const { t, wire, a, b } = await masterAndBackup(0);
     let sentWhenHooked: number | undefined;
     b.engine.onStateChange((ev) => {
       if (ev.to === 'MASTER') sentWhenHooked = wire.adverts(b.src).length;
