@@ -19,7 +19,7 @@ import {
   RTNLGRP_IPV4_IFADDR,
   RTNLGRP_IPV6_IFADDR,
 } from './rtnetlink-codec.js';
-import { dumpAddresses, getLink } from './interfaces.js';
+import { dumpAddresses, sharedLinkCache } from './interfaces.js';
 import { describeErrno, RtnlClient } from './rtnl.js';
 import type { AddressManager, Family, VirtualAddress } from './types.js';
 
@@ -29,6 +29,8 @@ function describe(vip: VirtualAddress): string {
 
 class RtnlAddressManager implements AddressManager {
   private readonly requests = new RtnlClient();
+  /** Shared with the announcer: the start-up clean-up warms it for the first takeover's GARPs. */
+  private readonly links = sharedLinkCache();
   private readonly events: RtnlClient;
   private readonly removedHandlers: ((family: Family, address: string, ifindex: number) => void)[] = [];
 
@@ -51,7 +53,7 @@ class RtnlAddressManager implements AddressManager {
 
   private async ifindex(vip: VirtualAddress): Promise<number> {
     try {
-      return (await getLink(vip.interface, this.requests)).index;
+      return (await this.links.get(vip.interface)).index;
     } catch (e) {
       throw new Error(`cannot configure ${describe(vip)}: ${(e as Error).message}`);
     }
@@ -78,7 +80,7 @@ class RtnlAddressManager implements AddressManager {
   async remove(vip: VirtualAddress): Promise<void> {
     let ifindex: number;
     try {
-      ifindex = (await getLink(vip.interface, this.requests)).index;
+      ifindex = (await this.links.get(vip.interface)).index;
     } catch {
       return; // interface gone: the address went with it
     }
@@ -94,7 +96,7 @@ class RtnlAddressManager implements AddressManager {
   async has(vip: VirtualAddress): Promise<boolean> {
     let ifindex: number;
     try {
-      ifindex = (await getLink(vip.interface, this.requests)).index;
+      ifindex = (await this.links.get(vip.interface)).index;
     } catch {
       return false;
     }

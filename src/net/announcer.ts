@@ -16,7 +16,7 @@ import {
   icmp6FilterBlockAll,
   stripScope,
 } from './packet-codec.js';
-import { getLink } from './interfaces.js';
+import { sharedLinkCache } from './interfaces.js';
 import { loadNative, type NativeNet } from './native.js';
 import { rawSocket, SOL_IPV6, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, type RawSocket } from './transport.js';
 import type { Announcer, Family } from './types.js';
@@ -72,8 +72,8 @@ class KernelAnnouncer implements Announcer {
     if (vip.family === 'inet' ? !isIPv4(address) : !isIPv6(address)) {
       throw new Error(`cannot announce ${vip.address} on ${interfaceName}: not an ${vip.family} address`);
     }
-    // One RTM_GETLINK per announcement: index and MAC now (the interface may have been recreated).
-    const info = await getLink(interfaceName).catch((e: Error) => {
+    // Index and MAC from the link cache (kept current by link notifications): no round trip on a takeover.
+    const info = await sharedLinkCache().get(interfaceName).catch((e: Error) => {
       throw new Error(`cannot announce ${address} on ${interfaceName}: ${e.message}`);
     });
     if (info.mac === undefined) throw new Error(`cannot announce ${address} on ${interfaceName}: interface has no MAC address`);
@@ -82,6 +82,7 @@ class KernelAnnouncer implements Announcer {
         try {
           this.native.sendFrame(info.index, buildGratuitousArp(info.mac, address));
         } catch (e) {
+          sharedLinkCache().invalidate(); // the next announcement asks the kernel afresh
           throw new Error(`gratuitous ARP for ${address} on ${interfaceName}: ${(e as Error).message}`);
         }
         return;

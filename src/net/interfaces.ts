@@ -15,6 +15,7 @@ import {
   NLM_F_DUMP,
   RTM_GETADDR,
   RTM_GETLINK,
+  RTNLGRP_LINK,
   type AddressInfo,
   type LinkInfo,
 } from './rtnetlink-codec.js';
@@ -51,6 +52,65 @@ export async function getLink(name: string, client = sharedRtnl()): Promise<Link
     if (link !== undefined) return link;
   }
   throw new Error(`interface ${name}: no link in the kernel's reply`);
+}
+
+/**
+ * Index and MAC of interfaces by name, kept from RTNLGRP_LINK notifications, so that adding a VIP and the
+ * gratuitous ARPs after it need no RTM_GETLINK round trip on a takeover (keepalived keeps its interface
+ * list from the same notifications). Any notification about a cached interface (or a lost one: ENOBUFS)
+ * drops the entry, and the next look-up asks the kernel again, so a recreated interface or a changed MAC
+ * is never announced from stale data.
+ */
+export class LinkCache {
+  private readonly byName = new Map<string, LinkInfo>();
+  private events: RtnlClient | undefined;
+  /** Bumped by every invalidation: a reply that raced a notification is not cached. */
+  private generation = 0;
+
+  constructor(private readonly client: RtnlClient = sharedRtnl()) {}
+
+  async get(name: string): Promise<LinkInfo> {
+    const hit = this.byName.get(name);
+    if (hit !== undefined) return hit;
+    this.watch();
+    const generation = this.generation;
+    const link = await getLink(name, this.client);
+    if (generation === this.generation) this.byName.set(name, link);
+    return link;
+  }
+
+  /** Forget everything (tests; a caller that saw the interface misbehave). */
+  invalidate(): void {
+    this.generation++;
+    this.byName.clear();
+  }
+
+  close(): void {
+    this.events?.close();
+    this.events = undefined;
+    this.invalidate();
+  }
+
+  private watch(): void {
+    if (this.events !== undefined) return;
+    const events = new RtnlClient([RTNLGRP_LINK]);
+    events.onMessage(({ data }) => {
+      const link = decodeLink(data);
+      this.generation++;
+      if (link === undefined) return this.byName.clear();
+      for (const [name, cached] of this.byName) if (name === link.name || cached.index === link.index) this.byName.delete(name);
+    });
+    events.onError(() => this.invalidate());
+    this.events = events;
+  }
+}
+
+let sharedCache: LinkCache | undefined;
+
+/** The process's one LinkCache (its event socket is unreferenced: it never keeps the process alive). */
+export function sharedLinkCache(): LinkCache {
+  sharedCache ??= new LinkCache();
+  return sharedCache;
 }
 
 export async function dumpLinks(client = sharedRtnl()): Promise<LinkInfo[]> {

@@ -54,6 +54,27 @@ describe('gratuitous ARP', () => {
     expect(pa.events.filter((e) => e.event === 'warning')).toHaveLength(0);
   });
 
+  it('announces from the interface as it is now: a changed MAC is used at once (link cache follows notifications)', async () => {
+    const mac = '02:00:5e:77:43:01';
+    const cap = new Capture(topo.b, 'eth0', 'arp');
+    await cap.start();
+    let rows: Record<string, string>[];
+    try {
+      // Warm the cache, then change the MAC under it.
+      await pa.call('announce', { key: 'an', iface: 'eth0', vip: { family: 'inet', address: '10.77.43.201' } });
+      ipn(topo.a, 'link', 'set', 'dev', 'eth0', 'address', mac);
+      await new Promise((r) => setTimeout(r, 200));
+      await pa.call('announce', { key: 'an', iface: 'eth0', vip: { family: 'inet', address: '10.77.43.202' } });
+    } finally {
+      rows = await cap.stop(['eth.src', 'arp.src.proto_ipv4']);
+      ipn(topo.a, 'link', 'set', 'dev', 'eth0', 'address', topo.macA);
+    }
+    expect(rows).toEqual([
+      { 'eth.src': topo.macA, 'arp.src.proto_ipv4': '10.77.43.201' },
+      { 'eth.src': mac, 'arp.src.proto_ipv4': '10.77.43.202' },
+    ]);
+  });
+
   it('falls back to arping with a warning when the addon is unavailable', async () => {
     const pf = await Probe.start(topo.a, { LVSKEEPER_NO_ADDON: '1' });
     try {
