@@ -128,6 +128,16 @@ export interface GlobalDefs {
   /** `vrrp_priority` / `checker_priority`: nice value (-20..19) of the VRRP / checker child; undefined when absent. */
   vrrpPriority?: number | undefined;
   checkerPriority?: number | undefined;
+  /**
+   * `vrrp_rt_priority` / `checker_rt_priority`: SCHED_RR priority (1..99) of the child; undefined when
+   * absent (the VRRP child then uses lvskeeper's default, the checker child stays SCHED_OTHER); 0 is
+   * lvskeeper's "not realtime" (keepalived raises 0 to 1).
+   */
+  vrrpRtPriority?: number | undefined;
+  checkerRtPriority?: number | undefined;
+  /** `vrrp_rlimit_rttime` / `checker_rlimit_rttime` (and the older `*_rlimit_rtime`): RLIMIT_RTTIME in µs. */
+  vrrpRlimitRttimeUs?: number | undefined;
+  checkerRlimitRttimeUs?: number | undefined;
 
   /**
    * lvskeeper extension. false (default): a virtual server whose address is a VIP of a VRRP

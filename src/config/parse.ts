@@ -37,6 +37,7 @@ import {
   familyOf,
   formatIpv6,
   ipv6Groups,
+  isDecimalInt,
   isIPv4,
   parsePrefix,
   readDouble,
@@ -300,6 +301,48 @@ class Parser {
     const v = readInt(word, -20, 19, this.fail);
     if (v === undefined) this.engine.error(`Invalid ${process} process priority specified`);
     return v;
+  }
+
+  /**
+   * `vrrp_rt_priority` / `checker_rt_priority` (keepalived get_realtime_priority): out-of-range values are
+   * clamped to SCHED_RR's 1..99 with keepalived's complaint. 0 is accepted silently as lvskeeper's "not
+   * realtime", the one way to turn off the VRRP child's default (keepalived would complain and use 1).
+   */
+  private realtimePriority(word: string | undefined, process: 'vrrp' | 'checker'): number | undefined {
+    if (word === undefined) {
+      this.engine.error(`No ${process} process real-time priority specified`);
+      return undefined;
+    }
+    const v = isDecimalInt(word) ? Number(word) : NaN;
+    if (!Number.isSafeInteger(v)) {
+      this.engine.error(`${process} process real-time priority '${word}' invalid`);
+      return undefined;
+    }
+    if (v === 0) return 0;
+    if (v < 1) {
+      this.engine.error(`${process} process real-time priority ${v} less than minimum 1 - setting to minimum`);
+      return 1;
+    }
+    if (v > 99) {
+      this.engine.error(`${process} process real-time priority ${v} greater than maximum 99 - setting to maximum`);
+      return 99;
+    }
+    return v;
+  }
+
+  /** `*_rlimit_rttime USEC` (keepalived get_rt_rlimit; `*_rlimit_rtime` is its deprecated spelling). */
+  private realtimeLimit(words: string[], process: 'vrrp' | 'checker'): number | undefined {
+    const keyword = words[0] ?? '';
+    if (keyword.endsWith('_rtime')) {
+      this.engine.error(`Keyword '${keyword}' is deprecated - please use '${keyword.slice(0, -5)}rttime'`, undefined, undefined, 'info');
+    }
+    const word = words[1];
+    const v = word !== undefined && isDecimalInt(word) ? Number(word) : NaN;
+    if (!Number.isSafeInteger(v) || v < 1 || v > 0xffffffff) {
+      this.engine.error(`Invalid ${process} real-time limit - ${word ?? ''}`);
+      return undefined;
+    }
+    return Math.max(2, v);
   }
 
   private interfaceMissing(name: string, message: string, at: SourceLocation): void {
@@ -615,6 +658,12 @@ class Parser {
       ['lvs_program_on_all_nodes', flag((v) => (g.lvsProgramOnAllNodes = v))],
       ['vrrp_priority', { handler: (w) => void (g.vrrpPriority = this.niceValue(w[1], 'vrrp') ?? g.vrrpPriority) }],
       ['checker_priority', { handler: (w) => void (g.checkerPriority = this.niceValue(w[1], 'checker') ?? g.checkerPriority) }],
+      ['vrrp_rt_priority', { handler: (w) => void (g.vrrpRtPriority = this.realtimePriority(w[1], 'vrrp') ?? g.vrrpRtPriority) }],
+      ['checker_rt_priority', { handler: (w) => void (g.checkerRtPriority = this.realtimePriority(w[1], 'checker') ?? g.checkerRtPriority) }],
+      ['vrrp_rlimit_rttime', { handler: (w) => void (g.vrrpRlimitRttimeUs = this.realtimeLimit(w, 'vrrp') ?? g.vrrpRlimitRttimeUs) }],
+      ['vrrp_rlimit_rtime', { handler: (w) => void (g.vrrpRlimitRttimeUs = this.realtimeLimit(w, 'vrrp') ?? g.vrrpRlimitRttimeUs) }],
+      ['checker_rlimit_rttime', { handler: (w) => void (g.checkerRlimitRttimeUs = this.realtimeLimit(w, 'checker') ?? g.checkerRlimitRttimeUs) }],
+      ['checker_rlimit_rtime', { handler: (w) => void (g.checkerRlimitRttimeUs = this.realtimeLimit(w, 'checker') ?? g.checkerRlimitRttimeUs) }],
     ];
     // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
     for (const name of [
@@ -622,9 +671,8 @@ class Parser {
       'smtp_helo_name', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
       'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
       'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
-      'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority', 'checker_rt_priority',
-      'bfd_rt_priority', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime', 'vrrp_rlimit_rttime',
-      'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',
+      'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity',
+      'bfd_rt_priority', 'bfd_rlimit_rtime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',
       'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
       'enable_dbus', 'dbus_service_name', 'fifo_write_vrrp_states_on_reload',
       'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',

@@ -6,7 +6,7 @@ import type { AddressFamily } from './model.js';
 export type Fail = (message: string) => void;
 
 /** strtol-style decimal integer: optional sign, then digits only. */
-function isDecimalInt(s: string): boolean {
+export function isDecimalInt(s: string): boolean {
   const n = s.length;
   let i = 0;
   if (n !== 0 && (s.charCodeAt(0) === 43 || s.charCodeAt(0) === 45)) i = 1;

@@ -3,38 +3,19 @@
 // with the parent's DaemonOptions in LVSKEEPER_CHILD_OPTIONS (removed from the environment at once, so
 // scripts the child runs do not inherit it). The child re-reads the configuration itself: the parent
 // has already logged its diagnostics, so the child does not log them again.
-import { setPriority } from 'node:os';
 import { parseConfig } from '../config/index.js';
-import type { GlobalDefs } from '../config/model.js';
 import { CheckerSide, RelayedInstances } from './checker-child.js';
 import { configErrorSummary } from './config-load.js';
 import { createLogger, loggerOptionsFromDaemon, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
+import { applyScheduling, schedulingPlan, type ChildRole } from './process/priority.js';
 import { CHILD_EXIT_PERMANENT } from './process/supervisor.js';
 import { startChildRuntime } from './process/child.js';
 import { VrrpSide } from './vrrp-child.js';
 
 import { CHILD_OPTIONS_ENV } from './child-options.js';
 
-type Role = 'vrrp' | 'checker';
-
-/**
- * The VRRP child's nice value when `vrrp_priority` is not set. keepalived leaves it at 0; lvskeeper
- * raises it on purpose: the VRRP child does little work, and an advert that waits for a busy CPU
- * (checker bursts, other services on the balancer) is exactly the late advert that causes a false
- * failover. `vrrp_priority 0` restores keepalived's behaviour.
- */
-export const DEFAULT_VRRP_NICE = -10;
-
-function applyNice(role: Role, global: GlobalDefs, log: RootLogger): void {
-  const nice = role === 'vrrp' ? (global.vrrpPriority ?? DEFAULT_VRRP_NICE) : global.checkerPriority;
-  if (nice === undefined) return;
-  try {
-    setPriority(nice);
-  } catch (e) {
-    log.warn(`cannot set the ${role === 'vrrp' ? 'VRRP' : 'checker'} process priority (nice ${nice}): ${(e as Error).message}`);
-  }
-}
+type Role = ChildRole;
 
 function readOptions(): DaemonOptions {
   const raw = process.env[CHILD_OPTIONS_ENV];
@@ -75,7 +56,15 @@ async function main(role: Role): Promise<void> {
   });
   const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
   let runningDiagnostics = diagnostics;
-  applyNice(role, config.global, log);
+  applyScheduling(role, schedulingPlan(role, config.global), (m) => log.warn(m));
+  // RLIMIT_RTTIME's soft limit: a realtime child ran a long stretch without sleeping. Logged, at most once
+  // a minute; the default action would kill the child.
+  let lastXcpu = -Infinity;
+  process.on('SIGXCPU', () => {
+    if (performance.now() - lastXcpu < 60_000) return;
+    lastXcpu = performance.now();
+    log.warn(`${role === 'vrrp' ? 'VRRP' : 'Checker'} process used its realtime CPU allowance without sleeping (RLIMIT_RTTIME soft limit)`);
+  });
   try {
     if (role === 'vrrp') {
       side = await VrrpSide.start({ config, diagnostics }, options, log, (msg) => runtime.sendState(msg));

@@ -274,6 +274,35 @@ describe('process priorities', () => {
   });
 });
 
+describe('realtime scheduling', () => {
+  it('vrrp_rt_priority / checker_rt_priority: SCHED_RR 1..99, clamped with keepalived\'s complaint; 0 = not realtime', () => {
+    const r = parseText('global_defs {\n  vrrp_rt_priority 20\n  checker_rt_priority 0\n}\n');
+    expect([r.config.global.vrrpRtPriority, r.config.global.checkerRtPriority]).toEqual([20, 0]);
+    expect(r.diagnostics).toEqual([]);
+    const high = parseText('global_defs {\n  vrrp_rt_priority 120\n}\n');
+    expect(high.config.global.vrrpRtPriority).toBe(99);
+    expect(messages(high)).toEqual(['vrrp process real-time priority 120 greater than maximum 99 - setting to maximum']);
+    const low = parseText('global_defs {\n  checker_rt_priority -3\n}\n');
+    expect(low.config.global.checkerRtPriority).toBe(1);
+    expect(messages(low)).toEqual(['checker process real-time priority -3 less than minimum 1 - setting to minimum']);
+    const bad = parseText('global_defs {\n  vrrp_rt_priority high\n}\n');
+    expect(bad.config.global.vrrpRtPriority).toBeUndefined();
+    expect(messages(bad)).toEqual(["vrrp process real-time priority 'high' invalid"]);
+    expect(messages(parseText('global_defs {\n  vrrp_rt_priority\n}\n'))).toEqual(['No vrrp process real-time priority specified']);
+  });
+
+  it('*_rlimit_rttime in µs (minimum 2, as keepalived); the old *_rlimit_rtime spelling works with a deprecation note', () => {
+    const r = parseText('global_defs {\n  vrrp_rlimit_rttime 3000000\n  checker_rlimit_rtime 1\n}\n');
+    expect([r.config.global.vrrpRlimitRttimeUs, r.config.global.checkerRlimitRttimeUs]).toEqual([3_000_000, 2]);
+    expect(r.diagnostics.map((d) => [d.severity, d.message])).toEqual([
+      ['info', "Keyword 'checker_rlimit_rtime' is deprecated - please use 'checker_rlimit_rttime'"],
+    ]);
+    const bad = parseText('global_defs {\n  vrrp_rlimit_rttime 0\n}\n');
+    expect(bad.config.global.vrrpRlimitRttimeUs).toBeUndefined();
+    expect(messages(bad)).toEqual(['Invalid vrrp real-time limit - 0']);
+  });
+});
+
 describe('notify_priority_changes', () => {
   it('an instance inherits vrrp_notify_priority_changes unless it says otherwise', () => {
     const vi = (g: string, extra: string) =>

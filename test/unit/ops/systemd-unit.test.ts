@@ -61,7 +61,7 @@ describe('systemd unit', () => {
   it('keeps what VRRP, IPVS, GARP, sd_notify and scripts need', () => {
     const d = directives(unitText);
     const caps = d.get('CapabilityBoundingSet')![0]!.split(' ');
-    for (const c of ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_SYS_MODULE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_KILL']) expect(caps).toContain(c);
+    for (const c of ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_SYS_MODULE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_SYS_NICE']) expect(caps).toContain(c);
     expect(d.get('RestrictAddressFamilies')![0]!.split(' ').sort()).toEqual(['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_PACKET', 'AF_UNIX']);
     expect(d.has('MemoryDenyWriteExecute')).toBe(false); // V8 JIT
     expect(d.has('PrivateNetwork')).toBe(false);
