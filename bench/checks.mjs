@@ -35,6 +35,8 @@ const WARMUP = Number(arg('warmup', '10'));
 const SERVERS = Number(arg('servers', '5000'));
 const ONLY = arg('only', undefined);
 const WRITE = args.includes('--write');
+/** --keep-logs DIR: each daemon's output (last 2-4 MB) saved as DIR/IMPL.log. */
+const KEEP_LOGS = arg('keep-logs', undefined);
 const PER_VS = 500;
 const FIRST_PORT = 20000;
 const ACCEPTING = Math.ceil(SERVERS / 2);
@@ -225,6 +227,7 @@ async function runImpl(impl, dir) {
   const acc1 = listenerAccepts(listener);
   const load1 = loadavg()[0];
   const log = d.out.slice(masterAt + 1);
+  if (KEEP_LOGS) writeFileSync(join(KEEP_LOGS, `${impl}.log`), d.out);
   await d.stop();
   await sleep(300);
   await cap.stop('SIGINT');

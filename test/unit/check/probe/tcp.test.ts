@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeTcp } from '../../../../src/check/probe/tcp.js';
+import { hasTcpHandle } from '../../../../src/check/probe/tcp-handle.js';
 import { close, closedTcpPort, listen, signal, target } from './servers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'print(1)']).status === 0;
@@ -67,6 +68,22 @@ describe('TCP_CHECK probe', () => {
     } finally {
       (py as ChildProcess).kill('SIGKILL');
     }
+  });
+
+  it('runs on the bare TCP handle on this Node.js, over IPv6 too, and leaves no handle open', async () => {
+    expect(hasTcpHandle()).toBe(true);
+    const server = net.createServer((s) => s.destroy());
+    toClose.push(server);
+    const port = await new Promise<number>((res) => server.listen(0, '::1', () => res((server.address() as net.AddressInfo).port)));
+    const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+    const before = handles();
+    const v6 = { ...target(port), family: 'inet6' as const, address: '::1' };
+    const closed = await closedTcpPort();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => probeTcp({ type: 'TCP_CHECK', target: i % 2 ? v6 : { ...v6, port: closed } }, signal())));
+    expect(results.filter((r) => r.ok)).toHaveLength(25);
+    expect(new Set(results.filter((r) => !r.ok).map((r) => r.reason))).toEqual(new Set(['connection refused']));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handles()).toBeLessThanOrEqual(before);
   });
 
   it('stops when aborted', async () => {
