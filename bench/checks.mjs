@@ -6,8 +6,8 @@
 // so those connects are refused with a RST). Measured over --duration seconds after a --warmup:
 //   - checks/s: TCP connects started in lkb-lb (Tcp ActiveOpens of the namespace's /proc/net/snmp), split into
 //     accepted (the listener's accept count) and failed (AttemptFails);
-//   - CPU %: utime+stime of the daemon's process tree (keepalived parent + children; lvskeeper's node process with
-//     its worker threads) over the window, in % of one core; RSS: sum of VmRSS over the tree, sampled every second;
+//   - CPU %: utime+stime of the daemon's process tree (keepalived parent + children; lvskeeper's parent and VRRP and
+//     checker children with their threads) over the window, in % of one core; RSS: sum of VmRSS over the tree, sampled every second;
 //   - VRRP: adverts captured with tshark in lkb-rs on its end of the veth; |interval − 100 ms| p50/p99/max,
 //     gaps > 300 ms (3 × advert_int) and state changes after the first MASTER (the "no false failover" goal).
 // Usage: sudo node bench/checks.mjs [--duration 180] [--warmup 10] [--servers 5000] [--only lvskeeper|keepalived] [--write]
@@ -335,7 +335,7 @@ unavailable and keeps checking; keepalived's checker child exits FATAL without I
 (bench/lib/checks-ipvs-shim.mjs) that answers the IPVS sockopt calls as an empty IPVS accepting every change.
 checks/s = TCP connects opened in the daemon's namespace (ActiveOpens) = accepted by the listener + refused
 (AttemptFails); CPU = utime+stime of the daemon's whole process tree (keepalived parent + VRRP + checker children;
-lvskeeper's node process with its checker worker thread) in % of one core; RSS summed over the tree, sampled each
+lvskeeper's parent + VRRP child + checker child with its worker thread) in % of one core; RSS summed over the tree, sampled each
 second; adverts captured with tshark in the target namespace; jitter = |inter-advert interval − 100 ms|. keepalived
 does fewer checks/s than the nominal 5,000 with the same config (each TCP_CHECK timer is re-armed after the check
 completes; not investigated further), so the CPU goal is judged per check (CPU % per 1,000 checks/s).
