@@ -124,6 +124,12 @@ export interface LoggerOptions {
   now?: (() => Date) | undefined;
   /** Flush on process 'exit' (default true). */
   flushOnExit?: boolean | undefined;
+  /**
+   * Write stderr and -g lines synchronously (default false). The parent process logs rarely, and its lines
+   * must reach the journal before the children's lines about the same event ('Stopping' before the VRRP
+   * child's '(VI_1) sent 0 priority'): an asynchronous write from libuv's thread pool can lose that race.
+   */
+  syncWrites?: boolean | undefined;
 }
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
@@ -368,8 +374,8 @@ function jsonOutput(sink: LineSink, opts: LoggerOptions): Output {
   };
 }
 
-function destinationFor(fd: number): LineSink {
-  const dest = loadPino().destination({ dest: fd, sync: false });
+function destinationFor(fd: number, sync = false): LineSink {
+  const dest = loadPino().destination({ dest: fd, sync });
   // pino drops output on EPIPE and re-emits other write errors (ENOSPC, EBADF...): an unhandled 'error'
   // event would kill the daemon, and losing log lines is the lesser evil. pino also flushes this
   // destination synchronously on process exit.
@@ -470,7 +476,7 @@ export function createLogger(opts: LoggerOptions): RootLogger {
   const now = opts.now ?? (() => new Date());
   const outputs: Output[] = [];
   let stderr: LineSink | undefined;
-  const stderrSink = (): LineSink => (stderr ??= opts.sink ?? destinationFor(2));
+  const stderrSink = (): LineSink => (stderr ??= opts.sink ?? destinationFor(2, opts.syncWrites));
   // Set-up problems are logged to the outputs that exist so far.
   const setupError = (msg: string): void => {
     for (const out of outputs) out.emit('error', msg, undefined, undefined);
@@ -506,7 +512,7 @@ export function createLogger(opts: LoggerOptions): RootLogger {
     }
     if (fd !== undefined) {
       // SonicBoom owns the fd from here on and closes it on end().
-      const fileSink = destinationFor(fd);
+      const fileSink = destinationFor(fd, opts.syncWrites);
       outputs.push(plan.stderr === 'json' ? jsonOutput(fileSink, opts) : humanOutput(fileSink, 'console', now));
     }
   }

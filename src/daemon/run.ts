@@ -49,7 +49,8 @@ export function childSpecs(options: DaemonOptions): ChildSpec[] {
 
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const v = version();
-  const log: RootLogger = createLogger(loggerOptionsFromDaemon(options, 'lvskeeper'));
+  // Synchronous writes: the parent's lines ('Stopping', 'Reloading ...') reach the journal before its children's.
+  const log: RootLogger = createLogger({ ...loggerOptionsFromDaemon(options, 'lvskeeper'), syncWrites: true });
   log.info(`Starting lvskeeper v${v}`);
   if (options.umask !== undefined) process.umask(options.umask);
 

@@ -313,6 +313,20 @@ describe('json format (--log-json)', () => {
 });
 
 describe('file output and flushing', () => {
+  it('syncWrites (the parent): every line is in the file when info() returns', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsk-log-'));
+    try {
+      const file = join(dir, 'sync.log');
+      const log = createLogger({ console: false, json: false, detail: false, noSyslog: true, file, underJournal: false, syncWrites: true, flushOnExit: false });
+      // Asynchronously, the first write would still be in libuv's thread pool and the rest buffered behind it.
+      for (let i = 0; i < 200; i++) log.info(`line ${i}`);
+      expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(200);
+      log.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('appends console-format lines to -g FILE and flushes them when the process exits at once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsk-log-'));
     try {
