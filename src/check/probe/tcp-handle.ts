@@ -5,7 +5,7 @@
 // at 5,000 checks a second that was half of the checker's CPU (bench:checks). keepalived does the same
 // job with a bare non-blocking connect() (check_tcp.c, layer4.c). The binding is one of the few
 // `process.binding()` still serves (DEP0111 is documentation-only); if it is missing or changes shape,
-// `openTcpHandle()` returns undefined and the probe falls back to net.Socket (connectTcp in common.ts).
+// `hasTcpHandle()` is false and the probe falls back to net.Socket (connectTcp in common.ts).
 import { getSystemErrorName } from 'node:util';
 import type { ConnectTarget } from '../types.js';
 import { hostForConnect, ProbeFailure } from './common.js';
