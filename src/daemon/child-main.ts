@@ -51,6 +51,7 @@ async function main(role: Role): Promise<void> {
     dump: (what) => side?.dump(what) ?? {},
     stop: async () => {
       await side?.stop();
+      await log.drain(); // the last lines ('(VI_1) removing VIPs.') in order, before close() flushes
       log.close();
     },
   });

@@ -79,6 +79,8 @@ export interface RootLogger extends Logger {
   flushSync(): void;
   /** Flush and stop writing; idempotent. */
   close(): void;
+  /** Resolves once no earlier line is still being written (at most timeoutMs): call before close(). */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -236,6 +238,8 @@ interface Output {
   emit(level: LogLevel, msg: string, bindings: LogFields | undefined, fields: LogFields | undefined): void;
   flushSync(): void;
   close(): void;
+  /** An asynchronous write of an earlier line is still in flight. */
+  busy?(): boolean;
 }
 
 function safeFlush(sink: LineSink): void {
@@ -247,9 +251,12 @@ function safeFlush(sink: LineSink): void {
 }
 
 /** Flush and close for an output writing to `sink`; neither may throw at exit. */
-function sinkLifecycle(sink: LineSink): Pick<Output, 'flushSync' | 'close'> {
+function sinkLifecycle(sink: LineSink): Pick<Output, 'flushSync' | 'close' | 'busy'> {
   return {
     flushSync: () => safeFlush(sink),
+    // SonicBoom's flushSync() writes what is buffered at once, ahead of a write still in libuv's thread
+    // pool: closing then would put the last lines out of order (drain() waits for this first).
+    busy: () => (sink as { _writing?: unknown })._writing === true,
     close() {
       safeFlush(sink);
       try {
@@ -431,6 +438,11 @@ class RootLoggerImpl extends LoggerImpl implements RootLogger {
 
   flushSync(): void {
     for (const out of this.outputs) out.flushSync();
+  }
+
+  async drain(timeoutMs = 500): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while (this.outputs.some((o) => o.busy?.()) && performance.now() < end) await new Promise((r) => setTimeout(r, 1));
   }
 
   close(): void {

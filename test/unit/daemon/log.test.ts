@@ -313,6 +313,20 @@ describe('json format (--log-json)', () => {
 });
 
 describe('file output and flushing', () => {
+  it('drain() waits for a write still in flight (so close() cannot put later lines before it), at most its timeout', async () => {
+    const sink = { _writing: true, lines: [] as string[], write(l: string) { this.lines.push(l); }, flushSync() {} };
+    const log = createLogger({ console: false, json: false, detail: false, noSyslog: true, underJournal: true, sink, flushOnExit: false });
+    setTimeout(() => (sink._writing = false), 40);
+    let t = performance.now();
+    await log.drain();
+    expect(performance.now() - t).toBeGreaterThanOrEqual(35);
+    sink._writing = true;
+    t = performance.now();
+    await log.drain(60);
+    expect(performance.now() - t).toBeLessThan(500);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(55);
+  });
+
   it('syncWrites (the parent): every line is in the file when info() returns', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsk-log-'));
     try {
