@@ -59,8 +59,11 @@ export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceSta
   };
 }
 
-/** How far the next VRRP timer must be for a reload to start now. */
-const RELOAD_QUIET_MS = 50;
+/**
+ * How far the next VRRP timer must be for a reload to start now (capped at half the shortest advert
+ * interval): parsing, diffing and a GC can take tens of ms on a loaded host.
+ */
+const RELOAD_QUIET_MS = 250;
 
 /** Everything the VRRP side runs, built from one configuration and rebuilt piecewise at reload. */
 export class VrrpSide {

@@ -128,6 +128,10 @@ export class VrrpEngine {
    * that blocking work (a reload's parse and diff) runs between adverts instead of delaying one.
    */
   async quietWindow(marginMs: number): Promise<void> {
+    // Never more than half the shortest advert interval, or a short interval would never leave a window.
+    let shortest = Infinity;
+    for (const i of this.instances.values()) shortest = Math.min(shortest, i.spec.machine.advertIntCs * 10);
+    marginMs = Math.min(marginMs, shortest / 2);
     for (let tries = 0; tries < 10; tries++) {
       const now = this.adapters.timers.now();
       let next: number | undefined;

@@ -139,6 +139,15 @@ describe('VrrpEngine on a fake wire', () => {
     let immediate = false;
     await a.engine.quietWindow(50).then(() => (immediate = true));
     expect(immediate).toBe(true);
+    // A margin longer than the advert interval is capped at half of it: open right after the next advert.
+    const next = wire.adverts(a.src).at(-1)!.at + 1000;
+    await run(t, next - 300 - t.now(), 1); // 300 ms before it: inside the capped 500 ms margin
+    let cappedAt: number | undefined;
+    void a.engine.quietWindow(5000).then(() => (cappedAt = t.now()));
+    await run(t, 1500, 1);
+    expect(cappedAt).toBeDefined();
+    expect(cappedAt!).toBeGreaterThan(next);
+    expect(cappedAt!).toBeLessThan(next + 10);
   });
 
   it('drops and counts bad packets, keeping its state', async () => {
