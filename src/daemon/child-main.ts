@@ -15,8 +15,6 @@ import { VrrpSide } from './vrrp-child.js';
 
 import { CHILD_OPTIONS_ENV } from './child-options.js';
 
-type Role = ChildRole;
-
 function readOptions(): DaemonOptions {
   const raw = process.env[CHILD_OPTIONS_ENV];
   delete process.env[CHILD_OPTIONS_ENV];
@@ -24,12 +22,12 @@ function readOptions(): DaemonOptions {
   return JSON.parse(raw) as DaemonOptions;
 }
 
-function loggerFor(options: DaemonOptions, role: Role): RootLogger {
+function loggerFor(options: DaemonOptions, role: ChildRole): RootLogger {
   // The process name is the syslog tag, as keepalived's Keepalived_vrrp / Keepalived_healthcheckers.
   return createLogger(loggerOptionsFromDaemon(options, role === 'vrrp' ? 'lvskeeper_vrrp' : 'lvskeeper_checkers'));
 }
 
-async function main(role: Role): Promise<void> {
+async function main(role: ChildRole): Promise<void> {
   const options = readOptions();
   const log = loggerFor(options, role);
   let side: VrrpSide | CheckerSide | undefined;
@@ -78,6 +76,7 @@ async function main(role: Role): Promise<void> {
   }
   if (startFailed) {
     // Nothing to release; a respawn would fail the same way.
+    await log.drain();
     log.close();
     process.exit(CHILD_EXIT_PERMANENT);
   }

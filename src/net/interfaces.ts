@@ -79,16 +79,10 @@ export class LinkCache {
     return link;
   }
 
-  /** Forget everything (tests; a caller that saw the interface misbehave). */
+  /** Forget everything (a caller that saw the interface misbehave, e.g. a failed GARP send). */
   invalidate(): void {
     this.generation++;
     this.byName.clear();
-  }
-
-  close(): void {
-    this.events?.close();
-    this.events = undefined;
-    this.invalidate();
   }
 
   private watch(): void {
