@@ -18,6 +18,9 @@ import {
   ipvs,
   ns,
   requests,
+  failed,
+  captureBridge,
+  IP,
   rsNat,
   script,
   sh,
@@ -264,7 +267,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
 
     const bodies = requests(20);
     expect(bodies.length).toBe(20);
-    expect(bodies.filter((b) => b === 'FAIL')).toEqual([]);
+    expect(failed(bodies)).toEqual([]);
     expect(new Set(bodies)).toEqual(new Set(['This is web1', 'This is web2']));
   }, 240_000);
 
@@ -326,7 +329,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await until('quorum back', () => dests('lb1', 'TCP 10.60.0.1:80').length === 2, 10_000, 100);
     await until('notify_up', () => notes().includes('lb1 rs1-up'), 5000);
     const after = requests(20);
-    expect(after.filter((b) => b === 'FAIL')).toEqual([]);
+    expect(failed(after)).toEqual([]);
     expect(new Set(after)).toEqual(new Set(['This is web1', 'This is web2']));
   }, 240_000);
 
@@ -385,7 +388,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
       await until('lb1 removed the VIP service', () => !hasService('lb1', S8080), 10_000);
       expect(hasService('lb1', 'TCP 10.60.0.3:80')).toBe(true); // not a VIP: stays
       const bodies = requests(20);
-      expect(bodies.filter((b) => b === 'FAIL')).toEqual([]);
+      expect(failed(bodies)).toEqual([]);
       expect(new Set(bodies)).toEqual(new Set(['This is web1', 'This is web2']));
       await until('lb2 sync daemon master', () => /master sync daemon/.test(ns('lb2', 'ipvsadm -L --daemon')), 10_000);
     } finally {
@@ -395,7 +398,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await until("lb2's VIP entries are gone", () => !hasService('lb2', S8080) && !hasService('lb2', S8081), 40_000, 200);
     expect(hasService('lb2', 'TCP 10.60.0.3:80')).toBe(true);
     const again = requests(20);
-    expect(again.filter((b) => b === 'FAIL')).toEqual([]);
+    expect(failed(again)).toEqual([]);
     expect(new Set(again)).toEqual(new Set(['This is web1', 'This is web2']));
   }, 240_000);
 
@@ -415,7 +418,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     await until("lb2's VIP entries are gone", () => !hasService('lb2', S8080), 40_000, 200);
     expect(dests('lb1', 'TCP 10.99.0.1:80')).toEqual(['10.99.0.2:80 Masq 5']);
     const bodies = requests(20);
-    expect(bodies.filter((b) => b === 'FAIL')).toEqual([]);
+    expect(failed(bodies)).toEqual([]);
 
     expect(await lb1.stop()).toBe(0);
     expect(await lb2.stop()).toBe(0);
@@ -432,27 +435,44 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     ns('lb2', 'ipvsadm -C');
     rsNat('rs1');
     rsNat('rs2');
+    // A bridge capture explains an unanswered request (CI once saw 2 of 10 time out at connect).
+    const pcap = captureBridge(dir, 'nat');
+    track(pcap.proc);
+    const explain = (bodies: string[]): void => {
+      if (!failed(bodies).length) return;
+      console.log(`${new Date().toISOString()} failed: ${failed(bodies).join('; ')}`);
+      for (const n of ['cl', 'rs1', 'rs2', 'lb1', 'lb2'] as const) console.log(`${n} neigh:\n${ns(n, 'ip neigh')}`);
+      console.log(`lb1 connections:\n${ns('lb1', 'ipvsadm -Lnc')}`);
+      console.log(pcap.summary(`arp || (tcp.port == 8080 && ip.addr == ${IP.cl})`));
+    };
     lb1 = track(startLb(dir, 'lb1', labConfig('lb1', 'NAT', false), 'nat'));
     lb2 = track(startLb(dir, 'lb2', labConfig('lb2', 'NAT', false), 'nat'));
     await until('lb1 NAT service', () => dests('lb1', S8080).length === 2, 150_000, 200);
     expect(dests('lb1', S8080)).toEqual([`${RS1} Masq 1`, `${RS2} Masq 1`]);
     expect(hasService('lb2', S8080)).toBe(false);
     const bodies = requests(20);
-    expect(bodies.filter((b) => b === 'FAIL')).toEqual([]);
+    explain(bodies);
+    expect(failed(bodies)).toEqual([]);
     expect(new Set(bodies)).toEqual(new Set(['This is web1', 'This is web2']));
 
-    await httpd.rs1!.stop();
-    await until('rs1 removed', () => dests('lb1', S8080).length === 1, 10_000, 100);
-    expect(requests(10)).toEqual(Array(10).fill('This is web2'));
-    httpd.rs1 = track(startHttpd(dir, 'rs1', 8080, WEB1));
-    await until('rs1 back', () => dests('lb1', S8080).length === 2, 10_000, 100);
+    // LAB_NAT_CYCLES=N repeats rs1 out and back N times (to reproduce intermittent failures)
+    for (let cycle = Number(process.env.LAB_NAT_CYCLES ?? 1); cycle > 0; cycle--) {
+      await httpd.rs1!.stop();
+      await until('rs1 removed', () => dests('lb1', S8080).length === 1, 10_000, 100);
+      const onRs2 = requests(10);
+      explain(onRs2);
+      expect(onRs2).toEqual(Array(10).fill('This is web2'));
+      httpd.rs1 = track(startHttpd(dir, 'rs1', 8080, WEB1));
+      await until('rs1 back', () => dests('lb1', S8080).length === 2, 10_000, 100);
+    }
 
     expect(await lb1.stop()).toBe(0);
     await until('lb2 NAT service', () => dests('lb2', S8080).length === 2, 40_000, 200);
     expect(hasService('lb1', S8080)).toBe(false);
-    await until('client through lb2', () => requests(1)[0] !== 'FAIL', 10_000, 500);
+    await until('client through lb2', () => !requests(1)[0]!.startsWith('FAIL'), 10_000, 500);
     const via2 = requests(20);
-    expect(via2.filter((b) => b === 'FAIL')).toEqual([]);
+    explain(via2);
+    expect(failed(via2)).toEqual([]);
     expect(new Set(via2)).toEqual(new Set(['This is web1', 'This is web2']));
     expect(await lb2.stop()).toBe(0);
     expect(ipvs('lb2')).toEqual([]);
