@@ -15,6 +15,7 @@ import {
   NLM_F_DUMP,
   RTM_GETADDR,
   RTM_GETLINK,
+  RTNLGRP_IPV4_IFADDR,
   RTNLGRP_LINK,
   type AddressInfo,
   type LinkInfo,
@@ -99,6 +100,98 @@ export class LinkCache {
   }
 }
 
+/** What PrimaryIpv4Cache needs of rtnetlink: requests, and a notification socket for its groups. */
+export interface RtnlSource {
+  request: RtnlClient['request'];
+  notifications(groups: number[]): Pick<RtnlClient, 'onMessage' | 'onError'>;
+}
+
+const realRtnlSource = (client: RtnlClient): RtnlSource => ({
+  request: (type, payload, flags) => client.request(type, payload, flags),
+  notifications: (groups) => new RtnlClient(groups),
+});
+
+/**
+ * The primary IPv4 address of interfaces by index: an IPv4 advert's source (RFC 3768 §5.2.1). Kept from
+ * RTNLGRP_IPV4_IFADDR notifications, as keepalived keeps its interface addresses, so that sending needs no
+ * RTM_GETADDR round trip. (A cache with a time limit expired while a router was BACKUP and sent nothing, and
+ * every takeover's first advert waited for a link and two address dumps: ~1 ms in bench:failover.) A
+ * notification about a cached interface (or lost notifications: ENOBUFS) drops its entry and reads the
+ * kernel again at once, so the next advert normally finds the new address already there.
+ */
+export class PrimaryIpv4Cache {
+  private readonly byIndex = new Map<number, string | undefined>();
+  private readonly pending = new Map<number, Promise<string | undefined>>();
+  private watching = false;
+  /** Bumped by every invalidation: a reply that raced a notification is not cached. */
+  private generation = 0;
+  private readonly toRefresh = new Set<number>();
+  private refreshScheduled = false;
+
+  constructor(private readonly rtnl: RtnlSource = realRtnlSource(sharedRtnl())) {}
+
+  /** The address now when it is known (undefined: the interface has no IPv4 address), else the look-up. */
+  get(ifindex: number): string | undefined | Promise<string | undefined> {
+    if (this.byIndex.has(ifindex)) return this.byIndex.get(ifindex);
+    return this.fetch(ifindex);
+  }
+
+  private fetch(ifindex: number): Promise<string | undefined> {
+    const inflight = this.pending.get(ifindex);
+    if (inflight !== undefined) return inflight;
+    this.watch();
+    const generation = this.generation;
+    const p = dumpAddresses(AF_INET, this.rtnl)
+      .then((all) => {
+        const address = primaryIpv4(all, ifindex);
+        if (generation === this.generation) this.byIndex.set(ifindex, address);
+        return address;
+      })
+      .finally(() => {
+        if (this.pending.get(ifindex) === p) this.pending.delete(ifindex);
+      });
+    this.pending.set(ifindex, p);
+    return p;
+  }
+
+  /** Drop the given interfaces (all when undefined) and read them again on the next turn of the loop. */
+  private invalidate(ifindex?: number): void {
+    const dropped = ifindex === undefined ? [...this.byIndex.keys(), ...this.pending.keys()] : [ifindex];
+    if (!dropped.some((i) => this.byIndex.has(i) || this.pending.has(i))) return;
+    this.generation++;
+    for (const i of dropped) {
+      this.byIndex.delete(i);
+      this.pending.delete(i);
+      this.toRefresh.add(i);
+    }
+    if (this.refreshScheduled) return;
+    // One read for a burst of notifications (a VIP set is several RTM_NEWADDR).
+    this.refreshScheduled = true;
+    setImmediate(() => {
+      this.refreshScheduled = false;
+      const indexes = [...this.toRefresh];
+      this.toRefresh.clear();
+      for (const i of indexes) void Promise.resolve(this.get(i)).catch(() => undefined);
+    }); // not unref()ed: an unreferenced immediate waits for the loop's next wake-up (a timer, I/O)
+  }
+
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const events = this.rtnl.notifications([RTNLGRP_IPV4_IFADDR]);
+    events.onMessage(({ data }) => this.invalidate(decodeAddress(data)?.ifindex));
+    events.onError(() => this.invalidate());
+  }
+}
+
+let sharedPrimaryIpv4: PrimaryIpv4Cache | undefined;
+
+/** The process's one PrimaryIpv4Cache (its notification socket never keeps the process alive). */
+export function sharedPrimaryIpv4Cache(): PrimaryIpv4Cache {
+  sharedPrimaryIpv4 ??= new PrimaryIpv4Cache();
+  return sharedPrimaryIpv4;
+}
+
 let sharedCache: LinkCache | undefined;
 
 /** The process's one LinkCache (its event socket is unreferenced: it never keeps the process alive). */
@@ -113,7 +206,7 @@ export async function dumpLinks(client = sharedRtnl()): Promise<LinkInfo[]> {
   return reply.messages.map((m) => decodeLink(m.data)).filter((l): l is LinkInfo => l !== undefined);
 }
 
-export async function dumpAddresses(af = 0, client = sharedRtnl()): Promise<AddressInfo[]> {
+export async function dumpAddresses(af = 0, client: Pick<RtnlClient, 'request'> = sharedRtnl()): Promise<AddressInfo[]> {
   const reply = await client.request(RTM_GETADDR, encodeAddressDump(af), NLM_F_DUMP);
   if (reply.errno !== 0) throw new Error(`RTM_GETADDR dump failed: ${describeErrno(reply.errno)}`);
   return reply.messages.map((m) => decodeAddress(m.data)).filter((a): a is AddressInfo => a !== undefined);
