@@ -9,6 +9,7 @@
 //   (c) B entering MASTER (its first advert) → VIP present (ip monitor) and → first GARP on the wire.
 // Usage: sudo node bench/failover.mjs [--n 10] [--only keepalived|lvskeeper] [--write]
 //   --write replaces the "## VRRP failover" section of BENCHMARKS.md with the results.
+//   BENCH_KEEP=1 keeps the run's directory (configs, the tshark capture in B) and prints its path.
 // Needs root, tshark, /usr/sbin/keepalived, and `npm run build` (dist/cli/lvskeeper.js).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -253,7 +254,7 @@ async function main() {
     for (const impl of impls) results.push(await runImpl(impl, dir));
   } finally {
     topoDown();
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
   }
   const lines = [
     '| implementation | (a) link-loss gap − ideal 3648.4 ms | (b) stop gap − skew 648.4 ms | (c) MASTER → VIP present | (c) MASTER → first GARP | takeovers (a/b) |',

@@ -8,12 +8,17 @@
  *   sendUnixDatagram(path, data)    one AF_UNIX datagram, for systemd's NOTIFY_SOCKET (sd_notify); node:dgram
  *                                   has no unix datagrams. A leading '@' means the abstract namespace.
  *
- *   openRaw6Receiver(protocol, cb) / rawSocketOption(h, level, name, value) / closeReceiver(h)
- *                                   an AF_INET6 raw socket read with recvmsg(), reporting the hop limit,
- *                                   destination and ifindex (IPV6_RECVHOPLIMIT / IPV6_RECVPKTINFO cmsgs),
- *                                   which raw-socket cannot: its recvfrom() drops them. VRRP over IPv6 needs
- *                                   the hop limit to drop adverts with HL != 255 (RFC 5798 §7.1), as
- *                                   keepalived and FRR do. Only receive: sends stay on raw-socket.
+ *   openRaw6Receiver(protocol, cb) / openRaw4Receiver(protocol, cb) / rawSocketOption(h, level, name,
+ *   value) / closeReceiver(h)
+ *                                   a raw socket read with recvmsg(), reporting what raw-socket's
+ *                                   recvfrom() drops: the kernel's receive timestamp (SO_TIMESTAMPNS), and
+ *                                   for IPv6 the hop limit, destination and ifindex (IPV6_RECVHOPLIMIT /
+ *                                   IPV6_RECVPKTINFO cmsgs). VRRP over IPv6 needs the hop limit to drop
+ *                                   adverts with HL != 255 (RFC 5798 §7.1), as keepalived and FRR do. The
+ *                                   timestamp starts the Master_Down_Timer when the advert arrived, not when
+ *                                   Node's event loop got to it (0.3-1 ms later, measured in bench:failover;
+ *                                   keepalived reads its socket in C at once). Only receive: sends stay on
+ *                                   raw-socket.
  *
  *   openMarkedSocket(ipv6, datagram, mark, bindAddress, bindPort)
  *                                   an unconnected TCP/UDP socket carrying SO_MARK (checker fwmark), for
@@ -44,6 +49,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -130,7 +136,7 @@ static napi_value send_unix_datagram(napi_env env, napi_callback_info info) {
 }
 
 
-/* ---- IPv6 raw receive with ancillary data ------------------------------------------------------------ */
+/* ---- raw receive with ancillary data (IPv4 and IPv6) --------------------------------------------------- */
 
 #define RECV_BUFFER 8192
 #define READS_PER_WAKEUP 32
@@ -138,6 +144,7 @@ static napi_value send_unix_datagram(napi_env env, napi_callback_info info) {
 typedef struct {
   uv_poll_t poll;
   int fd;
+  int family; /* AF_INET or AF_INET6 */
   napi_env env;
   napi_ref callback;
   napi_async_context context;
@@ -173,9 +180,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
   /* fd < 0: the callback closed the receiver; stop reading at once. */
   for (int i = 0; i < READS_PER_WAKEUP && r->fd >= 0; i++) {
-    struct sockaddr_in6 from;
+    struct sockaddr_storage from;
     union {
-      char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+      char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec))];
       struct cmsghdr align;
     } control;
     struct iovec iov = {r->buffer, sizeof r->buffer};
@@ -199,7 +206,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     int hoplimit = -1;
     unsigned ifindex = 0;
     const unsigned char *dst = NULL;
+    double age_ms = -1; /* unknown */
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+        struct timespec at, now;
+        memcpy(&at, CMSG_DATA(c), sizeof at);
+        clock_gettime(CLOCK_REALTIME, &now); /* the timestamp's clock; only the difference leaves this file */
+        age_ms = (double)(now.tv_sec - at.tv_sec) * 1e3 + (double)(now.tv_nsec - at.tv_nsec) / 1e6;
+      }
       if (c->cmsg_level != IPPROTO_IPV6) continue;
       if (c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
         memcpy(&hoplimit, CMSG_DATA(c), sizeof hoplimit);
@@ -209,16 +223,20 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         ifindex = pi->ipi6_ifindex;
       }
     }
-    napi_value argv[6];
+    napi_value argv[7];
     void *data;
     napi_get_null(env, &argv[0]);
     napi_create_buffer_copy(env, (size_t)n, r->buffer, &data, &argv[1]);
-    napi_create_buffer_copy(env, 16, from.sin6_addr.s6_addr, &data, &argv[2]);
+    if (r->family == AF_INET6)
+      napi_create_buffer_copy(env, 16, ((struct sockaddr_in6 *)&from)->sin6_addr.s6_addr, &data, &argv[2]);
+    else
+      napi_create_buffer_copy(env, 4, &((struct sockaddr_in *)&from)->sin_addr.s_addr, &data, &argv[2]);
     if (dst) napi_create_buffer_copy(env, 16, dst, &data, &argv[3]);
     else napi_get_undefined(env, &argv[3]);
     napi_create_int32(env, hoplimit, &argv[4]);
     napi_create_uint32(env, ifindex, &argv[5]);
-    call_js(r, 6, argv);
+    napi_create_double(env, age_ms, &argv[6]);
+    call_js(r, 7, argv);
   }
   napi_close_handle_scope(env, scope);
 }
@@ -234,8 +252,13 @@ static receiver_t *get_receiver(napi_env env, napi_value v) {
   return (r != NULL && r->fd >= 0) ? r : NULL;
 }
 
-/* openRaw6Receiver(protocol: number, cb: (err, payload, src16, dst16?, hoplimit, ifindex) => void): handle */
-static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
+/* openRaw6Receiver / openRaw4Receiver(protocol: number, cb: (err, payload, src, dst16?, hoplimit, ifindex,
+ * ageMs) => void): handle. IPv4 payloads start with the IP header (a raw IPv4 socket's), src is 4 bytes, and
+ * dst, hop limit and ifindex are unknown (undefined, -1, 0). ageMs: how long ago the kernel received the
+ * packet, -1 if it gave no timestamp. */
+static napi_value open_raw_receiver(napi_env env, napi_callback_info info, int family) {
+  const char *usage = family == AF_INET6 ? "openRaw6Receiver(protocol: number, callback: function)"
+                                         : "openRaw4Receiver(protocol: number, callback: function)";
   size_t argc = 2;
   napi_value argv[2];
   uint32_t protocol = 0;
@@ -243,18 +266,20 @@ static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_uint32(env, argv[0], &protocol) != napi_ok || protocol > 255 ||
       napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
-    napi_throw_type_error(env, NULL, "openRaw6Receiver(protocol: number, callback: function)");
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)protocol);
-  if (fd < 0) return throw_errno(env, "socket(AF_INET6, SOCK_RAW)", errno);
+  int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)protocol);
+  if (fd < 0) return throw_errno(env, family == AF_INET6 ? "socket(AF_INET6, SOCK_RAW)" : "socket(AF_INET, SOCK_RAW)", errno);
   int on = 1;
-  if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0 ||
-      setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) < 0) {
+  if (family == AF_INET6 && (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0 ||
+                             setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) < 0)) {
     int err = errno;
     close(fd);
     return throw_errno(env, "setsockopt(IPV6_RECVHOPLIMIT/IPV6_RECVPKTINFO)", err);
   }
+  /* Without it ageMs is -1 and the caller uses its own clock, as before. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   uv_loop_t *loop = NULL;
   napi_get_uv_event_loop(env, &loop);
   receiver_t *r = calloc(1, sizeof *r);
@@ -263,10 +288,11 @@ static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
     return throw_errno(env, "calloc", ENOMEM);
   }
   r->fd = fd;
+  r->family = family;
   r->env = env;
   napi_create_reference(env, argv[1], 1, &r->callback);
   napi_value name;
-  napi_create_string_utf8(env, "lvskeeper:raw6", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, family == AF_INET6 ? "lvskeeper:raw6" : "lvskeeper:raw4", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &r->context);
   int rc = uv_poll_init_socket(loop, &r->poll, fd);
   r->poll.data = r;
@@ -282,6 +308,14 @@ static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
   napi_value handle;
   napi_create_external(env, r, finalize_receiver, NULL, &handle);
   return handle;
+}
+
+static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
+  return open_raw_receiver(env, info, AF_INET6);
+}
+
+static napi_value open_raw4_receiver(napi_env env, napi_callback_info info) {
+  return open_raw_receiver(env, info, AF_INET);
 }
 
 /* rawSocketOption(handle, level: number, name: number, value: number | Buffer): void */
@@ -471,6 +505,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"sendFrame", NULL, send_frame, NULL, NULL, NULL, napi_default, NULL},
       {"sendUnixDatagram", NULL, send_unix_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"openRaw6Receiver", NULL, open_raw6_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"openRaw4Receiver", NULL, open_raw4_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"rawSocketOption", NULL, raw_socket_option, NULL, NULL, NULL, napi_default, NULL},
       {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"openMarkedSocket", NULL, open_marked_socket, NULL, NULL, NULL, napi_default, NULL},

@@ -12,24 +12,18 @@ export interface NativeNet {
   /** Sends one AF_UNIX datagram; a path starting with '@' is abstract (systemd NOTIFY_SOCKET). */
   sendUnixDatagram(path: string, data: Buffer): void;
   /**
-   * Opens an AF_INET6 raw socket read with recvmsg (IPV6_RECVHOPLIMIT + IPV6_RECVPKTINFO). The callback gets
-   * either an error string, or the payload, 16-byte source, 16-byte destination (if known), hop limit (-1 if
-   * unknown) and receiving ifindex.
+   * Opens an AF_INET6 raw socket read with recvmsg (IPV6_RECVHOPLIMIT + IPV6_RECVPKTINFO + SO_TIMESTAMPNS).
+   * The callback gets either an error string, or the payload, 16-byte source, 16-byte destination (if
+   * known), hop limit (-1 if unknown), receiving ifindex, and how long ago the kernel received the packet
+   * (ms; -1 if unknown).
    */
-  openRaw6Receiver(
-    protocol: number,
-    callback: (
-      error: string | null,
-      payload?: Buffer,
-      source?: Buffer,
-      destination?: Buffer,
-      hopLimit?: number,
-      ifindex?: number,
-    ) => void,
-  ): Raw6Handle;
-  rawSocketOption(handle: Raw6Handle, level: number, name: number, value: number | Buffer): void;
+  openRaw6Receiver(protocol: number, callback: RawReceiveCallback): RawReceiverHandle;
+  /** The same for AF_INET: the payload starts with the IPv4 header, the source is 4 bytes, destination,
+   * hop limit and ifindex are unknown (read them from the header). */
+  openRaw4Receiver(protocol: number, callback: RawReceiveCallback): RawReceiverHandle;
+  rawSocketOption(handle: RawReceiverHandle, level: number, name: number, value: number | Buffer): void;
   /** Idempotent; drop the handle afterwards. */
-  closeReceiver(handle: Raw6Handle): void;
+  closeReceiver(handle: RawReceiverHandle): void;
   /**
    * An unconnected TCP (datagram false) or UDP socket with SO_MARK = mark, bound when bindAddress is not null
    * or bindPort is not 0; returns its fd for net.Socket({ fd }) / dgram bind({ fd }). Errors carry `code`
@@ -40,8 +34,18 @@ export interface NativeNet {
   enterNetworkNamespace(path: string): void;
 }
 
-declare const raw6Brand: unique symbol;
-export type Raw6Handle = { readonly [raw6Brand]: true };
+export type RawReceiveCallback = (
+  error: string | null,
+  payload?: Buffer,
+  source?: Buffer,
+  destination?: Buffer,
+  hopLimit?: number,
+  ifindex?: number,
+  ageMs?: number,
+) => void;
+
+declare const rawReceiverBrand: unique symbol;
+export type RawReceiverHandle = { readonly [rawReceiverBrand]: true };
 
 const ADDON = join('build', 'Release', 'lvskeeper_net.node');
 

@@ -5,10 +5,16 @@
 // (unicast_ttl for unicast) go in that header. Receive gets the IP header too, so TTL, source and destination
 // are reported.
 //
+// Receive, both families, goes through the addon's recvmsg socket (native/lvskeeper_net.c) when it is
+// there: it also reports the kernel's receive timestamp, so a packet's `receivedAt` (from which the
+// Master_Down_Timer runs) is when it arrived, not when Node's event loop got to raw-socket's callback, which
+// was 0.3-1 ms later on a busy host (bench:failover, against tshark's timestamps). raw-socket's own receive
+// is then paused; without the addon it receives, with the callback's clock.
+//
 // IPv6: sends go through raw-socket and the kernel builds the header. IPV6_CHECKSUM = 6 makes it fill the VRRP
 // checksum on send (with the real source and destination) and drop bad ones on receive, as keepalived
 // (vrrp_if.c if_setsockopt_ipv6_checksum). raw-socket has no recvmsg, so IPv6 *receive* uses the addon's
-// recvmsg socket (native/lvskeeper_net.c openRaw6Receiver), which reports hop limit, destination and ifindex
+// recvmsg socket (openRaw6Receiver), which also reports hop limit, destination and ifindex
 // (keepalived and FRR read the same cmsgs to enforce HL 255, RFC 5798 §7.1). Without the addon, receive
 // falls back to raw-socket and ttl/destination are undefined: the engine must then skip the hop-limit check.
 // Without a configured sourceAddress the kernel chooses the IPv6 source (link-local for ff02::12, RFC 5798
@@ -28,6 +34,7 @@ import {
   ipMreqn,
   ipv6Mreq,
   buildIpv6Header,
+  bytesToIpv4,
   bytesToIpv6,
   isIpv6LinkLocal,
   isMulticast,
@@ -39,8 +46,8 @@ import {
   withVrrp3Ipv4Checksum,
   withVrrpIpv6Checksum,
 } from './packet-codec.js';
-import { interfaceInfo } from './interfaces.js';
-import { loadNative, type NativeNet, type Raw6Handle } from './native.js';
+import { interfaceInfo, sharedPrimaryIpv4Cache } from './interfaces.js';
+import { loadNative, type NativeNet, type RawReceiveCallback, type RawReceiverHandle } from './native.js';
 import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -51,6 +58,8 @@ export interface RawSocket extends EventEmitter {
   /** raw-socket's queue of sends waiting for the socket to be writable. */
   requests?: unknown[];
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  /** Stop reading (the addon's receiver reads instead). */
+  pauseRecv?(): void;
   send(
     buffer: Buffer,
     offset: number,
@@ -99,7 +108,8 @@ export const VRRP_GROUP_V6 = 'ff02::12';
 
 /** Largest VRRP message: 255 IPv6 addresses (4088 bytes) plus headers. */
 const RECV_BUFFER = 8192;
-const SOURCE_CACHE_MS = 2000;
+/** A kernel timestamp older than this is a wall-clock step, not a queueing delay: use the callback's clock. */
+const MAX_PLAUSIBLE_AGE_MS = 1000;
 
 /** Kept for compatibility: the option now lives in TransportOptions. */
 export type VrrpTransportExtraOptions = Pick<TransportOptions, 'v3ChecksumAsV2'>;
@@ -110,8 +120,8 @@ function ifaceLabel(o: TransportOptions): string {
 
 class RawVrrpTransport implements VrrpTransport {
   private sock: RawSocket | undefined;
-  /** IPv6 receive socket from the addon (hop limit, destination); undefined = receive on `sock`. */
-  private receiver: { native: NativeNet; handle: Raw6Handle } | undefined;
+  /** The addon's receive socket (kernel arrival times; IPv6 hop limit and destination); undefined = receive on `sock`. */
+  private receiver: { native: NativeNet; handle: RawReceiverHandle } | undefined;
   private closed = false;
   private reopenTimer: NodeJS.Timeout | undefined;
   private reopenDelayMs = 100;
@@ -119,7 +129,6 @@ class RawVrrpTransport implements VrrpTransport {
   private readonly errorHandlers: ((e: Error) => void)[] = [];
   private readonly group: string;
   private readonly peers: string[];
-  private cachedSource: { address: string; at: number } | undefined;
 
   constructor(
     private readonly opts: TransportOptions & VrrpTransportExtraOptions,
@@ -168,7 +177,11 @@ class RawVrrpTransport implements VrrpTransport {
       set('IP_MULTICAST_TTL', SOL_IP, IP_MULTICAST_TTL, VRRP_TTL);
       set('IP_TOS', SOL_IP, IP_TOS, VRRP_TOS);
       set('IP_MULTICAST_IF', SOL_IP, IP_MULTICAST_IF, ipMreqn('0.0.0.0', '0.0.0.0', this.ifindex));
-      if (!unicast) set(`IP_ADD_MEMBERSHIP ${this.group}`, SOL_IP, IP_ADD_MEMBERSHIP, ipMreqn(this.group, '0.0.0.0', this.ifindex));
+      this.closeReceiver();
+      this.receiver = this.openReceiver(() => sock.close());
+      if (!unicast && this.receiver === undefined) {
+        set(`IP_ADD_MEMBERSHIP ${this.group}`, SOL_IP, IP_ADD_MEMBERSHIP, ipMreqn(this.group, '0.0.0.0', this.ifindex));
+      }
     } else {
       set('IPV6_CHECKSUM', SOL_IPV6, IPV6_CHECKSUM, 6);
       set('IPV6_MULTICAST_ALL', SOL_IPV6, IPV6_MULTICAST_ALL, 0, true);
@@ -188,6 +201,7 @@ class RawVrrpTransport implements VrrpTransport {
       const receivedAt = performance.now();
       if (this.receiver === undefined) this.receive(buf, source, receivedAt);
     });
+    if (this.receiver !== undefined) sock.pauseRecv?.(); // its queue fills and drops: the receiver reads
     sock.on('error', (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err ?? 'poll error');
       this.report(new Error(`VRRP socket on ${ifaceLabel(this.opts)}: ${why}`));
@@ -199,19 +213,26 @@ class RawVrrpTransport implements VrrpTransport {
     this.sock = sock;
   }
 
-  /** The addon's recvmsg socket for IPv6, configured like the send socket; undefined without the addon. */
-  private openReceiver(onFailure: () => void): { native: NativeNet; handle: Raw6Handle } | undefined {
+  /** The addon's recvmsg socket, configured like the send socket for receiving; undefined without the addon. */
+  private openReceiver(onFailure: () => void): { native: NativeNet; handle: RawReceiverHandle } | undefined {
     const native = loadNative().addon;
     if (native === undefined) return undefined;
-    let handle: Raw6Handle;
+    const v4 = this.opts.family === 'inet';
+    let handle: RawReceiverHandle;
     try {
-      handle = native.openRaw6Receiver(IPPROTO_VRRP, (error, payload, source, destination, hopLimit, ifindex) => {
-        const receivedAt = performance.now();
+      const onPacket: RawReceiveCallback = (error, payload, source, destination, hopLimit, ifindex, ageMs) => {
+        const now = performance.now();
+        // the kernel's arrival time, when it gave one that makes sense (a stepped wall clock does not)
+        const receivedAt = ageMs !== undefined && ageMs >= 0 && ageMs < MAX_PLAUSIBLE_AGE_MS ? now - ageMs : now;
         if (error !== null) {
           this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${error}`));
           return;
         }
         if (payload === undefined || source === undefined) return;
+        if (v4) {
+          this.receive(payload, bytesToIpv4(source), receivedAt);
+          return;
+        }
         this.deliver({
           payload,
           source: bytesToIpv6(source),
@@ -220,9 +241,11 @@ class RawVrrpTransport implements VrrpTransport {
           ifindex: ifindex || this.ifindex,
           receivedAt,
         });
-      });
+      };
+      handle = v4 ? native.openRaw4Receiver(IPPROTO_VRRP, onPacket) : native.openRaw6Receiver(IPPROTO_VRRP, onPacket);
     } catch (e) {
-      this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${(e as Error).message}; hop limit unchecked`));
+      const fallback = v4 ? 'arrival times from the event loop' : 'hop limit unchecked';
+      this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${(e as Error).message}; ${fallback}`));
       return undefined;
     }
     const set = (what: string, level: number, opt: number, value: number | Buffer, optional = false): void => {
@@ -236,6 +259,12 @@ class RawVrrpTransport implements VrrpTransport {
       }
     };
     set('SO_BINDTODEVICE', SOL_SOCKET, SO_BINDTODEVICE, deviceName(this.opts.interface));
+    if (v4) {
+      // Only groups this socket joined, not every group joined on the host (keepalived sets it too).
+      set('IP_MULTICAST_ALL', SOL_IP, IP_MULTICAST_ALL, 0, true);
+      if (this.peers.length === 0) set(`IP_ADD_MEMBERSHIP ${this.group}`, SOL_IP, IP_ADD_MEMBERSHIP, ipMreqn(this.group, '0.0.0.0', this.ifindex));
+      return { native, handle };
+    }
     set('IPV6_CHECKSUM', SOL_IPV6, IPV6_CHECKSUM, 6);
     set('IPV6_MULTICAST_ALL', SOL_IPV6, IPV6_MULTICAST_ALL, 0, true);
     if (this.peers.length === 0) {
@@ -311,16 +340,16 @@ class RawVrrpTransport implements VrrpTransport {
     }
   }
 
-  /** The IPv4 source: configured, or the interface's primary address (cached); a Promise only for a look-up. */
+  /** The IPv4 source: configured, or the interface's primary address (kept from rtnetlink notifications). */
   private ipv4Source(): string | Promise<string> {
     if (this.opts.sourceAddress !== undefined) return stripScope(this.opts.sourceAddress);
-    const now = Date.now();
-    if (this.cachedSource !== undefined && now - this.cachedSource.at < SOURCE_CACHE_MS) return this.cachedSource.address;
-    return interfaceInfo(this.opts.interface).then((info) => {
-      if (info.ipv4 === undefined) throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: interface has no IPv4 address`);
-      this.cachedSource = { address: info.ipv4, at: now };
-      return info.ipv4;
-    });
+    const noAddress = (): never => {
+      throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: interface has no IPv4 address`);
+    };
+    const found = sharedPrimaryIpv4Cache().get(this.ifindex);
+    if (typeof found === 'string') return found;
+    if (found === undefined) return noAddress();
+    return found.then((address) => address ?? noAddress());
   }
 
   /**
@@ -422,5 +451,9 @@ export async function openVrrpTransport(
   });
   const t = new RawVrrpTransport(opts, info.index);
   t.open();
+  // A router that starts as BACKUP sends nothing until it takes over: have the source ready by then.
+  if (opts.family === 'inet' && opts.sourceAddress === undefined) {
+    void Promise.resolve(sharedPrimaryIpv4Cache().get(info.index)).catch(() => undefined);
+  }
   return t;
 }

@@ -32,6 +32,12 @@ const ops = {
     await sending;
     return { before, whenCalled, settled: tx() };
   },
+  /** Keeps the event loop busy for `ms` (a GC pause, a slow callback): packets arriving meanwhile wait. */
+  async blockLoop({ ms }) {
+    const start = performance.now();
+    while (performance.now() - start < ms);
+    return { start, end: performance.now() };
+  },
   async pollError({ key }) {
     objects.get(key).simulatePollError();
   },

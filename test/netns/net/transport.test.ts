@@ -129,6 +129,31 @@ describe('IPv4 multicast', () => {
     await pb.waitFor((e) => e.event === 'packet' && e.key === 'm4' && packetOf(e).payload === payload.toString('hex'));
   });
 
+  it("stamps a packet with the kernel's arrival time, not the time a blocked event loop got to it", async () => {
+    // The Master_Down_Timer runs from receivedAt: it must not drift by the event loop's delays.
+    const arrival = async (p: Probe, key: string, vrid: number): Promise<{ receivedAt: number; start: number; end: number }> => {
+      const payload = vrrp2(vrid, '10.77.41.105').toString('hex');
+      const blocked = p.call<{ start: number; end: number }>('blockLoop', { ms: 400 });
+      await sleep(100);
+      await pa.call('send', { key: 'm4', payload });
+      const { start, end } = await blocked;
+      const e = await p.waitFor((ev) => ev.event === 'packet' && ev.key === key && packetOf(ev).payload === payload);
+      return { receivedAt: (e['packet'] as { receivedAt: number }).receivedAt, start, end };
+    };
+    const stamped = await arrival(pb, 'm4', 56);
+    expect(stamped.receivedAt).toBeGreaterThan(stamped.start);
+    expect(stamped.receivedAt).toBeLessThan(stamped.end - 150);
+    // Without the addon raw-socket receives, and the packet carries the callback's time.
+    const pf = await Probe.start(topo.b, { LVSKEEPER_NO_ADDON: '1' });
+    try {
+      await pf.call('openTransport', { key: 'm4', opts: { family: 'inet', interface: 'eth0' } });
+      const late = await arrival(pf, 'm4', 57);
+      expect(late.receivedAt).toBeGreaterThanOrEqual(late.end);
+    } finally {
+      await pf.stop();
+    }
+  });
+
   it('reports a poll error and reopens the socket, which then still receives', async () => {
     await pb.call('pollError', { key: 'm4' });
     await pb.waitFor((e) => e.event === 'error' && e.key === 'm4' && String(e['message']).includes('reopened'), 5000);
