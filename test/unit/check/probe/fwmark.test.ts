@@ -255,7 +255,9 @@ describe.skipIf(!canMark)('fwmark with the real addon (root)', () => {
       expect(await probeDns({ type: 'DNS_CHECK', target: target(await closedUdpPort(), { fwmark: 7 }), queryType: 'SOA', name: '.' }, signal())).toMatchObject({ ok: false });
     }
     await new Promise((r) => setTimeout(r, 50));
-    expect(fds()).toBeLessThanOrEqual(before + 2);
+    // 60 probes: a leak adds dozens. The margin is for other test files running in this process's
+    // worker threads at the same time (the count is the whole process's; +4 was seen under load).
+    expect(fds()).toBeLessThanOrEqual(before + 10);
   });
 
   it('a bindto of the other family is a plain bind failure, not an fwmark one', async () => {
