@@ -200,7 +200,7 @@ export function sharedLinkCache(): LinkCache {
   return sharedCache;
 }
 
-export async function dumpLinks(client = sharedRtnl()): Promise<LinkInfo[]> {
+export async function dumpLinks(client: Pick<RtnlClient, 'request'> = sharedRtnl()): Promise<LinkInfo[]> {
   const reply = await client.request(RTM_GETLINK, encodeLinkRequest({}), NLM_F_DUMP);
   if (reply.errno !== 0) throw new Error(`RTM_GETLINK dump failed: ${describeErrno(reply.errno)}`);
   return reply.messages.map((m) => decodeLink(m.data)).filter((l): l is LinkInfo => l !== undefined);

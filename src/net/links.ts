@@ -17,21 +17,45 @@ function same(a: LinkState | undefined, b: LinkState): boolean {
   return a !== undefined && a.name === b.name && a.up === b.up && a.running === b.running && a.mac === b.mac;
 }
 
-class RtnlLinkWatcher implements LinkWatcher {
+/** The two rtnetlink sockets a watcher uses (tests pass fakes). */
+export interface LinkWatcherSockets {
+  events: Pick<RtnlClient, 'onMessage' | 'onError' | 'close'>;
+  requests: Pick<RtnlClient, 'request' | 'close'>;
+}
+
+export class RtnlLinkWatcher implements LinkWatcher {
   private readonly byIndex = new Map<number, LinkState>();
   private readonly handlers: ((link: LinkState) => void)[] = [];
-  private readonly events = new RtnlClient([RTNLGRP_LINK], true);
-  private readonly requests = new RtnlClient();
+  private readonly events: LinkWatcherSockets['events'];
+  private readonly requests: LinkWatcherSockets['requests'];
   private closed = false;
+  /** Interfaces a notification reported while the first dump was in flight (undefined once it is in). */
+  private notifiedDuringDump: Set<number> | undefined;
+
+  constructor(sockets?: LinkWatcherSockets) {
+    this.events = sockets?.events ?? new RtnlClient([RTNLGRP_LINK], true);
+    this.requests = sockets?.requests ?? new RtnlClient();
+  }
 
   async start(): Promise<void> {
     this.events.onMessage(({ type, data }) => {
       if (type !== RTM_NEWLINK && type !== RTM_DELLINK) return;
       const l = decodeLink(data);
-      if (l !== undefined) this.update(toState(l, type === RTM_DELLINK), type === RTM_DELLINK);
+      if (l === undefined) return;
+      this.notifiedDuringDump?.add(l.index);
+      this.update(toState(l, type === RTM_DELLINK), type === RTM_DELLINK);
     });
     this.events.onError(() => void this.resync());
-    for (const l of await dumpLinks(this.requests)) this.byIndex.set(l.index, toState(l));
+    this.notifiedDuringDump = new Set();
+    const links = await dumpLinks(this.requests);
+    const notified = this.notifiedDuringDump;
+    this.notifiedDuringDump = undefined;
+    // The dump and the notifications come on two sockets, in no common order: a notification handled before
+    // the dump's reply may be newer than the dump (a carrier that came up meanwhile), and overwriting it
+    // left an instance in FAULT until the next link change. Keep what the notification said, then dump again
+    // to settle which was newer (a difference is reported like any change).
+    for (const l of links) if (!notified.has(l.index)) this.byIndex.set(l.index, toState(l));
+    if (notified.size > 0) void this.resync();
   }
 
   private update(state: LinkState, gone: boolean): void {
