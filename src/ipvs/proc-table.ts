@@ -45,8 +45,7 @@ const DESTINATION = /  -> (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4})
 /** A service line's key; what follows (scheduler, ops, persistence) comes from GET_SERVICE instead. */
 const SERVICE = /(?:FWM  ([0-9A-F]{8})|([A-Z0-9_]+)  (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4})) [^\n]*(?:\n|$)/y;
 
-function ipv4Text(hex: string): string {
-  const v = parseInt(hex, 16);
+function ipv4Text(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }
 
@@ -74,11 +73,13 @@ export function parseProcTable(text: string): ProcTable | undefined {
     const d = DESTINATION.exec(text);
     if (d) {
       const forward = FORWARD_BY_NAME[d[4]!];
-      const address = d[1] !== undefined ? ipv4Text(d[1]) : ipv6Text(d[2]!);
+      const word = d[1] !== undefined ? parseInt(d[1], 16) : undefined;
+      const address = word !== undefined ? ipv4Text(word) : ipv6Text(d[2]!);
       if (!current || !forward || address === undefined) return undefined;
       current.destinations.push({
-        family: d[1] !== undefined ? 'inet' : 'inet6',
+        family: word !== undefined ? 'inet' : 'inet6',
         address,
+        addressWord: word === undefined ? undefined : word | 0,
         port: parseInt(d[3]!, 16),
         forward,
         weight: Number(d[5]),
@@ -97,7 +98,7 @@ export function parseProcTable(text: string): ProcTable | undefined {
     let key: ProcServiceKey;
     if (s[1] !== undefined) key = { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
     else {
-      const address = s[3] !== undefined ? ipv4Text(s[3]) : ipv6Text(s[4]!);
+      const address = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
       if (address === undefined) return undefined;
       key = { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address, port: parseInt(s[5]!, 16) };
     }

@@ -82,6 +82,12 @@ export interface Destination {
   inactiveConns?: number | undefined;
   persistConns?: number | undefined;
   stats?: Stats | undefined;
+  /**
+   * An IPv4 address as its host-order 32-bit word, when the reader already had it (the /proc/net/ip_vs
+   * parser): a sorted listing of 10,000 destinations then does not parse 10,000 dotted quads back. Never
+   * sent to the kernel; `address` is what counts.
+   */
+  addressWord?: number | undefined;
 }
 
 export interface Timeouts {

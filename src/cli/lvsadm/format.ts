@@ -88,10 +88,10 @@ class SortKeys {
     this.port = new Int32Array(n);
   }
 
-  setAddress(i: number, family: 'inet' | 'inet6', address: string): void {
+  setAddress(i: number, family: 'inet' | 'inet6', address: string, word?: number): void {
     this.af[i] = AF_NUMBER[family];
     if (family === 'inet') {
-      this.words[4 * i] = ipv4Word(address);
+      this.words[4 * i] = word ?? ipv4Word(address);
       return;
     }
     const b = parseIPv6(address) ?? new Uint8Array(16);
@@ -211,7 +211,7 @@ function sortEachDestinations(lists: ReadonlyArray<readonly Destination[]>): Des
   let slot = 0;
   for (const l of lists) {
     for (const d of l) {
-      keys.setAddress(slot, d.family, d.address);
+      keys.setAddress(slot, d.family, d.address, d.addressWord);
       keys.port[slot] = d.port;
       order[slot] = slot;
       slot++;

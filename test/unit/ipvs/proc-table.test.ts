@@ -33,8 +33,8 @@ describe('/proc/net/ip_vs', () => {
       { kind: 'fwmark', fwmark: 7 },
     ]);
     expect(t.services[0]!.destinations).toEqual([
-      { family: 'inet', address: '172.16.0.11', port: 8080, forward: 'masq', weight: 2, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0 },
-      { family: 'inet', address: '172.16.0.10', port: 8080, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0, activeConns: 3, inactiveConns: 4294967295 },
+      { family: 'inet', address: '172.16.0.11', addressWord: 0xac10000b | 0, port: 8080, forward: 'masq', weight: 2, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0 },
+      { family: 'inet', address: '172.16.0.10', addressWord: 0xac10000a | 0, port: 8080, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0, activeConns: 3, inactiveConns: 4294967295 },
     ]);
     expect(t.services[1]!.destinations[0]).toMatchObject({ family: 'inet6', address: 'fd00::2', port: 53, forward: 'tunnel', weight: -5 });
     expect(t.services[2]!.destinations).toEqual([]);

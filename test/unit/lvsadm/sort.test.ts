@@ -90,6 +90,22 @@ describe('listing order (glibc merge sort with libipvs comparators)', () => {
     );
   });
 
+  it('destinations read from /proc/net/ip_vs (with their addressWord) sort as the same ones without it', () => {
+    const word = (a: string): number => a.split('.').reduce((w, o) => (w << 8) | Number(o), 0) | 0;
+    fc.assert(
+      fc.property(fc.array(destination, { maxLength: 24 }), (ds) => {
+        const withWords = ds.map((d) => (d.family === 'inet' ? { ...d, addressWord: word(d.address) } : d));
+        expect(sortDestinations(withWords).map((d) => d.weight)).toEqual(sortDestinations(ds).map((d) => d.weight));
+      }),
+      { numRuns: 200 },
+    );
+    // the word is what is compared when present (no dotted quad is parsed back)
+    const d = (address: string, addressWord?: number): Destination => ({ family: 'inet', address, port: 80, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0, addressWord });
+    const claimsNine = d('10.0.0.1', word('10.0.0.9'));
+    const five = d('10.0.0.5');
+    expect(sortDestinations([claimsNine, five])).toEqual([five, claimsNine]);
+  });
+
   it('services: same order as the reference, fwmarks and families mixed', () => {
     fc.assert(
       fc.property(fc.array(service, { maxLength: 24 }), (ss) => {
