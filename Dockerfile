@@ -42,9 +42,9 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/Release/lvskeeper_net.node ./build/Release/lvskeeper_net.node
 COPY --from=build /src/config ./config
 COPY --from=build /src/systemd ./systemd
-RUN chmod 0755 dist/cli/lvskeeper.js dist/cli/lvsadm.js \
+RUN chmod 0755 dist/cli/lvskeeper.js dist/lvsadm.cjs \
  && ln -s /opt/lvskeeper/dist/cli/lvskeeper.js /usr/local/bin/lvskeeper \
- && ln -s /opt/lvskeeper/dist/cli/lvsadm.js /usr/local/bin/lvsadm
+ && ln -s /opt/lvskeeper/dist/lvsadm.cjs /usr/local/bin/lvsadm
 ENV NODE_ENV=production
 STOPSIGNAL SIGTERM
 # Foreground, log lines on the console (docker logs), the mounted keepalived.conf.

@@ -3,8 +3,9 @@
 // both ways. Node start-up is included in every lvsadm figure. Runs inside the kernel VM:
 //   npm run build:lvsadm && npm run bench:ipvs
 // Options (environment): BENCH_ROUNDS (default 3), BENCH_SERVICES (1000), BENCH_DESTS (10),
-// Measures the launcher dist/lvsadm (the CommonJS bundle dist/lvsadm.cjs, or a V8 start-up snapshot if built
-// with --snapshot) and the ES module bundle dist/lvsadm.mjs (what the installed bin runs).
+// Measures the launcher dist/lvsadm (the CommonJS bundle dist/lvsadm.cjs, which is also the installed bin, or a
+// V8 start-up snapshot if built with --snapshot) and the ES module bundle dist/lvsadm.mjs (what
+// `node dist/cli/lvsadm.js` runs from a build).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,9 +4,9 @@
 //   dist/lvsadm       a launcher running dist/lvsadm.cjs;
 //   dist/lvsadm.blob  with --snapshot only: a V8 start-up snapshot of the same code (Node >= 20
 //                     --build-snapshot), which the launcher then prefers on the machine that built it.
-// Run with `npm run build:lvsadm`. `npm run build` runs it with --bundle-only: the installed bin
-// (dist/cli/lvsadm.js) runs dist/lvsadm.mjs, and a snapshot only loads on the machine that built it, so the
-// package does not carry one. The IPVS client loads the `netlink` package through createRequire();
+// Run with `npm run build:lvsadm`. `npm run build` runs it with --bundle-only: the installed bin is
+// dist/lvsadm.cjs itself (package.json "bin"; dist/cli/lvsadm.js runs dist/lvsadm.mjs), and a snapshot only
+// loads on the machine that built it, so the package does not carry one. The IPVS client loads the `netlink` package through createRequire();
 // its index pulls in every netlink family (rtnetlink, nl80211, wireguard...) for ~140 ms on a fast host,
 // while the client only needs RawNetlinkSocket from netlink/dist/raw.js (~6 ms). A plugin gives the bundle
 // a createRequire that maps 'netlink' to that file, bundled in. raw.js finds its native addon with

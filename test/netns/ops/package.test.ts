@@ -2,7 +2,7 @@
 // end (unit with the real ExecStart path, verified by systemd-analyze, default file kept if present).
 // Works on a private copy of the package, so the work tree's dist/ is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,11 @@ beforeAll(() => {
   spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], {
     stdio: 'ignore',
   });
+  // and its lvsadm bundles (the installed lvsadm is dist/lvsadm.cjs), from this checkout's `npm run build`
+  for (const f of ['lvsadm.cjs', 'lvsadm.mjs']) {
+    if (!existsSync(join(root, 'dist', f))) throw new Error(`dist/${f} missing: run npm run build first`);
+    cpSync(join(root, 'dist', f), join(pkg, 'dist', f));
+  }
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -33,7 +38,7 @@ describe('npm package', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const files = (JSON.parse(out) as Array<{ files: Array<{ path: string; mode: number }> }>)[0]!.files;
     const paths = files.map((f) => f.path);
-    for (const p of ['dist/cli/lvskeeper.js', 'dist/cli/lvsadm.js', 'dist/daemon/process/supervisor.js', 'binding.gyp', 'native/lvskeeper_net.c', 'systemd/lvskeeper.service', 'systemd/lvskeeper.default', 'package.json']) {
+    for (const p of ['dist/cli/lvskeeper.js', 'dist/lvsadm.cjs', 'dist/cli/lvsadm.js', 'dist/daemon/process/supervisor.js', 'binding.gyp', 'native/lvskeeper_net.c', 'systemd/lvskeeper.service', 'systemd/lvskeeper.default', 'package.json']) {
       expect(paths).toContain(p);
     }
     expect(paths.filter((p) => p.startsWith('src/') || p.startsWith('test/') || p.startsWith('node_modules/') || p.startsWith('build/'))).toEqual([]);
@@ -55,6 +60,9 @@ describe('npm package', () => {
     expect(help.status, `lvskeeper --help: ${help.stderr}`).toBe(0);
     const lvsadm = spawnSync(join(prefix, 'bin', 'lvsadm'), ['-h'], { encoding: 'utf8' });
     expect(lvsadm.status, lvsadm.stderr).toBe(0);
+    expect(lvsadm.stdout).toMatch(/^ipvsadm v1\.31 .*\nUsage:\n  lvsadm -A\|E/s); // its own name, from the link
+    // the CommonJS bundle: no ES module loader at start-up
+    expect(realpathSync(join(prefix, 'bin', 'lvsadm'))).toMatch(/\/dist\/lvsadm\.cjs$/);
     const unit = readFileSync(join(unitDir, 'lvskeeper.service'), 'utf8');
     expect(unit).toContain(`\nExecStart=${bin} --dont-fork $DAEMON_ARGS\n`);
     expect(readFileSync(defaultFile, 'utf8')).toContain('DAEMON_ARGS=');

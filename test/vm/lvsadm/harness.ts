@@ -6,9 +6,9 @@ import { dirname, resolve } from 'node:path';
 import { lvsadmMain } from '../../../src/cli/lvsadm/main.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The command as installed: the launcher of `npm run build:lvsadm` if built, else tsc's output. */
-export const LVSADM: readonly string[] = existsSync(resolve(root, 'dist/lvsadm'))
-  ? [resolve(root, 'dist/lvsadm')]
+/** The command as installed (package.json "bin": the CommonJS bundle), else tsc's output. */
+export const LVSADM: readonly string[] = existsSync(resolve(root, 'dist/lvsadm.cjs'))
+  ? [process.execPath, resolve(root, 'dist/lvsadm.cjs')]
   : [process.execPath, resolve(root, 'dist/cli/lvsadm.js')];
 
 export interface Result {
