@@ -240,11 +240,11 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL', 1000)));
     topoDown();
-    // keep the daemons' logs and configs for a look after the VM is gone (tmp/ is git-ignored)
+    // keep the daemons' logs and configs, and the NAT test's bridge capture, for a look after the VM is gone (tmp/ is git-ignored)
     const keep = join(ROOT, 'tmp', 'lkl-logs');
     rmSync(keep, { recursive: true, force: true });
     mkdirSync(keep, { recursive: true });
-    for (const f of readdirSync(dir)) if (/\.(log|conf|fifo)$|^notes$/.test(f)) copyFileSync(join(dir, f), join(keep, f));
+    for (const f of readdirSync(dir)) if (/\.(log|conf|fifo|pcapng)$|^notes$/.test(f)) copyFileSync(join(dir, f), join(keep, f));
     if (dir && !process.env.LKL_KEEP) rmSync(dir, { recursive: true, force: true });
     else if (dir) console.log(`lab files kept in ${dir}`);
   });
