@@ -37,15 +37,21 @@ function fakeSockets() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Starts a watcher whose first dump (link without carrier) is answered after a carrier-up notification. */
+async function startWithNotificationDuringDump(f: ReturnType<typeof fakeSockets>): Promise<RtnlLinkWatcher> {
+  const w = new RtnlLinkWatcher(f.sockets as never);
+  const starting = w.start();
+  await tick();
+  f.notify(IFF_UP_RUNNING); // handled before the dump's reply, which the kernel made earlier
+  f.answerDump(IFF_UP_ONLY);
+  await starting;
+  return w;
+}
+
 describe('LinkWatcher start-up', () => {
   it('a carrier that comes up while the first dump is in flight is not overwritten by the older dump', async () => {
     const f = fakeSockets();
-    const w = new RtnlLinkWatcher(f.sockets as never);
-    const starting = w.start();
-    await tick();
-    f.notify(IFF_UP_RUNNING); // handled before the dump's reply, which the kernel made earlier
-    f.answerDump(IFF_UP_ONLY);
-    await starting;
+    const w = await startWithNotificationDuringDump(f);
     expect(w.get('eth0')).toMatchObject({ up: true, running: true });
     // and a second dump settles which was newer
     await tick();
@@ -60,12 +66,7 @@ describe('LinkWatcher start-up', () => {
 
   it('when the notification was the older one, the second dump corrects it and reports the change', async () => {
     const f = fakeSockets();
-    const w = new RtnlLinkWatcher(f.sockets as never);
-    const starting = w.start();
-    await tick();
-    f.notify(IFF_UP_RUNNING);
-    f.answerDump(IFF_UP_ONLY);
-    await starting;
+    const w = await startWithNotificationDuringDump(f);
     const changes: boolean[] = [];
     w.onChange((l) => changes.push(l.running));
     await tick();
