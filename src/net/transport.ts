@@ -46,7 +46,7 @@ import {
   withVrrp3Ipv4Checksum,
   withVrrpIpv6Checksum,
 } from './packet-codec.js';
-import { interfaceInfo, sharedPrimaryIpv4Cache } from './interfaces.js';
+import { getLink, sharedPrimaryIpv4Cache } from './interfaces.js';
 import { loadNative, type NativeNet, type RawReceiveCallback, type RawReceiverHandle } from './native.js';
 import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
 
@@ -289,7 +289,7 @@ class RawVrrpTransport implements VrrpTransport {
       void (async () => {
         try {
           // The interface may have been recreated with a new index.
-          this.ifindex = (await interfaceInfo(this.opts.interface)).index;
+          this.ifindex = (await getLink(this.opts.interface)).index;
           this.open();
           this.reopenDelayMs = 100;
           this.report(new Error(`VRRP socket on ${ifaceLabel(this.opts)} was reopened after an error`));
@@ -446,7 +446,8 @@ class RawVrrpTransport implements VrrpTransport {
 export async function openVrrpTransport(
   opts: TransportOptions & VrrpTransportExtraOptions,
 ): Promise<VrrpTransport> {
-  const info = await interfaceInfo(opts.interface).catch((e: Error) => {
+  // only the index: the IPv4 source comes from PrimaryIpv4Cache, primed below (no address dumps twice)
+  const info = await getLink(opts.interface).catch((e: Error) => {
     throw new Error(`VRRP transport on ${ifaceLabel(opts)}: ${e.message}`);
   });
   const t = new RawVrrpTransport(opts, info.index);
