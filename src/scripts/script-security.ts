@@ -21,7 +21,7 @@ import { delimiter, join, posix } from 'node:path';
 import type { Logger } from '../daemon/log.js';
 import type { GlobalDefs, ScriptCommand } from '../config/model.js';
 import { parseCommandLine, type ParsedCommand } from './command-line.js';
-import { currentIdentity, resolveDefaultRunAs, resolveRunAs, systemUserDatabase, type RunAs, type UserDatabase } from './script-user.js';
+import { currentIdentity, resolveDefaultRunAs, resolveRunAs, sharedUserDatabase, type RunAs, type UserDatabase } from './script-user.js';
 
 export type RunnableCommand = Exclude<ParsedCommand, { kind: 'empty' }>;
 
@@ -185,7 +185,7 @@ export class ScriptPreparer {
   static fromGlobalDefs(
     global: Pick<GlobalDefs, 'scriptUser' | 'enableScriptSecurity'>,
     logger: Logger,
-    users: UserDatabase = systemUserDatabase(),
+    users: UserDatabase = sharedUserDatabase(),
   ): ScriptPreparer {
     const defaultRunAs = resolveDefaultRunAs(global.scriptUser, users, logger, currentIdentity(), global.enableScriptSecurity);
     return new ScriptPreparer({

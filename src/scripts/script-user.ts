@@ -6,10 +6,10 @@
 // user 'keepalived_script' for script execution does not exist - please create.").
 //
 // Lookups read /etc/passwd and /etc/group (pure parsers below) and fall back to `getent` for users that
-// live in NSS (LDAP, sssd), once per name at startup. Children get the uid/gid through child_process's
+// live in NSS (LDAP, sssd), once per name and process (see systemUserDatabase). Children get the uid/gid through child_process's
 // uid/gid options; libuv also clears supplementary groups (setgroups(0)) as keepalived does.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../daemon/log.js';
 
@@ -72,37 +72,76 @@ function getent(database: 'passwd' | 'group', name: string): string | undefined 
   }
 }
 
-/** The system's users and groups: files first, then getent (NSS). Results are cached. */
-export function systemUserDatabase(files: { passwd?: string; group?: string } = {}): UserDatabase {
-  const read = (path: string): string => {
+/** What the user database reads; tests substitute fakes. */
+export interface UserDatabaseIo {
+  /** A file's change stamp (mtime and size), or undefined when it cannot be read. */
+  stamp(path: string): string | undefined;
+  read(path: string): string;
+  getent(database: 'passwd' | 'group', name: string): string | undefined;
+}
+
+const systemIo: UserDatabaseIo = {
+  stamp: (path) => {
+    try {
+      const st = statSync(path);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return undefined;
+    }
+  },
+  read: (path) => {
     try {
       return readFileSync(path, 'utf8');
     } catch {
       return '';
     }
+  },
+  getent,
+};
+
+/**
+ * Users and groups: the files first, then getent (NSS). The files are read again when they change (a
+ * stat per lookup); getent answers, found or not, are kept for the life of the database. getent
+ * forks synchronously and NSS can be slow (20-90 ms for an unknown name here, seconds with an
+ * unreachable LDAP server), and the VRRP process asks at every reload (keepalived_script, which most
+ * systems do not have): so each name costs one getent per process, not one per reload. A user added
+ * with useradd is seen at the next reload (the file changed); one added only in LDAP after start-up is
+ * seen after a restart.
+ */
+export function systemUserDatabase(files: { passwd?: string; group?: string } = {}, io: UserDatabaseIo = systemIo): UserDatabase {
+  const passwdPath = files.passwd ?? '/etc/passwd';
+  const groupPath = files.group ?? '/etc/group';
+  const fileTable = <T>(path: string, parse: (text: string) => Map<string, T>): (() => Map<string, T>) => {
+    let stamp: string | undefined | null = null;
+    let table = new Map<string, T>();
+    return () => {
+      const now = io.stamp(path);
+      if (now !== stamp) {
+        table = parse(io.read(path));
+        stamp = now;
+      }
+      return table;
+    };
   };
-  const users = parsePasswd(read(files.passwd ?? '/etc/passwd'));
-  const groups = parseGroup(read(files.group ?? '/etc/group'));
-  const missingUsers = new Set<string>();
-  const missingGroups = new Set<string>();
+  const users = fileTable(passwdPath, parsePasswd);
+  const groups = fileTable(groupPath, parseGroup);
+  const nssUsers = new Map<string, UserEntry | undefined>();
+  const nssGroups = new Map<string, GroupEntry | undefined>();
+  const viaNss = <T>(cache: Map<string, T | undefined>, name: string, lookup: () => T | undefined): T | undefined => {
+    if (!cache.has(name)) cache.set(name, lookup());
+    return cache.get(name);
+  };
   return {
-    user(name) {
-      const known = users.get(name);
-      if (known || missingUsers.has(name)) return known;
-      const found = parsePasswd(getent('passwd', name) ?? '').get(name);
-      if (found) users.set(name, found);
-      else missingUsers.add(name);
-      return found;
-    },
-    group(name) {
-      const known = groups.get(name);
-      if (known || missingGroups.has(name)) return known;
-      const found = parseGroup(getent('group', name) ?? '').get(name);
-      if (found) groups.set(name, found);
-      else missingGroups.add(name);
-      return found;
-    },
+    user: (name) => users().get(name) ?? viaNss(nssUsers, name, () => parsePasswd(io.getent('passwd', name) ?? '').get(name)),
+    group: (name) => groups().get(name) ?? viaNss(nssGroups, name, () => parseGroup(io.getent('group', name) ?? '').get(name)),
   };
+}
+
+let processUserDatabase: UserDatabase | undefined;
+
+/** The system database shared by every lookup of this process, so its getent answers outlive a reload. */
+export function sharedUserDatabase(): UserDatabase {
+  return (processUserDatabase ??= systemUserDatabase());
 }
 
 /** A database from fixed entries, for tests. */

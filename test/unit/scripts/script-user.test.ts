@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
-import { parseGroup, parsePasswd, resolveDefaultRunAs, resolveRunAs, staticUserDatabase, systemUserDatabase } from '../../../src/scripts/script-user.js';
+import { parseGroup, parsePasswd, resolveDefaultRunAs, resolveRunAs, sharedUserDatabase, staticUserDatabase, systemUserDatabase, type UserDatabaseIo } from '../../../src/scripts/script-user.js';
 
 const db = staticUserDatabase(
   [
@@ -24,6 +24,53 @@ describe('passwd and group parsing', () => {
   it('finds root on this machine', () => {
     expect(systemUserDatabase().user('root')).toEqual({ name: 'root', uid: 0, gid: 0 });
     expect(systemUserDatabase().user('no_such_user_lvsk')).toBeUndefined();
+  });
+});
+
+describe('systemUserDatabase caching', () => {
+  function fakeIo() {
+    const files: Record<string, { text: string; stamp: number }> = {
+      '/etc/passwd': { text: 'root:x:0:0::/root:/bin/sh\n', stamp: 1 },
+      '/etc/group': { text: 'root:x:0:\n', stamp: 1 },
+    };
+    const calls = { read: 0, getent: [] as string[] };
+    const io: UserDatabaseIo = {
+      stamp: (p) => (files[p] ? String(files[p].stamp) : undefined),
+      read: (p) => {
+        calls.read++;
+        return files[p]?.text ?? '';
+      },
+      getent: (db, name) => {
+        calls.getent.push(`${db} ${name}`);
+        return name === 'ldapuser' ? 'ldapuser:*:5000:5000::/home/ldapuser:/bin/sh\n' : undefined;
+      },
+    };
+    return { files, calls, io };
+  }
+
+  it('asks NSS once per name, found or not (a reload does not fork getent again)', () => {
+    const { calls, io } = fakeIo();
+    const db = systemUserDatabase({}, io);
+    for (let i = 0; i < 3; i++) {
+      expect(db.user('keepalived_script')).toBeUndefined();
+      expect(db.user('ldapuser')).toEqual({ name: 'ldapuser', uid: 5000, gid: 5000 });
+      expect(db.user('root')?.uid).toBe(0);
+    }
+    expect(calls.getent).toEqual(['passwd keepalived_script', 'passwd ldapuser']);
+    expect(calls.read).toBe(1);
+  });
+
+  it('reads /etc/passwd again when it changed: a user added with useradd is seen at once', () => {
+    const { files, calls, io } = fakeIo();
+    const db = systemUserDatabase({}, io);
+    expect(db.user('keepalived_script')).toBeUndefined();
+    files['/etc/passwd'] = { text: `${files['/etc/passwd']!.text}keepalived_script:x:990:990::/:/usr/sbin/nologin\n`, stamp: 2 };
+    expect(db.user('keepalived_script')).toEqual({ name: 'keepalived_script', uid: 990, gid: 990 });
+    expect(calls.read).toBe(2);
+  });
+
+  it('one shared database per process', () => {
+    expect(sharedUserDatabase()).toBe(sharedUserDatabase());
   });
 });
 
