@@ -3,6 +3,7 @@
 // with the parent's DaemonOptions in LVSKEEPER_CHILD_OPTIONS (removed from the environment at once, so
 // scripts the child runs do not inherit it). The child re-reads the configuration itself: the parent
 // has already logged its diagnostics, so the child does not log them again.
+import { access } from 'node:fs/promises';
 import { parseConfig } from '../config/index.js';
 import { CheckerSide, RelayedInstances } from './checker-child.js';
 import { configErrorSummary } from './config-load.js';
@@ -55,6 +56,9 @@ async function main(role: ChildRole): Promise<void> {
   });
   const { config, diagnostics } = parseConfig(options.configFile, { configId: options.configId });
   let runningDiagnostics = diagnostics;
+  // The first asynchronous fs call starts libuv's thread pool, so that its threads exist when the
+  // scheduling below is applied to every thread (priority.ts).
+  await access(options.configFile).catch(() => undefined);
   applyScheduling(role, schedulingPlan(role, config.global), (m) => log.warn(m));
   // RLIMIT_RTTIME's soft limit: a realtime child ran a long stretch without sleeping. Logged, at most once
   // a minute; the default action would kill the child.

@@ -2,11 +2,17 @@
 // (vrrp_rt_priority / checker_rt_priority with *_rlimit_rttime), as keepalived's set_process_priorities().
 //
 // Node has no sched_setscheduler() or setrlimit(), so the realtime part runs util-linux's `chrt` and
-// `prlimit` (Essential on Debian) on our own pid; they act on the main thread, the one that runs the
-// event loop and every VRRP timer. SCHED_RESET_ON_FORK (chrt --reset-on-fork, as keepalived sets it)
-// keeps notify and track scripts, and threads created later, out of the realtime class.
+// `prlimit` (Essential on Debian) on our own pid. keepalived is one thread; a Node process is a dozen,
+// and the main thread (event loop, every VRRP timer) waits for some of the others: V8's GC helpers
+// (a scavenge ends when every helper has finished its share) and libuv's thread pool. So the nice value
+// and the realtime class go to every thread (chrt --all-tasks), or a GC helper queued behind a busy
+// checker turns a 1 ms scavenge into a late advert (priority inversion; seen as a 12.9 ms late advert
+// during the reload test in CI). The child starts its thread pool first (child-main.ts) so that all
+// threads exist here. SCHED_RESET_ON_FORK (chrt --reset-on-fork, as keepalived sets it) keeps notify
+// and track scripts out of the realtime class.
 
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { GlobalDefs } from '../../config/model.js';
 
@@ -70,13 +76,17 @@ export function schedulingPlan(role: ChildRole, global: GlobalDefs): SchedulingP
 }
 
 export interface SchedulingIo {
-  setNice(nice: number): void;
+  /** Thread ids of this process (the main thread's is the pid). */
+  threads(): number[];
+  setNice(tid: number, nice: number): void;
   run(cmd: string, args: string[]): void;
   pid: number;
 }
 
 const processIo: SchedulingIo = {
-  setNice: (nice) => setPriority(nice),
+  threads: () => readdirSync('/proc/self/task').map(Number),
+  // setpriority(PRIO_PROCESS, tid) sets one thread's nice value on Linux.
+  setNice: (tid, nice) => setPriority(tid, nice),
   run: (cmd, args) => {
     execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000 });
   },
@@ -95,7 +105,7 @@ export function applyScheduling(role: ChildRole, plan: SchedulingPlan, warn: (m:
   for (const n of plan.notes) warn(n);
   if (plan.nice !== undefined) {
     try {
-      io.setNice(plan.nice);
+      for (const tid of io.threads()) io.setNice(tid, plan.nice);
     } catch (e) {
       warn(`cannot set the ${who} process priority (nice ${plan.nice}): ${(e as Error).message}`);
     }
@@ -111,7 +121,7 @@ export function applyScheduling(role: ChildRole, plan: SchedulingPlan, warn: (m:
     }
   }
   try {
-    io.run('chrt', ['--rr', '--reset-on-fork', '--pid', String(plan.realtime), String(io.pid)]);
+    io.run('chrt', ['--all-tasks', '--rr', '--reset-on-fork', '--pid', String(plan.realtime), String(io.pid)]);
   } catch (e) {
     warn(`cannot set the ${who} process realtime priority (SCHED_RR ${plan.realtime}): ${failure(e)}`);
   }

@@ -1,7 +1,7 @@
 // The VRRP child's scheduling on the real kernel: SCHED_RR (reset on fork) with RLIMIT_RTTIME by default,
 // what vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_priority ask for, and notify scripts back in
 // SCHED_OTHER at nice 0, so that only the advert path runs realtime.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Daemon, canRun, sh, topology, vrrpInstance, waitUntil, writeConf, type Topo } from '../vrrp/helpers.js';
@@ -54,6 +54,10 @@ describe.skipIf(!canRun())('VRRP child scheduling', () => {
     sh('chmod', ['755', script]);
     const { vrrpPid } = await start('', `  notify_master ${script}\n`);
     expect(schedOf(vrrpPid)).toEqual({ policy: 'SCHED_RR|SCHED_RESET_ON_FORK', priority: 1, nice: -10, rttime: '2000000:unlimited' });
+    // Every thread, not just the event loop's: the main thread waits for V8's GC helpers and libuv's pool.
+    const threads = readdirSync(`/proc/${vrrpPid}/task`).map(Number);
+    expect(threads.length).toBeGreaterThan(4);
+    for (const tid of threads) expect({ tid, ...schedOf(tid) }).toEqual({ tid, policy: 'SCHED_RR|SCHED_RESET_ON_FORK', priority: 1, nice: -10, rttime: '2000000:unlimited' });
     await waitUntil(() => {
       try {
         return readFileSync(out, 'utf8').includes('policy');

@@ -32,8 +32,9 @@ function fakeIo(fail: Record<string, string> = {}): SchedulingIo & { calls: stri
   return {
     calls,
     pid: 4242,
-    setNice: (n) => {
-      calls.push(`nice ${n}`);
+    threads: () => [4242, 4243, 4250],
+    setNice: (tid, n) => {
+      calls.push(`nice ${tid} ${n}`);
       if (fail.nice) throw new Error(fail.nice);
     },
     run: (cmd, args) => {
@@ -44,11 +45,17 @@ function fakeIo(fail: Record<string, string> = {}): SchedulingIo & { calls: stri
 }
 
 describe('applyScheduling', () => {
-  it('limit first, then SCHED_RR with reset-on-fork on our own pid', () => {
+  it('nice on every thread, limit first, then SCHED_RR with reset-on-fork on all our threads', () => {
     const io = fakeIo();
     const warnings: string[] = [];
     applyScheduling('vrrp', schedulingPlan('vrrp', g()), (m) => warnings.push(m), io);
-    expect(io.calls).toEqual(['nice -10', 'prlimit --pid 4242 --rttime=2000000:unlimited', 'chrt --rr --reset-on-fork --pid 1 4242']);
+    expect(io.calls).toEqual([
+      'nice 4242 -10',
+      'nice 4243 -10',
+      'nice 4250 -10',
+      'prlimit --pid 4242 --rttime=2000000:unlimited',
+      'chrt --all-tasks --rr --reset-on-fork --pid 1 4242',
+    ]);
     expect(warnings).toEqual([]);
   });
 
