@@ -12,11 +12,13 @@ import type { Config, Diagnostic } from '../config/model.js';
 import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
 import { NoAcceptFirewall } from '../net/firewall.js';
 import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort } from '../net/types.js';
+import { ScriptLauncher } from '../scripts/launcher.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
 import type { InstanceStats } from '../vrrp/instance.js';
 import { realTimers } from '../vrrp/timers.js';
+import { GcWatch } from './gc-watch.js';
 import { configErrorSummary } from './config-load.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
@@ -77,6 +79,10 @@ export class VrrpSide {
   private retired: Config | undefined;
   /** The running configuration's diagnostics: errors it already had do not block a reload. */
   private diagnostics: readonly Diagnostic[] = [];
+  /** Recent GC pauses, to say why a VRRP timer ran late. */
+  private readonly gcWatch = new GcWatch();
+  /** Forks every track and notify script, so that this process never forks (scripts/launcher.ts). */
+  private readonly launcher: ScriptLauncher;
 
   private constructor(
     private config: Config,
@@ -86,7 +92,9 @@ export class VrrpSide {
     private readonly links: LinkWatcher,
     private readonly announcer: Announcer,
     private readonly report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
-  ) {}
+  ) {
+    this.launcher = new ScriptLauncher({ warn: (m) => log.warn(m) });
+  }
 
   static async start(
     { config, diagnostics }: { config: Config; diagnostics: readonly Diagnostic[] },
@@ -112,8 +120,9 @@ export class VrrpSide {
   }
 
   private openNotify(preparer: Preparer): void {
-    const fifos = openNotifyFifos(this.config.global, 'vrrp', { logger: this.log, preparer });
-    this.notifier = new Notifier({ logger: this.log, preparer, fifos });
+    const spawner = this.launcher.spawner;
+    const fifos = openNotifyFifos(this.config.global, 'vrrp', { logger: this.log, preparer, spawner });
+    this.notifier = new Notifier({ logger: this.log, preparer, fifos, spawner });
   }
 
   /** An instance's configuration; one removed by the reload in progress is still found (its STOP/DELETED notify). */
@@ -126,9 +135,10 @@ export class VrrpSide {
   }
 
   private async startEngine(): Promise<void> {
+    this.launcher.start();
     const preparer = scriptPreparerFor(this.config, this.log);
     if (this.config.vrrpScripts.length > 0) {
-      this.runner = new TrackScriptRunner({ scripts: this.config.vrrpScripts, preparer, logger: this.log });
+      this.runner = new TrackScriptRunner({ scripts: this.config.vrrpScripts, preparer, logger: this.log, spawner: this.launcher.spawner });
     }
     this.openNotify(preparer);
     this.engine = await VrrpEngine.start(
@@ -140,6 +150,7 @@ export class VrrpSide {
         announcer: this.announcer,
         interfaceInfo: (n) => interfaceInfo(n),
         timers: realTimers,
+        explainStall: this.gcWatch.explain,
       },
       {
         log: this.log,
@@ -236,7 +247,9 @@ export class VrrpSide {
     const oldRunner = this.runner;
     const preparer = scriptPreparerFor(config, this.log);
     const runner =
-      config.vrrpScripts.length > 0 ? new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: this.log }) : undefined;
+      config.vrrpScripts.length > 0
+        ? new TrackScriptRunner({ scripts: config.vrrpScripts, preparer, logger: this.log, spawner: this.launcher.spawner })
+        : undefined;
     runner?.markAllSuccessfulOnReload(oldRunner?.snapshot());
     const removed = previous.vrrpInstances.filter((o) => !config.vrrpInstances.some((n) => n.name === o.name)).map((o) => o.name);
     const oldNotifier = this.notifier;
@@ -306,6 +319,8 @@ export class VrrpSide {
     this.addresses.close();
     this.links.close();
     this.announcer.close();
+    this.gcWatch.close();
+    this.launcher.close();
   }
 }
 

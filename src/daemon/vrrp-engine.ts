@@ -12,6 +12,7 @@ import { machineConfig, type TrackerSpec } from '../vrrp/state-machine.js';
 import { syncGroupStep, type SyncGroupState } from '../vrrp/sync-group.js';
 import type { TimerHost } from '../vrrp/timers.js';
 import type { Logger } from './log.js';
+import { LateTimerReporter, type StallExplainer } from '../vrrp/late-timers.js';
 import { describePlan, planReload, type ReloadPlan } from './reload/plan.js';
 
 export interface EngineAdapters {
@@ -22,6 +23,8 @@ export interface EngineAdapters {
   /** Source-address candidates of an interface (primary IPv4, IPv6 link-local). */
   interfaceInfo(name: string): Promise<{ index: number; ipv4?: string | undefined; ipv6LinkLocal?: string | undefined }>;
   timers: TimerHost;
+  /** What paused the process between two times (a GC), to explain a late timer; optional. */
+  explainStall?: StallExplainer | undefined;
 }
 
 /** What the engine needs from the vrrp_script runner (src/scripts/track-script.ts TrackScriptRunner). */
@@ -96,6 +99,7 @@ export class VrrpEngine {
   private reloading: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly log: Logger;
+  private readonly lateTimers: LateTimerReporter;
 
   private constructor(
     private config: Config,
@@ -103,6 +107,7 @@ export class VrrpEngine {
     private readonly options: EngineOptions,
   ) {
     this.log = options.log;
+    this.lateTimers = new LateTimerReporter(adapters.timers, options.log, adapters.explainStall);
   }
 
   static async start(config: Config, adapters: EngineAdapters, options: EngineOptions): Promise<VrrpEngine> {
@@ -215,6 +220,7 @@ export class VrrpEngine {
       log: this.log,
       hooks: this.hooksFor(),
       onTransitions: (i, ts) => this.afterTransitions(i, ts),
+      onLateTimer: (i, kind, lateMs, deadline) => this.lateTimers.report(i.name, kind, lateMs, deadline),
     });
     const r: RunningInstance = { instance, config: ic, shared, links, scripts };
     shared.byVrid.set(ic.virtualRouterId, instance);

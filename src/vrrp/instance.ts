@@ -87,7 +87,16 @@ export interface InstanceDeps {
   hooks?: InstanceHooks | undefined;
   /** Called with the transitions of one step, after its actions ran (the engine's sync-group hook). */
   onTransitions?: ((instance: VrrpInstance, transitions: { from: VrrpState; to: VrrpState; reason: string }[]) => void) | undefined;
+  /** Called when a timer ran LATE_TIMER_MS or more after its deadline (the engine explains and logs it). */
+  onLateTimer?: ((instance: VrrpInstance, kind: TimerKind, lateMs: number, deadline: number) => void) | undefined;
 }
+
+/**
+ * A timer this late means the process was blocked or not scheduled (keepalived: "A thread timer expired
+ * … ago"). 10 ms is the gap issue #6 allows on top of advert_int, and 10× what the timer host ever
+ * adds by itself.
+ */
+export const LATE_TIMER_MS = 10;
 
 export interface InstanceStats {
   state: VrrpState;
@@ -102,6 +111,9 @@ export interface InstanceStats {
   priorityZeroSent: number;
   dropped: number;
   drops: Record<string, number>;
+  /** Timers that ran LATE_TIMER_MS or more after their deadline, and the worst lateness seen (ms). */
+  lateTimers: number;
+  maxTimerLateMs: number;
 }
 
 export class VrrpInstance {
@@ -115,7 +127,16 @@ export class VrrpInstance {
   private vipWork: Promise<void> = Promise.resolve();
   private readonly sends = new Set<Promise<void>>();
   readonly drops = new DropCounters();
-  private readonly counters = { advertsReceived: 0, advertsSent: 0, becameMaster: 0, releasedMaster: 0, priorityZeroReceived: 0, priorityZeroSent: 0 };
+  private readonly counters = {
+    advertsReceived: 0,
+    advertsSent: 0,
+    becameMaster: 0,
+    releasedMaster: 0,
+    priorityZeroReceived: 0,
+    priorityZeroSent: 0,
+    lateTimers: 0,
+    maxTimerLateMs: 0,
+  };
   private readonly log: Logger;
 
   /** Encoded adverts by priority: a backup taking over sends a ready buffer (no cold encode on the hot path). */
@@ -424,7 +445,14 @@ export class VrrpInstance {
         if (this.deadlines.get(kind) !== deadline) return;
         this.handles.delete(kind);
         this.deadlines.delete(kind);
+        const lateMs = this.deps.timers.now() - deadline;
         this.dispatch({ type: 'timer', kind }, { kind, deadline });
+        // After the step: reporting must not delay the advert any further.
+        if (lateMs > this.counters.maxTimerLateMs) this.counters.maxTimerLateMs = lateMs;
+        if (lateMs >= LATE_TIMER_MS) {
+          this.counters.lateTimers++;
+          this.deps.onLateTimer?.(this, kind, lateMs, deadline);
+        }
       }),
     );
   }

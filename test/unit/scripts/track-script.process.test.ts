@@ -1,12 +1,24 @@
 // The runner with real child processes: exit codes, timeouts and kills, missing and unrunnable files, users.
+// Each case runs twice: with the in-process spawner and through the script launcher the VRRP child uses
+// (src/scripts/launcher.ts; its helper module is the built one in dist/).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import { ScriptPreparer } from '../../../src/scripts/script-security.js';
 import { staticUserDatabase } from '../../../src/scripts/script-user.js';
+import { ScriptLauncher } from '../../../src/scripts/launcher.js';
+import type { ScriptSpawner } from '../../../src/scripts/spawn.js';
 import { TrackScriptRunner, type TrackScriptChange, type TrackScriptSpec } from '../../../src/scripts/track-script.js';
+
+const LAUNCHER_MODULE = new URL('../../../dist/scripts/launcher-main.js', import.meta.url).pathname;
+const launcher = new ScriptLauncher({ modulePath: LAUNCHER_MODULE, warn: (m) => process.stderr.write(`${m}\n`) });
+afterAll(() => launcher.close());
+const SPAWNERS: [string, ScriptSpawner | undefined][] = [
+  ['in-process spawn', undefined],
+  ['script launcher', existsSync(LAUNCHER_MODULE) ? launcher.spawner : undefined],
+];
 
 const root = { user: 'root', uid: 0, gid: 0 };
 const self = { user: 'self', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -16,11 +28,6 @@ const users = staticUserDatabase([
 ]);
 
 let base: string;
-beforeAll(() => {
-  base = mkdtempSync(join(tmpdir(), 'lvsk-track-'));
-  chmodSync(base, 0o755);
-});
-afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 function script(name: string, body: string, mode = 0o755): string {
   const path = join(base, name);
@@ -28,6 +35,8 @@ function script(name: string, body: string, mode = 0o755): string {
   chmodSync(path, mode);
   return path;
 }
+
+let spawner: ScriptSpawner | undefined;
 
 function runnerFor(specs: Partial<TrackScriptSpec>[], killGraceMs = 200) {
   const logger = createMemoryLogger();
@@ -37,6 +46,7 @@ function runnerFor(specs: Partial<TrackScriptSpec>[], killGraceMs = 200) {
     preparer,
     logger,
     killGraceMs,
+    spawner,
   });
   const changes: TrackScriptChange[] = [];
   runner.onChange((_n, c) => changes.push(c));
@@ -61,7 +71,15 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('TrackScriptRunner with real processes', () => {
+describe.each(SPAWNERS)('TrackScriptRunner with real processes (%s)', (name, use) => {
+  beforeAll(() => {
+    if (name === 'script launcher' && !use) throw new Error(`${LAUNCHER_MODULE} is missing: npm run build first`);
+    spawner = use;
+    base = mkdtempSync(join(tmpdir(), 'lvsk-track-'));
+    chmodSync(base, 0o755);
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
   it('follows the exit code of the script', async () => {
     const codeFile = join(base, 'code');
     writeFileSync(codeFile, '0');

@@ -75,6 +75,8 @@ export class Node {
   private linkHandlers: ((l: LinkState) => void)[] = [];
   private removedHandlers: ((f: Family, a: string, i: number) => void)[] = [];
   log = createMemoryLogger();
+  /** The GC adapter's answer to "what paused the process" (none by default). */
+  explainStall: EngineAdapters['explainStall'];
   engine!: VrrpEngine;
   constructor(readonly wire: Wire, readonly src: string, readonly timers: TimerHost = wire.timers) {}
   adapters(): EngineAdapters {
@@ -125,6 +127,7 @@ export class Node {
       announcer,
       interfaceInfo: async () => ({ index: 2, ipv4: node.src }),
       timers: node.timers,
+      explainStall: node.explainStall,
     };
   }
   async start(conf: string, scripts?: TrackScriptSource): Promise<void> {

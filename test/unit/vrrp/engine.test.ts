@@ -94,6 +94,37 @@ describe('VrrpEngine on a fake wire', () => {
     for (const g of gaps) expect(g).toBeCloseTo(1000, 6);
   });
 
+  it('reports timers that ran 10 ms late or more: why, once a minute per instance, and in the stats', async () => {
+    const inner = new FakeTimers();
+    let lateBy = 3;
+    const late: TimerHost = { now: () => inner.now(), at: (d, fn) => inner.at(d + lateBy, fn) };
+    const wire = new Wire(inner);
+    const a = new Node(wire, '192.168.60.111', late);
+    const asked: [number, number][] = [];
+    a.explainStall = async (from, to) => {
+      asked.push([from, to]);
+      return 'a major garbage collection paused the process for 11.5 ms';
+    };
+    await a.start(conf(150));
+    await run(inner, 10_000, 1);
+    const lateLines = () => a.lines().filter((l) => l.includes(' late: '));
+    // 3 ms late: counted in the worst case, not reported.
+    expect(lateLines()).toEqual([]);
+    expect(a.engine.stats().VI_1).toMatchObject({ lateTimers: 0, maxTimerLateMs: 3 });
+    lateBy = 12;
+    await run(inner, 5_000, 1);
+    expect(a.state()).toBe('MASTER');
+    expect(lateLines()).toEqual(['(VI_1) advert timer ran 12.0 ms late: a major garbage collection paused the process for 11.5 ms']);
+    expect(asked[0]![1] - asked[0]![0]).toBe(12);
+    expect(a.engine.stats().VI_1).toMatchObject({ lateTimers: 4, maxTimerLateMs: 12 });
+    // A minute later: the next one, with the count of those not logged in between.
+    a.explainStall = undefined;
+    await run(inner, 60_000, 5);
+    expect(lateLines()).toHaveLength(2);
+    expect(lateLines()[1]).toMatch(/^\(VI_1\) advert timer ran 12\.0 ms late: a major garbage collection .* \(\d+ more late timers since the last report\)$/);
+    expect(a.log.lines.find((l) => l.msg.includes(' late: '))?.level).toBe('warn');
+  });
+
   it("arms Master_Down_Timer from the advert's arrival, not from a late receive callback", async () => {
     const { t, wire, a, b } = await masterAndBackup(2);
     a.setLink(false);
