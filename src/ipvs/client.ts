@@ -586,7 +586,8 @@ const errnoOf = (e: { errno?: number } | undefined): number => Math.abs(e?.errno
 /** A NETLINK_GENERIC socket from the netlink package, as a NetlinkPort. Throws IpvsError if it cannot be opened. */
 export function openNetlinkPort(): NetlinkPort {
   const require = createRequire(import.meta.url);
-  const netlink = require('netlink') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocketLike };
+  // The raw socket only: the package's index loads every family it supports (see src/net/rtnl.ts).
+  const netlink = require('netlink/dist/raw.js') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocketLike };
   let sock: RawSocketLike;
   try {
     sock = new netlink.RawNetlinkSocket(NETLINK_GENERIC);

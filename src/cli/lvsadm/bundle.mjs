@@ -39,7 +39,7 @@ const rawNetlinkOnly = {
       contents: `import { createRequire as realCreateRequire } from 'node:module';
 export function createRequire(url) {
   const req = realCreateRequire(url);
-  const narrowed = (id) => (id === 'netlink' ? require('netlink/dist/raw.js') : req(id));
+  const narrowed = (id) => (id === 'netlink/dist/raw.js' ? require('netlink/dist/raw.js') : req(id));
   return Object.assign(narrowed, req);
 }`,
       loader: 'js',
