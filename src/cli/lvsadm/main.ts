@@ -1,6 +1,7 @@
 // lvsadm's process wiring, callable in-process (the VM tests run it without paying Node's start-up per
 // call): argv, output sinks and stdin in; exit status out. lvsadm/bin.ts binds it to the process.
 import { readFileSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
 import { IPVS_TABLE_PATH } from '../../ipvs/proc-table.js';
 import type { IpvsError } from '../../ipvs/types.js';
@@ -42,7 +43,7 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
       return nameLookup(reverseLookup(hosts), services);
     },
     readConnections: streams.connections ?? (() => readFileSync('/proc/net/ip_vs_conn', 'latin1')),
-    readIpvsTable: streams.ipvsTable === null ? undefined : (streams.ipvsTable ?? (() => readFileSync(IPVS_TABLE_PATH, 'latin1'))),
+    readIpvsTable: streams.ipvsTable === null ? undefined : (streams.ipvsTable ?? (() => readFile(IPVS_TABLE_PATH, 'latin1'))),
     readStdin: streams.stdin,
     resolver: systemResolver(),
     errorMessage: (err: IpvsError) => ipvsErrorMessage(err),

@@ -50,8 +50,9 @@ export interface LvsadmIo {
   /** Resolves names for a listing without -n. */
   names(hosts: ReadonlyArray<{ family: 'inet' | 'inet6'; address: string }>): NameLookup;
   readConnections(): string;
-  /** /proc/net/ip_vs, if this system has one (see listedTable()). */
-  readIpvsTable?: (() => string) | undefined;
+  /** /proc/net/ip_vs, if this system has one (see listedTable()); asynchronous so that the kernel can
+   * write it while this thread decodes the GET_SERVICE dump. */
+  readIpvsTable?: (() => string | Promise<string>) | undefined;
   readStdin(): string;
   resolver: InputResolver;
   /** ipvs_strerror() for a failed kernel operation. */
@@ -229,13 +230,17 @@ function procTableSuffices(format: FormatFlags, entries: readonly ServiceEntry[]
 async function listedTable(format: FormatFlags, client: LvsadmClient, io: LvsadmIo): Promise<[Info, ServiceEntry[]]> {
   const wantsStats = !format.rule && (format.stats || format.rate);
   if (!wantsStats && client.getServices && io.readIpvsTable) {
+    // Read in libuv's thread pool meanwhile: the kernel's printing of a 10,000-destination table (~0.15 s
+    // in the test VM) overlaps with the dump's decoding on this thread.
+    const reading = Promise.resolve()
+      .then(io.readIpvsTable)
+      .then(
+        (text) => text,
+        () => undefined, // no /proc/net/ip_vs (no procfs, or ip_vs without it): ask the kernel per service
+      );
     const services = await client.getServices({ stats: false });
-    let table;
-    try {
-      table = parseProcTable(io.readIpvsTable());
-    } catch {
-      table = undefined; // no /proc/net/ip_vs (no procfs, or ip_vs without it): ask the kernel per service
-    }
+    const text = await reading;
+    const table = text === undefined ? undefined : parseProcTable(text);
     const entries = table && joinProcTable(services, table);
     if (table && entries && procTableSuffices(format, entries)) return [table.info, entries];
   }
