@@ -111,7 +111,7 @@ export function parseProcTable(text: string): ProcTable | undefined {
 
 const PROC_PROTOCOL: Record<string, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
-function sameService(s: Service, p: ProcServiceKey): boolean {
+export function sameService(s: Service, p: ProcServiceKey): boolean {
   const k = s.key;
   if (k.kind === 'fwmark') return p.kind === 'fwmark' && p.fwmark === k.fwmark >>> 0;
   return (
@@ -140,4 +140,80 @@ export function joinProcTable(services: readonly Service[], table: ProcTable): S
     out[i] = { service, destinations: p.destinations };
   }
   return out;
+}
+
+/**
+ * The same file as columns, for the plain numeric listing (`-Ln`), which prints each destination's
+ * forwarding method, weight and counters exactly as the kernel wrote them: the kernel's
+ * "%-7s %-6d %-10d %-10d" tail is ipvsadm's "%-7s %-6d %-10u %-10u" for counts that are not negative.
+ * So a destination is an address, a port and where its tail lies in the text: no object, no regex.
+ */
+export interface ProcColumns {
+  info: Info;
+  text: string;
+  /** Service keys in the kernel's order (as parseProcTable's). */
+  services: ProcServiceKey[];
+  /** The destinations of service i are slots first[i] .. first[i + 1] - 1. */
+  first: Int32Array;
+  /** Per destination slot: the IPv4 address (host-order value as an int32) and the port. */
+  address: Int32Array;
+  port: Int32Array;
+  /** Per destination slot: the tail's start and end (before the newline) in `text`. */
+  tailStart: Int32Array;
+  tailEnd: Int32Array;
+}
+
+/** A destination line is at least this long: "  -> " + 8 + ":" + 4 + 6 spaces + the 36-column tail + "\n". */
+const MIN_DESTINATION_LINE = 61;
+/** Where the tail starts in an IPv4 destination line. */
+const TAIL_OFFSET = 24;
+const IPV4_DESTINATION = /  -> ([0-9A-F]{8}):([0-9A-F]{4})      ([^-\n]{36,})(?:\n|$)/y;
+
+/**
+ * Scans the file into ProcColumns; undefined when a line is not in the layout above, when a destination
+ * is IPv6, or when a count is negative (callers then take parseProcTable's general path).
+ */
+export function scanProcColumns(text: string): ProcColumns | undefined {
+  HEADER.lastIndex = 0;
+  const m = HEADER.exec(text);
+  if (!m || !text.startsWith(TITLES, HEADER.lastIndex)) return undefined;
+  const info: Info = { version: (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]), connTableSize: Number(m[4]) };
+  const capacity = Math.ceil(text.length / MIN_DESTINATION_LINE) + 1;
+  const address = new Int32Array(capacity);
+  const port = new Int32Array(capacity);
+  const tailStart = new Int32Array(capacity);
+  const tailEnd = new Int32Array(capacity);
+  const services: ProcServiceKey[] = [];
+  const firsts: number[] = [];
+  let n = 0;
+  let pos = HEADER.lastIndex + TITLES.length;
+  while (pos < text.length) {
+    if (text.startsWith('  -> ', pos)) {
+      IPV4_DESTINATION.lastIndex = pos;
+      const d = IPV4_DESTINATION.exec(text);
+      if (!d || services.length === 0) return undefined;
+      address[n] = parseInt(d[1]!, 16) | 0;
+      port[n] = parseInt(d[2]!, 16);
+      tailStart[n] = pos + TAIL_OFFSET;
+      tailEnd[n] = pos + TAIL_OFFSET + d[3]!.length;
+      n++;
+      pos = IPV4_DESTINATION.lastIndex;
+      continue;
+    }
+    SERVICE.lastIndex = pos;
+    const s = SERVICE.exec(text);
+    if (!s) return undefined;
+    let key: ProcServiceKey;
+    if (s[1] !== undefined) key = { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
+    else {
+      const addr = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
+      if (addr === undefined) return undefined;
+      key = { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address: addr, port: parseInt(s[5]!, 16) };
+    }
+    services.push(key);
+    firsts.push(n);
+    pos = SERVICE.lastIndex;
+  }
+  firsts.push(n);
+  return { info, text, services, first: Int32Array.from(firsts), address, port, tailStart, tailEnd };
 }

@@ -7,6 +7,7 @@ import type { Destination, Info, Service, ServiceEntry, Stats, SyncDaemon, Timeo
 import { inetPton4, inetPton6, ipv4Text } from './cparse.js';
 import { formatIPv6 } from '../../ipvs/address.js';
 import type { FormatFlags } from './options.js';
+import { sameService, type ProcColumns } from '../../ipvs/proc-table.js';
 
 export type ProtocolName = 'tcp' | 'udp' | 'sctp';
 
@@ -446,6 +447,48 @@ export function listAllText(info: Info, entries: readonly ServiceEntry[], format
   const parts = [format.rule ? '' : versionHeader(info), title(format)];
   const dests = format.nosort ? sorted.map((e) => e.destinations) : sortEachDestinations(sorted.map((e) => e.destinations));
   sorted.forEach((e, i) => parts.push(serviceText(e, dests[i]!, format, names)));
+  return parts.join('');
+}
+
+/**
+ * listAllText() for `-Ln` (numeric, sorted, default columns) straight from /proc/net/ip_vs's columns:
+ * the same text without a Destination object per destination. undefined when the file's services are not
+ * the GET_SERVICE dump's (the table changed between the two reads): the caller takes the general path.
+ */
+export function listAllFromColumns(columns: ProcColumns, services: readonly Service[], format: FormatFlags): string | undefined {
+  const n = services.length;
+  if (columns.services.length !== n) return undefined;
+  const entries: ServiceEntry[] = new Array(n);
+  const slotOf = new Map<ServiceEntry, number>();
+  for (let i = 0; i < n; i++) {
+    if (!sameService(services[i]!, columns.services[i]!)) return undefined;
+    entries[i] = { service: services[i]!, destinations: [] };
+    slotOf.set(entries[i]!, i);
+  }
+  const { text, first, address, port, tailStart, tailEnd } = columns;
+  const total = first[n]!;
+  const keys = new SortKeys(total);
+  const order = new Array<number>(total);
+  for (let slot = 0; slot < total; slot++) {
+    keys.af[slot] = AF_NUMBER.inet;
+    keys.words[4 * slot] = address[slot]!;
+    keys.port[slot] = port[slot]!;
+    order[slot] = slot;
+  }
+  const tmp = new Array<number>(total);
+  const parts: string[] = [versionHeader(columns.info), title(format)];
+  for (const entry of sortServices(entries)) {
+    const i = slotOf.get(entry)!;
+    parts.push(serviceText(entry, [], format, NUMERIC_ONLY));
+    const lo = first[i]!;
+    const hi = first[i + 1]!;
+    mergeSortRange(keys, false, order, tmp, lo, hi - lo);
+    for (let j = lo; j < hi; j++) {
+      const slot = order[j]!;
+      const w = address[slot]!;
+      parts.push(`  -> ${padRight(`${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
+    }
+  }
   return parts.join('');
 }
 

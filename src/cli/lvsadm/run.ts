@@ -1,7 +1,7 @@
 // Carries out one parsed ipvsadm command (process_options' switch) against an IPVS client, and -R
 // (restore_table) with the writes of consecutive lines sent as one pipelined batch.
 import type { IpvsOp } from '../../ipvs/ops.js';
-import { joinProcTable, parseProcTable } from '../../ipvs/proc-table.js';
+import { joinProcTable, parseProcTable, scanProcColumns } from '../../ipvs/proc-table.js';
 import type { Destination, Info, IpvsError, Service, ServiceEntry, ServiceKey } from '../../ipvs/types.js';
 import {
   AF_INET6,
@@ -21,6 +21,7 @@ import {
   connectionHosts,
   connectionsText,
   daemonsText,
+  listAllFromColumns,
   listAllText,
   listServiceText,
   namesWanted,
@@ -206,7 +207,12 @@ export async function list(ce: CommandEntry, client: LvsadmClient, io: LvsadmIo)
   let info: Info;
   let entries: ServiceEntry[];
   try {
-    [info, entries] = await listedTable(format, client, io);
+    const table = await listedTable(format, client, io);
+    if (typeof table === 'string') {
+      io.out(table); // -Ln printed from /proc/net/ip_vs's columns
+      return;
+    }
+    [info, entries] = table;
   } catch (e) {
     listFailure(io, e);
   }
@@ -220,6 +226,11 @@ function procTableSuffices(format: FormatFlags, entries: readonly ServiceEntry[]
   return !format.stats && !format.rate && !format.thresholds && !format.persistentConn && !format.tunInfo;
 }
 
+/** `-Ln` with the default columns: printable from /proc/net/ip_vs's columns (listAllFromColumns). */
+function plainNumeric(format: FormatFlags): boolean {
+  return format.numeric && !format.nosort && !format.rule && !format.stats && !format.rate && !format.thresholds && !format.persistentConn && !format.tunInfo;
+}
+
 /**
  * The whole table for list_all(). ipvsadm asks GET_DEST once per service, and so does getAll(): with 1,000
  * services that is 1,000 netlink round trips, each decoded in JavaScript. When the listing prints nothing
@@ -227,7 +238,7 @@ function procTableSuffices(format: FormatFlags, entries: readonly ServiceEntry[]
  * is missing, has another layout or no longer matches the services (the table changed in between), the
  * listing falls back to getAll().
  */
-async function listedTable(format: FormatFlags, client: LvsadmClient, io: LvsadmIo): Promise<[Info, ServiceEntry[]]> {
+async function listedTable(format: FormatFlags, client: LvsadmClient, io: LvsadmIo): Promise<[Info, ServiceEntry[]] | string> {
   const wantsStats = !format.rule && (format.stats || format.rate);
   if (!wantsStats && client.getServices && io.readIpvsTable) {
     // Read in libuv's thread pool meanwhile: the kernel's printing of a 10,000-destination table (~0.15 s
@@ -240,6 +251,11 @@ async function listedTable(format: FormatFlags, client: LvsadmClient, io: Lvsadm
       );
     const services = await client.getServices({ stats: false });
     const text = await reading;
+    if (text !== undefined && plainNumeric(format)) {
+      const columns = scanProcColumns(text);
+      const listing = columns && listAllFromColumns(columns, services, format);
+      if (listing !== undefined) return listing;
+    }
     const table = text === undefined ? undefined : parseProcTable(text);
     const entries = table && joinProcTable(services, table);
     if (table && entries && procTableSuffices(format, entries)) return [table.info, entries];
