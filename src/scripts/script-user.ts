@@ -6,8 +6,9 @@
 // user 'keepalived_script' for script execution does not exist - please create.").
 //
 // Lookups read /etc/passwd and /etc/group (pure parsers below) and fall back to `getent` for users that
-// live in NSS (LDAP, sssd), once per name and process (see systemUserDatabase). Children get the uid/gid through child_process's
-// uid/gid options; libuv also clears supplementary groups (setgroups(0)) as keepalived does.
+// live in NSS (LDAP, sssd), once per name and process (see systemUserDatabase). Children get the uid/gid
+// through child_process's uid/gid options; libuv also clears supplementary groups (setgroups(0)) as
+// keepalived does.
 
 import { readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
