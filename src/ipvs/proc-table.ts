@@ -54,6 +54,17 @@ function ipv6Text(full: string): string | undefined {
   return bytes && formatIPv6(bytes);
 }
 
+/** The service line at pos; SERVICE.lastIndex is then the next line's start. */
+function serviceKeyAt(text: string, pos: number): ProcServiceKey | undefined {
+  SERVICE.lastIndex = pos;
+  const s = SERVICE.exec(text);
+  if (!s) return undefined;
+  if (s[1] !== undefined) return { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
+  const address = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
+  if (address === undefined) return undefined;
+  return { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address, port: parseInt(s[5]!, 16) };
+}
+
 /**
  * Parses the whole file; undefined if any line is not in the layout above (another kernel's format).
  * Sticky regular expressions walk the text line by line: the file of a 10,000-destination table is ~0.6 MB,
@@ -92,16 +103,8 @@ export function parseProcTable(text: string): ProcTable | undefined {
       pos = DESTINATION.lastIndex;
       continue;
     }
-    SERVICE.lastIndex = pos;
-    const s = SERVICE.exec(text);
-    if (!s) return undefined;
-    let key: ProcServiceKey;
-    if (s[1] !== undefined) key = { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
-    else {
-      const address = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
-      if (address === undefined) return undefined;
-      key = { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address, port: parseInt(s[5]!, 16) };
-    }
+    const key = serviceKeyAt(text, pos);
+    if (!key) return undefined;
     current = { key, destinations: [] };
     services.push(current);
     pos = SERVICE.lastIndex;
@@ -146,7 +149,7 @@ export function joinProcTable(services: readonly Service[], table: ProcTable): S
  * The same file as columns, for the plain numeric listing (`-Ln`), which prints each destination's
  * forwarding method, weight and counters exactly as the kernel wrote them: the kernel's
  * "%-7s %-6d %-10d %-10d" tail is ipvsadm's "%-7s %-6d %-10u %-10u" for counts that are not negative.
- * So a destination is an address, a port and where its tail lies in the text: no object, no regex.
+ * So a destination is an address, a port and where its tail lies in the text, not an object.
  */
 export interface ProcColumns {
   info: Info;
@@ -200,16 +203,8 @@ export function scanProcColumns(text: string): ProcColumns | undefined {
       pos = IPV4_DESTINATION.lastIndex;
       continue;
     }
-    SERVICE.lastIndex = pos;
-    const s = SERVICE.exec(text);
-    if (!s) return undefined;
-    let key: ProcServiceKey;
-    if (s[1] !== undefined) key = { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
-    else {
-      const addr = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
-      if (addr === undefined) return undefined;
-      key = { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address: addr, port: parseInt(s[5]!, 16) };
-    }
+    const key = serviceKeyAt(text, pos);
+    if (!key) return undefined;
     services.push(key);
     firsts.push(n);
     pos = SERVICE.lastIndex;
