@@ -479,15 +479,18 @@ export function listAllFromColumns(columns: ProcColumns, services: readonly Serv
   const parts: string[] = [versionHeader(columns.info), title(format)];
   for (const entry of sortServices(entries)) {
     const i = slotOf.get(entry)!;
-    parts.push(serviceText(entry, [], format, NUMERIC_ONLY));
     const lo = first[i]!;
     const hi = first[i + 1]!;
     mergeSortRange(keys, false, order, tmp, lo, hi - lo);
+    // One flat string per service (as serviceText()): its lines' pieces die young, where 10,000s of lines
+    // kept until the end would each be copied by the garbage collector.
+    const lines: string[] = [serviceText(entry, [], format, NUMERIC_ONLY)];
     for (let j = lo; j < hi; j++) {
       const slot = order[j]!;
       const w = address[slot]!;
-      parts.push(`  -> ${padRight(`${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
+      lines.push(`  -> ${padRight(`${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
     }
+    parts.push(lines.join(''));
   }
   return parts.join('');
 }
