@@ -77,6 +77,11 @@ export function parseAddress(family: AddressFamily, text: string): Uint8Array | 
   return family === 'inet' ? parseIPv4(text) : parseIPv6(text);
 }
 
+/** An IPv4 address given as its host-order 32-bit value (signed or not) → dotted quad. */
+export function formatIPv4Word(word: number): string {
+  return `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
+}
+
 export function formatIPv4(b: Uint8Array, offset = 0): string {
   return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
 }

@@ -13,7 +13,7 @@
 //   UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 rr persistent 300 FFFFFFFF
 //   FWM  00000001 wrr ops
 //     -> [fd00:0000:0000:0000:0000:0000:0000:0002]:0000      Tunnel  1      0          0
-import { formatIPv6, parseIPv6 } from './address.js';
+import { formatIPv4Word, formatIPv6, parseIPv6 } from './address.js';
 import type { AddressFamily, Destination, ForwardMethod, Info, Service, ServiceEntry } from './types.js';
 
 export const IPVS_TABLE_PATH = '/proc/net/ip_vs';
@@ -45,8 +45,15 @@ const DESTINATION = /  -> (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4})
 /** A service line's key; what follows (scheduler, ops, persistence) comes from GET_SERVICE instead. */
 const SERVICE = /(?:FWM  ([0-9A-F]{8})|([A-Z0-9_]+)  (?:([0-9A-F]{8})|\[([0-9a-f:]{15,39})\]):([0-9A-F]{4})) [^\n]*(?:\n|$)/y;
 
-function ipv4Text(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+/** The version header and column titles; the first service line starts at `pos`. */
+function header(text: string): { info: Info; pos: number } | undefined {
+  HEADER.lastIndex = 0;
+  const m = HEADER.exec(text);
+  if (!m || !text.startsWith(TITLES, HEADER.lastIndex)) return undefined;
+  return {
+    info: { version: (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]), connTableSize: Number(m[4]) },
+    pos: HEADER.lastIndex + TITLES.length,
+  };
 }
 
 function ipv6Text(full: string): string | undefined {
@@ -60,7 +67,7 @@ function serviceKeyAt(text: string, pos: number): ProcServiceKey | undefined {
   const s = SERVICE.exec(text);
   if (!s) return undefined;
   if (s[1] !== undefined) return { kind: 'fwmark', fwmark: parseInt(s[1], 16) };
-  const address = s[3] !== undefined ? ipv4Text(parseInt(s[3], 16)) : ipv6Text(s[4]!);
+  const address = s[3] !== undefined ? formatIPv4Word(parseInt(s[3], 16)) : ipv6Text(s[4]!);
   if (address === undefined) return undefined;
   return { kind: 'addr', protocol: s[2]!, family: s[3] !== undefined ? 'inet' : 'inet6', address, port: parseInt(s[5]!, 16) };
 }
@@ -72,20 +79,19 @@ function serviceKeyAt(text: string, pos: number): ProcServiceKey | undefined {
  * would not.
  */
 export function parseProcTable(text: string): ProcTable | undefined {
-  HEADER.lastIndex = 0;
-  const m = HEADER.exec(text);
-  if (!m || !text.startsWith(TITLES, HEADER.lastIndex)) return undefined;
-  const info: Info = { version: (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]), connTableSize: Number(m[4]) };
+  const head = header(text);
+  if (!head) return undefined;
+  const info = head.info;
   const services: ProcService[] = [];
   let current: ProcService | undefined;
-  let pos = HEADER.lastIndex + TITLES.length;
+  let pos = head.pos;
   while (pos < text.length) {
     DESTINATION.lastIndex = pos;
     const d = DESTINATION.exec(text);
     if (d) {
       const forward = FORWARD_BY_NAME[d[4]!];
       const word = d[1] !== undefined ? parseInt(d[1], 16) : undefined;
-      const address = word !== undefined ? ipv4Text(word) : ipv6Text(d[2]!);
+      const address = word !== undefined ? formatIPv4Word(word) : ipv6Text(d[2]!);
       if (!current || !forward || address === undefined) return undefined;
       current.destinations.push({
         family: word !== undefined ? 'inet' : 'inet6',
@@ -177,10 +183,8 @@ const IPV4_DESTINATION = /  -> ([0-9A-F]{8}):([0-9A-F]{4})      ([^-\n]{36,})(?:
  * is IPv6, or when a count is negative (callers then take parseProcTable's general path).
  */
 export function scanProcColumns(text: string): ProcColumns | undefined {
-  HEADER.lastIndex = 0;
-  const m = HEADER.exec(text);
-  if (!m || !text.startsWith(TITLES, HEADER.lastIndex)) return undefined;
-  const info: Info = { version: (Number(m[1]) << 16) | (Number(m[2]) << 8) | Number(m[3]), connTableSize: Number(m[4]) };
+  const head = header(text);
+  if (!head) return undefined;
   const capacity = Math.ceil(text.length / MIN_DESTINATION_LINE) + 1;
   const address = new Int32Array(capacity);
   const port = new Int32Array(capacity);
@@ -189,7 +193,7 @@ export function scanProcColumns(text: string): ProcColumns | undefined {
   const services: ProcServiceKey[] = [];
   const firsts: number[] = [];
   let n = 0;
-  let pos = HEADER.lastIndex + TITLES.length;
+  let pos = head.pos;
   while (pos < text.length) {
     if (text.startsWith('  -> ', pos)) {
       IPV4_DESTINATION.lastIndex = pos;
@@ -210,5 +214,5 @@ export function scanProcColumns(text: string): ProcColumns | undefined {
     pos = SERVICE.lastIndex;
   }
   firsts.push(n);
-  return { info, text, services, first: Int32Array.from(firsts), address, port, tailStart, tailEnd };
+  return { info: head.info, text, services, first: Int32Array.from(firsts), address, port, tailStart, tailEnd };
 }

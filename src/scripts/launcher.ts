@@ -100,7 +100,7 @@ export class ScriptLauncher {
       this.options.warn(`script launcher exited (${how}); ${this.inFlight.size} script(s) in progress reported as failed, the next script starts a new launcher`);
       for (const [id, f] of this.inFlight) {
         this.inFlight.delete(id);
-        f.resolve({ code: null, signal: null, stderrTail: '', spawnError: Object.assign(new Error(`script launcher exited (${how})`), { code: 'ELAUNCHER' }) });
+        f.resolve(notStartedExit(`script launcher exited (${how})`));
       }
     });
     this.child = child;
@@ -127,7 +127,7 @@ export class ScriptLauncher {
     const exited = new Promise<ScriptExit>((r) => (resolve = r));
     const f: InFlight = { pid: undefined, pendingSignal: undefined, resolve };
     const notStarted = (message: string): RunningScript => {
-      resolve({ code: null, signal: null, stderrTail: '', spawnError: Object.assign(new Error(message), { code: 'ELAUNCHER' }) });
+      resolve(notStartedExit(message));
       return { pid: undefined, kill() {}, exited };
     };
     const child = this.ensureChild();
@@ -165,6 +165,11 @@ export class ScriptLauncher {
     this.child = undefined;
     if (child.connected) child.disconnect();
   }
+}
+
+/** A script the launcher could not start (or lost track of). */
+function notStartedExit(message: string): ScriptExit {
+  return { code: null, signal: null, stderrTail: '', spawnError: Object.assign(new Error(message), { code: 'ELAUNCHER' }) };
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

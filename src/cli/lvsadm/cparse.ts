@@ -1,6 +1,6 @@
 // The C library number and address parsers ipvsadm relies on, reproduced so lvsadm accepts exactly
 // what ipvsadm accepts: strtol (string_to_number), inet_aton, inet_pton(AF_INET6).
-import { parseIPv6 } from '../../ipvs/address.js';
+import { formatIPv4Word, parseIPv6 } from '../../ipvs/address.js';
 
 const isSpace = (c: string | undefined): boolean =>
   c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r';
@@ -92,9 +92,8 @@ export function inetAton(s: string): number | undefined {
   }
 }
 
-export function ipv4Text(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
-}
+/** inet_ntoa() of a host-order value. */
+export const ipv4Text = formatIPv4Word;
 
 /** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros beyond one digit. */
 export function inetPton4(s: string): number | undefined {

@@ -487,8 +487,7 @@ export function listAllFromColumns(columns: ProcColumns, services: readonly Serv
     const lines: string[] = [serviceText(entry, [], format, NUMERIC_ONLY)];
     for (let j = lo; j < hi; j++) {
       const slot = order[j]!;
-      const w = address[slot]!;
-      lines.push(`  -> ${padRight(`${w >>> 24}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
+      lines.push(`  -> ${padRight(`${ipv4Text(address[slot]!)}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
     }
     parts.push(lines.join(''));
   }

@@ -223,12 +223,17 @@ export async function list(ce: CommandEntry, client: LvsadmClient, io: LvsadmIo)
  * method, weight, active and inactive connections): -L without a column option, and -S without tunnels. */
 function procTableSuffices(format: FormatFlags, entries: readonly ServiceEntry[]): boolean {
   if (format.rule) return entries.every((e) => e.destinations.every((d) => d.forward !== 'tunnel')); // -S prints tunnel options
+  return defaultColumns(format);
+}
+
+/** -L's default columns: no --stats, --rate, --thresholds, --persistent-conn or --tun-info. */
+function defaultColumns(format: FormatFlags): boolean {
   return !format.stats && !format.rate && !format.thresholds && !format.persistentConn && !format.tunInfo;
 }
 
 /** `-Ln` with the default columns: printable from /proc/net/ip_vs's columns (listAllFromColumns). */
 function plainNumeric(format: FormatFlags): boolean {
-  return format.numeric && !format.nosort && !format.rule && !format.stats && !format.rate && !format.thresholds && !format.persistentConn && !format.tunInfo;
+  return format.numeric && !format.nosort && !format.rule && defaultColumns(format);
 }
 
 /**
