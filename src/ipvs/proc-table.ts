@@ -13,10 +13,84 @@
 //   UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 rr persistent 300 FFFFFFFF
 //   FWM  00000001 wrr ops
 //     -> [fd00:0000:0000:0000:0000:0000:0000:0002]:0000      Tunnel  1      0          0
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { formatIPv4Word, formatIPv6, parseIPv6 } from './address.js';
 import type { AddressFamily, Destination, ForwardMethod, Info, Service, ServiceEntry } from './types.js';
 
 export const IPVS_TABLE_PATH = '/proc/net/ip_vs';
+
+/**
+ * Reads a /proc file such as /proc/net/ip_vs in the background, then whole on demand. The kernel prints a
+ * seq_file one page per read() (~3.8 KB: a 10,000-destination table takes ~185 reads), so reading it in
+ * libuv's thread pool costs a hand-off between threads per page, and each next read waits for this thread
+ * to ask for it. So pages are read in the pool only while this thread is busy elsewhere (the GET_SERVICE
+ * dump), and text() reads the rest here, in a loop of read() calls. Uses node:fs, loaded with Node itself
+ * (node:fs/promises is not: loading it took ~60 ms of an `lvsadm -Ln` in the emulated test VM).
+ */
+export class ProcFileReader {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+  private eof = false;
+  private error: Error | undefined;
+  private inFlight: Promise<void> | undefined;
+  private stopped = false;
+
+  private constructor(private readonly fd: number) {}
+
+  /** Opens the file (throws as openSync does) and starts reading it in the background. */
+  static start(path: string): ProcFileReader {
+    const reader = new ProcFileReader(openSync(path, 'r')); // opening prints nothing: the work is in read()
+    reader.readInPool();
+    return reader;
+  }
+
+  /** The whole text (latin1); closes the file. Rejects with the read's error. */
+  async text(): Promise<string> {
+    this.stopped = true;
+    await this.inFlight;
+    try {
+      while (!this.eof && !this.error) {
+        try {
+          this.got(readSync(this.fd, this.room(), this.length, this.buf.length - this.length, null));
+        } catch (e) {
+          this.error = e as Error;
+        }
+      }
+    } finally {
+      closeSync(this.fd);
+    }
+    if (this.error) throw this.error;
+    return this.buf.toString('latin1', 0, this.length);
+  }
+
+  private readInPool(): void {
+    if (this.stopped || this.eof || this.error) return;
+    this.inFlight = new Promise((resolve) => {
+      read(this.fd, this.room(), this.length, this.buf.length - this.length, null, (error, got) => {
+        this.inFlight = undefined;
+        if (error) this.error = error;
+        else this.got(got);
+        resolve();
+        this.readInPool();
+      });
+    });
+  }
+
+  /** The buffer, grown when full. */
+  private room(): Buffer {
+    if (this.length === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(2 * this.buf.length);
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  private got(bytes: number): void {
+    if (bytes === 0) this.eof = true;
+    this.length += bytes;
+  }
+}
 
 /** A service line's identity: enough to pair it with the GET_SERVICE reply for the same service. */
 export type ProcServiceKey =
@@ -167,16 +241,16 @@ export interface ProcColumns {
   /** Per destination slot: the IPv4 address (host-order value as an int32) and the port. */
   address: Int32Array;
   port: Int32Array;
-  /** Per destination slot: the tail's start and end (before the newline) in `text`. */
+  /** Per destination slot: where the tail starts in `text`, and where its line ends (after the newline). */
   tailStart: Int32Array;
-  tailEnd: Int32Array;
+  lineEnd: Int32Array;
 }
 
 /** A destination line is at least this long: "  -> " + 8 + ":" + 4 + 6 spaces + the 36-column tail + "\n". */
 const MIN_DESTINATION_LINE = 61;
 /** Where the tail starts in an IPv4 destination line. */
 const TAIL_OFFSET = 24;
-const IPV4_DESTINATION = /  -> ([0-9A-F]{8}):([0-9A-F]{4})      ([^-\n]{36,})(?:\n|$)/y;
+const IPV4_DESTINATION = /  -> ([0-9A-F]{8}):([0-9A-F]{4})      [^-\n]{36,}\n/y;
 
 /**
  * Scans the file into ProcColumns; undefined when a line is not in the layout above, when a destination
@@ -189,24 +263,25 @@ export function scanProcColumns(text: string): ProcColumns | undefined {
   const address = new Int32Array(capacity);
   const port = new Int32Array(capacity);
   const tailStart = new Int32Array(capacity);
-  const tailEnd = new Int32Array(capacity);
+  const lineEnd = new Int32Array(capacity);
   const services: ProcServiceKey[] = [];
   const firsts: number[] = [];
   let n = 0;
   let pos = head.pos;
   while (pos < text.length) {
-    if (text.startsWith('  -> ', pos)) {
-      IPV4_DESTINATION.lastIndex = pos;
-      const d = IPV4_DESTINATION.exec(text);
-      if (!d || services.length === 0) return undefined;
+    IPV4_DESTINATION.lastIndex = pos;
+    const d = IPV4_DESTINATION.exec(text);
+    if (d) {
+      if (services.length === 0) return undefined;
       address[n] = parseInt(d[1]!, 16) | 0;
       port[n] = parseInt(d[2]!, 16);
       tailStart[n] = pos + TAIL_OFFSET;
-      tailEnd[n] = pos + TAIL_OFFSET + d[3]!.length;
-      n++;
       pos = IPV4_DESTINATION.lastIndex;
+      lineEnd[n] = pos;
+      n++;
       continue;
     }
+    if (text.startsWith('  -> ', pos)) return undefined; // not an IPv4 line of this layout
     const key = serviceKeyAt(text, pos);
     if (!key) return undefined;
     services.push(key);
@@ -214,5 +289,5 @@ export function scanProcColumns(text: string): ProcColumns | undefined {
     pos = SERVICE.lastIndex;
   }
   firsts.push(n);
-  return { info: head.info, text, services, first: Int32Array.from(firsts), address, port, tailStart, tailEnd };
+  return { info: head.info, text, services, first: Int32Array.from(firsts), address, port, tailStart, lineEnd };
 }

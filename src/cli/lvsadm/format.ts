@@ -147,8 +147,70 @@ function compareKeys(k: SortKeys, services: boolean, x: number, y: number): numb
 function sortIndices(k: SortKeys, services: boolean, n: number): number[] {
   const a = new Array<number>(n);
   for (let i = 0; i < n; i++) a[i] = i;
-  mergeSortRange(k, services, a, new Array<number>(n), 0, n);
+  if (!(services && numericServiceSort(k, a))) mergeSortRange(k, services, a, new Array<number>(n), 0, n);
   return a;
+}
+
+/** Below this span of addresses (as unsigned values) ipvsadm's int32(a - b) has the sign of a - b for every pair. */
+const NO_WRAP_SPAN = 2 ** 31;
+
+/**
+ * The span of the IPv4 addresses of slots a[lo..lo+n) as unsigned values, or Infinity when one is not IPv4.
+ * Below NO_WRAP_SPAN, ipvsadm's comparators are a total order on these slots (numeric order of address, then
+ * port), so any correct sort of distinct keys gives glibc's merge sort's result.
+ */
+function ipv4Span(k: SortKeys, a: readonly number[], lo: number, n: number): number {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let j = lo; j < lo + n; j++) {
+    const x = a[j]!;
+    if (k.af[x] !== AF_NUMBER.inet) return Infinity;
+    const u = k.words[4 * x]! >>> 0;
+    if (u < min) min = u;
+    if (u > max) max = u;
+  }
+  return max - min;
+}
+
+/**
+ * Sorts service slots a (0..n-1 in order) with a native numeric sort when that gives ipvsadm's order: IPv4
+ * services without fwmarks whose addresses span less than NO_WRAP_SPAN, and no two with the same key (the
+ * merge sort keeps ties in input order). Each key packs protocol (rank among 6 < 17 < 132), address and port
+ * into one double (< 2^50). Returns false, leaving a untouched, when it does not apply.
+ */
+function numericServiceSort(k: SortKeys, a: number[]): boolean {
+  const n = a.length;
+  if (n < 2 || ipv4Span(k, a, 0, n) >= NO_WRAP_SPAN) return false;
+  const packed = new Float64Array(n);
+  const slotOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    if (k.fwmark[i] !== 0) return false;
+    const p = k.protocol[i]!;
+    const rank = p === 6 ? 0 : p === 17 ? 1 : p === 132 ? 2 : -1;
+    if (rank < 0) return false;
+    const key = rank * 2 ** 48 + (k.words[4 * i]! >>> 0) * 2 ** 16 + k.port[i]!;
+    packed[i] = key;
+    slotOf.set(key, i);
+  }
+  if (slotOf.size !== n) return false; // equal keys: only the merge sort keeps their input order
+  packed.sort();
+  for (let i = 0; i < n; i++) a[i] = slotOf.get(packed[i]!)!;
+  return true;
+}
+
+/**
+ * Destination slots a[lo..lo+n) in ipvsadm's order: as they are when they already are (the usual case, as
+ * real servers are added in order; /proc/net/ip_vs lists them in insertion order), else glibc's merge sort.
+ * "Already" is checked on neighbours only, which holds for every pair when the IPv4 addresses do not wrap.
+ */
+function sortDestinationRange(k: SortKeys, a: number[], tmp: number[], lo: number, n: number): void {
+  if (n <= 1) return;
+  if (ipv4Span(k, a, lo, n) < NO_WRAP_SPAN) {
+    let ordered = true;
+    for (let j = lo + 1; ordered && j < lo + n; j++) ordered = compareKeys(k, false, a[j - 1]!, a[j]!) <= 0;
+    if (ordered) return;
+  }
+  mergeSortRange(k, false, a, tmp, lo, n);
 }
 
 function mergeSortRange(k: SortKeys, services: boolean, a: number[], tmp: number[], lo: number, n: number): void {
@@ -223,7 +285,7 @@ function sortEachDestinations(lists: ReadonlyArray<readonly Destination[]>): Des
   let first = 0;
   for (let i = 0; i < lists.length; i++) {
     const l = lists[i]!;
-    mergeSortRange(keys, false, order, tmp, first, l.length);
+    sortDestinationRange(keys, order, tmp, first, l.length);
     const sorted = new Array<Destination>(l.length);
     for (let j = 0; j < l.length; j++) sorted[j] = l[order[first + j]! - first]!;
     out[i] = sorted;
@@ -455,6 +517,9 @@ export function listAllText(info: Info, entries: readonly ServiceEntry[], format
  * the same text without a Destination object per destination. undefined when the file's services are not
  * the GET_SERVICE dump's (the table changed between the two reads): the caller takes the general path.
  */
+/** The spaces after an IPv4 "address:port" of each length: padRight(field, 28) and the column's separator. */
+const PAD_TO_29 = Array.from({ length: 22 }, (_, n) => ' '.repeat(29 - n));
+
 export function listAllFromColumns(columns: ProcColumns, services: readonly Service[], format: FormatFlags): string | undefined {
   const n = services.length;
   if (columns.services.length !== n) return undefined;
@@ -465,7 +530,7 @@ export function listAllFromColumns(columns: ProcColumns, services: readonly Serv
     entries[i] = { service: services[i]!, destinations: [] };
     slotOf.set(entries[i]!, i);
   }
-  const { text, first, address, port, tailStart, tailEnd } = columns;
+  const { text, first, address, port, tailStart, lineEnd } = columns;
   const total = first[n]!;
   const keys = new SortKeys(total);
   const order = new Array<number>(total);
@@ -481,13 +546,14 @@ export function listAllFromColumns(columns: ProcColumns, services: readonly Serv
     const i = slotOf.get(entry)!;
     const lo = first[i]!;
     const hi = first[i + 1]!;
-    mergeSortRange(keys, false, order, tmp, lo, hi - lo);
+    sortDestinationRange(keys, order, tmp, lo, hi - lo);
     // One flat string per service (as serviceText()): its lines' pieces die young, where 10,000s of lines
     // kept until the end would each be copied by the garbage collector.
     const lines: string[] = [serviceText(entry, [], format, NUMERIC_ONLY)];
     for (let j = lo; j < hi; j++) {
       const slot = order[j]!;
-      lines.push(`  -> ${padRight(`${ipv4Text(address[slot]!)}:${port[slot]!}`, 28)} ${text.slice(tailStart[slot]!, tailEnd[slot]!)}\n`);
+      const field = `${ipv4Text(address[slot]!)}:${port[slot]!}`; // at most 21 characters: never cut at 28
+      lines.push(`  -> ${field}${PAD_TO_29[field.length]!}${text.slice(tailStart[slot]!, lineEnd[slot]!)}`);
     }
     parts.push(lines.join(''));
   }

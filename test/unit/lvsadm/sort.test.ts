@@ -115,6 +115,45 @@ describe('listing order (glibc merge sort with libipvs comparators)', () => {
     );
   });
 
+  // Addresses within less than 2^31 of each other: the comparators are then a total order, and format.ts
+  // takes its short cuts (destinations already in order are left as they are; IPv4 services sort natively).
+  const narrowIpv4 = fc.tuple(fc.constantFrom(10, 100, 127), octet, fc.constantFrom(0, 7), octet).map((o) => o.join('.'));
+  const narrowDestination = fc.tuple(narrowIpv4, fc.constantFrom(0, 80, 8080), fc.nat(9)).map(
+    ([address, port, weight]): Destination => ({ family: 'inet', address, port, forward: 'masq', weight, upperThreshold: 0, lowerThreshold: 0 }),
+  );
+  const narrowService = fc
+    .tuple(narrowIpv4, fc.constantFrom<'tcp' | 'udp' | 'sctp'>('tcp', 'udp', 'sctp'), fc.constantFrom(0, 80, 443, 65535), fc.nat(9))
+    .map(([address, protocol, port, timeout]): ServiceEntry => ({
+      service: { key: { kind: 'addr', family: 'inet', protocol, address, port }, scheduler: 'rr', flags: 0, timeout, netmask: '0.0.0.0' },
+      destinations: [],
+    }));
+
+  it('destinations that do not wrap, in order or not, ties included: same order as the reference', () => {
+    fc.assert(
+      fc.property(fc.array(narrowDestination, { maxLength: 24 }), fc.boolean(), (ds, presorted) => {
+        const input = presorted ? glibcMergeSort(ds, cmpDests) : ds;
+        expect(sortDestinations(input)).toEqual(glibcMergeSort(input, cmpDests));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('IPv4 services that do not wrap, with and without equal keys: same order as the reference', () => {
+    fc.assert(
+      fc.property(fc.array(narrowService, { maxLength: 40 }), (ss) => {
+        expect(sortServices(ss)).toEqual(glibcMergeSort(ss, cmpServices));
+      }),
+      { numRuns: 400 },
+    );
+    // one far address makes pairs wrap: the merge sort's order, not the numeric one
+    const far = (address: string, port: number): ServiceEntry => ({
+      service: { key: { kind: 'addr', family: 'inet', protocol: 'tcp', address, port }, scheduler: 'rr', flags: 0, timeout: 0, netmask: '0.0.0.0' },
+      destinations: [],
+    });
+    const wrapping = [far('200.0.0.1', 80), far('100.0.0.1', 80), far('0.0.0.1', 80)];
+    expect(sortServices(wrapping)).toEqual(glibcMergeSort(wrapping, cmpServices));
+  });
+
   it('splits at floor(n/2): a non-transitive triple keeps the order only that split gives', () => {
     // x < y, y < z, but z < x: (int)(0x00000001 - 0xC8000001) > 0
     const d = (address: string, weight: number): Destination => ({ family: 'inet', address, port: 80, forward: 'masq', weight, upperThreshold: 0, lowerThreshold: 0 });
