@@ -1,9 +1,8 @@
 // lvsadm's process wiring, callable in-process (the VM tests run it without paying Node's start-up per
 // call): argv, output sinks and stdin in; exit status out. lvsadm/bin.ts binds it to the process.
 import { readFileSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { openIpvs, ipvsErrorMessage } from '../../ipvs/client.js';
-import { IPVS_TABLE_PATH } from '../../ipvs/proc-table.js';
+import { IPVS_TABLE_PATH, ProcFileReader } from '../../ipvs/proc-table.js';
 import type { IpvsError } from '../../ipvs/types.js';
 import { NUMERIC_ONLY } from './format.js';
 import { ServicesDb, nameLookup, reverseLookup, systemResolver } from './names.js';
@@ -28,6 +27,7 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
     pending = [];
   };
   let services: ServicesDb | undefined;
+  const ipvsTable = streams.ipvsTable;
   let client: { close(): void } | undefined;
   const io: LvsadmIo = {
     out: (text) => {
@@ -43,7 +43,7 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
       return nameLookup(reverseLookup(hosts), services);
     },
     readConnections: streams.connections ?? (() => readFileSync('/proc/net/ip_vs_conn', 'latin1')),
-    readIpvsTable: streams.ipvsTable === null ? undefined : (streams.ipvsTable ?? (() => readFile(IPVS_TABLE_PATH, 'latin1'))),
+    readIpvsTable: ipvsTable === null ? undefined : ipvsTable ? () => ipvsTable : startIpvsTableRead,
     readStdin: streams.stdin,
     resolver: systemResolver(),
     errorMessage: (err: IpvsError) => ipvsErrorMessage(err),
@@ -72,6 +72,11 @@ export async function lvsadmMain(argv: readonly string[], program: string, strea
 }
 
 class CannotInitialize extends Error {}
+
+function startIpvsTableRead(): () => Promise<string> {
+  const reader = ProcFileReader.start(IPVS_TABLE_PATH);
+  return () => reader.text();
+}
 
 /** Runs lvsadm on this process's standard streams and exits with its status. Output is written to file
  * descriptors 1 and 2 directly, synchronously and whole, before the exit: process.stdout would first build a

@@ -51,9 +51,9 @@ export interface LvsadmIo {
   /** Resolves names for a listing without -n. */
   names(hosts: ReadonlyArray<{ family: 'inet' | 'inet6'; address: string }>): NameLookup;
   readConnections(): string;
-  /** /proc/net/ip_vs, if this system has one (see listedTable()); asynchronous so that the kernel can
-   * write it while this thread decodes the GET_SERVICE dump. */
-  readIpvsTable?: (() => string | Promise<string>) | undefined;
+  /** Starts reading /proc/net/ip_vs, if this system has one (see listedTable()), and returns what gives its
+   * whole text: the kernel prints it while this thread decodes the GET_SERVICE dump. */
+  readIpvsTable?: (() => () => string | Promise<string>) | undefined;
   readStdin(): string;
   resolver: InputResolver;
   /** ipvs_strerror() for a failed kernel operation. */
@@ -246,16 +246,19 @@ function plainNumeric(format: FormatFlags): boolean {
 async function listedTable(format: FormatFlags, client: LvsadmClient, io: LvsadmIo): Promise<[Info, ServiceEntry[]] | string> {
   const wantsStats = !format.rule && (format.stats || format.rate);
   if (!wantsStats && client.getServices && io.readIpvsTable) {
-    // Read in libuv's thread pool meanwhile: the kernel's printing of a 10,000-destination table (~0.15 s
-    // in the test VM) overlaps with the dump's decoding on this thread.
-    const reading = Promise.resolve()
-      .then(io.readIpvsTable)
-      .then(
-        (text) => text,
-        () => undefined, // no /proc/net/ip_vs (no procfs, or ip_vs without it): ask the kernel per service
-      );
-    const services = await client.getServices({ stats: false });
-    const text = await reading;
+    // Started first, so that the kernel's printing of a 10,000-destination table (~0.15 s in the test VM)
+    // overlaps with the dump's decoding on this thread as far as it can.
+    let whole: (() => string | Promise<string>) | undefined;
+    try {
+      whole = io.readIpvsTable();
+    } catch {
+      // no /proc/net/ip_vs (no procfs, or ip_vs without it): ask the kernel per service
+    }
+    const services = await client.getServices({ stats: false }).catch(async (e: unknown) => {
+      await wholeText(whole); // closes the file
+      throw e;
+    });
+    const text = await wholeText(whole);
     if (text !== undefined && plainNumeric(format)) {
       const columns = scanProcColumns(text);
       const listing = columns && listAllFromColumns(columns, services, format);
@@ -266,6 +269,15 @@ async function listedTable(format: FormatFlags, client: LvsadmClient, io: Lvsadm
     if (table && entries && procTableSuffices(format, entries)) return [table.info, entries];
   }
   return Promise.all([client.getInfo(), client.getAll({ stats: wantsStats })]);
+}
+
+/** The whole file from readIpvsTable()'s reader, undefined if it could not be read (as if there were none). */
+async function wholeText(whole: (() => string | Promise<string>) | undefined): Promise<string | undefined> {
+  try {
+    return whole && (await whole());
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs argv as ipvsadm would; returns the exit status (LvsadmExit is reported, not thrown). */

@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { joinProcTable, parseProcTable } from '../../../src/ipvs/proc-table.js';
+import { joinProcTable, parseProcTable, ProcFileReader } from '../../../src/ipvs/proc-table.js';
 import type { Service } from '../../../src/ipvs/types.js';
 
 // Lines as ip_vs_info_seq_show() prints them (trailing blanks included: "%-10d\n" pads the last column).
@@ -74,5 +77,35 @@ describe('/proc/net/ip_vs', () => {
     expect(joinProcTable([udp, SERVICES[1]!, SERVICES[2]!], t)).toBeUndefined();
     const otherMark = svc({ kind: 'fwmark', family: 'inet', fwmark: 8 });
     expect(joinProcTable([SERVICES[0]!, SERVICES[1]!, otherMark], t)).toBeUndefined();
+  });
+});
+
+describe('ProcFileReader', () => {
+  it('reads a file whole, past its first 1 MiB, as latin1: at once, or after reading in the background', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proc-read-'));
+    try {
+      const file = join(dir, 'table');
+      const bytes = Buffer.alloc(2.5 * 2 ** 20 + 7);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+      writeFileSync(file, bytes);
+      expect(await ProcFileReader.start(file).text()).toBe(bytes.toString('latin1'));
+      const background = ProcFileReader.start(file);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await background.text()).toBe(bytes.toString('latin1'));
+      writeFileSync(file, '');
+      expect(await ProcFileReader.start(file).text()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('reads a /proc file, whose size is unknown, to its end', async () => {
+    const text = await ProcFileReader.start('/proc/self/limits').text();
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).toBe(readFileSync('/proc/self/limits', 'latin1'));
+  });
+
+  it('throws the error of a missing file at start', () => {
+    expect(() => ProcFileReader.start('/nonexistent/ip_vs')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });

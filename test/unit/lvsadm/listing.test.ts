@@ -56,7 +56,7 @@ function setup(proc: (() => string) | undefined, table = TABLE) {
     err: (t) => (out += t),
     names: () => NUMERIC_ONLY,
     readConnections: () => '',
-    readIpvsTable: proc,
+    readIpvsTable: proc && (() => proc),
     readStdin: () => '',
     resolver: { hostToIPv4: () => undefined, hostToIPv6: () => undefined, serviceToPort: () => undefined } as unknown as LvsadmIo['resolver'],
     errorMessage: (e) => e.message,
