@@ -96,14 +96,6 @@ const REPLY_COST_BYTES = 1536;
 /** Requests are sent in datagrams of at most this size (well under SO_SNDBUF). */
 const MAX_DATAGRAM_BYTES = 48 * 1024;
 const WANTED_RCVBUF = 8 * 1024 * 1024;
-/**
- * Each datagram is read into a buffer of this size. The kernel sizes a dump's datagrams by the largest
- * receive buffer it has seen on the socket (netlink_recvmsg's max_recvmsg_len, capped just under 32 KiB),
- * and the netlink package by default peeks with a 1-byte buffer first: dumps then came in ~3.5 KiB
- * datagrams, each read twice (a 1,000-service GET_SERVICE dump: 90 datagrams, 180 recvmsg calls, 90
- * JavaScript callbacks). With 32 KiB, ~11 datagrams and one recvmsg each.
- */
-const RECEIVE_DATAGRAM_BYTES = 32 * 1024;
 const DEFAULT_DUMP_SOCKETS = 6;
 /** getAll() hands out GET_DEST dumps to its sockets this many at a time. */
 const DUMPS_PER_TURN = 16;
@@ -580,7 +572,6 @@ function modprobe(module: string): Promise<void> {
 
 interface RawSocketLike {
   on(event: 'message', cb: (msg: Buffer) => void): unknown;
-  on(event: 'truncatedMessage', cb: () => void): unknown;
   on(event: 'error', cb: (err: { errno?: number; code?: string }) => void): unknown;
   send(msg: Uint8Array, options: object, cb: (err?: { errno?: number }) => void): void;
   setRecvBufferSize(n: number): unknown;
@@ -599,7 +590,7 @@ export function openNetlinkPort(): NetlinkPort {
   const netlink = require('netlink/dist/raw.js') as { RawNetlinkSocket: new (protocol: number, options?: object) => RawSocketLike };
   let sock: RawSocketLike;
   try {
-    sock = new netlink.RawNetlinkSocket(NETLINK_GENERIC, { messagePeeking: false, msgBufferSize: RECEIVE_DATAGRAM_BYTES });
+    sock = new netlink.RawNetlinkSocket(NETLINK_GENERIC);
   } catch (e) {
     const errno = errnoOf(e as { errno?: number });
     throw makeIpvsError('resolve-family', errno, 'cannot open a generic netlink socket');
@@ -620,8 +611,6 @@ export function openNetlinkPort(): NetlinkPort {
     },
     onError(handler) {
       sock.on('error', (err) => handler(errnoOf(err)));
-      // a reply cut to the receive buffer is a lost reply (the kernel never sends one this large)
-      sock.on('truncatedMessage', () => handler(ERRNO.ENOBUFS));
     },
     receiveBufferSize() {
       try {
