@@ -512,14 +512,14 @@ export function listAllText(info: Info, entries: readonly ServiceEntry[], format
   return parts.join('');
 }
 
+/** The spaces after an IPv4 "address:port" of each length: padRight(field, 28) and the column's separator. */
+const PAD_TO_29 = Array.from({ length: 22 }, (_, n) => ' '.repeat(29 - n));
+
 /**
  * listAllText() for `-Ln` (numeric, sorted, default columns) straight from /proc/net/ip_vs's columns:
  * the same text without a Destination object per destination. undefined when the file's services are not
  * the GET_SERVICE dump's (the table changed between the two reads): the caller takes the general path.
  */
-/** The spaces after an IPv4 "address:port" of each length: padRight(field, 28) and the column's separator. */
-const PAD_TO_29 = Array.from({ length: 22 }, (_, n) => ' '.repeat(29 - n));
-
 export function listAllFromColumns(columns: ProcColumns, services: readonly Service[], format: FormatFlags): string | undefined {
   const n = services.length;
   if (columns.services.length !== n) return undefined;

@@ -3,9 +3,13 @@
 // lines without words are skipped. There are no comments: a '#' is an ordinary word, as in ipvsadm.
 
 export function splitRestoreLines(text: string): string[][] {
+  // Tabs and carriage returns become spaces in one pass, so that each line splits on a plain string (a
+  // regular expression per line was ~10 % of an 11,000-line restore in the emulated test VM).
+  const spaced = /[\t\r]/.test(text) ? text.replace(/[\t\r]/g, ' ') : text;
   const out: string[][] = [];
-  for (const line of text.split('\n')) {
-    const words = line.split(/[ \t\r]+/).filter((w) => w !== '' && w !== 'ipvsadm');
+  for (const line of spaced.split('\n')) {
+    const words: string[] = [];
+    for (const w of line.split(' ')) if (w !== '' && w !== 'ipvsadm') words.push(w);
     if (words.length > 0) out.push(words);
   }
   return out;

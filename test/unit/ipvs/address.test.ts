@@ -20,7 +20,7 @@ describe('addresses', () => {
     expect(formatIPv6(parseIPv6(input)!)).toBe(out);
   });
 
-  it.each(['', ':', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::', '12345::', '1:2:3:4:5:6:7', '::1.2.3', 'fe80::1%eth0'])('rejects IPv6 %j', (s) => {
+  it.each(['', ':', '10.0.0.1:80', '1:2', '[1:2]', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::', '12345::', '1:2:3:4:5:6:7', '::1.2.3', 'fe80::1%eth0'])('rejects IPv6 %j', (s) => {
     expect(parseIPv6(s)).toBeUndefined();
   });
 

@@ -72,6 +72,8 @@ describe('popt', () => {
 describe('-R input', () => {
   it('splits at blanks, tabs and CR, drops "ipvsadm" words and empty lines, keeps "#"', () => {
     expect(splitRestoreLines('ipvsadm -A -t 1.1.1.1:80\r\n\n  \t\n# x\n-C')).toEqual([['-A', '-t', '1.1.1.1:80'], ['#', 'x'], ['-C']]);
+    expect(splitRestoreLines('-a\t-t 1.1.1.1:80  -r\t\t2.2.2.2\n-C ipvsadm\n')).toEqual([['-a', '-t', '1.1.1.1:80', '-r', '2.2.2.2'], ['-C']]);
+    expect(splitRestoreLines('-L -n')).toEqual([['-L', '-n']]);
   });
 });
 
