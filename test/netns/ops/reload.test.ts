@@ -9,6 +9,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAllAtOnce } from '../../processes.js';
 import { Capture, Daemon, canRun, hasAddress, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from '../vrrp/helpers.js';
 
 const VIP = '192.168.60.200';
@@ -278,7 +279,7 @@ describe.skipIf(!canRun())('reload, stop and restart of a running pair', () => {
     // Every process of the daemon at once, as `systemctl kill -s KILL` does to its cgroup.
     const pidFiles = ['lb1.pid', 'lb1_vrrp.pid', 'lb1_checkers.pid'].map((f) => join(topo.dir, f));
     const pids = pidFiles.map((f) => Number(readFileSync(f, 'utf8').trim()));
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    killAllAtOnce(pids);
     await lb1.exited;
     expect(hasAddress(topo.lb1, VIP)).toBe(true); // stale
     await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000, performance.now() - 100);

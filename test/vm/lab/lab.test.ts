@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAllAtOnce } from '../../processes.js';
 import {
   ROOT,
   VIP,
@@ -406,7 +407,7 @@ describe.skipIf(!run)('seed lab in the kernel VM', () => {
     // The whole daemon at once, as `systemctl kill -s KILL` or the OOM killer of its cgroup would (a
     // parent killed alone lets its children stop cleanly).
     const pids = [join(dir, 'lb1.pid'), join(dir, 'lb1-vrrp.pid'), join(dir, 'lb1-checkers.pid')].map((f) => Number(readFileSync(f, 'utf8').trim()));
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    killAllAtOnce(pids);
     await lb1.stop('SIGKILL');
     expect(hasService('lb1', S8080)).toBe(true); // left behind, as keepalived (#2361)
     ns('lb1', 'ipvsadm -A -t 10.99.0.1:80 -s rr && ipvsadm -a -t 10.99.0.1:80 -r 10.99.0.2:80 -m -w 5');
