@@ -49,17 +49,11 @@ export class ProcFileReader {
     this.stopped = true;
     await this.inFlight;
     try {
-      while (!this.eof && !this.error) {
-        try {
-          this.got(readSync(this.fd, this.room(), this.length, this.buf.length - this.length, null));
-        } catch (e) {
-          this.error = e as Error;
-        }
-      }
+      if (this.error) throw this.error; // a read in the pool failed
+      while (!this.eof) this.got(readSync(this.fd, this.room(), this.length, this.buf.length - this.length, null));
     } finally {
       closeSync(this.fd);
     }
-    if (this.error) throw this.error;
     return this.buf.toString('latin1', 0, this.length);
   }
 

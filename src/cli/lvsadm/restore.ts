@@ -5,7 +5,7 @@
 export function splitRestoreLines(text: string): string[][] {
   // Tabs and carriage returns become spaces in one pass, so that each line splits on a plain string (a
   // regular expression per line was ~10 % of an 11,000-line restore in the emulated test VM).
-  const spaced = /[\t\r]/.test(text) ? text.replace(/[\t\r]/g, ' ') : text;
+  const spaced = text.replace(/[\t\r]/g, ' ');
   const out: string[][] = [];
   for (const line of spaced.split('\n')) {
     const words: string[] = [];
