@@ -8,7 +8,10 @@ import type { ServiceEntry, ServiceKey } from '../ipvs/types.js';
 export interface IpvsSyncOptions {
   /** Drops entries not to program now (e.g. virtual servers whose VIP is not MASTER here). */
   filter?: (entry: ServiceEntry) => boolean;
-  onResult?: (r: ReconcileResult) => void;
+  /** Narrows which owned services not desired now may be deleted (default: all of them). */
+  mayDelete?: (key: ServiceKey) => boolean;
+  /** `pass`: the number of the sync pass that produced it (see `passes`). */
+  onResult?: (r: ReconcileResult, pass: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -16,6 +19,7 @@ export class IpvsSync {
   private readonly owned = new Map<string, ServiceKey>();
   private running: Promise<void> | undefined;
   private again = false;
+  private started = 0;
   private latest: () => ServiceEntry[];
 
   constructor(
@@ -38,6 +42,11 @@ export class IpvsSync {
     return this.running;
   }
 
+  /** How many sync passes have started (each reads the kernel and the desired rows afresh). */
+  get passes(): number {
+    return this.started;
+  }
+
   /** The keys this daemon may delete. */
   ownedKeys(): ServiceKey[] {
     return [...this.owned.values()];
@@ -46,13 +55,15 @@ export class IpvsSync {
   private async loop(): Promise<void> {
     do {
       this.again = false;
+      const pass = ++this.started;
       const filter = this.opts.filter;
+      const mayDelete = this.opts.mayDelete;
       const desired = filter ? this.latest().filter(filter) : this.latest();
       for (const e of this.latest()) this.owned.set(serviceKeyId(e.service.key), e.service.key);
       const owned = new Set(this.owned.keys());
       try {
-        const result = await reconcile(this.client, desired, { owned: (key) => owned.has(serviceKeyId(key)) });
-        this.opts.onResult?.(result);
+        const result = await reconcile(this.client, desired, { owned: (key) => owned.has(serviceKeyId(key)) && (!mayDelete || mayDelete(key)) });
+        this.opts.onResult?.(result, pass);
       } catch (err) {
         this.opts.onError?.(err);
       }

@@ -8,7 +8,7 @@ import { attachCheckers, keyLabel, type CheckersHook, type EngineView } from './
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { renderDataDump } from './process/dump.js';
-import type { DumpKind, DumpReply, InstanceStateMessage, ParentToChild } from './process/messages.js';
+import type { DumpKind, DumpReply, InstanceStateMessage, IpvsStagedMessage, ParentToChild } from './process/messages.js';
 import { scriptPreparerFor } from './vrrp-child.js';
 
 /** The VRRP instances as the VRRP child last reported them, seen through the EngineView seam. */
@@ -48,9 +48,16 @@ export class CheckerSide {
   ) {}
 
   /** `view` undefined with -C (no VRRP child): every virtual server is installed. */
-  static async start(config: Config, options: DaemonOptions, log: Logger, view: EngineView | undefined): Promise<CheckerSide> {
+  /** `onStaged`: to the parent, which relays the gated virtual servers' rows to the VRRP child. */
+  static async start(
+    config: Config,
+    options: DaemonOptions,
+    log: Logger,
+    view: EngineView | undefined,
+    onStaged?: (msg: IpvsStagedMessage) => void,
+  ): Promise<CheckerSide> {
     const preparer = scriptPreparerFor(config, log);
-    const hook = attachCheckers({ dontReleaseIpvs: options.dontReleaseIpvs, vrrpOnly: false }, { preparer });
+    const hook = attachCheckers({ dontReleaseIpvs: options.dontReleaseIpvs, vrrpOnly: false }, { preparer, onStaged });
     await hook(view, config, log);
     preparer.reportSecurity?.('check');
     return new CheckerSide(hook, log);

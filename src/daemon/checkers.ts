@@ -14,8 +14,16 @@
 // new master installs an already-correct pool at once. `lvs_program_on_all_nodes` in global_defs gives
 // keepalived's behaviour (every virtual server on every node, only the VIP moves).
 //
+// A takeover must not leave a window where the VIP is here and its virtual server is not (issue #17):
+// the rows of every gated virtual server are staged in the VRRP child (`onStaged`), which installs
+// them itself before it adds the VIPs; this side then adopts them. Leaving MASTER, the VRRP child
+// reports the state only once the VIPs are gone, and the rows are removed after. Gated rows found in
+// the kernel while their instance is not MASTER are deleted only when a removal is due (at start,
+// for leftovers of a kill -9, and after leaving MASTER), never while the VRRP child may be installing them.
+//
 // Also: lvs_flush (flush all at start), lvs_timeouts (set at start), lvs_sync_daemon (master/backup
-// following the named instance), removal of our services at stop unless -I, lvs_flush_on_stop (flush
+// following the named instance: driven by the VRRP child, as keepalived's VRRP process does; here
+// only without an instance or without VRRP), removal of our services at stop unless -I, lvs_flush_on_stop (flush
 // everything at stop). After a kill -9 the services of our configuration left in the kernel are
 // adopted (reconciled in place), and services that are not ours are never touched. Without ip_vs the
 // checkers still run (logs, notifications), one error is logged and VRRP is unaffected.
@@ -30,7 +38,7 @@ import { CheckerClient, type PortLike } from '../check/worker.js';
 import { openIpvs } from '../ipvs/client.js';
 import type { IpvsOp } from '../ipvs/ops.js';
 import type { ReconcileClient, ReconcileResult } from '../ipvs/reconcile.js';
-import { serviceKeyId } from '../ipvs/reconcile.js';
+import { planChanges, serviceKeyId } from '../ipvs/reconcile.js';
 import type { IpvsApi, ServiceEntry, ServiceKey, SyncDaemon } from '../ipvs/types.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos, type NotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
@@ -39,6 +47,7 @@ import type { VrrpState } from '../vrrp/state-machine.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { describeGateChanges, instancesNeedingAllNodes, vipGateId, vipGates, type VipGates } from './ipvs-gating.js';
+import type { IpvsStagedMessage, StagedService } from './process/messages.js';
 
 /** What the checkers need from the VRRP engine (VrrpEngine satisfies it). */
 export interface EngineView {
@@ -69,6 +78,8 @@ export interface CheckersDeps {
   retryMs?: number | undefined;
   /** Delay before restarting a dead checker worker (default 1000 ms). */
   restartMs?: number | undefined;
+  /** Where the gated virtual servers' rows go, for the VRRP child to install at a takeover. */
+  onStaged?: ((msg: IpvsStagedMessage) => void) | undefined;
 }
 
 export interface CheckersOptions {
@@ -162,6 +173,16 @@ export class CheckersRuntime {
   private syncDaemonChain: Promise<void> = Promise.resolve();
   /** The gate of each gated service key at the last sync (for the install/remove log lines). */
   private readonly lastGate = new Map<string, boolean>();
+  /** serviceKeyId -> the staged service last sent to the VRRP child (JSON). */
+  private readonly stagedSent = new Map<string, string>();
+  private stagedResetDue = true;
+  /** The staged ops of a desired row (rows are replaced, never mutated, when they change). */
+  private readonly stagedOps = new WeakMap<ServiceEntry, IpvsOp[]>();
+  /**
+   * Instances whose gated rows may be deleted while they are not MASTER, with the number of sync
+   * passes started when the removal became due: a pass started later has done it.
+   */
+  private readonly releaseDue = new Map<string, number>();
 
   constructor(
     private config: Config,
@@ -187,6 +208,8 @@ export class CheckersRuntime {
     }
 
     this.openNotifier();
+    // Gated rows left by an earlier run (kill -9) go unless their instance is MASTER.
+    for (const owners of this.vipOwners.values()) for (const o of owners) this.releaseDue.set(o, 0);
 
     if (this.needsKernel()) await this.openKernel(true);
 
@@ -228,6 +251,10 @@ export class CheckersRuntime {
     const served = new Set(this.specs.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'addr' ? [vipGateId(k.family, k.address)] : []))));
     for (const line of describeGateChanges(gatesBefore, this.vipOwners, served)) this.log.info(line);
     this.refreshInstanceStates();
+    // A reload may gate rows on an instance that is not MASTER here: they go (the VRRP child reloaded first).
+    for (const owners of this.vipOwners.values()) {
+      for (const o of owners) if (this.instanceStates.get(o) !== 'MASTER' && !this.releaseDue.has(o)) this.releaseDue.set(o, this.sync?.passes ?? 0);
+    }
     if (this.notifier) this.notifier.checkScripts(configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: config.virtualServers }));
     else this.openNotifier();
     if (!this.ipvs && !this.kernelTried && this.needsKernel()) await this.openKernel(false);
@@ -242,6 +269,7 @@ export class CheckersRuntime {
     if (this.stopping) return;
     this.applySuspend();
     this.updateSyncDaemon();
+    this.stageTakeovers();
     // Rows the scheduler changed already asked for a sync; this covers gating changes alone.
     if (this.installedJson() !== installedBefore) void this.sync?.request();
   }
@@ -371,7 +399,8 @@ export class CheckersRuntime {
     await this.setTimeouts();
     this.sync = new IpvsSync(ipvs, () => this.client?.desired() ?? [], {
       filter: (e) => this.installed(e.service.key),
-      onResult: (r) => this.onReconciled(r),
+      mayDelete: (key) => this.mayDelete(key),
+      onResult: (r, pass) => this.onReconciled(r, pass),
       onError: (err) => {
         this.logOnce(`IPVS: cannot read the kernel tables: ${(err as Error).message}`);
         this.scheduleRetry();
@@ -431,6 +460,7 @@ export class CheckersRuntime {
         break;
       case 'desired':
         void this.sync?.request();
+        this.stageTakeovers();
         break;
     }
   }
@@ -439,16 +469,21 @@ export class CheckersRuntime {
     const before = this.instanceStates.get(instance);
     this.instanceStates.set(instance, to);
     if ((before === 'MASTER') === (to === 'MASTER')) return;
+    if (to === 'MASTER') this.releaseDue.delete(instance);
+    else this.releaseDue.set(instance, this.sync?.passes ?? 0);
     this.applySuspend();
     this.updateSyncDaemon();
     if (this.isGatingInstance(instance)) void this.sync?.request();
   }
 
-  private onReconciled(r: ReconcileResult): void {
+  private onReconciled(r: ReconcileResult, pass: number): void {
     for (const op of r.ops) this.log.debug(`IPVS: ${describeOp(op)}`);
     for (const f of r.failed) this.logOnce(`IPVS: ${describeOp(f.op)}: ${f.error.message}`);
     if (r.failed.length > 0) this.scheduleRetry();
-    else this.loggedFailures.clear();
+    else {
+      this.loggedFailures.clear();
+      for (const [instance, since] of this.releaseDue) if (pass > since) this.releaseDue.delete(instance);
+    }
     // Say when a VRRP-gated virtual server was installed or removed.
     const wanted = new Set((this.client?.desired() ?? []).map((e) => serviceKeyId(e.service.key)));
     for (const spec of this.specs) {
@@ -493,6 +528,52 @@ export class CheckersRuntime {
     return false;
   }
 
+  /**
+   * Whether the reconciler may delete a row of ours that it does not want now. A gated row may be the
+   * VRRP child's, installed at a takeover this side has not heard of yet: deleted only when due.
+   */
+  private mayDelete(key: ServiceKey): boolean {
+    const owners = this.ownersOf(key);
+    return !owners || owners.some((o) => this.instanceStates.get(o) === 'MASTER' || this.releaseDue.has(o));
+  }
+
+  /**
+   * Sends the VRRP child what changed in the rows of the gated virtual servers (all of them the first
+   * time): what it installs before the VIPs when one of their instances becomes MASTER.
+   */
+  private stageTakeovers(): void {
+    const send = this.deps.onStaged;
+    if (!send || !this.hasEngine) return;
+    const current = new Map<string, StagedService>();
+    for (const e of this.client?.desired() ?? []) {
+      const owners = this.ownersOf(e.service.key);
+      if (!owners) continue;
+      let ops = this.stagedOps.get(e);
+      if (!ops) {
+        ops = planChanges([e], []);
+        this.stagedOps.set(e, ops);
+      }
+      const id = serviceKeyId(e.service.key);
+      current.set(id, { id, owners: [...owners], ops });
+    }
+    const changes: StagedService[] = [];
+    for (const [id, staged] of current) {
+      const json = JSON.stringify(staged);
+      if (this.stagedSent.get(id) === json) continue;
+      this.stagedSent.set(id, json);
+      changes.push(staged);
+    }
+    for (const id of [...this.stagedSent.keys()]) {
+      if (current.has(id)) continue;
+      this.stagedSent.delete(id);
+      changes.push({ id, owners: [], ops: [] });
+    }
+    if (this.stagedResetDue) {
+      this.stagedResetDue = false;
+      send({ type: 'ipvs-staged', reset: true, services: [...current.values()] });
+    } else if (changes.length > 0) send({ type: 'ipvs-staged', services: changes });
+  }
+
   /** Whether a service of ours belongs in the kernel now. */
   private installed(key: ServiceKey): boolean {
     const owners = this.ownersOf(key);
@@ -522,6 +603,11 @@ export class CheckersRuntime {
 
   // ------------------------------------------------------------------ lvs_sync_daemon
 
+  /** lvs_sync_daemon naming an instance is the VRRP child's (daemon/ipvs-takeover.ts), as in keepalived. */
+  private vrrpDrivesSyncDaemon(): boolean {
+    return this.hasEngine && this.config.global.lvsSyncDaemon?.instance !== undefined;
+  }
+
   private syncDaemonSpec(state: 'master' | 'backup'): SyncDaemon | undefined {
     const sd = this.config.global.lvsSyncDaemon;
     if (!sd) return undefined;
@@ -539,7 +625,7 @@ export class CheckersRuntime {
    * the named instance's state; called on instance state changes and at reload.
    */
   private updateSyncDaemon(): void {
-    const sd = this.config.global.lvsSyncDaemon;
+    const sd = this.vrrpDrivesSyncDaemon() ? undefined : this.config.global.lvsSyncDaemon;
     const ipvs = this.ipvs;
     if (!ipvs || this.stopping) return;
     const role: 'master' | 'backup' | undefined = !sd ? undefined : sd.instance && this.instanceStates.get(sd.instance) === 'MASTER' ? 'master' : 'backup';
@@ -547,6 +633,12 @@ export class CheckersRuntime {
     const json = spec ? JSON.stringify(spec) : undefined;
     if (json === this.syncDaemonJson) return;
     const previous = this.syncDaemonRole;
+    // Handed to the VRRP child by a reload: it stops and restarts the daemon itself.
+    if (!spec && this.vrrpDrivesSyncDaemon()) {
+      this.syncDaemonRole = undefined;
+      this.syncDaemonJson = undefined;
+      return;
+    }
     this.syncDaemonRole = role;
     this.syncDaemonJson = json;
     this.syncDaemonChain = this.syncDaemonChain.then(async () => {

@@ -12,6 +12,7 @@ import type { DaemonOptions } from './options.js';
 import { applyScheduling, schedulingPlan, type ChildRole } from './process/priority.js';
 import { CHILD_EXIT_PERMANENT } from './process/supervisor.js';
 import { startChildRuntime } from './process/child.js';
+import { IpvsTakeover } from './ipvs-takeover.js';
 import { VrrpSide } from './vrrp-child.js';
 
 import { CHILD_OPTIONS_ENV } from './child-options.js';
@@ -34,9 +35,14 @@ async function main(role: ChildRole): Promise<void> {
   let side: VrrpSide | CheckerSide | undefined;
   let startFailed = false;
   const view = new RelayedInstances();
+  // Staged virtual servers may arrive before the VRRP side has started: kept here from the first message.
+  const takeover = role === 'vrrp' ? new IpvsTakeover(log) : undefined;
   const runtime = startChildRuntime({
     warn: (m) => log.warn(m),
-    onMessage: (msg) => view.apply(msg),
+    onMessage: (msg) => {
+      if (msg.type === 'ipvs-staged') takeover?.stage(msg);
+      else view.apply(msg);
+    },
     reload: async () => {
       if (side instanceof VrrpSide) return side.reload();
       if (side instanceof CheckerSide) {
@@ -70,9 +76,9 @@ async function main(role: ChildRole): Promise<void> {
   });
   try {
     if (role === 'vrrp') {
-      side = await VrrpSide.start({ config, diagnostics }, options, log, (msg) => runtime.sendState(msg));
+      side = await VrrpSide.start({ config, diagnostics }, options, log, (msg) => runtime.sendState(msg), takeover);
     } else {
-      side = await CheckerSide.start(config, options, log, options.checkOnly ? undefined : view);
+      side = await CheckerSide.start(config, options, log, options.checkOnly ? undefined : view, (msg) => void runtime.link.send(msg));
     }
   } catch (e) {
     log.error(`${role === 'vrrp' ? 'VRRP' : 'Checker'} child failed to start: ${(e as Error).stack ?? String(e)}`);

@@ -19,6 +19,7 @@ import { TrackScriptRunner } from '../scripts/track-script.js';
 import type { InstanceStats } from '../vrrp/instance.js';
 import { realTimers } from '../vrrp/timers.js';
 import { GcWatch } from './gc-watch.js';
+import { IpvsTakeover } from './ipvs-takeover.js';
 import { configErrorSummary } from './config-load.js';
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
@@ -67,6 +68,9 @@ export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceSta
  */
 const RELOAD_QUIET_MS = 250;
 
+/** Longest a state report waits for the VIP removal it follows (rtnetlink answers in about a millisecond). */
+const REPORT_WAIT_MS = 2000;
+
 /** Everything the VRRP side runs, built from one configuration and rebuilt piecewise at reload. */
 export class VrrpSide {
   private runner: TrackScriptRunner | undefined;
@@ -83,6 +87,8 @@ export class VrrpSide {
   private readonly gcWatch = new GcWatch();
   /** Forks every track and notify script, so that this process never forks (scripts/launcher.ts). */
   private readonly launcher: ScriptLauncher;
+  /** State reports to the parent, in order (a report leaving MASTER waits for the VIPs to go). */
+  private reports: Promise<void> = Promise.resolve();
 
   private constructor(
     private config: Config,
@@ -92,6 +98,7 @@ export class VrrpSide {
     private readonly links: LinkWatcher,
     private readonly announcer: Announcer,
     private readonly report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
+    private readonly takeover: IpvsTakeover,
   ) {
     this.launcher = new ScriptLauncher({ warn: (m) => log.warn(m) });
   }
@@ -101,9 +108,10 @@ export class VrrpSide {
     options: DaemonOptions,
     log: Logger,
     report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
+    takeover: IpvsTakeover = new IpvsTakeover(log),
   ): Promise<VrrpSide> {
     const [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
-    const side = new VrrpSide(config, options, log, addresses, links, announcer, report);
+    const side = new VrrpSide(config, options, log, addresses, links, announcer, report, takeover);
     side.diagnostics = diagnostics;
     try {
       await side.startEngine();
@@ -156,6 +164,7 @@ export class VrrpSide {
         log: this.log,
         keepVipsOnStop: this.options.dontReleaseVrrp && !this.options.releaseVips,
         scripts: this.runner,
+        takeover: this.takeover,
         hooks: {
           // The notifier is looked up at each event: a reload may replace it.
           onNotify: (ev) => this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority),
@@ -168,20 +177,24 @@ export class VrrpSide {
           onStateChange: (ev) => {
             this.syncFirewall();
             // The checker child hears it a moment later (setImmediate, order kept): serialising the IPC
-            // message must not delay the VIPs and GARPs the same transition has just queued.
+            // message must not delay the VIPs and GARPs the same transition has just queued. Leaving
+            // MASTER, it hears it once the VIPs are gone, so that it removes their virtual servers
+            // after them (a VIP without its virtual server answers with resets; issue #17).
             const msg = { ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) };
-            setImmediate(() => this.report(msg));
+            setImmediate(() => this.reportInOrder(msg, ev.from === 'MASTER' ? ev.vipWorkDone() : undefined));
           },
         },
         onGroupState: (ev) => this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
       },
     );
     this.runner?.start();
+    this.configureSyncDaemon();
     // keepalived checks every notify script at load and then sums up script security once.
     this.notifier.checkScripts(configuredNotifyScripts({ vrrpInstances: this.config.vrrpInstances, vrrpSyncGroups: this.config.vrrpSyncGroups, virtualServers: [] }));
     preparer.reportSecurity?.('vrrp');
     await this.openFirewallIfNeeded();
     this.reportAll();
+    await this.reports;
   }
 
   /**
@@ -222,10 +235,24 @@ export class VrrpSide {
     this.firewall.update(this.firewallInstances()).catch((e: unknown) => this.log.error(`no_accept firewall: ${(e as Error).message}`));
   }
 
+  /** lvs_sync_daemon follows its instance from this process, as keepalived's VRRP process does. */
+  private configureSyncDaemon(): void {
+    this.takeover.configure(this.config, (name) => this.engine?.instances.get(name)?.state === 'MASTER');
+  }
+
+  /** Sends a state report after the earlier ones, and after `after` (bounded: a report is never lost). */
+  private reportInOrder(msg: Omit<InstanceStateMessage, 'type' | 'at'>, after?: Promise<void>): void {
+    const waited = after && Promise.race([after, new Promise<void>((r) => setTimeout(r, REPORT_WAIT_MS).unref())]);
+    this.reports = this.reports
+      .then(() => waited)
+      .then(() => this.report(msg))
+      .catch((e: unknown) => this.log.error(`cannot report ${msg.instance} ${msg.state} to the parent: ${(e as Error).message}`));
+  }
+
   /** Every instance's current state, so the checker child starts from the full picture. */
   private reportAll(): void {
     for (const [name, inst] of this.engine?.instances ?? []) {
-      this.report({ ...this.identityOf(name), state: inst.state, vips: inst.spec.vips.map((v) => v.address) });
+      this.reportInOrder({ ...this.identityOf(name), state: inst.state, vips: inst.spec.vips.map((v) => v.address) });
     }
   }
 
@@ -279,8 +306,11 @@ export class VrrpSide {
     // then the instances gone from the configuration, which the checker side must forget.
     this.reportAll();
     for (const name of removed) {
-      if (!this.engine.instances.has(name)) this.report({ ...this.identityOf(name), state: 'DELETED', vips: [] });
+      if (!this.engine.instances.has(name)) this.reportInOrder({ ...this.identityOf(name), state: 'DELETED', vips: [] });
     }
+    this.configureSyncDaemon();
+    // Reported before reload-done, so the checker child knows the new instances when it reloads.
+    await this.reports;
     this.retired = undefined;
   }
 
@@ -307,6 +337,8 @@ export class VrrpSide {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // keepalived stop_vrrp: the sync daemon stops before the VIPs are released.
+    await this.takeover.stop();
     await this.engine?.stop();
     // After the VIPs are gone, as keepalived removes its table last.
     await this.firewall?.close().catch((e: unknown) => this.log.error(`no_accept firewall: ${(e as Error).message}`));

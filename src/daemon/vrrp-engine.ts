@@ -6,7 +6,15 @@
 import type { Config, VrrpInstance as VrrpInstanceConfig, VrrpSyncGroup } from '../config/model.js';
 import type { AddressManager, Announcer, LinkState, LinkWatcher, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from '../vrrp/addr.js';
-import { VrrpInstance, type InstanceHooks, type InstanceSpec, type InstanceStats, type StateChangeEvent, type VipSpare } from '../vrrp/instance.js';
+import {
+  VrrpInstance,
+  type InstanceHooks,
+  type InstanceSpec,
+  type InstanceStats,
+  type StateChangeEvent,
+  type TakeoverHooks,
+  type VipSpare,
+} from '../vrrp/instance.js';
 import { VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_MAX_ADDRESSES } from '../vrrp/packet.js';
 import { machineConfig, type TrackerSpec } from '../vrrp/state-machine.js';
 import { syncGroupStep, type SyncGroupState } from '../vrrp/sync-group.js';
@@ -48,6 +56,8 @@ export interface EngineOptions {
   scripts?: TrackScriptSource | undefined;
   /** Seams for notify scripts/FIFO and for checkers/IPVS (onStateChange). */
   hooks?: InstanceHooks | undefined;
+  /** IPVS work around the VIPs of a takeover (daemon/ipvs-takeover.ts). */
+  takeover?: TakeoverHooks | undefined;
 }
 
 interface TrackerBinding {
@@ -219,6 +229,7 @@ export class VrrpEngine {
       announcer: this.adapters.announcer,
       log: this.log,
       hooks: this.hooksFor(),
+      takeover: this.options.takeover,
       onTransitions: (i, ts) => this.afterTransitions(i, ts),
       onLateTimer: (i, kind, lateMs, deadline) => this.lateTimers.report(i.name, kind, lateMs, deadline),
     });

@@ -52,6 +52,11 @@ export interface StateChangeEvent {
   vips: VirtualAddress[];
   /** Set when the instance left the configuration at reload (to: 'STOP', reason 'deleted'). */
   deleted?: true | undefined;
+  /**
+   * Resolves when the VIP work queued so far is done; called after the step (e.g. from setImmediate),
+   * it includes the VIP removal of a step that left MASTER.
+   */
+  vipWorkDone(): Promise<void>;
 }
 
 /** Says whether a VIP must stay on the interface (at reload: another instance here holds it as MASTER). */
@@ -78,6 +83,21 @@ export interface InstanceHooks {
   onPriorityChange?: ((ev: { instance: string; from: number; to: number; state: VrrpState }) => void) | undefined;
 }
 
+/**
+ * IPVS work tied to a takeover, in keepalived's order (vrrp_state_become_master / vrrp_state_leave_master):
+ * the virtual servers of the VIPs go into the kernel before the VIPs arrive (a segment to a VIP that has
+ * no virtual server yet would be answered by this node's own stack with a reset), and the IPVS sync
+ * daemon becomes master after the VIPs were added and backup before they are removed.
+ */
+export interface TakeoverHooks {
+  /** Before the VIPs are added; resolves (never rejects) when the VIPs may be added. */
+  beforeVipsAdded(instance: string): Promise<void>;
+  /** After the VIPs were added. */
+  afterVipsAdded(instance: string): void;
+  /** Leaving MASTER, before the VIPs are removed; resolves (never rejects) when they may be removed. */
+  beforeVipsRemoved(instance: string): Promise<void>;
+}
+
 export interface InstanceDeps {
   timers: TimerHost;
   transport: Pick<VrrpTransport, 'send'>;
@@ -85,6 +105,7 @@ export interface InstanceDeps {
   announcer: Announcer;
   log: Logger;
   hooks?: InstanceHooks | undefined;
+  takeover?: TakeoverHooks | undefined;
   /** Called with the transitions of one step, after its actions ran (the engine's sync-group hook). */
   onTransitions?: ((instance: VrrpInstance, transitions: { from: VrrpState; to: VrrpState; reason: string }[]) => void) | undefined;
   /** Called when a timer ran LATE_TIMER_MS or more after its deadline (the engine explains and logs it). */
@@ -382,17 +403,26 @@ export class VrrpInstance {
         // The advert goes on the wire before the VIPs are added (keepalived vrrp_state_goto_master).
         const sending = [...this.sends];
         const vips = this.spec.vips;
+        const takeover = this.deps.takeover;
         this.queueVipWork(async () => {
           await Promise.allSettled(sending);
+          // IPVS ready before the first packet to the VIP can arrive (TakeoverHooks).
+          if (takeover) await takeover.beforeVipsAdded(this.name).catch(() => undefined);
           await this.addAll(vips);
+          takeover?.afterVipsAdded(this.name);
         });
         break;
       case 'removeVips': {
         if (a.reason === 'stop' && this.spec.keepVipsOnStop) break;
+        // At start there was no MASTER to leave; at stop the daemon stops the sync daemon itself first.
+        const takeover = a.reason === 'init' || a.reason === 'stop' ? undefined : this.deps.takeover;
         const spare = this.spare;
         const vips = spare ? this.spec.vips.filter((v) => !spare(v)) : this.spec.vips;
         this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
-        this.queueVipWork(() => this.removeAll(vips));
+        this.queueVipWork(async () => {
+          if (takeover) await takeover.beforeVipsRemoved(this.name).catch(() => undefined);
+          await this.removeAll(vips);
+        });
         break;
       }
       case 'announce':
@@ -428,6 +458,7 @@ export class VrrpInstance {
             priority: this.ms.effectivePriority,
             vips: this.spec.vips,
             ...(a.reason === 'deleted' ? { deleted: true as const } : {}),
+            vipWorkDone: () => this.vipWork,
           });
         } catch (e) {
           this.log.error(`(${this.name}) state change hook failed: ${(e as Error).message}`);

@@ -4,11 +4,15 @@
 //   (the checker installs a virtual server whose address is a VIP only while its instance is
 //   MASTER, unless lvs_program_on_all_nodes; a respawned checker first gets an instance-states
 //   snapshot so it never waits a full advert interval to learn who is MASTER)
+//   checker child ──ipvs-staged──► parent ──ipvs-staged──► VRRP child
+//   (the rows of every MASTER-gated virtual server, kept current by the checker, so that the VRRP
+//   child installs them itself before it adds the VIPs; a respawned VRRP child gets them all at once)
 //   parent ──reload──► children (SIGHUP on the parent) ──reload-done──► parent (READY=1 after all)
 //   parent ──dump──► children (USR1/USR2/STATS_CLEAR/JSON on the parent); requests get the data back
 //   child ──ready──► parent once initialised (parent sends READY=1 to systemd after all are ready)
 
 import type { AddressFamily } from '../../config/model.js';
+import type { IpvsOp } from '../../ipvs/ops.js';
 import type { Message } from './ipc.js';
 
 export type InstanceState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP' | 'DELETED';
@@ -26,10 +30,28 @@ export interface InstanceStateMessage {
   at: number;
 }
 
+/** One MASTER-gated virtual server, as the VRRP child installs it before its instance's VIPs. */
+export interface StagedService {
+  /** serviceKeyId of the virtual server. */
+  id: string;
+  /** The instances whose MASTER state installs it; empty: no longer staged. */
+  owners: string[];
+  /** add-service then add-dest ops: the rows the checkers want in the kernel now. */
+  ops: IpvsOp[];
+}
+
+/** Changes to the staged virtual servers; `reset`: these are all of them (forget the others). */
+export interface IpvsStagedMessage {
+  type: 'ipvs-staged';
+  reset?: true | undefined;
+  services: StagedService[];
+}
+
 export type DumpKind = 'data' | 'stats' | 'stats-clear' | 'json';
 
 export type ParentToChild =
   | InstanceStateMessage
+  | IpvsStagedMessage
   | { type: 'instance-states'; states: InstanceStateMessage[] }
   | { type: 'reload' }
   /** Request: answered with the dump as plain data (the parent writes the file). */
@@ -47,6 +69,7 @@ export type ChildToParent =
   | { type: 'ready' }
   | { type: 'reload-done'; ok: boolean; error?: string | undefined }
   | InstanceStateMessage
+  | IpvsStagedMessage
   /** A child that wants the daemon to stop (e.g. fatal configuration problem at reload). */
   | { type: 'fatal'; reason: string };
 
@@ -79,3 +102,35 @@ export class InstanceStateRelay {
 }
 
 export type { Message };
+
+/** The staged virtual servers by id, as the last `ipvs-staged` messages left them. */
+export class StagedServices {
+  private readonly byId = new Map<string, StagedService>();
+
+  apply(msg: IpvsStagedMessage): void {
+    if (msg.reset) this.byId.clear();
+    for (const s of msg.services) {
+      if (s.owners.length === 0) this.byId.delete(s.id);
+      else this.byId.set(s.id, s);
+    }
+  }
+
+  /** Everything, as one message (for a VRRP child that starts or restarts). */
+  snapshot(): IpvsStagedMessage {
+    return { type: 'ipvs-staged', reset: true, services: [...this.byId.values()] };
+  }
+
+  /** The ops that install `instance`'s virtual servers, in service order. */
+  opsFor(instance: string): IpvsOp[] {
+    const ops: IpvsOp[] = [];
+    for (const s of this.byId.values()) if (s.owners.includes(instance)) ops.push(...s.ops);
+    return ops;
+  }
+
+  /** How many virtual servers `instance` installs. */
+  countFor(instance: string): number {
+    let n = 0;
+    for (const s of this.byId.values()) if (s.owners.includes(instance)) n++;
+    return n;
+  }
+}

@@ -11,11 +11,12 @@
 //           the checker removes IPVS entries) → pid file removed → exit code
 //   USR1 / USR2 / STATS_CLEAR / JSON  `dump` requests to the children → the dump file, mode 0600
 //   VRRP `instance-state` → forwarded to the checker child (and replayed to a respawned one)
+//   checker `ipvs-staged` → forwarded to the VRRP child (and replayed to a respawned one)
 
 import type { GlobalDefs } from '../../config/model.js';
 import { writeDump, renderJsonDump, type DumpFileKind } from './dump.js';
 import type { ChildToParent, DumpKind, DumpReply, InstanceStateMessage, ParentToChild } from './messages.js';
-import { InstanceStateRelay } from './messages.js';
+import { InstanceStateRelay, StagedServices } from './messages.js';
 import { acquirePidFile, type PidFile } from './pidfile.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { installSignalHandlers, type SignalTarget } from './signals.js';
@@ -67,6 +68,7 @@ export function startParent(o: ParentOptions): ParentHandle {
   const log = o.log;
   const notifier = o.notifier ?? createNotifier({ warn: (m) => log.warn(m) });
   const relay = new InstanceStateRelay();
+  const staged = new StagedServices();
   const ready = new Set<string>();
   let announcedReady = false;
   let fatalReason: string | undefined;
@@ -90,6 +92,7 @@ export function startParent(o: ParentOptions): ParentHandle {
     onSpawn: (name, _pid, respawn) => {
       ready.delete(name);
       if (name === VRRP_CHILD && respawn) relay.clear();
+      if (name === VRRP_CHILD) supervisor.send(name, staged.snapshot());
       if (name === CHECKER_CHILD) supervisor.send(name, relay.snapshot());
     },
     onChildExit: (name) => {
@@ -110,6 +113,10 @@ export function startParent(o: ParentOptions): ParentHandle {
             supervisor.send(CHECKER_CHILD, msg);
             if (announcedReady) notifier.status(statusLine());
           }
+          break;
+        case 'ipvs-staged':
+          staged.apply(msg);
+          supervisor.send(VRRP_CHILD, msg);
           break;
         case 'reload-done':
           reloadWaiters.get(name)?.({ ok: msg.ok, error: msg.error });

@@ -14,6 +14,7 @@ import type { IpvsOp } from '../../../src/ipvs/ops.js';
 import { IpvsError, type ServiceEntry, type SyncDaemon, type Timeouts } from '../../../src/ipvs/types.js';
 import type { VrrpState } from '../../../src/vrrp/state-machine.js';
 import type { DaemonHooks } from '../../../src/daemon/run.js';
+import type { IpvsStagedMessage } from '../../../src/daemon/process/messages.js';
 
 // The hook fits runDaemon's onEngine seam (checked by tsc).
 export const fitsOnEngine: DaemonHooks['onEngine'] = attachCheckers({ dontReleaseIpvs: false, vrrpOnly: false });
@@ -310,10 +311,10 @@ describe('CheckersRuntime', () => {
     expect(kernel.table()).toEqual([]);
   });
 
-  it('lvs_flush and lvs_timeouts at start; the sync daemon follows the instance', async () => {
+  it('lvs_flush and lvs_timeouts at start; a sync daemon without an instance runs as backup here, one with an instance is left to the VRRP child', async () => {
     const kernel = new FakeKernel();
     kernel.entries.push(structuredClone(FOREIGN));
-    const text = LAB.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0 VI_1');
+    const text = LAB.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0');
     const engine = new FakeEngine({ VI_1: 'BACKUP' });
     const { rt, start } = make(text, engine, kernel, new Set());
     await start();
@@ -321,12 +322,89 @@ describe('CheckersRuntime', () => {
     expect(kernel.table().some((l) => l.startsWith('10.1.1.1'))).toBe(false);
     expect(kernel.timeouts).toEqual({ tcp: 100, tcpFin: 120, udp: 30 });
     await until(() => kernel.daemons.length === 1);
-    expect(kernel.daemons[0]).toMatchObject({ state: 'backup', mcastInterface: 'eth0', syncId: 10 });
-    engine.set('VI_1', 'MASTER');
-    await until(() => kernel.daemons[0]?.state === 'master');
-    expect(kernel.daemons.length).toBe(1);
+    expect(kernel.daemons[0]).toMatchObject({ state: 'backup', mcastInterface: 'eth0', syncId: 0 });
     await rt.stop();
     expect(kernel.daemons).toEqual([]);
+
+    // keepalived: lvs_sync_daemon naming an instance is driven by the VRRP process (daemon/ipvs-takeover.ts).
+    const other = new FakeKernel();
+    const withInstance = make(text.replace('lvs_sync_daemon eth0', 'lvs_sync_daemon eth0 VI_1'), engine, other, new Set());
+    await withInstance.start();
+    engine.set('VI_1', 'MASTER');
+    await withInstance.rt.synced();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(other.daemons).toEqual([]);
+    await withInstance.rt.stop();
+    // With -C (no VRRP engine) the checker runs it, as backup.
+    const checkOnly = make(text.replace('lvs_sync_daemon eth0', 'lvs_sync_daemon eth0 VI_1'), undefined, other, new Set());
+    await checkOnly.start();
+    await until(() => other.daemons.length === 1);
+    expect(other.daemons[0]).toMatchObject({ state: 'backup', syncId: 10 });
+    await checkOnly.rt.stop();
+  });
+
+  it('stages the rows of MASTER-gated virtual servers for the VRRP child: all at first, then only what changed', async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const alive = new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']);
+    const staged: IpvsStagedMessage[] = [];
+    const rt = new CheckersRuntime(config(LAB), createMemoryLogger(), {}, {
+      openIpvs: async () => kernel,
+      startHost: inThreadHost(alive),
+      retryMs: 50,
+      onStaged: (m) => void staged.push(structuredClone(m)),
+    });
+    runtimes.push(rt);
+    await rt.start(engine);
+    const destsIn = (m: IpvsStagedMessage | undefined) =>
+      (m?.services[0]?.ops ?? []).flatMap((op) => (op.op === 'add-dest' ? [`${op.dest.address}:${op.dest.port}/${op.dest.weight}`] : [])).sort();
+    await until(() => destsIn(staged.at(-1)).length === 2);
+    // Only the VIP's virtual server, owned by VI_1, as add-service + add-dest ops; never the ungated one.
+    expect(staged[0]).toMatchObject({ type: 'ipvs-staged', reset: true });
+    const last = staged.at(-1)!;
+    expect(last.services.map((s) => [s.id, s.owners])).toEqual([['tcp/inet/192.168.60.200/8080', ['VI_1']]]);
+    expect(last.services[0]!.ops.map((o) => o.op)).toEqual(['add-service', 'add-dest', 'add-dest']);
+    expect(destsIn(last)).toEqual(['192.168.60.121:8080/1', '192.168.60.122:8080/1']);
+    // On the backup nothing of it is in the kernel: the VRRP child installs it at a takeover.
+    expect(kernel.table().some((l) => l.startsWith('192.168.60.200'))).toBe(false);
+
+    // A real server fails: one delta with the pool as it is now.
+    const count = staged.length;
+    alive.delete('192.168.60.121');
+    await until(() => staged.length > count && destsIn(staged.at(-1)).length === 1);
+    expect(staged.at(-1)!.reset).toBeUndefined();
+    expect(destsIn(staged.at(-1))).toEqual(['192.168.60.122:8080/1']);
+
+    // A reload that drops the virtual server unstages it.
+    await rt.reload(config(LAB.replace('virtual_server 192.168.60.200 8080', 'virtual_server 192.168.60.201 8080')));
+    await until(() => staged.some((m) => m.services.some((s) => s.id === 'tcp/inet/192.168.60.200/8080' && s.owners.length === 0)));
+  });
+
+  it("never deletes gated rows the VRRP child installed at a takeover it has not reported yet; removes them once it leaves MASTER", async () => {
+    const kernel = new FakeKernel();
+    const engine = new FakeEngine({ VI_1: 'BACKUP' });
+    const alive = new Set(['192.168.60.121', '192.168.60.122', '10.9.9.10']);
+    const { rt, start } = make(LAB, engine, kernel, alive);
+    await start();
+    await until(() => kernel.table().some((l) => l.startsWith('10.9.9.9')));
+    await rt.synced();
+    // The VRRP child, MASTER a moment ago, installed the staged rows; this side still believes BACKUP.
+    const vip: ServiceEntry = {
+      service: { key: { kind: 'addr', family: 'inet', protocol: 'tcp', address: '192.168.60.200', port: 8080 }, scheduler: 'rr', flags: 0, timeout: 0, netmask: '255.255.255.255' },
+      destinations: [{ family: 'inet', address: '192.168.60.121', port: 8080, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+    };
+    kernel.entries.push(structuredClone(vip));
+    alive.delete('192.168.60.122'); // a health change asks for a sync meanwhile
+    await rt.synced();
+    await new Promise((r) => setTimeout(r, 200));
+    await rt.synced();
+    expect(kernel.table()).toContain('192.168.60.200:8080 192.168.60.121:8080/1');
+    // The MASTER state arrives: adopted in place. Leaving MASTER: removed.
+    engine.set('VI_1', 'MASTER');
+    await rt.synced();
+    expect(kernel.table().some((l) => l.startsWith('192.168.60.200:8080 192.168.60.121:8080/1'))).toBe(true);
+    engine.set('VI_1', 'BACKUP');
+    await until(() => !kernel.table().some((l) => l.startsWith('192.168.60.200')));
   });
 
   it('reload: a removed virtual server leaves IPVS, a new one appears, a failed real server is not re-added', async () => {
@@ -522,7 +600,7 @@ describe('CheckersRuntime.reload', () => {
 
   it('lvs_flush is not run again; lvs_timeouts and lvs_sync_daemon follow the new file; unchanged ones cost nothing', async () => {
     const kernel = new FakeKernel();
-    const base = RELOAD.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0 VI_1');
+    const base = RELOAD.replace('router_id T', 'router_id T\n  lvs_flush\n  lvs_timeouts tcp 100 udp 30\n  lvs_sync_daemon eth0');
     const t = make(base, new FakeEngine({ VI_1: 'BACKUP' }), kernel, new Set(['10.9.9.10']));
     await t.start();
     await until(() => kernel.daemons.length === 1 && kernel.table().length === 1);
@@ -538,7 +616,7 @@ describe('CheckersRuntime.reload', () => {
     await t.settle();
     expect(kernel.flushes).toBe(1);
     expect(kernel.timeouts.tcp).toBe(200);
-    expect(kernel.daemons).toEqual([expect.objectContaining({ state: 'backup', mcastInterface: 'eth1', syncId: 10 })]);
+    expect(kernel.daemons).toEqual([expect.objectContaining({ state: 'backup', mcastInterface: 'eth1', syncId: 0 })]);
     expect(since.requests()).toEqual(['setTimeouts', 'stopDaemon', 'startDaemon']);
 
     await t.rt.reload(config(RELOAD));

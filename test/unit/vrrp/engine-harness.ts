@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/config/index.js';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import { VrrpEngine, type EngineAdapters, type TrackScriptSource } from '../../../src/daemon/vrrp-engine.js';
 import type { AddressManager, Announcer, Family, LinkState, LinkWatcher, ReceivedPacket, TransportOptions, VirtualAddress, VrrpTransport } from '../../../src/net/types.js';
-import type { StateChangeEvent } from '../../../src/vrrp/instance.js';
+import type { StateChangeEvent, TakeoverHooks } from '../../../src/vrrp/instance.js';
 import { FakeTimers, type TimerHost } from '../../../src/vrrp/timers.js';
 
 export const LATENCY_MS = 0.1;
@@ -75,6 +75,8 @@ export class Node {
   private linkHandlers: ((l: LinkState) => void)[] = [];
   private removedHandlers: ((f: Family, a: string, i: number) => void)[] = [];
   log = createMemoryLogger();
+  /** IPVS work around the VIPs (the daemon's IpvsTakeover), when a test gives one. */
+  takeover: TakeoverHooks | undefined;
   /** The GC adapter's answer to "what paused the process" (none by default). */
   explainStall: EngineAdapters['explainStall'];
   engine!: VrrpEngine;
@@ -136,6 +138,7 @@ export class Node {
       keepVipsOnStop: false,
       scripts,
       hooks: { onNotify: (ev) => void this.notifies.push(ev), onStateChange: (ev) => void this.changes.push(ev) },
+      takeover: this.takeover,
     });
   }
   async reload(conf: string, scripts?: TrackScriptSource): Promise<void> {

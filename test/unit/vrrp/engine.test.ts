@@ -79,6 +79,65 @@ describe('VrrpEngine on a fake wire', () => {
     expect(firstB.at - stopAt).toBeCloseTo(648.4375 + LATENCY_MS, 3);
   });
 
+  it("takeover order: advert, virtual servers, VIPs, sync daemon master; leaving: sync daemon backup, VIPs removed, then the state is done", async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    const b = new Node(wire, '192.168.60.112');
+    const events: string[] = [];
+    const vip = (n: Node) => (n.vips.has('192.168.60.200') ? 'VIP here' : 'no VIP');
+    let release: () => void = () => undefined;
+    b.takeover = {
+      beforeVipsAdded: async (i) => {
+        events.push(`${i} IPVS install (${vip(b)}, ${wire.adverts('192.168.60.112').filter((x) => x.priority === 90).length} adverts sent)`);
+        // The kernel answers later: the VIPs wait for it.
+        await new Promise<void>((r) => (release = r));
+        events.push(`${i} IPVS ready (${vip(b)})`);
+      },
+      afterVipsAdded: (i) => void events.push(`${i} sync daemon master (${vip(b)})`),
+      beforeVipsRemoved: async (i) => void events.push(`${i} sync daemon backup (${vip(b)})`),
+    };
+    await a.start(conf(150));
+    await b.start(conf(90));
+    await run(t, 5000);
+    expect(events).toEqual([]); // B never was MASTER: nothing to install or to leave
+    a.setLink(false);
+    await run(t, 4000);
+    expect(b.state()).toBe('MASTER');
+    expect(events).toEqual(['VI_1 IPVS install (no VIP, 1 adverts sent)']);
+    expect(b.vips.size).toBe(0);
+    release();
+    await run(t, 10);
+    expect(events).toEqual(['VI_1 IPVS install (no VIP, 1 adverts sent)', 'VI_1 IPVS ready (no VIP)', 'VI_1 sync daemon master (VIP here)']);
+    // A comes back and preempts: B leaves MASTER; the state change's VIP work ends with the VIP gone.
+    a.setLink(true);
+    await run(t, 5000);
+    expect(b.state()).toBe('BACKUP');
+    expect(events.at(-1)).toBe('VI_1 sync daemon backup (VIP here)');
+    const left = b.changes.find((c) => c.from === 'MASTER');
+    expect(left).toBeDefined();
+    await left!.vipWorkDone();
+    expect(b.vips.size).toBe(0);
+  });
+
+  it('a takeover hook that fails never keeps the VIPs away', async () => {
+    const t = new FakeTimers();
+    const wire = new Wire(t);
+    const a = new Node(wire, '192.168.60.111');
+    a.takeover = {
+      beforeVipsAdded: () => Promise.reject(new Error('boom')),
+      afterVipsAdded: () => undefined,
+      beforeVipsRemoved: () => Promise.reject(new Error('boom')),
+    };
+    await a.start(conf(150));
+    await run(t, 5000);
+    expect(a.state()).toBe('MASTER');
+    expect([...a.vips.keys()]).toEqual(['192.168.60.200']);
+    a.setLink(false);
+    await run(t, 10);
+    expect(a.vips.size).toBe(0);
+  });
+
   it('keeps the advert timer exact when callbacks run late', async () => {
     const inner = new FakeTimers();
     const late: TimerHost = { now: () => inner.now(), at: (d, fn) => inner.at(d + 3, fn) };
