@@ -6,7 +6,10 @@
 //   (a) link loss: gap from A's last advert to B's first advert, minus the ideal Master_Down_Interval
 //       (3 × 1 s + (256 − 90)/256 s = 3648.4375 ms);
 //   (b) graceful stop: gap from A's priority-0 advert to B's first advert, minus Skew_Time (648.4375 ms);
-//   (c) B entering MASTER (its first advert) → VIP present (ip monitor) and → first GARP on the wire.
+//   (c) B entering MASTER (its first advert) → VIP present (ip monitor) and → first GARP on the wire;
+//       for lvskeeper also → the VIP's virtual server in IPVS, which it installs before the VIP (its log:
+//       from the takeover's first advert to the kernel's last answer; keepalived's is always installed).
+//       Run it in the kernel VM for a figure with IPVS: sh scripts/in-vm.sh node bench/failover.mjs
 // Usage: sudo node bench/failover.mjs [--n 10] [--only keepalived|lvskeeper] [--write]
 //   --write replaces the "## VRRP failover" section of BENCHMARKS.md with the results.
 //   BENCH_KEEP=1 keeps the run's directory (configs, the tshark capture in B) and prints its path.
@@ -65,11 +68,17 @@ function topoUp() {
   }
 }
 
+// A virtual server on the VIP with two real servers that never answer: inhibit_on_failure keeps them
+// at weight 0, so the takeover installs a service and two destinations (keepalived runs -P: VRRP only).
+const VIRTUAL_SERVER = `virtual_server ${VIP} 80 {\n  delay_loop 5\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  inhibit_on_failure\n${['10.88.0.31', '10.88.0.32']
+  .map((rs) => `  real_server ${rs} 80 {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n`)
+  .join('')}}\n`;
+
 function conf(dir, name, prio) {
   const p = join(dir, `${name}.conf`);
   writeFileSync(
     p,
-    `global_defs {\n  router_id ${name}\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 88\n  priority ${prio}\n  advert_int 1\n  authentication {\n    auth_type PASS\n    auth_pass b3nch\n  }\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n`,
+    `global_defs {\n  router_id ${name}\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 88\n  priority ${prio}\n  advert_int 1\n  authentication {\n    auth_type PASS\n    auth_pass b3nch\n  }\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n${VIRTUAL_SERVER}`,
   );
   return p;
 }
@@ -215,7 +224,10 @@ async function runImpl(impl, dir) {
   const bMac = rows.find((r) => r.src === IP.b)?.mac;
   const advA = rows.filter((r) => r.src === IP.a && r.prio !== undefined);
   const advB = rows.filter((r) => r.src === IP.b && r.prio !== undefined && r.prio > 0);
-  const result = { impl, linkLoss: [], stop: [], vip: [], garp: [] };
+  const result = { impl, linkLoss: [], stop: [], vip: [], garp: [], ipvs: [], ipvsMissing: 0 };
+  // lvskeeper's B says how long the virtual server took, from its takeover advert (ipvs-takeover.ts).
+  for (const m of b.out.matchAll(/\(VI_1\) \d+ virtual servers? ready in IPVS before the VIPs \(([\d.]+) ms\)/g)) result.ipvs.push(Number(m[1]));
+  result.ipvsMissing = [...b.out.matchAll(/\(VI_1\) virtual servers not installed before the VIPs/g)].length;
   const takeover = (firstB) => {
     const add = adds.find((t) => t >= firstB.t - 100 && t < firstB.t + 2000);
     const garp = rows.find((r) => r.garp && r.mac === bMac && r.t >= firstB.t - 100 && r.t < firstB.t + 2000);
@@ -240,6 +252,12 @@ async function runImpl(impl, dir) {
   return result;
 }
 
+function ipvsCell(r) {
+  if (r.impl === 'keepalived') return 'always installed';
+  if (r.ipvs.length > 0) return `${fmt(median(r.ipvs))} ms (${r.ipvs.length})`;
+  return r.ipvsMissing > 0 ? 'no ip_vs here' : 'n/a';
+}
+
 function fmt(x) {
   return Number.isFinite(x) ? x.toFixed(1) : 'n/a';
 }
@@ -257,11 +275,11 @@ async function main() {
     if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
   }
   const lines = [
-    '| implementation | (a) link-loss gap − ideal 3648.4 ms | (b) stop gap − skew 648.4 ms | (c) MASTER → VIP present | (c) MASTER → first GARP | takeovers (a/b) |',
-    '|---|---|---|---|---|---|',
+    '| implementation | (a) link-loss gap − ideal 3648.4 ms | (b) stop gap − skew 648.4 ms | (c) MASTER → virtual servers ready | (c) MASTER → VIP present | (c) MASTER → first GARP | takeovers (a/b) |',
+    '|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.impl === 'keepalived' ? 'keepalived 2.2.7' : 'lvskeeper'} | ${fmt(median(r.linkLoss))} ms | ${fmt(median(r.stop))} ms | ${fmt(median(r.vip))} ms | ${fmt(median(r.garp))} ms | ${r.linkLoss.length}/${r.stop.length} |`,
+        `| ${r.impl === 'keepalived' ? 'keepalived 2.2.7' : 'lvskeeper'} | ${fmt(median(r.linkLoss))} ms | ${fmt(median(r.stop))} ms | ${ipvsCell(r)} | ${fmt(median(r.vip))} ms | ${fmt(median(r.garp))} ms | ${r.linkLoss.length}/${r.stop.length} |`,
     ),
   ];
   const table = lines.join('\n');
@@ -276,8 +294,9 @@ Command: \`sudo npm run bench:failover -- --n ${N} --write\` (bench/failover.mjs
 namespaces, A priority 150 and B priority 90, VRRPv2 with PASS, advert_int 1; medians over ${N} takeovers of each
 kind, measured on the wire (tshark in B) and with \`ip -t monitor address\` in B. (a) A loses carrier: gap from A's
 last advert to B's first, minus the ideal Master_Down_Interval; (b) A gets SIGTERM: gap from A's priority-0 advert
-to B's first advert, minus Skew_Time; (c) from B's first advert as MASTER to the VIP on its interface and to its
-first gratuitous ARP. Run on ${new Date().toISOString().slice(0, 10)}, ${process.version}, a shared 2-CPU host.
+to B's first advert, minus Skew_Time; (c) from B's first advert as MASTER to the VIP's virtual server in IPVS
+(lvskeeper installs it before the VIP; its own log, from its first advert to the kernel's last answer), to the VIP
+on its interface and to its first gratuitous ARP. Run on ${new Date().toISOString().slice(0, 10)}, ${process.version}, a shared 2-CPU host.
 
 ${table}
 `;
