@@ -7,7 +7,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRequest, parseResponse, probeHttp, statusAccepted } from '../../../../src/check/probe/http.js';
+import { buildRequest, probeHttp, statusAccepted } from '../../../../src/check/probe/http.js';
+import { HttpResponseReader, MAX_HEADER_BYTES, type ResponseChecks, type ResponseVerdict } from '../../../../src/check/probe/http-response.js';
 import type { HttpCheckSpec, UrlSpec } from '../../../../src/check/types.js';
 import { close, closedTcpPort, listen, rawServer, signal, target } from './servers.js';
 
@@ -29,6 +30,11 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.write('hello ');
     res.write('from the real server\n');
     res.end();
+  } else if (req.url === '/trickle') {
+    // Headers, then one body byte every 100 ms for as long as the client listens.
+    res.writeHead(200);
+    const t = setInterval(() => res.write('x'), 100);
+    res.on('close', () => clearInterval(t));
   } else if (req.url === '/redirect') {
     res.statusCode = 301;
     res.end();
@@ -114,13 +120,55 @@ describe('HTTP_GET request and response parsing', () => {
     expect(statusAccepted(404, [[400, 404]])).toBe(true);
   });
 
+  /** Feed `chunks` (latin1) to a reader; the verdict as soon as it is known, else at `close`. */
+  function read(chunks: string[], checks: ResponseChecks = {}, close = true): ResponseVerdict | undefined {
+    const reader = new HttpResponseReader(checks);
+    for (const c of chunks) {
+      const v = reader.push(Buffer.from(c, 'latin1'));
+      if (v) return v;
+    }
+    return close ? reader.end() : undefined;
+  }
+  const digest = md5('hello');
+
   it('parses, waits for more, or explains malformed input', () => {
-    expect(parseResponse(Buffer.from('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nab'), false)).toBeUndefined();
-    expect(parseResponse(Buffer.from('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nab'), true)).toBe('connection closed mid-response');
-    expect(parseResponse(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n'), true)).toMatch(/malformed HTTP status line/);
-    expect(parseResponse(Buffer.alloc(0), true)).toBe('no data received');
-    const ok = parseResponse(Buffer.from('HTTP/1.1 503 Busy\r\nX: y\r\n\r\nbody'), true);
-    expect(ok).toMatchObject({ status: 503 });
+    expect(read(['HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nab'], { digest }, false)).toBeUndefined();
+    expect(read(['HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nab'], { digest })).toEqual({ ok: false, reason: 'connection closed mid-response' });
+    expect(read(['HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello and more'], { digest }, false)).toEqual({ ok: true });
+    expect(read(['HTTP/1.0 200 OK\r\nContent-Length: 5x\r\n\r\nhello'], { digest }, false)).toEqual({ ok: false, reason: 'bad Content-Length "5x"' });
+    expect(read(['garbage garbage\r\n\r\n'])).toEqual({ ok: false, reason: 'malformed HTTP status line "garbage garbage"' });
+    expect(read([''])).toEqual({ ok: false, reason: 'no data received' });
+    expect(read(['HTTP/1.1 200 OK\r\nX: y'])).toEqual({ ok: false, reason: 'incomplete HTTP header' });
+    expect(read(['HTTP/1.1 503 Busy\r\nX: y\r\n\r\nbody'])).toEqual({ ok: false, reason: 'HTTP status code error 503' });
+    expect(read(['HTTP/1.1 503 Busy\r\nX: y\r\n\r\nbody'], { statusCodes: [[500, 599]] })).toEqual({ ok: true });
+  });
+
+  it('judges the status line before the headers, and the headers once they are complete', () => {
+    // An SSH banner or a refused status needs nothing more from the server.
+    expect(read(['SSH-2.0-OpenSSH_9.6\r\n'], {}, false)).toEqual({ ok: false, reason: 'malformed HTTP status line "SSH-2.0-OpenSSH_9.6"' });
+    expect(read(['HTTP/1.0 50', '0 Oops\r', '\nServer: x'], {}, false)).toEqual({ ok: false, reason: 'HTTP status code error 500' });
+    // Without digest or regex the body is not needed.
+    expect(read(['HTTP/1.0 200 OK\r\nServer: x\r', '\n', '\r\nmore body to come'], {}, false)).toEqual({ ok: true });
+    expect(read(['HTTP/1.0 200 OK\r\nServer: x\r\n'], {}, false)).toBeUndefined();
+  });
+
+  it('bounds the header', () => {
+    const big = `HTTP/1.0 200 OK\r\nX: ${'a'.repeat(MAX_HEADER_BYTES)}`;
+    expect(read([big.slice(0, 1000), big.slice(1000)], {}, false)).toEqual({ ok: false, reason: `HTTP header larger than ${MAX_HEADER_BYTES} bytes` });
+    const fits = `HTTP/1.0 200 OK\r\nX: ${'a'.repeat(MAX_HEADER_BYTES - 24)}\r\n\r\n`;
+    expect(fits.length).toBe(MAX_HEADER_BYTES);
+    expect(read([fits], {}, false)).toEqual({ ok: true });
+  });
+
+  it('de-chunks a chunked body for the digest, split anywhere', () => {
+    const raw = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nhel\r\n2 \r\nlo\r\n0\r\n\r\n';
+    for (let i = 0; i <= raw.length; i++) {
+      expect(read([raw.slice(0, i), raw.slice(i)], { digest }, false)).toEqual({ ok: true });
+    }
+    expect(read([raw], { digest: md5('other') }, false)).toEqual({ ok: false, reason: `MD5 digest error: got ${digest}` });
+    expect(read(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'], { digest })).toEqual({ ok: false, reason: 'malformed chunked encoding' });
+    expect(read(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhelXX'], { digest })).toEqual({ ok: false, reason: 'malformed chunked encoding' });
+    expect(read(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n'], { digest })).toEqual({ ok: false, reason: 'connection closed mid-response' });
   });
 });
 
@@ -138,13 +186,13 @@ describe('HTTP_GET against misbehaving servers (never a crash, always a reason)'
     expect(r.reason).toMatch(/malformed HTTP status line "garbage garbage"/);
   });
 
-  it('server closing mid-response', async () => {
+  it('server closing mid-response (when the body matters)', async () => {
     const { port, server } = await rawServer((s) => {
       s.write('HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nonly a part');
       setTimeout(() => s.destroy(), 20);
     });
     servers.push(server);
-    const r = await probeHttp(spec(port, [{ path: '/' }]), signal());
+    const r = await probeHttp(spec(port, [{ path: '/', digest: md5('x') }]), signal());
     expect(r).toEqual({ ok: false, reason: 'connection closed mid-response (url /)' });
   });
 
@@ -189,6 +237,13 @@ describe('SSL_GET probe (self-signed certificate, SNI)', () => {
     expect(r).toMatchObject({ ok: true });
     expect((await probeHttp({ ...spec(port, [{ path: '/x' }]), type: 'SSL_GET' }, signal())).reason).toMatch(/status code error 500/);
   });
+
+  it('a trickling body fails at the deadline (connect_timeout), not at the next byte', async () => {
+    const s = { ...spec(port, [{ path: '/trickle', digest: md5(BODY) }]), type: 'SSL_GET' as const, target: target(port, { connectTimeoutMs: 1000 }) };
+    const r = await probeHttp(s, signal());
+    expect(r.ok).toBe(false);
+    expect(r.reason).toMatch(/^read timeout, response incomplete after \d+ bytes \(url \/trickle\)$/);
+  }, 10_000);
 
   it('sends SNI only with enable_sni (sni_name, else the virtualhost)', async () => {
     snis.length = 0;
