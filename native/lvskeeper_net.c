@@ -20,6 +20,15 @@
  *                                   keepalived reads its socket in C at once). Only receive: sends stay on
  *                                   raw-socket.
  *
+ *   openNetlinkReceiver(protocol, groups, receiveBufferBytes, ref, cb)
+ *                                   a netlink socket joined to multicast groups (rtnetlink notifications).
+ *                                   The netlink package aborts the process when its socket overflows: the
+ *                                   kernel flags ENOBUFS, epoll reports EPOLLERR, libuv calls the poll
+ *                                   callback with UV_EBADF, and the package's error path throws a C++
+ *                                   exception nobody catches. Here the pending error is read with recvmsg()
+ *                                   (which clears it), reported as "ENOBUFS: ...", and reading goes on, so the
+ *                                   caller can re-read the state it follows. closeReceiver(h) closes it.
+ *
  *   openMarkedSocket(ipv6, datagram, mark, bindAddress, bindPort)
  *                                   an unconnected TCP/UDP socket carrying SO_MARK (checker fwmark), for
  *                                   net.Socket({ fd }) / dgram bind({ fd }): Node has no setsockopt.
@@ -38,6 +47,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
 #include <net/ethernet.h>
 #include <node_api.h>
 #include <stddef.h>
@@ -380,6 +390,154 @@ static napi_value close_receiver(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- netlink notifications ------------------------------------------------------------------------- */
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/* Reports errno as "CODE: message" (the JS side keys on the code). */
+static void report_errno(receiver_t *r, int err) {
+  char msg[160];
+  const char *code = strerrorname_np(err);
+  snprintf(msg, sizeof msg, "%s: %s", code ? code : "EIO", strerror(err));
+  napi_value argv[1];
+  napi_create_string_utf8(r->env, msg, NAPI_AUTO_LENGTH, &argv[0]);
+  call_js(r, 1, argv);
+}
+
+static void on_netlink_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  receiver_t *r = (receiver_t *)handle->data;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  /* A pending socket error (ENOBUFS) makes epoll report EPOLLERR, and libuv then stops the handle and
+   * passes UV_EBADF. The recvmsg() below returns that error (and clears it): restart the poll and read on. */
+  if (status < 0 && r->fd >= 0) {
+    int rc = uv_poll_start(&r->poll, UV_READABLE, on_netlink_readable);
+    if (rc != 0) {
+      napi_value argv[1];
+      napi_create_string_utf8(env, uv_strerror(rc), NAPI_AUTO_LENGTH, &argv[0]);
+      call_js(r, 1, argv);
+      napi_close_handle_scope(env, scope);
+      return;
+    }
+  }
+  for (int i = 0; i < READS_PER_WAKEUP && r->fd >= 0; i++) {
+    /* The datagram's size first (notifications can exceed any fixed buffer: links with many VFs). */
+    ssize_t size = recv(r->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (size < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if ((err == EAGAIN || err == EWOULDBLOCK) && status < 0 && i == 0) {
+        /* EPOLLERR with no error to read: never spin on it; the caller replaces the socket. */
+        napi_value argv[1];
+        napi_create_string_utf8(env, uv_strerror(status), NAPI_AUTO_LENGTH, &argv[0]);
+        call_js(r, 1, argv);
+        break;
+      }
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      report_errno(r, err);
+      if (err == ENOBUFS) continue; /* the socket is still good: read what it holds */
+      break;
+    }
+    void *data = NULL;
+    napi_value argv[2];
+    napi_get_null(env, &argv[0]);
+    if (napi_create_buffer(env, size > 0 ? (size_t)size : 1, &data, &argv[1]) != napi_ok) break;
+    ssize_t n;
+    do n = recv(r->fd, data, size > 0 ? (size_t)size : 1, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      report_errno(r, err);
+      if (err == ENOBUFS) continue;
+      break;
+    }
+    if (n < size) napi_create_buffer_copy(env, (size_t)n, data, &data, &argv[1]);
+    call_js(r, 2, argv);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* openNetlinkReceiver(protocol: number, groups: number[], receiveBufferBytes: number (0: the kernel's
+ * default), ref: boolean, cb: (err: string | null, datagram?: Buffer) => void): handle */
+static napi_value open_netlink_receiver(napi_env env, napi_callback_info info) {
+  const char *usage = "openNetlinkReceiver(protocol: number, groups: number[], receiveBufferBytes: number, ref: boolean, callback: function)";
+  size_t argc = 5;
+  napi_value argv[5];
+  uint32_t protocol = 0, rcvbuf = 0, ngroups = 0;
+  bool is_array = false, ref = true;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5 || napi_get_value_uint32(env, argv[0], &protocol) != napi_ok || protocol > 31 ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &ngroups) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &rcvbuf) != napi_ok || napi_get_value_bool(env, argv[3], &ref) != napi_ok ||
+      napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)protocol);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  struct sockaddr_nl local;
+  memset(&local, 0, sizeof local);
+  local.nl_family = AF_NETLINK; /* nl_pid 0: the kernel picks a free port id */
+  if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  if (rcvbuf > 0 && rcvbuf <= INT_MAX) {
+    int size = (int)rcvbuf;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* capped by net.core.rmem_max */
+  }
+  for (uint32_t i = 0; i < ngroups; i++) {
+    napi_value v;
+    uint32_t group = 0;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_uint32(env, v, &group) != napi_ok) {
+      close(fd);
+      napi_throw_type_error(env, NULL, usage);
+      return NULL;
+    }
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt(NETLINK_ADD_MEMBERSHIP)", err);
+    }
+  }
+  uv_loop_t *loop = NULL;
+  napi_get_uv_event_loop(env, &loop);
+  receiver_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  r->fd = fd;
+  r->family = AF_NETLINK;
+  r->env = env;
+  napi_create_reference(env, argv[4], 1, &r->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "lvskeeper:netlink", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &r->context);
+  int rc = uv_poll_init_socket(loop, &r->poll, fd);
+  r->poll.data = r;
+  if (rc == 0) rc = uv_poll_start(&r->poll, UV_READABLE, on_netlink_readable);
+  if (rc != 0) {
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->context);
+    close(fd);
+    free(r);
+    napi_throw_error(env, NULL, uv_strerror(rc));
+    return NULL;
+  }
+  if (!ref) uv_unref((uv_handle_t *)&r->poll);
+  napi_value handle;
+  napi_create_external(env, r, finalize_receiver, NULL, &handle);
+  return handle;
+}
+
 /* ---- checker sockets carrying SO_MARK (keepalived's checker "fwmark") -------------------------------- */
 
 /* Like throw_errno, plus a `syscall` property (as Node's own errors have) so callers can tell a failed
@@ -508,6 +666,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"openRaw4Receiver", NULL, open_raw4_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"rawSocketOption", NULL, raw_socket_option, NULL, NULL, NULL, napi_default, NULL},
       {"closeReceiver", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"openNetlinkReceiver", NULL, open_netlink_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"openMarkedSocket", NULL, open_marked_socket, NULL, NULL, NULL, napi_default, NULL},
       {"enterNetworkNamespace", NULL, enter_network_namespace, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -110,7 +110,7 @@ export class VrrpSide {
     report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
     takeover: IpvsTakeover = new IpvsTakeover(log),
   ): Promise<VrrpSide> {
-    const [addresses, links, announcer] = await Promise.all([openAddressManager(), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
+    const [addresses, links, announcer] = await Promise.all([openAddressManager({ warn: (m) => log.warn(m) }), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
     const side = new VrrpSide(config, options, log, addresses, links, announcer, report, takeover);
     side.diagnostics = diagnostics;
     try {

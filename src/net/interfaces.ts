@@ -58,9 +58,9 @@ export async function getLink(name: string, client = sharedRtnl()): Promise<Link
 /**
  * Index and MAC of interfaces by name, kept from RTNLGRP_LINK notifications, so that adding a VIP and the
  * gratuitous ARPs after it need no RTM_GETLINK round trip on a takeover (keepalived keeps its interface
- * list from the same notifications). Any notification about a cached interface (or a lost one: ENOBUFS)
- * drops the entry, and the next look-up asks the kernel again, so a recreated interface or a changed MAC
- * is never announced from stale data.
+ * list from the same notifications). Any notification about a cached interface (or lost ones: ENOBUFS, a
+ * failed and reopened event socket) drops the entry, and the next look-up asks the kernel again, so a
+ * recreated interface or a changed MAC is never announced from stale data.
  */
 export class LinkCache {
   private readonly byName = new Map<string, LinkInfo>();
@@ -96,6 +96,7 @@ export class LinkCache {
       for (const [name, cached] of this.byName) if (name === link.name || cached.index === link.index) this.byName.delete(name);
     });
     events.onError(() => this.invalidate());
+    events.onReopened(() => this.invalidate());
     this.events = events;
   }
 }
@@ -103,7 +104,7 @@ export class LinkCache {
 /** What PrimaryIpv4Cache needs of rtnetlink: requests, and a notification socket for its groups. */
 export interface RtnlSource {
   request: RtnlClient['request'];
-  notifications(groups: number[]): Pick<RtnlClient, 'onMessage' | 'onError'>;
+  notifications(groups: number[]): Pick<RtnlClient, 'onMessage' | 'onError'> & Partial<Pick<RtnlClient, 'onReopened'>>;
 }
 
 const realRtnlSource = (client: RtnlClient): RtnlSource => ({
@@ -181,6 +182,7 @@ export class PrimaryIpv4Cache {
     const events = this.rtnl.notifications([RTNLGRP_IPV4_IFADDR]);
     events.onMessage(({ data }) => this.invalidate(decodeAddress(data)?.ifindex));
     events.onError(() => this.invalidate());
+    events.onReopened?.(() => this.invalidate());
   }
 }
 

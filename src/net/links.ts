@@ -1,6 +1,7 @@
 // LinkWatcher: a getLinks-style dump, then RTNLGRP_LINK notifications. The event socket joins the group
 // *before* the dump so no change between the two is lost; on ENOBUFS (the kernel dropped notifications)
-// the state is re-dumped and any difference is reported as a change.
+// or once a failed event socket has been reopened, the state is re-dumped and any difference is reported
+// as a change.
 
 import { decodeLink, RTM_DELLINK, RTM_NEWLINK, RTNLGRP_LINK, type LinkInfo } from './rtnetlink-codec.js';
 import { dumpLinks } from './interfaces.js';
@@ -19,7 +20,7 @@ function same(a: LinkState | undefined, b: LinkState): boolean {
 
 /** The two rtnetlink sockets a watcher uses (tests pass fakes). */
 export interface LinkWatcherSockets {
-  events: Pick<RtnlClient, 'onMessage' | 'onError' | 'close'>;
+  events: Pick<RtnlClient, 'onMessage' | 'onError' | 'close'> & Partial<Pick<RtnlClient, 'onReopened'>>;
   requests: Pick<RtnlClient, 'request' | 'close'>;
 }
 
@@ -33,7 +34,7 @@ export class RtnlLinkWatcher implements LinkWatcher {
   private notifiedDuringDump: Set<number> | undefined;
 
   constructor(sockets?: LinkWatcherSockets) {
-    this.events = sockets?.events ?? new RtnlClient([RTNLGRP_LINK], true);
+    this.events = sockets?.events ?? new RtnlClient([RTNLGRP_LINK], { ref: true });
     this.requests = sockets?.requests ?? new RtnlClient();
   }
 
@@ -46,6 +47,7 @@ export class RtnlLinkWatcher implements LinkWatcher {
       this.update(toState(l, type === RTM_DELLINK), type === RTM_DELLINK);
     });
     this.events.onError(() => void this.resync());
+    this.events.onReopened?.(() => void this.resync());
     this.notifiedDuringDump = new Set();
     const links = await dumpLinks(this.requests);
     const notified = this.notifiedDuringDump;

@@ -25,6 +25,18 @@ export interface NativeNet {
   /** Idempotent; drop the handle afterwards. */
   closeReceiver(handle: RawReceiverHandle): void;
   /**
+   * A netlink socket joined to `groups` (receiveBufferBytes 0: the kernel default; ref false: it does not
+   * keep the loop alive). The callback gets one datagram, or an error "CODE: message"; after "ENOBUFS: …"
+   * (notifications were dropped) the socket goes on reading. Missing from addons built before it existed.
+   */
+  openNetlinkReceiver?(
+    protocol: number,
+    groups: number[],
+    receiveBufferBytes: number,
+    ref: boolean,
+    callback: (error: string | null, datagram?: Buffer) => void,
+  ): RawReceiverHandle;
+  /**
    * An unconnected TCP (datagram false) or UDP socket with SO_MARK = mark, bound when bindAddress is not null
    * or bindPort is not 0; returns its fd for net.Socket({ fd }) / dgram bind({ fd }). Errors carry `code`
    * (errno name) and `syscall` ('setsockopt(SO_MARK)', 'bind', ...).

@@ -123,6 +123,34 @@ function u32(v: number): Buffer {
   return b;
 }
 
+/** One nlmsghdr and its payload, as read from a notification socket. */
+export interface NetlinkDatagramMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  port: number;
+  data: Buffer;
+}
+
+/** Splits a netlink datagram into its messages (16-byte nlmsghdr, 4-byte aligned); stops at a malformed one. */
+export function parseNetlinkDatagram(buf: Buffer): NetlinkDatagramMessage[] {
+  const out: NetlinkDatagramMessage[] = [];
+  let p = 0;
+  while (p + 16 <= buf.length) {
+    const len = buf.readUInt32LE(p);
+    if (len < 16 || p + len > buf.length) break;
+    out.push({
+      type: buf.readUInt16LE(p + 4),
+      flags: buf.readUInt16LE(p + 6),
+      seq: buf.readUInt32LE(p + 8),
+      port: buf.readUInt32LE(p + 12),
+      data: buf.subarray(p + 16, p + len),
+    });
+    p += (len + 3) & ~3;
+  }
+  return out;
+}
+
 /** Walks rtattrs; stops quietly at the first malformed one (never throws on kernel or network input). */
 export function parseAttributes(data: Buffer, offset: number): Map<number, Buffer> {
   const out = new Map<number, Buffer>();

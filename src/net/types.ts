@@ -69,7 +69,10 @@ export interface AddressManager {
   remove(vip: VirtualAddress): Promise<void>;
   /** Whether the address is currently configured on its interface. */
   has(vip: VirtualAddress): Promise<boolean>;
-  /** Called when an address is deleted from an interface by anyone (RTM_DELADDR). */
+  /**
+   * Called when an address is deleted from an interface by anyone (RTM_DELADDR), and, after notifications
+   * were lost (ENOBUFS, a failed event socket reopened), for each VIP added here that a re-read no longer finds.
+   */
   onAddressRemoved(handler: (family: Family, address: string, ifindex: number) => void): void;
   close(): void;
 }

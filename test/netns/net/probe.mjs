@@ -1,5 +1,6 @@
 // Runs inside a network namespace (`ip netns exec NS node probe.mjs DIR`) and drives the compiled src/net
 // adapters for a test: one JSON request per stdin line, one JSON reply or event per stdout line.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -41,8 +42,20 @@ const ops = {
   async pollError({ key }) {
     objects.get(key).simulatePollError();
   },
-  async openAddresses({ key }) {
-    const m = await net.openAddressManager();
+  /** Says 'blocking' (stdout is synchronous on a pipe), then keeps the loop busy: the test acts meanwhile. */
+  async blockLoopSignalled({ key, ms }) {
+    out({ event: 'blocking', key });
+    const start = performance.now();
+    while (performance.now() - start < ms);
+    return null;
+  },
+  /** Whether the loaded addon has this function (an addon built before it lacks it). */
+  async addonHas({ name }) {
+    const native = await import(pathToFileURL(join(process.argv[2], 'net', 'native.js')).href);
+    return typeof native.loadNative().addon?.[name] === 'function';
+  },
+  async openAddresses({ key, opts }) {
+    const m = await net.openAddressManager({ ...opts, warn: (message) => out({ event: 'warning', key, message }) });
     m.onAddressRemoved((family, address, ifindex) => out({ event: 'removed', key, family, address, ifindex }));
     objects.set(key, m);
   },
@@ -51,6 +64,11 @@ const ops = {
   },
   async removeAddress({ key, vip }) {
     await objects.get(key).remove(vip);
+  },
+  /** The event socket fails (as on a poll error), then `command` runs before the loop turns again. */
+  async failAddressEvents({ key, command }) {
+    objects.get(key).simulateEventSocketError();
+    if (command) execFileSync(command[0], command.slice(1), { stdio: 'ignore' });
   },
   async hasAddress({ key, vip }) {
     return objects.get(key).has(vip);

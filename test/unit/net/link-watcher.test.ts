@@ -16,10 +16,16 @@ function link(flags: number): Buffer {
 
 function fakeSockets() {
   let notify: ((m: { type: number; data: Buffer }) => void) | undefined;
+  let reopened: (() => void) | undefined;
   const dumps: ((flags: number) => void)[] = [];
   return {
     sockets: {
-      events: { onMessage: (h: typeof notify) => void (notify = h), onError: () => undefined, close: () => undefined },
+      events: {
+        onMessage: (h: typeof notify) => void (notify = h),
+        onError: () => undefined,
+        onReopened: (h: () => void) => void (reopened = h),
+        close: () => undefined,
+      },
       requests: {
         request: () =>
           new Promise<{ errno: number; messages: { type: number; data: Buffer }[] }>((resolve) =>
@@ -29,6 +35,7 @@ function fakeSockets() {
       },
     },
     notify: (flags: number) => notify!({ type: RTM_NEWLINK, data: link(flags) }),
+    reopened: () => reopened!(),
     /** Answers the oldest pending dump with the link in this state. */
     answerDump: (flags: number) => dumps.shift()!(flags),
     pendingDumps: () => dumps.length,
@@ -86,5 +93,23 @@ describe('LinkWatcher start-up', () => {
     await tick();
     expect(w.get('eth0')).toMatchObject({ up: true, running: false });
     expect(f.pendingDumps()).toBe(0);
+  });
+
+  it('a reopened event socket (notifications lost meanwhile) re-reads the links and reports the difference', async () => {
+    const f = fakeSockets();
+    const w = new RtnlLinkWatcher(f.sockets as never);
+    const starting = w.start();
+    await tick();
+    f.answerDump(IFF_UP_RUNNING);
+    await starting;
+    const changes: boolean[] = [];
+    w.onChange((l) => changes.push(l.running));
+    f.reopened();
+    await tick();
+    expect(f.pendingDumps()).toBe(1);
+    f.answerDump(IFF_UP_ONLY); // the carrier went while no socket listened
+    await tick();
+    expect(changes).toEqual([false]);
+    expect(w.get('eth0')).toMatchObject({ running: false });
   });
 });
