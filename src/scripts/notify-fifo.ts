@@ -1,17 +1,24 @@
 // The notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`): ordered event lines for a
 // reader process, keepalived's answer to notify scripts running out of order (#584, #996, PR #589).
 //
-// As keepalived (notify.c fifo_open): the FIFO is created with mode 0644 if missing (and removed again at
-// close only if we created it), the `*_fifo_script` is started with the FIFO path as its last argument,
-// and the FIFO is opened O_RDWR|O_NONBLOCK|O_NOFOLLOW. O_RDWR means the open never waits for a reader and
-// a write never gets EPIPE when the reader goes away; O_NONBLOCK means a full pipe never blocks us.
+// As keepalived (lib/notify.c fifo_open): the FIFO is created if missing (and removed again at close only
+// if we created it), the `*_fifo_script` is started with the FIFO path as its last argument, and the FIFO
+// is opened O_RDWR|O_NONBLOCK|O_NOFOLLOW. O_RDWR means the open never waits for a reader and a write
+// never gets EPIPE when the reader goes away; O_NONBLOCK means a full pipe never blocks us.
+//
+// Unlike keepalived 2.2.7, which creates it 0644 and opens whatever is at the path, the FIFO is created
+// 0600 (given to the notify_fifo_script's user when that is not us, as keepalived chowns it to the FIFO's
+// user), and an existing path is used only if it is a FIFO, not a symbolic link, owned by us or by that
+// user, and not writable by group or others (later keepalived refuses "a fifo we do not own" too): in a
+// shared directory such as /tmp another user could otherwise read the events or inject lines. A FIFO left
+// by an earlier run (ours: 0600) is reused.
 //
 // Every line goes through one in-memory queue per FIFO, written in order by at most one async write at a
 // time (≤ PIPE_BUF bytes of whole lines, so a reader never sees half a line from one write). When the pipe
 // is full (slow or absent reader) we retry on a timer; past `maxQueuedBytes` new lines are dropped, with
 // one warning and a count when writing resumes. The VRRP engine never waits for any of this.
 
-import { constants as fsConstants, closeSync, lstatSync, openSync, unlinkSync, write as fsWrite } from 'node:fs';
+import { constants as fsConstants, closeSync, fchownSync, fstatSync, lstatSync, openSync, unlinkSync, write as fsWrite, type Stats } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../daemon/log.js';
 import type { PreparedScript } from './script-security.js';
@@ -52,7 +59,8 @@ export class NotifyFifo {
   private constructor(
     readonly path: string,
     private fd: number,
-    private readonly created: boolean,
+    /** What we created at the path (removed at close if it is still there), undefined if it existed. */
+    private readonly created: Stats | undefined,
     private readonly script: RunningScript | undefined,
     opts: NotifyFifoOptions,
   ) {
@@ -66,55 +74,74 @@ export class NotifyFifo {
   static open(opts: NotifyFifoOptions): NotifyFifo | undefined {
     const { path, logger } = opts;
     const label = opts.label ?? '';
+    const option = `${label.trim() === '' ? '' : `${label.trim()}_`}notify_fifo`;
+    const ourUid = process.geteuid?.() ?? 0;
+    const readerUid = opts.script?.runAs.uid;
+    const refuse = (why: string): undefined => {
+      logger.warn(`${option} ${path} ${why} - not using it`);
+      return undefined;
+    };
+
     let created = false;
-    let exists = false;
-    try {
-      lstatSync(path);
-      exists = true;
-    } catch {
-      // missing: create it below
-    }
-    if (!exists) {
-      // Node has no mkfifo(); coreutils' is on every system keepalived runs on.
-      const res = spawnSync('mkfifo', ['-m', '0644', path], { stdio: 'ignore', timeout: 5000 });
+    let before = lstatQuiet(path);
+    if (before === undefined) {
+      // Node has no mkfifo(); coreutils' is on every system keepalived runs on. mknod never follows a
+      // symbolic link (EEXIST), so this cannot create a FIFO somewhere else.
+      const res = spawnSync('mkfifo', ['-m', '0600', '--', path], { stdio: 'ignore', timeout: 5000 });
       if (res.status === 0) created = true;
-      else {
+      before = lstatQuiet(path);
+      if (before === undefined) {
         logger.warn(`Unable to create ${label}notify fifo ${path}`);
         return undefined;
       }
     }
+    const unsafe = unsafeFifo(before, ourUid, readerUid);
+    if (unsafe !== undefined) return refuse(unsafe);
 
-    let opened: NotifyFifo | undefined;
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+    } catch (err) {
+      const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
+      logger.warn(`Unable to open ${label}notify fifo ${path} - errno ${errno}`);
+      if (created) unlinkIfSame(path, before);
+      return undefined;
+    }
+    // What was opened is what was checked (the path may have been swapped in between).
+    const opened = fstatSync(fd);
+    const swapped = opened.ino !== before.ino || opened.dev !== before.dev;
+    const unsafeOpened = swapped ? 'was replaced while being opened' : unsafeFifo(opened, ourUid, readerUid);
+    if (unsafeOpened !== undefined) {
+      closeSync(fd);
+      if (created && !swapped) unlinkIfSame(path, before);
+      return refuse(unsafeOpened);
+    }
+    if ((opened.mode & 0o004) !== 0) {
+      logger.warn(`${option} ${path} is readable by every local user (mode ${octal(opened.mode)}): they can read the events`);
+    }
+    if (created && opts.script && readerUid !== ourUid) {
+      // keepalived chowns a FIFO it creates to the FIFO's user (by default the script user), so a reader
+      // that is not root can open it.
+      try {
+        fchownSync(fd, opts.script.runAs.uid, opts.script.runAs.gid);
+      } catch (e) {
+        logger.info(`Failed to set uid:gid for fifo ${path}: ${(e as Error).message}`);
+      }
+    }
+
+    let fifo: NotifyFifo | undefined;
     let script: RunningScript | undefined;
     if (opts.script) {
       const spawner = opts.spawner ?? defaultSpawner;
       script = spawner(opts.script, [path], { captureStderr: false, unref: true });
       void script.exited.then((exit) => {
-        if (opened?.closed !== false) return; // failed to open, or we stopped it
+        if (fifo?.closed !== false) return; // we stopped it
         const how = exit.spawnError ? `could not start: ${exit.spawnError.message}` : exit.signal ? `signal ${exit.signal}` : `status ${exit.code}`;
         logger.warn(`${label}notify fifo script terminated (${how})`);
       });
     }
-
-    let fd: number;
-    try {
-      // O_APPEND only matters if the path is a regular file: then lines are added, never overwritten.
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | fsConstants.O_APPEND);
-    } catch (err) {
-      const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
-      logger.warn(`Unable to open ${label}notify fifo ${path} - errno ${errno}`);
-      if (created) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // ignore
-        }
-      }
-      script?.kill('SIGTERM');
-      return undefined;
-    }
-    opened = new NotifyFifo(path, fd, created, script, opts);
-    return opened;
+    fifo = new NotifyFifo(path, fd, created ? opened : undefined, script, opts);
+    return fifo;
   }
 
   /** Queue one line (newline included). Never blocks, never throws. */
@@ -160,13 +187,7 @@ export class NotifyFifo {
     this.closed = true;
     this.clock.clearTimeout(this.retryTimer);
     // keepalived unlinks first so a reader loop that reopens the FIFO cannot find it again.
-    if (this.created) {
-      try {
-        unlinkSync(this.path);
-      } catch {
-        // ignore
-      }
-    }
+    if (this.created) unlinkIfSame(this.path, this.created);
     const fd = this.fd;
     this.fd = -1;
     if (!this.writing) this.closeFd(fd);
@@ -241,5 +262,40 @@ export class NotifyFifo {
         left = 0;
       }
     }
+  }
+}
+
+function lstatQuiet(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
+}
+
+/** Why an existing path must not be used as a notify FIFO, or undefined when it may. */
+function unsafeFifo(st: Stats, ourUid: number, readerUid: number | undefined): string | undefined {
+  if (st.isSymbolicLink()) return 'is a symbolic link';
+  if (!st.isFIFO()) return 'exists and is not a FIFO';
+  if (st.uid !== ourUid && st.uid !== readerUid) {
+    const reader = readerUid !== undefined && readerUid !== ourUid ? ` or the fifo script's user (uid ${readerUid})` : '';
+    return `is owned by uid ${st.uid}, not by us (uid ${ourUid})${reader}`;
+  }
+  if ((st.mode & 0o022) !== 0) return `is writable by group or others (mode ${octal(st.mode)}): they could inject events`;
+  return undefined;
+}
+
+/** Removes the path only if it is still the file we created (never someone else's put in its place). */
+function unlinkIfSame(path: string, ours: Stats): void {
+  const now = lstatQuiet(path);
+  if (now === undefined || now.ino !== ours.ino || now.dev !== ours.dev) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // ignore
   }
 }

@@ -2,7 +2,21 @@
 // the same machine (/run/keepalived.pid, /run/keepalived_vrrp.pid, /run/keepalived_checkers.pid)
 // never collides with us.
 
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 
 export const DEFAULT_PID_FILE = '/run/lvskeeper.pid';
@@ -45,11 +59,19 @@ function procCmdline(pid: number): string | undefined {
   }
 }
 
-/** The pid a pid file names, or undefined (missing, empty, garbage). */
+/** The pid a pid file names, or undefined (missing, empty, garbage, not a regular file, a symbolic link). */
 export function readPidFile(path: string): number | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Never through a symbolic link, and never blocked on a FIFO planted at the path.
+    const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) return undefined;
+      const buf = Buffer.alloc(64);
+      text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
@@ -81,8 +103,8 @@ export interface PidFile {
 }
 
 /**
- * Writes `pid\n` to path (atomically, mode 0644), refusing with PidFileError "daemon is already
- * running" when a live lvskeeper holds it. A stale file is replaced.
+ * Writes `pid\n` to path (atomically, mode 0644, never through a symbolic link), refusing with
+ * PidFileError "daemon is already running" when a live lvskeeper holds it. A stale file is replaced.
  */
 export function acquirePidFile(path: string, pid: number = process.pid, deps: PidFileDeps = {}): PidFile {
   const holder = runningInstance(path, deps);
@@ -108,11 +130,46 @@ export function acquirePidFile(path: string, pid: number = process.pid, deps: Pi
   };
 }
 
-/** Writes a pid file atomically (tmp + rename), without any liveness check (child pid files). */
+/**
+ * Writes a pid file atomically (tmp + rename), without any liveness check (child pid files). A symbolic
+ * link at the path is refused, as keepalived's open(O_NOFOLLOW) of its pid file fails on one.
+ */
 export function writePidFile(path: string, pid: number): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let isLink = false;
   try {
-    writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+    isLink = lstatSync(path).isSymbolicLink();
+  } catch {
+    // missing: fine
+  }
+  if (isLink) throw new PidFileError(`cannot write pid file ${path}: it is a symbolic link - remove it`, path);
+  try {
+    replaceFileNoFollow(path, `${pid}\n`, 0o644);
+  } catch (e) {
+    throw new PidFileError(`cannot write pid file ${path}: ${(e as Error).message}`, path);
+  }
+}
+
+/**
+ * Replaces path with a regular file holding data, never writing through a symbolic link: the data goes to
+ * a new temporary file in the same directory (unpredictable name, O_CREAT|O_EXCL|O_NOFOLLOW, so nothing
+ * planted there is followed or reused), which is then renamed over the path (rename replaces a link
+ * itself, not its target). As keepalived's fopen_safe() for files it writes (mkostemp + rename). `keep`: the
+ * owner and mode to give it (those of the file it replaces).
+ */
+export function replaceFileNoFollow(path: string, data: string, mode: number, keep?: { uid: number; gid: number; mode: number }): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, mode);
+  try {
+    try {
+      writeSync(fd, data);
+      if (keep !== undefined) {
+        // the replaced file's owner and mode (a track file written by an unprivileged script stays writable by it)
+        fchownSync(fd, keep.uid, keep.gid);
+        fchmodSync(fd, keep.mode & 0o7777);
+      }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     try {
@@ -120,7 +177,7 @@ export function writePidFile(path: string, pid: number): void {
     } catch {
       /* nothing */
     }
-    throw new PidFileError(`cannot write pid file ${path}: ${(e as Error).message}`, path);
+    throw e;
   }
 }
 
