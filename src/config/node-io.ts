@@ -1,10 +1,10 @@
 // The only file-system and host access of the config parser, kept apart so the parsing core stays
 // pure and tests can inject fakes (ParseOptions.readFile / expandGlob / interfaceExists).
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ParseOptions } from './model.js';
-import type { FileAccess } from './reader.js';
+import { READER_LIMITS, type FileAccess } from './reader.js';
 
 export function shortHostname(): string {
   try {
@@ -14,11 +14,38 @@ export function shortHostname(): string {
   }
 }
 
-function readRegularFile(path: string): string | undefined {
+/** With maxBytes, at most maxBytes + 1 bytes are read: a huge file (or `-f /dev/zero`) never fills the heap. */
+function readRegularFile(path: string, maxBytes?: number): string | undefined {
+  if (maxBytes === undefined) {
+    try {
+      return readFileSync(path, 'latin1');
+    } catch {
+      return undefined;
+    }
+  }
+  let fd: number | undefined;
   try {
-    return readFileSync(path, 'latin1');
+    fd = openSync(path, 'r');
+    const want = Math.max(0, maxBytes) + 1;
+    const size = fstatSync(fd).size; // 0 for devices and /proc: grow as read
+    let buf = Buffer.allocUnsafe(Math.min(want, size > 0 ? size + 1 : 1 << 16));
+    let total = 0;
+    for (;;) {
+      if (total === buf.length) {
+        if (total >= want) break;
+        const bigger = Buffer.allocUnsafe(Math.min(want, buf.length * 2));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, total, buf.length - total, null);
+      if (n === 0) break;
+      total += n;
+    }
+    return buf.toString('latin1', 0, total);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -32,10 +59,22 @@ export function nodeFileAccess(options: ParseOptions = {}): FileAccess {
   };
 }
 
-/** `{a,b}` brace expansion (nested), as glob(3) GLOB_BRACE does before matching. */
-export function expandBraces(pattern: string): string[] {
+/**
+ * `{a,b}` brace expansion (nested), as glob(3) GLOB_BRACE does before matching. Stops past limit
+ * results (the reader refuses such a pattern before, from braceExpansionCount()).
+ */
+export function expandBraces(pattern: string, limit = Number.POSITIVE_INFINITY): string[] {
+  const out: string[] = [];
+  expandBracesInto(pattern, out, limit);
+  return out;
+}
+
+function expandBracesInto(pattern: string, out: string[], limit: number): void {
   const open = pattern.indexOf('{');
-  if (open < 0) return [pattern];
+  if (open < 0) {
+    out.push(pattern);
+    return;
+  }
   let depth = 0;
   const commas: number[] = [];
   let close = -1;
@@ -50,18 +89,18 @@ export function expandBraces(pattern: string): string[] {
       }
     } else if (c === ',' && depth === 1) commas.push(i);
   }
-  if (close < 0) return [pattern];
+  if (close < 0) {
+    out.push(pattern);
+    return;
+  }
   const head = pattern.slice(0, open);
   const tail = pattern.slice(close + 1);
-  const parts: string[] = [];
   let start = open + 1;
   for (const c of [...commas, close]) {
-    parts.push(pattern.slice(start, c));
+    expandBracesInto(head + pattern.slice(start, c) + tail, out, limit);
+    if (out.length > limit) return;
     start = c + 1;
   }
-  const out: string[] = [];
-  for (const p of parts) for (const e of expandBraces(head + p + tail)) out.push(e);
-  return out;
 }
 
 function segmentRegex(seg: string): RegExp {
@@ -86,10 +125,15 @@ function segmentRegex(seg: string): RegExp {
 
 const WILD = /[*?[]/;
 
-/** glob(3) with GLOB_BRACE on absolute patterns: sorted regular files, hidden files need an explicit dot. */
-export function expandGlob(pattern: string): string[] {
+/**
+ * glob(3) with GLOB_BRACE on absolute patterns: sorted regular files, hidden files need an explicit dot.
+ * More than limit entries means more than limit matches (or directories to search on the way).
+ */
+export function expandGlob(pattern: string, limit = Number.POSITIVE_INFINITY): string[] {
   const results = new Set<string>();
-  for (const p of expandBraces(pattern)) {
+  const patterns = expandBraces(pattern, READER_LIMITS.includePatterns);
+  if (patterns.length > READER_LIMITS.includePatterns) throw new Error(`include pattern expands to more than ${READER_LIMITS.includePatterns} patterns`);
+  for (const p of patterns) {
     const abs = resolve(p);
     if (!WILD.test(abs)) {
       try {
@@ -97,6 +141,7 @@ export function expandGlob(pattern: string): string[] {
       } catch {
         /* no match */
       }
+      if (results.size > limit) return [...results];
       continue;
     }
     const segs = abs.split('/').filter((s) => s.length !== 0);
@@ -117,6 +162,7 @@ export function expandGlob(pattern: string): string[] {
           continue;
         }
         for (const n of names.sort()) if ((!n.startsWith('.') || seg.startsWith('.')) && re.test(n)) next.push(join(dir, n));
+        if (next.length > limit) return next;
       }
       current = next;
     }
@@ -127,6 +173,7 @@ export function expandGlob(pattern: string): string[] {
         /* vanished */
       }
     }
+    if (results.size > limit) return [...results];
   }
   return [...results];
 }

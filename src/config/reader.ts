@@ -7,10 +7,10 @@
 import type { Diagnostic } from './model.js';
 
 export interface FileAccess {
-  /** File contents, or undefined when it cannot be read. */
-  readFile(path: string): string | undefined;
-  /** Files matching an include pattern (absolute), sorted; glob `* ? [..]` and `{a,b}` braces. */
-  expandGlob(pattern: string): string[];
+  /** File contents, or undefined when it cannot be read; more than maxBytes characters: too big (reading may stop there). */
+  readFile(path: string, maxBytes: number): string | undefined;
+  /** Files matching an include pattern (absolute), sorted; glob `* ? [..]` and `{a,b}` braces; more than limit: too many. */
+  expandGlob(pattern: string, limit: number): string[];
   /** The directory name of a path. */
   dirname(path: string): string;
   /** Make a pattern absolute relative to a directory. */
@@ -31,20 +31,27 @@ interface FileContext {
   /** A lone `{`/`}` that ended the previous fast-path line ('' = none): emitted next, before the queue. */
   pendingBrace: string;
   pendingLine: number;
-  /** Logical lines already produced from the current physical line, or items awaiting processing. */
-  queue: QueueItem[];
-  queueHead: number;
+  /**
+   * Logical lines already produced from the current physical line, or includes awaiting opening, as a
+   * stack: the next one is last, so a residue goes in front in O(its size), whatever ~SEQ queued.
+   */
+  pending: QueueItem[];
   /** The include glob's directory, for relative includes from this file. */
   dir: string;
+  /** The physical line being expanded, named by messages about its expansion. */
+  construct: string;
 }
 
-type QueueItem = { text: string; line: number } | { include: string; mode: IncludeMode; line: number };
+/** plain: the text has no `$` and no `include`, and so neither has any part of it (its residues). */
+type QueueItem = { text: string; line: number; plain: boolean } | { include: string; mode: IncludeMode; line: number };
 
 type IncludeMode = { mustMatch: boolean; mustRead: boolean; warnOnly: boolean };
 
 interface Definition {
   value: string;
   multiline: boolean;
+  /** A multi-line value split once (at its first use, once complete), not at every use. */
+  lines?: string[] | undefined;
   /** Built-ins computed at use time. */
   fn?: (params: string | undefined) => string;
   maxParams: number;
@@ -60,14 +67,49 @@ const INCLUDE_KEYWORDS: Record<string, IncludeMode | 'default'> = {
 };
 
 const MAX_INCLUDE_DEPTH = 32;
-const MAX_EXPANDED_LINES = 1_000_000;
+
+/*
+ * Expansion bounds. keepalived streams its expansions (a ~SEQ of 10^8 lines, or an include with 40
+ * `{a,b}` groups, runs for hours in constant memory); this reader queues a line's expansion, so each
+ * amplifying construct is bounded, counted as it is produced, and exceeding a bound is a config error
+ * at the line (never an out-of-memory crash of the parent at SIGHUP). Sizes: the 378k-line, 8 MB
+ * config of `npm run bench:parse` (a 2,000 x 20 farm, the size of keepalived issue #2318) reads with
+ * 8x headroom and no expansion; expansions may add 2.6x its lines.
+ */
+export const READER_LIMITS = {
+  /** keepalived's MAXBUF (1024) line buffer: it refuses a substitution that would not fit ("would exceed maximum line length"). */
+  lineBytes: 1023,
+  /** Passes of $NAME replacement (nested definitions); keepalived has no bound (a self-reference loops forever). */
+  definitionNesting: 32,
+  /** Nesting of ~SEQ/~LST and multi-line definitions within one line. */
+  expansionDepth: 64,
+  /** Lines (each ~SEQ/~LST round, each line of a multi-line definition) and bytes (those lines and every substitution's result) that expansion produces in the whole configuration. */
+  expandedLines: 1_000_000,
+  expandedBytes: 64 * 1024 * 1024,
+  /** Files read (main and includes, a re-read counted again) and their total size. */
+  files: 10_000,
+  fileBytes: 64 * 1024 * 1024,
+  /** Patterns one include's `{a,b}` groups expand to (glibc's GLOB_BRACE has no bound; keepalived takes 0.3 s for 65,536). */
+  includePatterns: 1024,
+  /** keepalived copies ~SEQ's numbers into a 64-byte buffer ("~SEQ parameter strings too long"). */
+  seqParams: 62,
+} as const;
+const L = READER_LIMITS;
 
 export class LineReader {
   private readonly stack: FileContext[] = [];
   private readonly definitions = new Map<string, Definition>();
   private multilineDef: Definition | undefined;
   private includeDefault: IncludeMode = { mustMatch: false, mustRead: false, warnOnly: false };
-  private expanded = 0;
+  private expandedLines = 0;
+  private expandedBytes = 0;
+  private filesRead = 0;
+  private bytesRead = 0;
+  /** A total bound was exceeded (and reported once): further expansion, or reading, is refused. */
+  private expansionRefused = false;
+  private readingRefused = false;
+  /** file:line of the last per-line bound error: one per line, not one per ~SEQ round. */
+  private lastBoundError = '';
   /** Count of `{` minus `}` lines seen, as keepalived's block_depth. */
   private blockDepth = 0;
   /** Where the last line came from, for messages issued between lines. */
@@ -95,10 +137,25 @@ export class LineReader {
 
   /** Opens the main file; false when it cannot be read. */
   open(): boolean {
-    const text = this.files.readFile(this.mainFile);
+    const text = this.readCounted(this.mainFile);
     if (text === undefined) return false;
+    if (text === null) {
+      this.error(this.mainFile, 1, `Configuration file '${this.mainFile}' is larger than ${L.fileBytes} bytes`);
+      return true;
+    }
     this.pushFile(this.mainFile, text);
     return true;
+  }
+
+  /** A file within the total bounds: undefined when unreadable, null when it would exceed them. */
+  private readCounted(file: string): string | null | undefined {
+    const left = L.fileBytes - this.bytesRead;
+    const text = this.files.readFile(file, left);
+    if (text === undefined) return undefined;
+    this.filesRead++;
+    if (text.length > left) return null;
+    this.bytesRead += text.length;
+    return text;
   }
 
   /** Unclosed `{` at the end, as keepalived reports after reading everything. */
@@ -114,9 +171,9 @@ export class LineReader {
       lineNo: 1,
       pendingBrace: '',
       pendingLine: 0,
-      queue: [],
-      queueHead: 0,
+      pending: [],
       dir: this.files.dirname(file),
+      construct: '',
     });
   }
 
@@ -133,19 +190,15 @@ export class LineReader {
       if (ctx.pendingBrace !== '') {
         const brace = ctx.pendingBrace;
         ctx.pendingBrace = '';
-        return this.finish(ctx, brace, ctx.pendingLine)!;
+        return this.finish(ctx, brace, ctx.pendingLine, true)!;
       }
-      if (ctx.queueHead < ctx.queue.length) {
-        const item = ctx.queue[ctx.queueHead++]!;
-        if (ctx.queueHead === ctx.queue.length) {
-          ctx.queue.length = 0;
-          ctx.queueHead = 0;
-        }
+      const item = ctx.pending.pop();
+      if (item !== undefined) {
         if ('include' in item) {
           this.include(ctx, item.include, item.mode, item.line);
           continue;
         }
-        const out = this.finish(ctx, item.text, item.line);
+        const out = this.finish(ctx, item.text, item.line, item.plain);
         if (out !== undefined) return out;
         continue;
       }
@@ -172,7 +225,7 @@ export class LineReader {
         const brace = fastBrace;
         if (words.length === 0) {
           if (brace === '') continue;
-          return this.finish(ctx, brace, lineNo)!;
+          return this.finish(ctx, brace, lineNo, true)!;
         }
         const w0 = words[0]!;
         if (w0.length < 7 || !w0.startsWith('include')) {
@@ -187,20 +240,28 @@ export class LineReader {
       }
       const text = decomment(raw, (msg) => this.error(ctx.file, lineNo, msg));
       if (text.length === 0) continue;
+      ctx.construct = text;
       // Fast path: the overwhelmingly common plain statement line.
       const c0 = text.charCodeAt(0);
-      if (
-        c0 !== 64 /* @ */ &&
-        c0 !== 36 /* $ */ &&
-        c0 !== 126 /* ~ */ &&
-        text.indexOf('$') < 0 &&
-        text.indexOf('include') < 0
-      ) {
-        const out = this.finish(ctx, text, lineNo);
+      const plain = text.indexOf('$') < 0 && text.indexOf('include') < 0;
+      if (plain && c0 !== 64 /* @ */ && c0 !== 126 /* ~ */) {
+        const out = this.finish(ctx, text, lineNo, true);
         if (out !== undefined) return out;
         continue;
       }
-      this.process(ctx, text, lineNo, 0);
+      this.expand(ctx, text, lineNo, plain);
+    }
+  }
+
+  /** Processes a text at the top level, its results next in line. */
+  private expand(ctx: FileContext, text: string, lineNo: number, plain: boolean): void {
+    const from = ctx.pending.length;
+    this.process(ctx, text, lineNo, 0, plain);
+    const p = ctx.pending;
+    for (let i = from, j = p.length - 1; i < j; i++, j--) {
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
     }
   }
 
@@ -220,17 +281,18 @@ export class LineReader {
 
   /**
    * Applies conditionals, definitions, ~SEQ/~LST and $-expansion to one logical text, queueing
-   * the results on the file context (so includes are opened in order).
+   * the results on the file context (so includes are opened in order). depth > 0: a text that
+   * expansion produced (a ~SEQ/~LST round, a line of a multi-line definition), counted.
    */
-  private process(ctx: FileContext, text: string, lineNo: number, depth: number): void {
-    if (depth > 64 || this.expanded > MAX_EXPANDED_LINES) {
-      if (this.expanded <= MAX_EXPANDED_LINES + 1) {
-        this.expanded = MAX_EXPANDED_LINES + 2;
-        this.error(ctx.file, lineNo, 'Definition or ~SEQ expansion too deep or too large - ignoring');
-      }
+  private process(ctx: FileContext, text: string, lineNo: number, depth: number, plain = false): void {
+    if (depth > 0 && !this.spend(ctx, lineNo, 1, text.length)) return;
+    if (depth > L.expansionDepth) {
+      this.refuseExpansion(ctx, lineNo, `'${quote(ctx.construct)}' nests ~SEQ, ~LST and multi-line definitions more than ${L.expansionDepth} levels deep`);
       return;
     }
-    for (let recheck = 0; recheck < 32; recheck++) {
+    // A physical line longer than keepalived's buffer may stay so, it may not grow past it.
+    const maxLength = Math.max(L.lineBytes, text.length);
+    for (let pass = 0; ; pass++) {
       if (text.charCodeAt(0) === 64 /* @ */) {
         const negate = text.charCodeAt(1) === 94; /* ^ */
         const start = negate ? 2 : 1;
@@ -243,35 +305,75 @@ export class LineReader {
       }
       if (text.charCodeAt(0) === 36 /* $ */ && this.defineFrom(text, ctx.file, lineNo)) return;
       if (text.startsWith('~SEQ') || text.startsWith('~LST')) {
-        this.repeat(ctx, text, lineNo, depth);
+        this.repeat(ctx, text, lineNo, depth, plain);
         return;
       }
       if (text.charCodeAt(0) === 126 /* ~ */) break;
-      if (text.indexOf('$') < 0) break;
-      const replaced = this.replaceParams(text);
+      if (plain || text.indexOf('$') < 0) break;
+      const replaced = this.replaceParams(text, maxLength);
       if (replaced === undefined) break;
+      if (replaced.tooLong !== undefined) {
+        this.boundError(ctx, lineNo, `'${quote(replaced.tooLong)}' expands the line to more than ${L.lineBytes} bytes (keepalived's line buffer): '${quote(ctx.construct)}'`);
+        return;
+      }
+      if (pass === L.definitionNesting) {
+        this.boundError(ctx, lineNo, `Definitions in '${quote(ctx.construct)}' nest more than ${L.definitionNesting} levels deep`);
+        return;
+      }
+      if (!this.spend(ctx, lineNo, 0, replaced.first.length)) return;
       text = replaced.first;
-      if (replaced.rest.length !== 0) {
+      plain = false;
+      if (replaced.rest.length > 1) {
         this.process(ctx, text, lineNo, depth + 1);
-        for (const more of replaced.rest) this.process(ctx, more, lineNo, depth + 1);
+        for (let i = 1; i < replaced.rest.length && !this.expansionRefused; i++) this.process(ctx, replaced.rest[i]!, lineNo, depth + 1);
         return;
       }
       if (text.length === 0) return;
       if (text.charCodeAt(0) !== 64 && text.indexOf('$') < 0) break;
     }
-    this.queueText(ctx, text, lineNo, depth);
+    this.queueText(ctx, text, lineNo, plain);
   }
 
-  private queueText(ctx: FileContext, text: string, lineNo: number, depth: number): void {
-    if (text.length === 0) return;
-    this.expanded++;
-    const inc = this.includeOf(text);
-    if (inc !== undefined) {
-      ctx.queue.push({ include: inc.pattern, mode: inc.mode, line: lineNo });
-      return;
+  /** Counts what expansion produced; false (after one error naming the line) past the bounds. */
+  private spend(ctx: FileContext, lineNo: number, lines: number, bytes: number): boolean {
+    if (this.expansionRefused) return false;
+    this.expandedLines += lines;
+    this.expandedBytes += bytes;
+    if (this.expandedLines > L.expandedLines) {
+      this.refuseExpansion(ctx, lineNo, `'${quote(ctx.construct)}' expands to more than ${L.expandedLines} lines (counting the expansions before it)`);
+      return false;
     }
-    void depth;
-    ctx.queue.push({ text, line: lineNo });
+    if (this.expandedBytes > L.expandedBytes) {
+      this.refuseExpansion(ctx, lineNo, `'${quote(ctx.construct)}' expands to more than ${L.expandedBytes} bytes (counting the expansions before it)`);
+      return false;
+    }
+    return true;
+  }
+
+  private refuseExpansion(ctx: FileContext, lineNo: number, message: string): void {
+    if (this.expansionRefused) return;
+    this.expansionRefused = true;
+    this.error(ctx.file, lineNo, message);
+  }
+
+  private boundError(ctx: FileContext, lineNo: number, message: string): void {
+    const at = `${ctx.file}\0${lineNo}`;
+    if (at === this.lastBoundError) return;
+    this.lastBoundError = at;
+    this.error(ctx.file, lineNo, message);
+  }
+
+  private queueText(ctx: FileContext, text: string, lineNo: number, plain: boolean): void {
+    if (text.length === 0) return;
+    if (!plain) {
+      const inc = this.includeOf(text);
+      if (inc !== undefined) {
+        ctx.pending.push({ include: inc.pattern, mode: inc.mode, line: lineNo });
+        return;
+      }
+      plain = text.indexOf('$') < 0 && text.indexOf('include') < 0;
+    }
+    ctx.pending.push({ text, line: lineNo, plain });
   }
 
   /** `include FILE` (exactly two words) or a variant; `include_check` is handled here too. */
@@ -303,8 +405,18 @@ export class LineReader {
       this.error(ctx.file, lineNo, `Include depth exceeds ${MAX_INCLUDE_DEPTH} for '${pattern}' - ignoring`);
       return;
     }
+    if (this.readingRefused) return;
     const absolute = this.files.resolve(ctx.dir, pattern);
-    const matches = this.files.expandGlob(absolute);
+    if (braceExpansionCount(absolute, L.includePatterns) > L.includePatterns) {
+      this.boundError(ctx, lineNo, `include '${quote(pattern)}' expands to more than ${L.includePatterns} patterns`);
+      return;
+    }
+    const budget = L.files - this.filesRead;
+    const matches = this.files.expandGlob(absolute, budget);
+    if (matches.length > budget) {
+      this.refuseReading(ctx, lineNo, `include '${quote(pattern)}' reads more than ${L.files} files (counting the files before it)`);
+      return;
+    }
     const severity = mode.warnOnly ? 'warning' : 'error';
     if (matches.length === 0) {
       // keepalived only logs "No config files matched"; that is not a config error in 2.2.7.
@@ -318,7 +430,11 @@ export class LineReader {
         this.error(ctx.file, lineNo, `Include of '${file}' would recurse - ignoring`);
         continue;
       }
-      const text = this.files.readFile(file);
+      const text = this.readCounted(file);
+      if (text === null) {
+        this.refuseReading(ctx, lineNo, `include '${quote(pattern)}' reads more than ${L.fileBytes} bytes (counting the files before it)`);
+        break;
+      }
       if (text === undefined) {
         if (mode.mustRead) this.error(ctx.file, lineNo, `Configuration file '${file}' cannot be read - skipping`, severity);
         continue;
@@ -326,6 +442,11 @@ export class LineReader {
       opened.push({ file, text });
     }
     for (let i = opened.length - 1; i >= 0; i--) this.pushFile(opened[i]!.file, opened[i]!.text);
+  }
+
+  private refuseReading(ctx: FileContext, lineNo: number, message: string): void {
+    this.readingRefused = true;
+    this.error(ctx.file, lineNo, message);
   }
 
   /** `$NAME=value` (or `$NAME = value`); true when the text was a definition. */
@@ -355,13 +476,15 @@ export class LineReader {
 
   /**
    * One pass of $NAME / ${NAME} / ${_RANDOM a b} replacement. Returns undefined when nothing was
-   * replaced. A multi-line definition (only allowed at the end of a line) yields extra lines.
+   * replaced. A multi-line definition (only allowed at the end of a line) yields extra lines:
+   * `rest` is all its lines, `first` holds the first. `tooLong`: the reference that would take the
+   * line past maxLength, checked before each replacement as keepalived's replace_param() does.
    */
-  private replaceParams(text: string): { first: string; rest: string[] } | undefined {
+  private replaceParams(text: string, maxLength: number): { first: string; rest: readonly string[]; tooLong?: string } | undefined {
     let out = '';
     let pos = 0;
     let found = false;
-    let rest: string[] = [];
+    let rest: readonly string[] = NO_LINES;
     for (;;) {
       const dollar = text.indexOf('$', pos);
       if (dollar < 0 || dollar + 1 >= text.length) break;
@@ -376,10 +499,10 @@ export class LineReader {
       const def = hit.def;
       let value = def.fn !== undefined ? def.fn(hit.params) : def.value;
       if (def.multiline) {
-        const lines = value.split('\n');
-        value = lines[0] ?? '';
-        rest = lines.slice(1);
+        rest = def.lines ??= value.split('\n');
+        value = rest[0] ?? '';
       }
+      if (out.length + value.length + text.length - hit.end > maxLength) return { first: '', rest: NO_LINES, tooLong: text.slice(dollar, hit.end) };
       out += value;
       pos = hit.end;
       // keepalived stops replacing when the value starts a ~SEQ (it is expanded later).
@@ -403,11 +526,14 @@ export class LineReader {
     const name = text.slice(nameStart, p);
     let params: string | undefined;
     if (braces) {
-      const close = text.indexOf('}', p);
-      if (close < 0) return undefined;
+      // Only blanks and digits may come before the `}` (scanned so, not searched for: a long line
+      // of `${` without `}` stays linear).
+      let close = p;
+      while (close < text.length && (text.charCodeAt(close) === 32 || isDigit(text.charCodeAt(close)))) close++;
+      if (close >= text.length || text.charCodeAt(close) !== 125 /* } */) return undefined;
       const between = text.slice(p, close);
       if (between.length !== 0) {
-        if (!/^[ 0-9]*$/.test(between) || between.endsWith(' ')) return undefined;
+        if (between.endsWith(' ')) return undefined;
         params = between.trim();
         if (params.length === 0) params = undefined;
       }
@@ -424,7 +550,7 @@ export class LineReader {
   }
 
   /** `~SEQ(var, start, step, end) text`, `~SEQx(...)`, `~LST(var, v1, v2, ...) text`. */
-  private repeat(ctx: FileContext, text: string, lineNo: number, depth: number): void {
+  private repeat(ctx: FileContext, text: string, lineNo: number, depth: number, plain: boolean): void {
     const isList = text.startsWith('~LST');
     let p = 4;
     const hex = !isList && text[p] === 'x';
@@ -436,9 +562,19 @@ export class LineReader {
       this.error(ctx.file, lineNo, `Invalid ${kind} specification '${redact(text)}'`);
       return;
     }
-    // Parameters may themselves use definitions.
     let inner = text.slice(p + 1, close);
-    if (inner.indexOf('$') >= 0) inner = this.replaceParams(inner)?.first ?? inner;
+    if (!isList) {
+      const comma = inner.indexOf(',');
+      if (comma >= 0 && inner.slice(comma + 1).replace(/^[ \t]+/, '').length > L.seqParams) {
+        this.error(ctx.file, lineNo, `~SEQ parameter strings too long '${quote(text)}'`);
+        return;
+      }
+    }
+    // Parameters may themselves use definitions.
+    if (inner.indexOf('$') >= 0) {
+      const replaced = this.replaceParams(inner, L.lineBytes);
+      if (replaced !== undefined && replaced.tooLong === undefined) inner = replaced.first;
+    }
     const parts = inner.split(',').map((s) => s.trim());
     const variable = parts.shift() ?? '';
     const body = text.slice(close + 1).replace(/^[ \t]+/, '');
@@ -446,17 +582,17 @@ export class LineReader {
       this.error(ctx.file, lineNo, `Invalid ${kind} definition '${redact(text)}'`);
       return;
     }
-    let values: string[];
+    let count: number;
+    let start = 0;
+    let step = 1;
     if (isList) {
-      values = parts;
+      count = parts.length;
     } else {
       const nums = parts.map((s) => parseCLong(s));
       if (nums.some((n) => n === undefined) || nums.length > 3) {
         this.error(ctx.file, lineNo, `Invalid ~SEQ definition '${redact(text)}'`);
         return;
       }
-      let start: number;
-      let step: number;
       let end: number;
       if (nums.length === 1) {
         end = nums[0]!;
@@ -479,19 +615,18 @@ export class LineReader {
         this.error(ctx.file, lineNo, `~SEQx is only valid for positive numbers '${redact(text)}'`);
         return;
       }
-      values = [];
-      for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
-        values.push(hex ? v.toString(16) : String(v));
-        if (values.length > MAX_EXPANDED_LINES) break;
-      }
+      // Counted, not generated: keepalived steps through any range, however long.
+      count = Math.floor((end - start) / step) + 1;
     }
-    for (const value of values) {
-      if (this.expanded > MAX_EXPANDED_LINES) {
-        this.process(ctx, body, lineNo, 1000);
-        return;
-      }
+    if (!(count <= L.expandedLines)) {
+      this.refuseExpansion(ctx, lineNo, `'${quote(text)}' expands to more than ${L.expandedLines} lines`);
+      return;
+    }
+    for (let i = 0; i < count && !this.expansionRefused; i++) {
+      const v = start + i * step;
+      const value = isList ? parts[i]! : hex ? v.toString(16) : String(v);
       this.definitions.set(variable, { value, multiline: false, maxParams: 0 });
-      this.process(ctx, body, lineNo, depth + 1);
+      this.process(ctx, body, lineNo, depth + 1, plain);
     }
   }
 
@@ -499,7 +634,7 @@ export class LineReader {
    * Splits a processed text at its first `{` or `}` outside quotes (keepalived puts each brace
    * on a line of its own, the text after it becomes the next line), then splits into words.
    */
-  private finish(ctx: FileContext, text: string, lineNo: number): string[] | undefined {
+  private finish(ctx: FileContext, text: string, lineNo: number, plain: boolean): string[] | undefined {
     if (text.length === 1 && (text === '{' || text === '}')) {
       // A lone brace: count it (keepalived's block_depth) and share one words array.
       if (text === '{') this.blockDepth++;
@@ -522,14 +657,10 @@ export class LineReader {
         head = text.slice(0, brace).trimEnd();
         residue = text.slice(brace).trimEnd();
       }
-      if (residue.length !== 0) {
-        // The residue goes through conditionals/definitions again, ahead of anything queued.
-        const saved = ctx.queue.slice(ctx.queueHead);
-        ctx.queue.length = 0;
-        ctx.queueHead = 0;
-        this.process(ctx, residue, lineNo, 0);
-        for (const s of saved) ctx.queue.push(s);
-      }
+      // The residue goes through conditionals/definitions again, ahead of anything queued. Scanning
+      // it again for `$` and `include` costs its length: that is counted, or a long line of braces
+      // would take quadratic time (keepalived's 1023-byte buffer bounds its own rescans).
+      if (residue.length !== 0 && (plain || this.spend(ctx, lineNo, 0, residue.length))) this.expand(ctx, residue, lineNo, plain);
     }
     if (head === '{') this.blockDepth++;
     else if (head === '}') {
@@ -546,11 +677,64 @@ export class LineReader {
   }
 }
 
+/** A line or pattern as messages quote it: no auth_pass value, at most 80 characters. */
+function quote(text: string): string {
+  const t = redact(text);
+  return t.length <= 80 ? t : `${t.slice(0, 77)}...`;
+}
+
+/**
+ * How many patterns `{a,b}` brace expansion (node-io's expandBraces(), as glob(3) GLOB_BRACE) makes
+ * of a pattern, without making them: a group's alternatives add up, groups multiply. Past cap (or
+ * braces nested more than 32 deep) it returns cap + 1.
+ */
+export function braceExpansionCount(pattern: string, cap: number): number {
+  return countAlternatives(pattern, 0, pattern.length, cap, 0);
+}
+
+function countAlternatives(s: string, from: number, to: number, cap: number, nesting: number): number {
+  if (nesting > 32) return cap + 1;
+  let total = 1;
+  let pos = from;
+  for (;;) {
+    const open = s.indexOf('{', pos);
+    if (open < 0 || open >= to) return total;
+    let depth = 0;
+    let close = -1;
+    for (let i = open; i < to; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 123) depth++;
+      else if (c === 125 && --depth === 0) {
+        close = i;
+        break;
+      }
+    }
+    if (close < 0) return total; // an unclosed `{`: the rest is literal
+    let sum = 0;
+    let start = open + 1;
+    depth = 0;
+    for (let i = open + 1; i <= close; i++) {
+      const c = s.charCodeAt(i);
+      if (i === close || (c === 44 /* , */ && depth === 0)) {
+        sum += countAlternatives(s, start, i, cap, nesting + 1);
+        if (sum > cap) return cap + 1;
+        start = i + 1;
+      } else if (c === 123) depth++;
+      else if (c === 125) depth--;
+    }
+    total *= sum;
+    if (total > cap) return cap + 1;
+    pos = close + 1;
+  }
+}
+
 /** Messages that quote a line never show an auth_pass value. */
 export function redact(text: string): string {
   const at = text.indexOf('auth_pass');
   return at < 0 ? text : `${text.slice(0, at)}auth_pass <redacted>`;
 }
+
+const NO_LINES: readonly string[] = [];
 
 /** Shared words of a lone-brace line (never mutated by consumers). */
 const OPEN_WORDS: string[] = ['{'];
@@ -699,6 +883,10 @@ export function splitWords(text: string, onError: ((message: string) => void) | 
 
 function isAlpha(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function isWordChar(c: number): boolean {

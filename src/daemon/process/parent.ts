@@ -137,7 +137,10 @@ export function startParent(o: ParentOptions): ParentHandle {
     log.info('Reloading ...');
     notifier.reloading('reloading');
     try {
-      const problem = await o.beforeReload?.();
+      // Whatever the check throws refuses the reload; it must never end the parent (issue #12).
+      const problem = await Promise.resolve()
+        .then(() => o.beforeReload?.())
+        .catch((e: unknown) => `the new configuration could not be checked: ${e instanceof Error ? e.message : String(e)}`);
       if (problem !== undefined) {
         log.error(`Reload aborted, the running configuration stays: ${problem}`);
         return false;

@@ -110,6 +110,20 @@ describe('startParent', () => {
     expect(t.notes.at(-1)).toMatch(/^READY=1/);
   });
 
+  it('a configuration check that throws refuses the reload and leaves the parent running', async () => {
+    const t = setup('throw', {
+      beforeReload: () => {
+        throw new Error('heap limit');
+      },
+    });
+    await until(() => t.notes.some((n) => n.startsWith('READY=1')));
+    expect(await t.h.reload()).toBe(false);
+    expect(t.logs).toContain('ERROR Reload aborted, the running configuration stays: the new configuration could not be checked: heap limit');
+    expect(t.lines().filter((l) => l.endsWith(' reload'))).toEqual([]);
+    expect(t.notes.at(-1)).toMatch(/^READY=1/);
+    expect(await t.h.reload()).toBe(false); // and the next reload is handled too
+  });
+
   it('a child that fails its reload is reported, and READY=1 still follows', async () => {
     const t = setup('fail', { env: { LKO_RELOAD_FAIL: '1' } });
     await until(() => t.notes.some((n) => n.startsWith('READY=1')));
