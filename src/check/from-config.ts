@@ -1,7 +1,8 @@
 // From the parsed keepalived.conf model (src/config/model.ts) to the checker specs. Pure.
 // The parser has already resolved every default and the VS -> RS -> checker inheritance; this only
 // re-shapes it: service keys (expanding virtual_server_group ranges), IPVS flags, connect targets,
-// and keepalived's labels ("[ip]:tcp:port", "FWM 1", "[group]:0") used in the log phrases.
+// and keepalived's labels ("[ip]:tcp:port", "FWM 1", "[group]:0") used in the log phrases. MISC_CHECK
+// scripts are checked through the injected prepareScript (the only I/O, kept outside).
 
 import net from 'node:net';
 import type {
@@ -15,6 +16,7 @@ import type {
   VirtualServerGroup,
 } from '../config/model.js';
 import { SERVICE_FLAGS, type AddressFamily, type ServiceKey } from '../ipvs/types.js';
+import { refusalPhrase, type PrepareFailure, type PrepareResult } from '../scripts/script-security.js';
 import { SMTP_DEFAULT_HELO } from './probe/smtp.js';
 import type {
   CheckerSpec,
@@ -43,6 +45,12 @@ export interface FromConfigOptions {
    * path (contains "/") is used as the file itself; otherwise the checker is skipped with a warning.
    */
   trackFiles?: Record<string, TrackFileDefinition> | undefined;
+  /**
+   * Checks a MISC_CHECK's misc_path and resolves its user (ScriptPreparer.prepareCommand, shared with
+   * the notify scripts). A refused script's checker is dropped, as keepalived's
+   * check_misc_script_security() does; without this option every MISC_CHECK is dropped.
+   */
+  prepareScript?: ((cmd: Pick<ScriptCommand, 'command' | 'user' | 'group'>) => PrepareResult) | undefined;
 }
 
 export interface FromConfigResult {
@@ -68,6 +76,13 @@ function script(s: ScriptCommand | undefined): ScriptSpec | undefined {
   if (s.user !== undefined) out.user = s.user;
   if (s.group !== undefined) out.group = s.group;
   return out;
+}
+
+/** keepalived's words for a dropped MISC_CHECK (check_misc.c), with the check's own message. */
+export function miscRefusal(path: string, reason: PrepareFailure, message: string): string {
+  if (reason === 'no_default_user') return `Unable to set default user for misc script ${path} - removing`;
+  if (reason === 'bad_user') return `Failed to set uid/gid for misc checker script ${path} - removing: ${message}`;
+  return `Disabling misc script ${path} ${refusalPhrase(reason)}: ${message}`;
 }
 
 function tunnel(t: TunnelSettings | undefined): TunnelSpec | undefined {
@@ -215,10 +230,16 @@ function probeSpec(
       };
     }
     case 'MISC_CHECK': {
-      const spec: ProbeSpec = { type: 'MISC_CHECK', path: c.path, timeoutMs: c.timeoutMs, dynamic: c.dynamic };
-      if (c.user !== undefined) spec.user = c.user;
-      if (c.group !== undefined) spec.group = c.group;
-      return spec;
+      const prepared = opts.prepareScript?.({ command: c.path, user: c.user, group: c.group });
+      if (!prepared) {
+        warn(`MISC_CHECK ${c.path} skipped: no script security check was given to run it with`);
+        return undefined;
+      }
+      if (!prepared.ok) {
+        warn(miscRefusal(c.path, prepared.reason, prepared.message));
+        return undefined;
+      }
+      return { type: 'MISC_CHECK', path: c.path, script: prepared.script, timeoutMs: c.timeoutMs, dynamic: c.dynamic };
     }
     case 'UDP_CHECK': {
       const spec: ProbeSpec = {

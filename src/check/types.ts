@@ -3,6 +3,7 @@
 // checker runtime can later live in a worker thread or child process and talk in messages.
 
 import type { AddressFamily, ForwardMethod, ServiceKey, TunnelType } from '../ipvs/types.js';
+import type { PreparedScript } from '../scripts/script-security.js';
 
 /** Retry/timer settings shared by every checker (keepalived inherits them VS -> RS -> checker). */
 export interface CheckTiming {
@@ -79,15 +80,15 @@ export interface HttpCheckSpec {
 
 export interface MiscCheckSpec {
   type: 'MISC_CHECK';
-  /** misc_path: a command line (program + arguments); run without a shell unless it needs one. */
+  /** misc_path as configured (for log lines). */
   path: string;
+  /** misc_path as checked by script security with its user resolved (`user`, script_user or
+   * keepalived_script): what runs, without a shell. */
+  script: PreparedScript;
   /** misc_timeout; keepalived's default is the VS delay_loop. SIGTERM then, 2 s later, SIGKILL. */
   timeoutMs: number;
   /** misc_dynamic: exit 2..255 means up with weight exit-2. */
   dynamic: boolean;
-  /** user NAME [GROUP] (numeric ids are used directly; names are looked up in /etc/passwd). */
-  user?: string | undefined;
-  group?: string | undefined;
 }
 
 export type DnsQueryType = 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA' | 'RRSIG' | 'DNSKEY';

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { DaemonOptions } from '../daemon/options.js';
 import { parseConfig } from '../config/parse.js';
 import { renderConfigJson } from '../config/json.js';
-import { nodeScriptExists, nodeUserExists, shortHostname } from '../config/node-io.js';
-import type { Diagnostic } from '../config/model.js';
+import { nodeUserExists, shortHostname } from '../config/node-io.js';
+import type { Config, Diagnostic } from '../config/model.js';
+import { scriptLineExists, type ScriptPreparer } from '../scripts/script-security.js';
 import { signumFor, unknownSigfuncMessage } from '../daemon/process/signals.js';
 import { DEFAULT_CHECKERS_PID_FILE, DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE } from '../daemon/process/pidfile.js';
 import { loadNative } from '../net/native.js';
@@ -20,6 +21,8 @@ export interface CliIo {
   interfaceExists?: (name: string) => boolean;
   scriptExists?: (command: string) => boolean;
   userExists?: (name: string) => boolean;
+  /** Injectable for tests; default: the daemon's ScriptPreparer for the file's global_defs. */
+  scriptPreparer?: (config: Config) => Pick<ScriptPreparer, 'prepare'>;
   /** Injectable for tests; default: dynamic import of ../daemon/run.js. */
   runDaemon?: (options: DaemonOptions) => Promise<number>;
   /** Injectable for tests; default: setns into /run/netns/NAME. Returns a problem, or undefined once inside. */
@@ -172,6 +175,13 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     io.stderr(`lvskeeper: ${failure.replace(/^Unknown arguments?: /, (m) => m.toLowerCase())}\nTry 'lvskeeper --help' for more information.\n`);
     return EXIT_USAGE;
   }
+  // keepalived prints "Unexpected argument(s): …" and starts anyway; a daemon started by a mistyped
+  // `lvskeeper status` is worse than a refusal.
+  const extra = ((args['_'] as unknown[] | undefined) ?? []).map(String);
+  if (extra.length > 0) {
+    io.stderr(`lvskeeper: Unexpected argument(s): ${extra.join(' ')}\nTry 'lvskeeper --help' for more information.\n`);
+    return EXIT_USAGE;
+  }
   if (args.help) {
     io.stdout(`${await parser.getHelp()}\n`);
     return EXIT_OK;
@@ -200,8 +210,21 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
   return runDaemonMode(args, io);
 }
 
+/** `-t`: every script checked as the daemon will check it (script security, user, file), at its file:line. */
+async function scriptDiagnostics(config: Config, io: CliIo): Promise<Diagnostic[]> {
+  // Loaded only for configurations with scripts, so `-t` of the others starts as fast as before.
+  const { scriptCheckDiagnostics } = await import('../daemon/config-load.js');
+  let preparer = io.scriptPreparer?.(config);
+  if (!preparer) {
+    const { ScriptPreparer } = await import('../scripts/script-security.js');
+    const { silentLogger } = await import('../daemon/log.js');
+    preparer = ScriptPreparer.fromGlobalDefs(config.global, silentLogger);
+  }
+  return scriptCheckDiagnostics(config, preparer);
+}
+
 /** `-t` and/or `-d`: parse, report like keepalived, exit 0/4/5/6. */
-function configTest(split: { test: boolean; testLog?: string | undefined }, args: Record<string, unknown>, io: CliIo): number {
+async function configTest(split: { test: boolean; testLog?: string | undefined }, args: Record<string, unknown>, io: CliIo): Promise<number> {
   const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
   const configId = typeof args['config-id'] === 'string' ? args['config-id'] : shortHostname();
   {
@@ -211,9 +234,10 @@ function configTest(split: { test: boolean; testLog?: string | undefined }, args
       allConfig: Boolean(args['all-config']),
       interfaceExists: io.interfaceExists,
       ...(split.test
-        ? { scriptChecks: { scriptExists: io.scriptExists ?? nodeScriptExists, userExists: io.userExists ?? nodeUserExists } }
+        ? { scriptChecks: { scriptExists: io.scriptExists ?? ((command: string) => scriptLineExists(command)), userExists: io.userExists ?? nodeUserExists } }
         : {}),
     });
+    if (split.test && !result.missingFile && result.config.scriptCount > 0) result.diagnostics.push(...(await scriptDiagnostics(result.config, io)));
     if (split.test) {
       const text = result.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join('');
       if (split.testLog !== undefined && split.testLog !== '') {

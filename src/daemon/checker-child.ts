@@ -2,7 +2,7 @@
 // process, so that a checker burst can never delay a VRRP advert. It learns the VRRP instances'
 // states from the parent (relayed from the VRRP child), because a virtual server whose address is a
 // VIP is installed only while its instance is MASTER here (unless lvs_program_on_all_nodes).
-import type { Config } from '../config/model.js';
+import type { Config, ScriptCommand } from '../config/model.js';
 import type { VrrpState } from '../vrrp/state-machine.js';
 import { attachCheckers, keyLabel, type CheckersHook, type EngineView } from './checkers.js';
 import type { Logger } from './log.js';
@@ -45,6 +45,7 @@ export class CheckerSide {
   private constructor(
     private readonly hook: CheckersHook,
     private readonly log: Logger,
+    private readonly scripts: { current: ReturnType<typeof scriptPreparerFor> },
   ) {}
 
   /** `view` undefined with -C (no VRRP child): every virtual server is installed. */
@@ -56,15 +57,20 @@ export class CheckerSide {
     view: EngineView | undefined,
     onStaged?: (msg: IpvsStagedMessage) => void,
   ): Promise<CheckerSide> {
-    const preparer = scriptPreparerFor(config, log);
+    // MISC_CHECK and notify scripts are checked against each loaded file's global_defs (a reload
+    // builds a new preparer), as keepalived checks them at every load.
+    const scripts = { current: scriptPreparerFor(config, log) };
+    const preparer = { prepareCommand: (cmd: Pick<ScriptCommand, 'command' | 'user' | 'group'>) => scripts.current.prepareCommand(cmd) };
     const hook = attachCheckers({ dontReleaseIpvs: options.dontReleaseIpvs, vrrpOnly: false }, { preparer, onStaged });
     await hook(view, config, log);
-    preparer.reportSecurity?.('check');
-    return new CheckerSide(hook, log);
+    scripts.current.reportSecurity?.('check');
+    return new CheckerSide(hook, log, scripts);
   }
 
   async reload(config: Config): Promise<void> {
+    this.scripts.current = scriptPreparerFor(config, this.log);
     await this.hook.runtime()?.reload(config);
+    this.scripts.current.reportSecurity?.('check');
   }
 
   dump(what: DumpKind): DumpReply {

@@ -70,7 +70,8 @@ export interface CheckersDeps {
   openIpvs?: (() => Promise<IpvsHandle>) | undefined;
   /** Default: a worker thread running check/worker-main.js. */
   startHost?: (() => CheckerHost) | undefined;
-  /** Default: ScriptPreparer.fromGlobalDefs (only built when the configuration has LVS scripts). */
+  /** Checks MISC_CHECK and notify scripts. Default: ScriptPreparer.fromGlobalDefs of the loaded
+   * configuration (built when the configuration has such scripts). */
   preparer?: Pick<ScriptPreparer, 'prepareCommand'> | undefined;
   fifos?: NotifyFifos | undefined;
   spawner?: ScriptSpawner | undefined;
@@ -148,6 +149,7 @@ export class CheckersRuntime {
   private ipvs: IpvsHandle | undefined;
   private sync: IpvsSync | undefined;
   private notifier: Notifier | undefined;
+  private ownPreparer: ScriptPreparer | undefined;
   private readonly vsConfig = new Map<string, { vs: VirtualServer; rs: Map<string, RealServer> }>();
   /** canonical VIP ("inet/10.0.0.1") -> the instances whose MASTER state gates it */
   private vipOwners: VipGates = new Map();
@@ -247,6 +249,7 @@ export class CheckersRuntime {
     const installedBefore = this.installedJson();
     const gatesBefore = this.vipOwners;
     this.config = config;
+    this.ownPreparer = undefined; // scripts are checked again against the new global_defs, as keepalived does
     this.buildModel();
     const served = new Set(this.specs.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'addr' ? [vipGateId(k.family, k.address)] : []))));
     for (const line of describeGateChanges(gatesBefore, this.vipOwners, served)) this.log.info(line);
@@ -293,7 +296,7 @@ export class CheckersRuntime {
   /** Specs, the config objects behind them and the VIP owners, from this.config. */
   private buildModel(): void {
     const cfg = this.config;
-    const { virtualServers, warnings } = checkSpecsFromConfig(cfg);
+    const { virtualServers, warnings } = checkSpecsFromConfig(cfg, { prepareScript: (cmd) => this.scriptPreparer().prepareCommand(cmd) });
     for (const w of warnings) this.log.warn(w);
     this.specs = virtualServers;
     this.vsConfig.clear();
@@ -370,12 +373,17 @@ export class CheckersRuntime {
 
   // ------------------------------------------------------------------ start-up
 
+  /** One preparer for MISC_CHECK and notify scripts, so each is checked and logged once per load. */
+  private scriptPreparer(): Pick<ScriptPreparer, 'prepareCommand'> {
+    return this.deps.preparer ?? (this.ownPreparer ??= ScriptPreparer.fromGlobalDefs(this.config.global, this.log));
+  }
+
   private openNotifier(): void {
     const cfg = this.config;
     const lvsScripts = configuredNotifyScripts({ vrrpInstances: [], vrrpSyncGroups: [], virtualServers: cfg.virtualServers });
     const hasFifo = cfg.global.notifyFifo || cfg.global.lvsNotifyFifo;
     if (lvsScripts.length === 0 && !hasFifo && !this.deps.fifos) return;
-    const preparer = this.deps.preparer ?? ScriptPreparer.fromGlobalDefs(cfg.global, this.log);
+    const preparer = this.scriptPreparer();
     // notify_fifo is also written by the VRRP side; here only lvs events go to it.
     const fifos = this.deps.fifos ?? openNotifyFifos(cfg.global, 'check', { logger: this.log, preparer, spawner: this.deps.spawner });
     this.notifier = new Notifier({ logger: this.log, preparer, fifos, spawner: this.deps.spawner });

@@ -115,7 +115,9 @@ export class IpvsTakeover implements TakeoverHooks {
     const ops = this.staged.opsFor(instance);
     if (ops.length === 0) return;
     const started = performance.now();
-    const ipvs = await this.handle();
+    // Opened when the rows were staged; a socket that could not be opened then (no ip_vs yet) is
+    // tried again in the background, never on the takeover's path.
+    const ipvs = this.ipvs ?? (this.opening ? await this.opening : (void this.handle(), undefined));
     if (!ipvs) {
       this.installed.set(instance, `virtual servers not installed before the VIPs: ${this.openFailure ?? 'IPVS unavailable'}`);
       return;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import { CHILD_OPTIONS_ENV } from './child-options.js';
-import { configErrorSummary, initTrackFiles, logDiagnostics } from './config-load.js';
+import { checkReload, initTrackFiles, logDiagnostics } from './config-load.js';
 import { createLogger, loggerOptionsFromDaemon, type Logger, type RootLogger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { CHECKER_CHILD, startParent, VRRP_CHILD, type ParentHandle } from './process/parent.js';
@@ -68,14 +68,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       log,
       globalDefs: () => running.config.global,
       beforeReload: () => {
-        const next = parseConfig(options.configFile, { configId: options.configId });
-        logDiagnostics(next.diagnostics, log);
-        const problem = configErrorSummary(next.diagnostics, running.diagnostics);
-        if (problem === undefined) {
-          running = next;
-          initTrackFiles(next.config.trackFiles, log);
-        }
-        return problem;
+        const checked = checkReload(options.configFile, options.configId, running.diagnostics, log);
+        if (!checked.ok) return checked.problem;
+        running = checked.next;
+        initTrackFiles(checked.next.config.trackFiles, log);
+        return undefined;
       },
     });
   } catch (e) {

@@ -7,8 +7,9 @@
 //    `INSTANCE|GROUP NAME STATE PRIORITY` and runs AFTER the state's own script (keepalived.conf(5));
 //  - FIFO lines are keepalived's exact format (notify-format.ts), written to notify_fifo and to
 //    vrrp_notify_fifo / lvs_notify_fifo (a FIFO named twice is used once, with keepalived's warning);
-//  - scripts run as their own user (or script_user), without a shell unless the line needs one, after
-//    the security checks of script-security.ts; a refused script is skipped with a log line naming it;
+//  - scripts run as their own user (or script_user), never through a shell (the line is split as
+//    keepalived splits it, command-line.ts), after the security checks of script-security.ts; a refused
+//    script is skipped with a log line naming it;
 //  - every call returns at once: the engine never waits for a script or a FIFO reader.
 //
 // Better than keepalived (issues #584, #996): keepalived forks every notify script at once, so a fast
@@ -36,7 +37,7 @@ import {
   type VrrpFifoEvent,
   type VrrpNotifyState,
 } from './notify-format.js';
-import type { PreparedScript, ScriptPreparer } from './script-security.js';
+import { refusalPhrase, type PreparedScript, type ScriptPreparer } from './script-security.js';
 import { defaultSpawner, type ScriptSpawner } from './spawn.js';
 
 export type { NotifyKind, VrrpNotifyState, VrrpFifoEvent } from './notify-format.js';
@@ -203,7 +204,7 @@ export class Notifier {
     if (!this.refused.has(id)) {
       this.refused.add(id);
       if (prepared.reason === 'no_default_user') this.log.warn(`Failed to set default user for notify script ${cmd.command} - ignoring`);
-      else this.log.warn(`Disabling notify script ${cmd.command} ${prepared.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible'}`);
+      else this.log.warn(`Disabling notify script ${cmd.command} ${refusalPhrase(prepared.reason)}`);
     }
     return undefined;
   }
@@ -323,7 +324,7 @@ export function openNotifyFifos(
     if (setting.script) {
       const res = opts.preparer.prepareCommand(setting.script);
       if (res.ok) script = res.script;
-      else opts.logger.warn(`Disabling ${label}notify fifo script ${setting.script.command} ${res.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible'}`);
+      else opts.logger.warn(`Disabling ${label}notify fifo script ${setting.script.command} ${refusalPhrase(res.reason)}`);
     }
     return NotifyFifo.open({ path: setting.path, label, logger: opts.logger, script, spawner: opts.spawner, clock: opts.clock });
   };

@@ -14,29 +14,32 @@
 //     once "SECURITY VIOLATION - scripts are being executed but script_security not enabled. There are
 //     insecure scripts." (issues #2184, #586: the message names the script so the fix is obvious).
 // A refused script is never run; callers log which one ("Disabling track script chk due to insecure").
-// Lines that need a shell are checked on their first word when it can be read, and run as /bin/sh -c.
+// Lines are split as keepalived splits them and never run through a shell (command-line.ts), so the
+// program checked here is the program that runs. keepalived's `</path` open test needs no check (it
+// runs nothing); one followed by other words is refused, as keepalived would run them unchecked.
 
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import type { Logger } from '../daemon/log.js';
 import type { GlobalDefs, ScriptCommand } from '../config/model.js';
-import { parseCommandLine, type ParsedCommand } from './command-line.js';
+import { openTestCommand, parseCommandLine, SHELL_PATH, type ExecCommand } from './command-line.js';
 import { currentIdentity, resolveDefaultRunAs, resolveRunAs, sharedUserDatabase, type RunAs, type UserDatabase } from './script-user.js';
 
-export type RunnableCommand = Exclude<ParsedCommand, { kind: 'empty' }>;
+export type RunnableCommand = ExecCommand;
 
 export interface PreparedScript {
-  /** What to spawn; for `exec`, `file` is the resolved path. */
+  /** What to spawn; `file` is the resolved path. */
   command: RunnableCommand;
   runAs: RunAs;
   /** The line as configured, for log messages. */
   configured: string;
 }
 
-export type PrepareFailure = 'empty' | 'not_found' | 'not_executable' | 'insecure' | 'bad_user' | 'no_default_user';
+export type PrepareFailure = 'empty' | 'bad_syntax' | 'not_found' | 'not_executable' | 'insecure' | 'bad_user' | 'no_default_user';
 
 export type PrepareResult =
-  | { ok: true; script: PreparedScript; insecure: boolean }
+  /** insecurity: the "Unsafe permissions found…" line when the script runs although it is insecure. */
+  | { ok: true; script: PreparedScript; insecure: boolean; insecurity?: string | undefined }
   | { ok: false; reason: PrepareFailure; message: string };
 
 /** The subset of fs.Stats the pure checks read. */
@@ -140,6 +143,30 @@ function searchPath(name: string, runAs: RunAs, pathEnv: string): { found: strin
   return { error: sawDenied ? 'EACCES' : 'ENOENT' };
 }
 
+/** keepalived's words for why a script is disabled ("Disabling track script chk due to insecure"). */
+export function refusalPhrase(reason: PrepareFailure): string {
+  if (reason === 'insecure') return 'due to insecure';
+  if (reason === 'bad_syntax') return 'since it cannot be parsed';
+  return 'since not found/accessible';
+}
+
+/**
+ * Whether the program of a script line exists and has an execute bit (`-t`'s quick check, before
+ * the full check of ScriptPreparer). Split as the line will be run; an open test always "exists".
+ */
+export function scriptLineExists(line: string, pathEnv: string = process.env.PATH ?? '/usr/bin:/bin', self: RunAs = currentIdentity()): boolean {
+  const parsed = parseCommandLine(line);
+  if (parsed.kind === 'open-test') return true;
+  if (parsed.kind !== 'exec') return false;
+  if (!parsed.file.includes('/')) return 'found' in searchPath(parsed.file, self, pathEnv);
+  try {
+    const st = statSync(parsed.file);
+    return st.isFile() && isExecutableBy(modeInfo(st), self.uid, self.gid);
+  } catch {
+    return false;
+  }
+}
+
 function defaultUserName(opts: ScriptPreparerOptions): string {
   return opts.defaultUserName ?? 'keepalived_script';
 }
@@ -227,6 +254,11 @@ export class ScriptPreparer {
     const log = this.opts.logger;
     const parsed = parseCommandLine(line);
     if (parsed.kind === 'empty') return { ok: false, reason: 'empty', message: 'empty script line' };
+    if (parsed.kind === 'invalid') {
+      const message = `Unable to parse script '${line}': ${parsed.message} - disabling`;
+      log.warn(message);
+      return { ok: false, reason: 'bad_syntax', message };
+    }
 
     let runAs: RunAs;
     if (user === undefined) {
@@ -248,13 +280,18 @@ export class ScriptPreparer {
       runAs = res.runAs;
     }
 
-    const program = parsed.kind === 'exec' ? parsed.file : parsed.firstWord;
-    if (program === undefined) {
-      // Only a shell can tell what this runs (e.g. `VAR=x cmd`): nothing to check, as for system().
-      this.sawScript = true;
-      return { ok: true, script: { command: parsed, runAs, configured: line }, insecure: false };
+    if (parsed.kind === 'open-test') {
+      if (parsed.rest.length > 0) {
+        // keepalived passes the whole line to system() unchecked: `</dev/null /tmp/x.sh` would run x.sh.
+        const message = `Script '${line}' is a file open test followed by other words, which would run unchecked through ${SHELL_PATH} - disabling`;
+        log.warn(message);
+        return { ok: false, reason: 'insecure', message };
+      }
+      // keepalived (SC_SYSTEM): nothing is executed, so no file check, and not counted as a script.
+      return { ok: true, script: { command: openTestCommand(parsed.path), runAs, configured: line }, insecure: false };
     }
 
+    const program = parsed.file;
     let path = program;
     if (!program.includes('/')) {
       const pathEnv = this.opts.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin';
@@ -265,10 +302,7 @@ export class ScriptPreparer {
         log.warn(message);
         return { ok: false, reason: 'not_found', message };
       }
-      // A shell line keeps its own text: sh does the same search.
-      if (parsed.kind === 'exec') {
-        log.warn(`WARNING - script \`${program}\` resolved by path search to \`${found.found}\`. Please specify full path.`);
-      }
+      log.warn(`WARNING - script \`${program}\` resolved by path search to \`${found.found}\`. Please specify full path.`);
       path = found.found;
     }
 
@@ -287,8 +321,8 @@ export class ScriptPreparer {
     }
     this.sawScript = true;
 
-    const command: RunnableCommand = parsed.kind === 'exec' ? { kind: 'exec', file: path, args: parsed.args } : parsed;
-    let insecure = false;
+    const command: RunnableCommand = { kind: 'exec', file: path, args: parsed.args };
+    let insecurity: string | undefined;
     if (needsScriptProtection(fileStat, runAs)) {
       // As keepalived, check the path with its directories resolved (realpath), so /bin → usr/bin on
       // merged-/usr systems is judged by /usr/bin; if the file itself is a symlink, its target too.
@@ -315,14 +349,14 @@ export class ScriptPreparer {
           log.warn(message);
           return { ok: false, reason: 'insecure', message };
         }
-        insecure = true;
         this.sawInsecure = true;
         const message = `Unsafe permissions found for script '${p}'${this.enableScriptSecurity ? ' - disabling' : ''}.`;
         log.warn(message);
         if (this.enableScriptSecurity) return { ok: false, reason: 'insecure', message };
+        insecurity = message;
         break;
       }
     }
-    return { ok: true, script: { command, runAs, configured: line }, insecure };
+    return { ok: true, script: { command, runAs, configured: line }, insecure: insecurity !== undefined, insecurity };
   }
 }

@@ -1,4 +1,5 @@
-// Starting one script process. The only module here that calls child_process.spawn.
+// Starting one script process. The only module here that calls child_process.spawn, and never with a
+// shell: the program is the one script-security.ts checked (keepalived execve()s it too).
 //
 // As keepalived does (system_call_script + setpgid), every script leads its own process group, so a
 // timeout or stop can signal the script AND whatever it started (`kill(-pid, sig)`); stdin/stdout go to

@@ -23,7 +23,7 @@ import type { Logger } from '../daemon/log.js';
 import type { VrrpScript } from '../config/model.js';
 import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';
-import type { PrepareResult, PreparedScript, ScriptPreparer } from './script-security.js';
+import { refusalPhrase, type PrepareResult, type PreparedScript, type ScriptPreparer } from './script-security.js';
 import { defaultSpawner, type RunningScript, type ScriptExit, type ScriptSpawner } from './spawn.js';
 import {
   applyRunOutcome,
@@ -170,7 +170,7 @@ export class TrackScriptRunner {
         rt.disabled = true;
         const fields = { script: rt.spec.name, command: rt.spec.script, reason: res.reason };
         if (res.reason === 'no_default_user') this.log.warn(`Unable to set default user for vrrp script ${rt.spec.name} - removing`, fields);
-        else this.log.warn(`Disabling track script ${rt.spec.name} ${res.reason === 'insecure' ? 'due to insecure' : 'since not found/accessible'}`, fields);
+        else this.log.warn(`Disabling track script ${rt.spec.name} ${refusalPhrase(res.reason)}`, fields);
         continue;
       }
       rt.prepared = res.script;

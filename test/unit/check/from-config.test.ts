@@ -6,14 +6,20 @@ import { initialCheckerState } from '../../../src/check/state.js';
 import { expandAddressRange } from '../../../src/check/vsg.js';
 import type { VirtualServerSpec } from '../../../src/check/types.js';
 
-function specs(text: string, trackFiles?: Parameters<typeof checkSpecsFromConfig>[1]) {
+/** Accepts every misc_path as an exec of its first word, as root (the checks are script-security's tests). */
+const acceptScripts: NonNullable<Parameters<typeof checkSpecsFromConfig>[1]>['prepareScript'] = (cmd) => {
+  const [file = '', ...args] = cmd.command.split(' ');
+  return { ok: true, insecure: false, script: { command: { kind: 'exec', file, args }, runAs: { user: 'root', uid: 0, gid: 0 }, configured: cmd.command } };
+};
+
+function specs(text: string, options?: Parameters<typeof checkSpecsFromConfig>[1]) {
   const { config, diagnostics } = parseConfig('/etc/keepalived/keepalived.conf', {
     readFile: (p) => (p === '/etc/keepalived/keepalived.conf' ? text : undefined),
     hostname: 'lb1',
   });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   expect(errors).toEqual([]);
-  return checkSpecsFromConfig(config, trackFiles);
+  return checkSpecsFromConfig(config, { prepareScript: acceptScripts, ...options });
 }
 
 /** The desired state at start, as the scheduler would compute it. */
@@ -123,7 +129,12 @@ virtual_server 10.10.10.2 1358 {
     });
     expect(cs[0]?.timing.delayBeforeRetryMs).toBe(3000); // HTTP default
     expect(cs[1]?.probe).toMatchObject({ type: 'SSL_GET', enableSni: true, sniName: 'sni.example' });
-    expect(cs[2]?.probe).toMatchObject({ path: '/usr/bin/check.sh 192.168.200.6', timeoutMs: 4000, dynamic: true });
+    expect(cs[2]?.probe).toMatchObject({
+      path: '/usr/bin/check.sh 192.168.200.6',
+      script: { command: { kind: 'exec', file: '/usr/bin/check.sh', args: ['192.168.200.6'] } },
+      timeoutMs: 4000,
+      dynamic: true,
+    });
     expect(cs[2]?.timing.retry).toBe(0); // MISC default
     expect(cs[3]?.probe).toMatchObject({ payloadHex: '0102', requireReply: true, replyHex: '01XX', maxReplyLength: 100 });
     expect(cs[3]?.label).toBe('[192.168.200.6]:udp:53');
@@ -131,6 +142,34 @@ virtual_server 10.10.10.2 1358 {
     expect(cs[4]?.timing.retry).toBe(3); // DNS default
     expect(cs[5]?.probe).toMatchObject({ heloName: 'mx.example', hosts: [{ address: '192.168.200.7', port: 25 }] });
     expect(new Set(cs.map((c) => c.id)).size).toBe(cs.length);
+  });
+
+  it('a MISC_CHECK whose script is refused is dropped with keepalived\'s words at its file:line; other checkers stay', () => {
+    const text = `
+virtual_server 10.10.10.2 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.168.200.6 80 {
+        MISC_CHECK {
+            misc_path "/tmp/x.sh a"
+        }
+        TCP_CHECK {
+        }
+    }
+}
+`;
+    const insecure = specs(text, {
+      prepareScript: () => ({ ok: false, reason: 'insecure', message: "Unsafe permissions found for script '/tmp/x.sh' - disabling." }),
+    });
+    expect(insecure.warnings).toEqual([
+      "/etc/keepalived/keepalived.conf:7: Disabling misc script /tmp/x.sh a due to insecure: Unsafe permissions found for script '/tmp/x.sh' - disabling.",
+    ]);
+    expect(insecure.virtualServers[0]?.realServers[0]?.checkers.map((c) => c.probe.type)).toEqual(['TCP_CHECK']);
+    // Never run unchecked: without a script checker, MISC_CHECK is dropped too.
+    const unchecked = specs(text, { prepareScript: undefined });
+    expect(unchecked.warnings).toEqual(['/etc/keepalived/keepalived.conf:7: MISC_CHECK /tmp/x.sh a skipped: no script security check was given to run it with']);
+    expect(unchecked.virtualServers[0]?.realServers[0]?.checkers.map((c) => c.probe.type)).toEqual(['TCP_CHECK']);
   });
 
   it('alpha, inhibit_on_failure, quorum/hysteresis and the sorry server', () => {

@@ -2,6 +2,7 @@
 
 import type { Clock, TimerHandle } from '../../../src/check/runtime.js';
 import type { CheckerSpec, CheckTiming, RealServerSpec, VirtualServerSpec } from '../../../src/check/types.js';
+import type { PreparedScript } from '../../../src/scripts/script-security.js';
 
 interface FakeTimer {
   at: number;
@@ -66,6 +67,9 @@ export function timing(over: Partial<CheckTiming> = {}): CheckTiming {
     ...over,
   };
 }
+
+/** A MISC_CHECK's checked script: /bin/true as root (what from-config puts in the spec). */
+export const trueScript: PreparedScript = { command: { kind: 'exec', file: '/bin/true', args: [] }, runAs: { user: 'root', uid: 0, gid: 0 }, configured: '/bin/true' };
 
 export function tcpChecker(id: string, address: string, port: number, t: Partial<CheckTiming> = {}): CheckerSpec {
   return {

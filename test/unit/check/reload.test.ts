@@ -8,7 +8,7 @@ import type { ProbeFn } from '../../../src/check/probe/index.js';
 import { desiredEntries, initialPool, reloadPool } from '../../../src/check/pool.js';
 import { describeReload, sameChecker } from '../../../src/check/reload.js';
 import type { CheckTiming, ProbeResult, ProbeSpec, RealServerSpec, SorryServerSpec, VirtualServerSpec } from '../../../src/check/types.js';
-import { FakeClock, realServer, tcpChecker, virtualServer } from './helpers.js';
+import { FakeClock, realServer, tcpChecker, trueScript, virtualServer } from './helpers.js';
 
 const VS = '[10.0.0.1]:tcp:80';
 const TIMING: Partial<CheckTiming> = { retry: 1, delayLoopMs: 6000, delayBeforeRetryMs: 1000, warmupMs: 0 };
@@ -222,7 +222,7 @@ describe('describeReload / sameChecker / reloadPool (pure)', () => {
   });
 
   it('a checker replaced by another type is one removed and one added', () => {
-    const misc = { ...tcpChecker(`${VS}|10.0.1.1:80|MISC_CHECK#1`, '10.0.1.1', 80), probe: { type: 'MISC_CHECK' as const, path: '/bin/true', timeoutMs: 1000, dynamic: false } };
+    const misc = { ...tcpChecker(`${VS}|10.0.1.1:80|MISC_CHECK#1`, '10.0.1.1', 80), probe: { type: 'MISC_CHECK' as const, path: '/bin/true', script: trueScript, timeoutMs: 1000, dynamic: false } };
     const lines = describeReload(config(() => [rs(1)])(), config(() => [rs(1, { checkers: [misc] })])()).map((l) => l.message);
     expect(lines).toEqual([
       `Reload: TCP_CHECK on [10.0.1.1]:tcp:80 of VS ${VS} removed`,

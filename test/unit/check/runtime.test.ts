@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckerScheduler, type CheckEvent } from '../../../src/check/runtime.js';
 import type { ProbeFn } from '../../../src/check/probe/index.js';
 import type { ProbeResult, ProbeSpec } from '../../../src/check/types.js';
-import { FakeClock, realServer, tcpChecker, virtualServer } from './helpers.js';
+import { FakeClock, realServer, tcpChecker, trueScript, virtualServer } from './helpers.js';
 
 const VS = '[10.0.0.1]:tcp:80';
 
@@ -235,7 +235,7 @@ describe('CheckerScheduler', () => {
       starts[kind]?.push(clock.now());
       return new Promise((resolve) => clock.setTimer(2000, () => resolve({ ok: true, reason: 'ok' })));
     };
-    const misc = { ...tcpChecker('m', '10.0.1.1', 1), probe: { type: 'MISC_CHECK' as const, path: '/bin/true', timeoutMs: 5000, dynamic: false } };
+    const misc = { ...tcpChecker('m', '10.0.1.1', 1), probe: { type: 'MISC_CHECK' as const, path: '/bin/true', script: trueScript, timeoutMs: 5000, dynamic: false } };
     const vs = virtualServer('10.0.0.1', 80, [realServer('10.0.1.1', 80, { checkers: [misc, tcpChecker('t', '10.0.1.1', 80)] })]);
     const sched = new CheckerScheduler([vs], { clock, probe });
     sched.start();

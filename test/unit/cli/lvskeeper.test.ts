@@ -1,7 +1,7 @@
 // The lvskeeper command line, in-process (runCli) with injected host checks, plus one spawn of the
 // built binary when dist/ exists (npm run build).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,36 @@ describe('lvskeeper -t', () => {
     expect((await run(['-t', '-f', SCRIPTS], { userExists: (u) => u === 'keepalived_script' })).code).toBe(0);
     expect((await run(['-t', '-f', SECURE])).code).toBe(0);
   });
+  it('reports a MISC_CHECK script with unsafe permissions at its file:line (refused: 5, runs: 6)', async () => {
+    const unsafe = join(dir, 'misc-world-writable.sh');
+    writeFileSync(unsafe, '#!/bin/sh\nexit 0\n');
+    chmodSync(unsafe, 0o777);
+    const body = (globalDefs: string): string =>
+      `global_defs {\n${globalDefs} script_user root\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n` +
+      ` real_server 10.0.1.1 80 {\n  MISC_CHECK {\n   misc_path "${unsafe} --port 80"\n  }\n }\n}\n`;
+    const lineOf = (text: string): number => text.split('\n').findIndex((l) => l.includes('MISC_CHECK')) + 1;
+    const secure = conf('misc-secure.conf', body(' enable_script_security\n'));
+    let line = lineOf(body(' enable_script_security\n'));
+    const refused = await run(['-t', '-f', secure]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toBe(
+      `${secure}:${line}: Disabling misc script ${unsafe} --port 80 due to insecure: Unsafe permissions found for script '${unsafe}' - disabling.\n`,
+    );
+    const open = conf('misc-open.conf', body(''));
+    line = lineOf(body(''));
+    const runs = await run(['-t', '-f', open]);
+    expect(runs.code).toBe(6);
+    expect(runs.stderr).toContain(`${open}:${line}: Unsafe permissions found for script '${unsafe}'.\n`);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('finds a script the way it will run it: quoted words as keepalived splits them', async () => {
+    mkdirSync(join(dir, 'with space'), { recursive: true });
+    const script = join(dir, 'with space', 'chk.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const text = `global_defs {\n enable_script_security\n script_user root\n}\nvrrp_script chk {\n script "'${script}' --port 80"\n}\n`;
+    expect(await run(['-t', '-f', conf('quoted.conf', text)], { scriptExists: undefined })).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
   it('writes the report to the --config-test=FILE log file', async () => {
     const log = join(dir, 'test.log');
     const r = await run([`--config-test=${log}`, '-f', UNKNOWN]);
@@ -92,6 +122,13 @@ describe('options', () => {
     const r = await run(['--bogus-option']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bogus-option');
+  });
+  it('refuses a positional word (a mistyped `lvskeeper status` must not start a daemon): exit 2, names it', async () => {
+    let started = false;
+    const r = await run(['status', '-f', GOOD], { runDaemon: async () => ((started = true), 0) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unexpected argument(s): status');
+    expect(started).toBe(false);
   });
   it('prints keepalived 2.2.7 signal numbers, except catchable SIGURG/SIGWINCH for its realtime STATS_CLEAR/JSON', async () => {
     for (const [name, num] of [['STOP', 15], ['RELOAD', 1], ['DATA', 10], ['STATS', 12], ['STATS_CLEAR', 23], ['JSON', 28]] as const) {

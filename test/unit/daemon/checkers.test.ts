@@ -1,6 +1,9 @@
 // CheckersRuntime against a fake kernel, a fake VRRP engine and an in-thread checker scheduler
 // (serveCheckers on a MessageChannel with an injected probe): VRRP gating, adoption after kill -9,
 // release at stop, -I, lvs_flush / lvs_timeouts / lvs_sync_daemon, no ip_vs.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/index.js';
@@ -663,5 +666,41 @@ describe('CheckersRuntime.reload', () => {
     await rt.synced();
     expect(hosts).toBe(1);
     expect(kernel.table()).toEqual(['10.9.9.7:53 10.9.9.10:53/2', '192.168.60.200:8080 192.168.60.121:8080/1 192.168.60.122:8080/1']);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('CheckersRuntime: MISC_CHECK scripts', () => {
+  it('an unsafe misc_path is refused at load with its file:line, and checked again at reload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsk-checkers-misc-'));
+    const script = join(dir, 'check.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n');
+    chmodSync(script, 0o777);
+    const text = `global_defs {\n  enable_script_security\n}\nvirtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 10.0.1.1 80 {\n    MISC_CHECK {\n      misc_path "${script} --port 80"\n      user root\n    }\n  }\n}\n`;
+    const miscLine = text.split('\n').findIndex((l) => l.includes('MISC_CHECK')) + 1;
+    const probed: ProbeSpec[] = [];
+    const host = (): CheckerHost => {
+      const ch = new MessageChannel();
+      const detach = serveCheckers(ch.port2, { probe: async (spec) => (probed.push(spec), { ok: true, reason: 'ok' }), random: () => 0 });
+      ch.port1.unref();
+      ch.port2.unref();
+      return { port: ch.port1, onExit: () => undefined, terminate: async () => (detach(), ch.port1.close()) };
+    };
+    const lines: Array<{ msg: string }> = [];
+    const rt = new CheckersRuntime(config(text), createMemoryLogger(lines as never), {}, { openIpvs: async () => new FakeKernel(), startHost: host });
+    try {
+      await rt.start();
+      expect(lines.map((l) => l.msg)).toContain(
+        `/virtual/keepalived.conf:${miscLine}: Disabling misc script ${script} --port 80 due to insecure: Unsafe permissions found for script '${script}' - disabling.`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(probed).toEqual([]);
+      chmodSync(script, 0o755); // fixed: the next load runs it
+      await rt.reload(config(text));
+      await until(() => probed.length > 0);
+      expect(probed[0]).toMatchObject({ type: 'MISC_CHECK', script: { command: { file: script, args: ['--port', '80'] }, runAs: { uid: 0 } } });
+    } finally {
+      await rt.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,8 @@ import type { PreparedScript } from '../../../src/scripts/script-security.js';
 
 const MODULE = new URL('../../../dist/scripts/launcher-main.js', import.meta.url).pathname;
 const self = { user: 'self', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-const shell = (line: string): PreparedScript => ({ command: { kind: 'shell', line }, runAs: self, configured: line });
+/** A shell line, spelled out: scripts never get a shell of their own (keepalived execs them). */
+const shell = (line: string): PreparedScript => ({ command: { kind: 'exec', file: '/bin/sh', args: ['-c', line] }, runAs: self, configured: line });
 
 /** The helper's pid: the only child of this process running launcher-main.js. */
 function helperPids(): number[] {

@@ -140,14 +140,47 @@ describe.skipIf(!asRoot)('ScriptPreparer on real files', () => {
     expect(msgs()).toEqual([]);
   });
 
-  it('checks the first word of shell lines and caches results', () => {
+  it('caches results', () => {
     const { preparer, msgs } = make(true);
-    const line = `${base}/ok.sh | /bin/cat`;
-    const first = preparer.prepare(line);
-    expect(first).toMatchObject({ ok: true, script: { command: { kind: 'shell', line } } });
-    expect(preparer.prepare(line)).toBe(first);
-    expect(preparer.prepare(`${base}/groupw.sh && true`)).toMatchObject({ ok: false, reason: 'insecure' });
+    const first = preparer.prepare(`${base}/ok.sh a`);
+    expect(preparer.prepare(`${base}/ok.sh a`)).toBe(first);
+    expect(preparer.prepare(`${base}/groupw.sh`)).toMatchObject({ ok: false, reason: 'insecure' });
+    expect(preparer.prepare(`${base}/groupw.sh`)).toMatchObject({ ok: false, reason: 'insecure' });
     expect(msgs()).toHaveLength(1);
+  });
+
+  it('splits a line as keepalived does, so shell syntax never hides the program that runs', () => {
+    const { preparer, msgs } = make(true);
+    // The file checked is the file run; `&&`, `|`, `>` are its arguments.
+    expect(preparer.prepare(`${base}/ok.sh | /bin/cat && ${base}/groupw.sh`)).toMatchObject({
+      ok: true,
+      script: { command: { kind: 'exec', file: `${base}/ok.sh`, args: ['|', '/bin/cat', '&&', `${base}/groupw.sh`] } },
+    });
+    expect(preparer.prepare(`${base}/groupw.sh && true`)).toMatchObject({ ok: false, reason: 'insecure' });
+    expect(preparer.prepare(`(${base}/ok.sh)`)).toMatchObject({ ok: false, reason: 'not_found' });
+    expect(preparer.prepare(`"${base}/ok.sh`)).toMatchObject({ ok: false, reason: 'bad_syntax' });
+    expect(msgs()).toEqual([
+      `Unsafe permissions found for script '${base}/groupw.sh' - disabling.`,
+      `Unable to access script \`(${base}/ok.sh)\` - disabling`,
+      `Unable to parse script '"${base}/ok.sh': missing terminating " - disabling`,
+    ]);
+  });
+
+  it('accepts keepalived\'s "</file" open test unchecked, but not followed by other words', () => {
+    const { preparer, msgs } = make(true);
+    expect(preparer.prepare('</dev/tcp/127.0.0.1/80')).toEqual({
+      ok: true,
+      insecure: false,
+      script: { command: { kind: 'exec', file: '/bin/sh', args: ['-c', '<"$1"', 'sh', '/dev/tcp/127.0.0.1/80'] }, runAs: root, configured: '</dev/tcp/127.0.0.1/80' },
+    });
+    expect(preparer.prepare(`</dev/null ${base}/groupw.sh`)).toMatchObject({ ok: false, reason: 'insecure' });
+    expect(msgs()).toEqual([
+      `Script '</dev/null ${base}/groupw.sh' is a file open test followed by other words, which would run unchecked through /bin/sh - disabling`,
+    ]);
+    const insecure = make(false);
+    insecure.preparer.prepare('</etc/hosts');
+    insecure.preparer.reportSecurity();
+    expect(insecure.msgs()).toEqual([]); // an open test alone runs nothing: no SECURITY VIOLATION (keepalived SC_SYSTEM)
   });
 
   it('refuses scripts without their own user when there is no default user (enable_script_security)', () => {

@@ -176,12 +176,15 @@ describe.each(SPAWNERS)('TrackScriptRunner with real processes (%s)', (name, use
     );
   });
 
-  it('runs shell lines through /bin/sh', async () => {
-    const { runner } = runnerFor([{ script: 'test -d / && exit 0 || exit 1', intervalMs: 10_000, timeoutMs: 2000 }]);
+  it('runs the line without a shell, as keepalived: shell syntax reaches the script as arguments', async () => {
+    const out = join(base, 'args-out');
+    const path = script('args.sh', `printf '%s\\n' "$@" > ${out}`);
+    const { runner } = runnerFor([{ script: `${path} "a b" && exit | $HOME`, intervalMs: 10_000, timeoutMs: 2000 }]);
     runner.start();
     await waitFor(() => runner.status('chk0') !== 'init');
     await runner.stop();
     expect(runner.status('chk0')).toBe('up');
+    expect(readFileSync(out, 'utf8')).toBe('a b\n&&\nexit\n|\n$HOME\n');
   });
 
   it.skipIf(self.uid !== 0)('runs the script as its configured user', async () => {
