@@ -120,7 +120,7 @@ function daemon(impl, node, confPath, dir, tag) {
 
 async function startCapture(file) {
   const p = new Proc('tshark', ['netns', 'exec', NS.b, 'tshark', '-q', '-i', 'eth0', '-w', file, '-f', 'vrrp or arp']);
-  await p.waitFor(/Capturing on/, 20_000);
+  await p.waitFor(/Capturing on/, 120_000); // slow to start in the emulated VM
   await sleep(300);
   return p;
 }
@@ -172,9 +172,10 @@ async function runImpl(impl, dir) {
   const cuts = [];
   const stops = [];
   let a = daemon(impl, 'a', confA, dir, 0);
-  await a.waitFor(/Entering BACKUP STATE/, 10_000);
+  await a.waitFor(/Entering BACKUP STATE/, 60_000);
   const b = daemon(impl, 'b', confB, dir, 0);
-  await a.waitFor(/Entering MASTER STATE/, 10_000);
+  await a.waitFor(/Entering MASTER STATE/, 60_000);
+  await b.waitFor(/Entering BACKUP STATE/, 60_000); // B starts slowly in the emulated VM
   await sleep(1500);
   // (a) link loss: cut A's bridge port (A loses carrier), wait for B, restore, wait for A to preempt.
   for (let i = 0; i < N; i++) {
@@ -184,7 +185,7 @@ async function runImpl(impl, dir) {
     sh('ip', ['-n', NS.sw, 'link', 'set', 'lkba1', 'down']);
     const t0 = Date.now();
     while (!/Entering MASTER STATE/.test(b.out.slice(before))) {
-      if (Date.now() - t0 > 8000) throw new Error(`${impl}: B did not take over`);
+      if (Date.now() - t0 > 30_000) throw new Error(`${impl}: B did not take over`);
       await sleep(20);
     }
     await sleep(300);
@@ -210,7 +211,7 @@ async function runImpl(impl, dir) {
       await sleep(20);
     }
     a = daemon(impl, 'a', confA, dir, i + 1);
-    await a.waitFor(/Entering MASTER STATE/, 12_000);
+    await a.waitFor(/Entering MASTER STATE/, 60_000);
     await sleep(1200);
     process.stderr.write(`${impl}: graceful stop ${i + 1}/${N}\n`);
   }

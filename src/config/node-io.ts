@@ -188,22 +188,6 @@ export function nodeInterfaceExists(name: string): boolean {
   }
 }
 
-/** Whether a script command's executable can be found and run (PATH search like execvp). */
-export function nodeScriptExists(command: string): boolean {
-  const exe = command.trim().split(/\s+/)[0] ?? '';
-  if (exe.length === 0) return false;
-  const candidates = exe.includes('/') ? [exe] : (process.env.PATH ?? '/usr/bin:/bin').split(':').map((d) => join(d || '.', exe));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      if (statSync(c).isFile()) return true;
-    } catch {
-      /* try next */
-    }
-  }
-  return false;
-}
-
 export function nodeUserExists(name: string): boolean {
   const passwd = readRegularFile('/etc/passwd');
   if (passwd === undefined) return false;
