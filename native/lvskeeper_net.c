@@ -266,6 +266,40 @@ static receiver_t *get_receiver(napi_env env, napi_value v) {
  * ageMs) => void): handle. IPv4 payloads start with the IP header (a raw IPv4 socket's), src is 4 bytes, and
  * dst, hop limit and ifindex are unknown (undefined, -1, 0). ageMs: how long ago the kernel received the
  * packet, -1 if it gave no timestamp. */
+/* Wraps an open, bound socket in a receiver whose `poll_cb` calls `callback`: the handle JS holds. Takes
+ * the fd (closed on failure). `ref` false: the socket does not keep the event loop alive. */
+static napi_value start_receiver(napi_env env, int fd, int family, napi_value callback, const char *name, uv_poll_cb poll_cb, bool ref) {
+  uv_loop_t *loop = NULL;
+  napi_get_uv_event_loop(env, &loop);
+  receiver_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  r->fd = fd;
+  r->family = family;
+  r->env = env;
+  napi_create_reference(env, callback, 1, &r->callback);
+  napi_value resource;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_async_init(env, NULL, resource, &r->context);
+  int rc = uv_poll_init_socket(loop, &r->poll, fd);
+  r->poll.data = r;
+  if (rc == 0) rc = uv_poll_start(&r->poll, UV_READABLE, poll_cb);
+  if (rc != 0) {
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->context);
+    close(fd);
+    free(r);
+    napi_throw_error(env, NULL, uv_strerror(rc));
+    return NULL;
+  }
+  if (!ref) uv_unref((uv_handle_t *)&r->poll);
+  napi_value handle;
+  napi_create_external(env, r, finalize_receiver, NULL, &handle);
+  return handle;
+}
+
 static napi_value open_raw_receiver(napi_env env, napi_callback_info info, int family) {
   const char *usage = family == AF_INET6 ? "openRaw6Receiver(protocol: number, callback: function)"
                                          : "openRaw4Receiver(protocol: number, callback: function)";
@@ -290,34 +324,7 @@ static napi_value open_raw_receiver(napi_env env, napi_callback_info info, int f
   }
   /* Without it ageMs is -1 and the caller uses its own clock, as before. */
   (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  uv_loop_t *loop = NULL;
-  napi_get_uv_event_loop(env, &loop);
-  receiver_t *r = calloc(1, sizeof *r);
-  if (r == NULL) {
-    close(fd);
-    return throw_errno(env, "calloc", ENOMEM);
-  }
-  r->fd = fd;
-  r->family = family;
-  r->env = env;
-  napi_create_reference(env, argv[1], 1, &r->callback);
-  napi_value name;
-  napi_create_string_utf8(env, family == AF_INET6 ? "lvskeeper:raw6" : "lvskeeper:raw4", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &r->context);
-  int rc = uv_poll_init_socket(loop, &r->poll, fd);
-  r->poll.data = r;
-  if (rc == 0) rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    napi_delete_reference(env, r->callback);
-    napi_async_destroy(env, r->context);
-    close(fd);
-    free(r);
-    napi_throw_error(env, NULL, uv_strerror(rc));
-    return NULL;
-  }
-  napi_value handle;
-  napi_create_external(env, r, finalize_receiver, NULL, &handle);
-  return handle;
+  return start_receiver(env, fd, family, argv[1], family == AF_INET6 ? "lvskeeper:raw6" : "lvskeeper:raw4", on_readable, true);
 }
 
 static napi_value open_raw6_receiver(napi_env env, napi_callback_info info) {
@@ -507,35 +514,7 @@ static napi_value open_netlink_receiver(napi_env env, napi_callback_info info) {
       return throw_errno(env, "setsockopt(NETLINK_ADD_MEMBERSHIP)", err);
     }
   }
-  uv_loop_t *loop = NULL;
-  napi_get_uv_event_loop(env, &loop);
-  receiver_t *r = calloc(1, sizeof *r);
-  if (r == NULL) {
-    close(fd);
-    return throw_errno(env, "calloc", ENOMEM);
-  }
-  r->fd = fd;
-  r->family = AF_NETLINK;
-  r->env = env;
-  napi_create_reference(env, argv[4], 1, &r->callback);
-  napi_value name;
-  napi_create_string_utf8(env, "lvskeeper:netlink", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &r->context);
-  int rc = uv_poll_init_socket(loop, &r->poll, fd);
-  r->poll.data = r;
-  if (rc == 0) rc = uv_poll_start(&r->poll, UV_READABLE, on_netlink_readable);
-  if (rc != 0) {
-    napi_delete_reference(env, r->callback);
-    napi_async_destroy(env, r->context);
-    close(fd);
-    free(r);
-    napi_throw_error(env, NULL, uv_strerror(rc));
-    return NULL;
-  }
-  if (!ref) uv_unref((uv_handle_t *)&r->poll);
-  napi_value handle;
-  napi_create_external(env, r, finalize_receiver, NULL, &handle);
-  return handle;
+  return start_receiver(env, fd, AF_NETLINK, argv[4], "lvskeeper:netlink", on_netlink_readable, ref);
 }
 
 /* ---- checker sockets carrying SO_MARK (keepalived's checker "fwmark") -------------------------------- */
