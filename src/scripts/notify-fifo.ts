@@ -8,8 +8,8 @@
 //
 // Unlike keepalived 2.2.7, which creates it 0644 and opens whatever is at the path, the FIFO is created
 // 0600 (given to the notify_fifo_script's user when that is not us, as keepalived chowns it to the FIFO's
-// user), and an existing path is used only if it is a FIFO, not a symbolic link, owned by us or by that
-// user, and not writable by group or others (later keepalived refuses "a fifo we do not own" too): in a
+// user), and an existing path is used only if it is a FIFO or a regular file (appended to, as keepalived
+// writes to one too), not a symbolic link, owned by us or by that user, and not writable by group or others (later keepalived refuses "a fifo we do not own" too): in a
 // shared directory such as /tmp another user could otherwise read the events or inject lines. A FIFO left
 // by an earlier run (ours: 0600) is reused.
 //
@@ -100,7 +100,8 @@ export class NotifyFifo {
 
     let fd: number;
     try {
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+      // A regular file gets the lines appended, never overwritten.
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | (before.isFile() ? fsConstants.O_APPEND : 0));
     } catch (err) {
       const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
       logger.warn(`Unable to open ${label}notify fifo ${path} - errno ${errno}`);
@@ -280,7 +281,8 @@ function octal(mode: number): string {
 /** Why an existing path must not be used as a notify FIFO, or undefined when it may. */
 function unsafeFifo(st: Stats, ourUid: number, readerUid: number | undefined): string | undefined {
   if (st.isSymbolicLink()) return 'is a symbolic link';
-  if (!st.isFIFO()) return 'exists and is not a FIFO';
+  // keepalived 2.2.7 writes the lines to a regular file at the path too (it opens whatever exists).
+  if (!st.isFIFO() && !st.isFile()) return 'exists and is neither a FIFO nor a regular file';
   if (st.uid !== ourUid && st.uid !== readerUid) {
     const reader = readerUid !== undefined && readerUid !== ourUid ? ` or the fifo script's user (uid ${readerUid})` : '';
     return `is owned by uid ${st.uid}, not by us (uid ${ourUid})${reader}`;

@@ -1,5 +1,5 @@
 // What NotifyFifo.open accepts at its path: it creates a FIFO 0600, and uses an existing one only if it is a
-// FIFO (not a symbolic link, not a regular file) owned by us or the fifo script's user and not writable by
+// FIFO or regular file (not a symbolic link) owned by us or the fifo script's user and not writable by
 // group or others. Real files in a temporary directory (root: files are given to `nobody` with chown).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -101,13 +101,28 @@ describe('NotifyFifo.open: what it refuses at the path', () => {
     expect(lstatSync(path).isFIFO()).toBe(true);
   });
 
-  it('a regular file: refused and left as it was (keepalived 2.2.7 appended events to it)', () => {
+  it('a regular file of ours gets the lines appended, as keepalived 2.2.7 writes to one; another user\'s or a directory is refused', async () => {
     const path = join(dir, 'plain.log');
-    writeFileSync(path, 'kept\n');
+    writeFileSync(path, 'kept\n', { mode: 0o600 });
+    chmodSync(path, 0o600);
     const logger = createMemoryLogger();
-    expect(NotifyFifo.open({ path, logger })).toBeUndefined();
-    expect(messages(logger)).toEqual([`notify_fifo ${path} exists and is not a FIFO - not using it`]);
-    expect(readFileSync(path, 'utf8')).toBe('kept\n');
+    const fifo = NotifyFifo.open({ path, logger });
+    expect(fifo).toBeDefined();
+    fifo?.write('INSTANCE "VI_1" MASTER 100\n');
+    await fifo?.close(1000);
+    expect(readFileSync(path, 'utf8')).toBe('kept\nINSTANCE "VI_1" MASTER 100\n');
+    expect(lstatSync(path).isFile()).toBe(true); // not removed: we did not create it
+
+    const theirs = join(dir, 'theirs.log');
+    writeFileSync(theirs, '', { mode: 0o600 });
+    chownSync(theirs, NOBODY, NOBODY);
+    const logger2 = createMemoryLogger();
+    expect(NotifyFifo.open({ path: theirs, logger: logger2 })).toBeUndefined();
+    expect(messages(logger2)).toEqual([`notify_fifo ${theirs} is owned by uid ${NOBODY}, not by us (uid 0) - not using it`]);
+
+    const logger3 = createMemoryLogger();
+    expect(NotifyFifo.open({ path: dir, logger: logger3 })).toBeUndefined();
+    expect(messages(logger3)).toEqual([`notify_fifo ${dir} exists and is neither a FIFO nor a regular file - not using it`]);
   });
 
   it('reuses a FIFO left by an earlier run (ours, 0600), but not one writable by group or others', async () => {
