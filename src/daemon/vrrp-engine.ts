@@ -204,7 +204,7 @@ export class VrrpEngine {
       try {
         await this.create(ic, groupByMember.get(ic.name), scriptsByName);
       } catch (e) {
-        this.reportInstanceError(ic.name, e);
+        this.reportInstanceError(ic, e);
       }
     }
     this.rebind();
@@ -247,8 +247,10 @@ export class VrrpEngine {
     }
   }
 
-  private reportInstanceError(name: string, e: unknown): void {
-    this.log.error(e instanceof InstanceConfigError ? e.message : `(${name}) cannot start: ${(e as Error).message}`);
+  /** Once per attempt (start, or a reload that retries it); the other instances run on. */
+  private reportInstanceError(ic: VrrpInstanceConfig, e: unknown): void {
+    if (e instanceof InstanceConfigError) this.log.error(e.message);
+    else this.log.error(`(${ic.name}) cannot start (${ic.location.file}:${ic.location.line}): ${(e as Error).message}`);
   }
 
   /** Follow a (new) vrrp_script runner: its results drive the script trackers from now on. */
@@ -397,7 +399,7 @@ export class VrrpEngine {
       try {
         fresh.push((await this.create(ic, groupByMember.get(ic.name), scriptsByName)).instance);
       } catch (e) {
-        this.reportInstanceError(ic.name, e);
+        this.reportInstanceError(ic, e);
       }
     }
     if (this.stopped) return abandon();

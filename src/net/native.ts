@@ -1,5 +1,7 @@
 // Loads the in-repo addon (native/lvskeeper_net.c, built by npm from the root binding.gyp). Callers fall
-// back to external tools when it is missing. LVSKEEPER_NO_ADDON=1 forces the fallback (used by tests).
+// back to external tools when it is missing, except IPv6 multicast VRRP, which needs its receive socket to
+// check the hop limit and is refused without it (transport.ts). LVSKEEPER_NO_ADDON=1 forces the fallback
+// (used by tests).
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

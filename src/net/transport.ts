@@ -15,8 +15,12 @@
 // checksum on send (with the real source and destination) and drop bad ones on receive, as keepalived
 // (vrrp_if.c if_setsockopt_ipv6_checksum). raw-socket has no recvmsg, so IPv6 *receive* uses the addon's
 // recvmsg socket (openRaw6Receiver), which also reports hop limit, destination and ifindex
-// (keepalived and FRR read the same cmsgs to enforce HL 255, RFC 5798 §7.1). Without the addon, receive
-// falls back to raw-socket and ttl/destination are undefined: the engine must then skip the hop-limit check.
+// (keepalived and FRR read the same cmsgs to enforce HL 255, RFC 5798 §7.1). raw-socket cannot tell the
+// hop limit (recvfrom gets no IPv6 header or cmsgs; IPV6_MINHOPCOUNT is TCP-only; a BPF filter needs a
+// pointer in its setsockopt argument), so without the addon's receiver an IPv6 multicast transport is
+// refused (assertIpv6HopLimitCheckable): an off-link sender could otherwise take over. IPv6 unicast does not
+// need it (keepalived checks the hop limit only for multicast) and falls back to raw-socket, ttl and
+// destination undefined.
 // Without a configured sourceAddress the kernel chooses the IPv6 source (link-local for ff02::12, RFC 5798
 // §5.1.2.1). With one, the socket uses IPV6_HDRINCL and we build the header and checksum ourselves: Linux
 // ignores a sticky IPV6_PKTINFO source on raw sockets (tested), and raw-socket has neither bind() nor cmsgs.
@@ -118,6 +122,25 @@ function ifaceLabel(o: TransportOptions): string {
   return `${o.interface} (${o.family === 'inet' ? 'IPv4' : 'IPv6'})`;
 }
 
+/** Whether received adverts must carry a known hop limit: IPv6 multicast (keepalived skips the check for unicast). */
+function needsHopLimit(o: Pick<TransportOptions, 'family' | 'unicastPeers'>): boolean {
+  return o.family === 'inet6' && (o.unicastPeers ?? []).length === 0;
+}
+
+function hopLimitRefusal(o: TransportOptions, why: string): Error {
+  return new Error(
+    `VRRP transport on ${ifaceLabel(o)}: the hop limit of received adverts cannot be checked (RFC 5798 §7.1: must be 255) without the native addon's receive socket (${why}) - refusing IPv6 multicast VRRP`,
+  );
+}
+
+/**
+ * Throws for an IPv6 multicast transport when the addon is missing or failed to load (or
+ * LVSKEEPER_NO_ADDON=1): its hop limit could not be checked. openVrrpTransport's first step.
+ */
+export function assertIpv6HopLimitCheckable(o: TransportOptions, native = loadNative()): void {
+  if (needsHopLimit(o) && native.addon === undefined) throw hopLimitRefusal(o, native.error?.message ?? 'native addon not loaded');
+}
+
 class RawVrrpTransport implements VrrpTransport {
   private sock: RawSocket | undefined;
   /** The addon's receive socket (kernel arrival times; IPv6 hop limit and destination); undefined = receive on `sock`. */
@@ -194,7 +217,9 @@ class RawVrrpTransport implements VrrpTransport {
       this.closeReceiver();
       this.receiver = this.openReceiver(() => sock.close());
       if (!unicast && this.receiver === undefined) {
-        set(`IPV6_JOIN_GROUP ${this.group}`, SOL_IPV6, IPV6_JOIN_GROUP, ipv6Mreq(this.group, this.ifindex));
+        // Not reached in practice (openReceiver throws for it); never receive multicast unchecked.
+        sock.close();
+        throw hopLimitRefusal(this.opts, 'no receive socket');
       }
     }
     sock.on('message', (buf: Buffer, source: string) => {
@@ -213,9 +238,19 @@ class RawVrrpTransport implements VrrpTransport {
     this.sock = sock;
   }
 
-  /** The addon's recvmsg socket, configured like the send socket for receiving; undefined without the addon. */
+  /**
+   * The addon's recvmsg socket, configured like the send socket for receiving; undefined without the
+   * addon, where raw-socket may receive instead. Throws (after onFailure) for IPv6 multicast, which must not.
+   */
   private openReceiver(onFailure: () => void): { native: NativeNet; handle: RawReceiverHandle } | undefined {
-    const native = loadNative().addon;
+    const loaded = loadNative();
+    try {
+      assertIpv6HopLimitCheckable(this.opts, loaded);
+    } catch (e) {
+      onFailure();
+      throw e;
+    }
+    const native = loaded.addon;
     if (native === undefined) return undefined;
     const v4 = this.opts.family === 'inet';
     let handle: RawReceiverHandle;
@@ -244,7 +279,11 @@ class RawVrrpTransport implements VrrpTransport {
       };
       handle = v4 ? native.openRaw4Receiver(IPPROTO_VRRP, onPacket) : native.openRaw6Receiver(IPPROTO_VRRP, onPacket);
     } catch (e) {
-      const fallback = v4 ? 'arrival times from the event loop' : 'hop limit unchecked';
+      if (needsHopLimit(this.opts)) {
+        onFailure();
+        throw hopLimitRefusal(this.opts, (e as Error).message);
+      }
+      const fallback = v4 ? 'arrival times from the event loop' : 'hop limit unknown (unicast: not checked)';
       this.report(new Error(`VRRP receive socket on ${ifaceLabel(this.opts)}: ${(e as Error).message}; ${fallback}`));
       return undefined;
     }
@@ -446,6 +485,8 @@ class RawVrrpTransport implements VrrpTransport {
 export async function openVrrpTransport(
   opts: TransportOptions & VrrpTransportExtraOptions,
 ): Promise<VrrpTransport> {
+  // Before any socket or netlink work, so the refusal is the one message the instance gets.
+  assertIpv6HopLimitCheckable(opts);
   // only the index: the IPv4 source comes from PrimaryIpv4Cache, primed below (no address dumps twice)
   const info = await getLink(opts.interface).catch((e: Error) => {
     throw new Error(`VRRP transport on ${ifaceLabel(opts)}: ${e.message}`);

@@ -16,10 +16,19 @@
 // MASTER→BACKUP flap can run the BACKUP script before (or while) the MASTER one, and an operator's
 // script can end with the VIP's owner believing the wrong state. Here the scripts of ONE instance, group,
 // real server or virtual server run strictly in order: the next starts only when the previous one has
-// exited. A script that runs longer than `scriptTimeoutMs` (default 10 s) is not killed — it may be
-// doing real work — but the queue stops waiting for it, with a warning naming it, so a hung script
-// delays later notifications by at most that long. Different instances do not wait for each other.
-// The FIFOs remain the way to see every event of every instance in one global order.
+// exited. Different instances do not wait for each other. The FIFOs remain the way to see every event of
+// every instance in one global order.
+//
+// Bounded, where keepalived 2.2.7 is not (notify_exec() forks and forgets: a hung notify script lives
+// forever, and a flapping real server or instance piles them up):
+//  - a script still running after `scriptTimeoutMs` (10 s, keepalived's startup/shutdown_script_timeout
+//    default; keepalived has no notify timeout) is killed as keepalived kills a timed-out vrrp_script:
+//    SIGTERM to its process group, SIGKILL 2 s later (script-timeout.ts). The next one starts after it;
+//  - at most MAX_CONCURRENT_NOTIFY_SCRIPTS notify scripts run at once in a process (one ScriptSlots per
+//    process, shared by its Notifiers). The excess waits for a slot, nothing is dropped, so each
+//    instance's order holds; the first wait of a burst is logged (at most once a minute);
+//  - at most MAX_WAITING_PER_TARGET notifications wait per instance (group, RS, VS); beyond that the
+//    oldest waiting one is dropped, logged once per backlog, so the latest state always runs.
 
 import type { Logger } from '../daemon/log.js';
 import type { Config, FifoSetting, GlobalDefs, NotifyScripts, ScriptCommand, VirtualServer } from '../config/model.js';
@@ -38,7 +47,8 @@ import {
   type VrrpNotifyState,
 } from './notify-format.js';
 import { refusalPhrase, type PreparedScript, type ScriptPreparer } from './script-security.js';
-import { defaultSpawner, type ScriptSpawner } from './spawn.js';
+import { ScriptTimeout } from './script-timeout.js';
+import { defaultSpawner, type RunningScript, type ScriptExit, type ScriptSpawner } from './spawn.js';
 
 export type { NotifyKind, VrrpNotifyState, VrrpFifoEvent } from './notify-format.js';
 
@@ -70,8 +80,14 @@ export interface NotifierOptions {
   fifos?: NotifyFifos | undefined;
   spawner?: ScriptSpawner | undefined;
   clock?: TimerClock | undefined;
-  /** How long one script may hold its queue before the next starts (default 10 s). */
+  /** A notify script still running after this is killed (default 10 s). */
   scriptTimeoutMs?: number | undefined;
+  /** Between SIGTERM and SIGKILL (default 2 s, keepalived's). */
+  killGraceMs?: number | undefined;
+  /** The process's bound on running notify scripts (default: processNotifySlots). */
+  slots?: ScriptSlots | undefined;
+  /** Notifications that may wait per instance, group, RS or VS (default MAX_WAITING_PER_TARGET). */
+  maxWaitingPerTarget?: number | undefined;
 }
 
 interface Job {
@@ -81,10 +97,74 @@ interface Job {
   subject: string;
 }
 
-const DEFAULT_SCRIPT_TIMEOUT_MS = 10_000;
+interface Queue {
+  jobs: Job[];
+  /** The backlog overflowed and that was logged; cleared when the queue empties. */
+  dropLogged: boolean;
+}
+
+/**
+ * keepalived never times out a notify script (only its STOP script at shutdown). A hung one must not pile
+ * up, but a slow one (a service restart in notify_master) must not be killed half-way: a minute is far
+ * above what such scripts take.
+ */
+const DEFAULT_SCRIPT_TIMEOUT_MS = 60_000;
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** Running notify scripts per process: far above what one failover runs, low enough that a flapping
+ * pool cannot fork hundreds of processes. */
+export const MAX_CONCURRENT_NOTIFY_SCRIPTS = 32;
+export const MAX_WAITING_PER_TARGET = 100;
+const LIMIT_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Slots for running notify scripts, first come first served. A caller that has to wait is told whether
+ * to log it: once per burst (until nobody waits), at most once per LIMIT_LOG_INTERVAL_MS.
+ */
+export class ScriptSlots {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private inBurst = false;
+  private lastLogAt = -Infinity;
+  private unloggedBursts = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Resolves when the caller may start a script; call release() once it is over. */
+  acquire(logWait: (unloggedBursts: number) => void): Promise<void> {
+    if (this.running < this.limit && this.waiting.length === 0) {
+      this.running++;
+      return Promise.resolve();
+    }
+    if (!this.inBurst) {
+      this.inBurst = true;
+      const now = this.now();
+      if (now - this.lastLogAt >= LIMIT_LOG_INTERVAL_MS) {
+        this.lastLogAt = now;
+        logWait(this.unloggedBursts);
+        this.unloggedBursts = 0;
+      } else {
+        this.unloggedBursts++;
+      }
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (this.waiting.length === 0) this.inBurst = false;
+    if (next) next(); // the slot passes on: `running` stays
+    else this.running--;
+  }
+}
+
+/** The bound shared by every Notifier of this process (the VRRP child's, the checker child's). */
+export const processNotifySlots = new ScriptSlots(MAX_CONCURRENT_NOTIFY_SCRIPTS);
 
 export class Notifier {
-  private readonly queues = new Map<string, Job[]>();
+  private readonly queues = new Map<string, Queue>();
   private readonly active = new Set<string>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly refused = new Set<string>();
@@ -92,6 +172,9 @@ export class Notifier {
   private readonly spawner: ScriptSpawner;
   private readonly clock: TimerClock;
   private readonly scriptTimeoutMs: number;
+  private readonly killGraceMs: number;
+  private readonly slots: ScriptSlots;
+  private readonly maxWaiting: number;
   private readonly fifos: NotifyFifos;
   private closed = false;
 
@@ -100,6 +183,9 @@ export class Notifier {
     this.spawner = opts.spawner ?? defaultSpawner;
     this.clock = opts.clock ?? systemClock;
     this.scriptTimeoutMs = opts.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS;
+    this.killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.slots = opts.slots ?? processNotifySlots;
+    this.maxWaiting = opts.maxWaitingPerTarget ?? MAX_WAITING_PER_TARGET;
     this.fifos = opts.fifos ?? {};
   }
 
@@ -172,7 +258,7 @@ export class Notifier {
 
   /**
    * At stop, after the STOP notifications: wait up to `timeoutMs` for queued scripts, then close the
-   * FIFOs (letting them drain). Scripts still running are left to finish on their own.
+   * FIFOs (letting them drain). Scripts still running are left to finish (or time out) on their own.
    */
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
@@ -213,23 +299,43 @@ export class Notifier {
     if (this.closed) return;
     const script = this.prepareOrRefuse(cmd);
     if (!script) return;
-    const queue = this.queues.get(key);
     const job: Job = { script, extraArgs, subject };
+    const queue = this.queues.get(key);
     if (queue) {
-      queue.push(job);
+      queue.jobs.push(job);
+      if (queue.jobs.length > this.maxWaiting) this.dropOldest(queue);
       return;
     }
-    this.queues.set(key, [job]);
+    this.queues.set(key, { jobs: [job], dropLogged: false });
     this.active.add(key);
     void this.drain(key);
+  }
+
+  /** A backlog over its bound loses its oldest waiting notification: the latest state still runs. */
+  private dropOldest(queue: Queue): void {
+    const dropped = queue.jobs.shift();
+    if (!dropped || queue.dropLogged) return;
+    queue.dropLogged = true;
+    this.log.warn(
+      `Notify scripts for ${dropped.subject}: more than ${this.maxWaiting} notifications waiting - dropping the oldest waiting ones, from '${displayCommand(dropped.script.command, dropped.extraArgs)}'`,
+    );
   }
 
   private async drain(key: string): Promise<void> {
     for (;;) {
       const queue = this.queues.get(key);
-      const job = queue?.shift();
+      const job = queue?.jobs.shift();
       if (!queue || !job) break;
-      await this.runOne(job);
+      await this.slots.acquire((unlogged) =>
+        this.log.warn(
+          `Notify script '${displayCommand(job.script.command, job.extraArgs)}' for ${job.subject} waits: ${this.slots.limit} notify scripts are running, the most this process runs at once; later notifications start as scripts end, in order per instance${unlogged > 0 ? ` (${unlogged} earlier waits not logged)` : ''}`,
+        ),
+      );
+      try {
+        await this.runOne(job);
+      } finally {
+        this.slots.release();
+      }
     }
     this.queues.delete(key);
     this.active.delete(key);
@@ -239,29 +345,35 @@ export class Notifier {
     }
   }
 
+  /** Runs one script to its end: its exit, or its kill after the timeout (bounded even if it cannot die). */
   private async runOne(job: Job): Promise<void> {
     const display = displayCommand(job.script.command, job.extraArgs);
-    let running;
+    let running: RunningScript;
     try {
       running = this.spawner(job.script, job.extraArgs, { captureStderr: false, unref: true });
     } catch (err) {
       this.log.warn(`Error exec-ing command '${display}': ${(err as Error).message}`);
       return;
     }
-    const exitLogged = running.exited.then((exit) => {
-      if (exit.spawnError) this.log.warn(`Error exec-ing command '${display}', error ${exit.spawnError.errno ?? '?'}: ${exit.spawnError.message}`);
-      else if (exit.code !== 0) this.log.debug(`Notify script '${display}' for ${job.subject} exited with ${exit.signal ? `signal ${exit.signal}` : `status ${exit.code}`}`);
-      return true;
+    let giveUp!: () => void;
+    const gaveUp = new Promise<undefined>((resolve) => (giveUp = () => resolve(undefined)));
+    const timeout = new ScriptTimeout(running, {
+      clock: this.clock,
+      timeoutMs: this.scriptTimeoutMs,
+      killGraceMs: this.killGraceMs,
+      onTimedOut: () => this.log.warn(`Notify script '${display}' for ${job.subject} timed out after ${this.scriptTimeoutMs / 1000} s - killing its process group`),
+      onKillFailed: (pid) => {
+        this.log.warn(`Notify script '${display}' for ${job.subject} (PID ${pid ?? '?'}) failed to terminate after kill - not waiting for it any longer`);
+        timeout.cancel();
+        giveUp();
+      },
     });
-    let timer: unknown;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve(false), this.scriptTimeoutMs);
-    });
-    const finished = await Promise.race([exitLogged, timedOut]);
-    this.clock.clearTimeout(timer);
-    if (!finished) {
-      this.log.warn(`Notify script '${display}' for ${job.subject} still running after ${this.scriptTimeoutMs / 1000} s - not waiting for it any longer`);
-    }
+    const exited = running.exited.catch((err: unknown): ScriptExit => ({ code: null, signal: null, spawnError: err as NodeJS.ErrnoException, stderrTail: '' }));
+    const exit = await Promise.race([exited, gaveUp]);
+    if (!exit) return;
+    const timedOut = timeout.settle(exit);
+    if (exit.spawnError) this.log.warn(`Error exec-ing command '${display}', error ${exit.spawnError.errno ?? '?'}: ${exit.spawnError.message}`);
+    else if (exit.code !== 0 && !timedOut) this.log.debug(`Notify script '${display}' for ${job.subject} exited with ${exit.signal ? `signal ${exit.signal}` : `status ${exit.code}`}`);
   }
 }
 

@@ -23,6 +23,7 @@ import { delimiter, join, posix } from 'node:path';
 import type { Logger } from '../daemon/log.js';
 import type { GlobalDefs, ScriptCommand } from '../config/model.js';
 import { openTestCommand, parseCommandLine, SHELL_PATH, type ExecCommand } from './command-line.js';
+import { scriptSearchPath } from './spawn.js';
 import { currentIdentity, resolveDefaultRunAs, resolveRunAs, sharedUserDatabase, type RunAs, type UserDatabase } from './script-user.js';
 
 export type RunnableCommand = ExecCommand;
@@ -154,7 +155,7 @@ export function refusalPhrase(reason: PrepareFailure): string {
  * Whether the program of a script line exists and has an execute bit (`-t`'s quick check, before
  * the full check of ScriptPreparer). Split as the line will be run; an open test always "exists".
  */
-export function scriptLineExists(line: string, pathEnv: string = process.env.PATH ?? '/usr/bin:/bin', self: RunAs = currentIdentity()): boolean {
+export function scriptLineExists(line: string, pathEnv: string = scriptSearchPath(), self: RunAs = currentIdentity()): boolean {
   const parsed = parseCommandLine(line);
   if (parsed.kind === 'open-test') return true;
   if (parsed.kind !== 'exec') return false;
@@ -294,7 +295,7 @@ export class ScriptPreparer {
     const program = parsed.file;
     let path = program;
     if (!program.includes('/')) {
-      const pathEnv = this.opts.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin';
+      const pathEnv = this.opts.pathEnv ?? scriptSearchPath();
       const found = searchPath(program, runAs, pathEnv);
       if ('error' in found) {
         const message =

@@ -8,6 +8,11 @@
 // uid/gid are passed only when they differ from ours (a non-root daemon cannot switch, and root→root
 // needs no setgroups). A spawn that fails (ENOENT, EACCES after startup) is reported as an exit, never
 // thrown: a missing script must not crash the daemon.
+// The environment is PATH alone (scriptEnvironment). keepalived 2.2.7 sets no variables of its own for
+// scripts (they get arguments, not variables) and execve()s them with its own environ; lvskeeper's holds
+// Node's and systemd's (NODE_OPTIONS, NOTIFY_SOCKET, JOURNAL_STREAM, LD_*, whatever
+// /etc/default/lvskeeper sets), none of them meant for an operator's script. keepalived 2.4 likewise
+// drops IFS, LD_PRELOAD and LD_LIBRARY_PATH before exec.
 
 import { spawn } from 'node:child_process';
 import { commandArgv } from './command-line.js';
@@ -45,6 +50,18 @@ export type ScriptSpawner = (script: PreparedScript, extraArgs?: readonly string
 
 export const STDERR_TAIL_BYTES = 1024;
 const STDERR_CLOSE_WAIT_MS = 100;
+/** PATH when the daemon has none: confstr(_CS_PATH), as keepalived's script path search falls back to. */
+export const DEFAULT_SCRIPT_PATH = '/usr/bin:/bin';
+
+/** The PATH a script's bare program names are looked up in (script-security.ts) and that the script gets. */
+export function scriptSearchPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env['PATH'] || DEFAULT_SCRIPT_PATH;
+}
+
+/** A script's whole environment: the daemon's PATH, nothing else. */
+export function scriptEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return { PATH: scriptSearchPath(env) };
+}
 
 export function spawnScript(
   script: PreparedScript,
@@ -56,7 +73,7 @@ export function spawnScript(
   const options: Parameters<typeof spawn>[2] = {
     detached: true, // setsid(): own process group, killable as a whole
     stdio: ['ignore', 'ignore', spawnOptions.captureStderr === false ? 'ignore' : 'pipe'],
-    env: process.env,
+    env: scriptEnvironment(),
   };
   if (script.runAs.uid !== self.uid) options.uid = script.runAs.uid;
   if (script.runAs.gid !== self.gid) options.gid = script.runAs.gid;

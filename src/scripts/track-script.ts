@@ -7,7 +7,8 @@
 //  - if the previous run is still going when the next is due, the run is skipped:
 //      "Track script chk is already running, expect idle - skipping run" (or "being timed out");
 //  - after `timeout` (the model resolves 0 to the interval) the script's process group gets SIGTERM, then
-//    SIGKILL `killGraceMs` later (keepalived: 2 s); dying of it counts as a failure, "VRRP_Script(chk) timed_out";
+//    SIGKILL `killGraceMs` later (keepalived: 2 s; script-timeout.ts, shared with notify scripts); dying of
+//    it counts as a failure, "VRRP_Script(chk) timed_out";
 //  - scripts are checked once at start (script-security.ts); a refused one is never run and no longer
 //    tracked, as keepalived drops it: "Disabling track script chk due to insecure" /
 //    "Disabling track script chk since not found/accessible". Callers should ignore disabled scripts.
@@ -24,6 +25,7 @@ import type { VrrpScript } from '../config/model.js';
 import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';
 import { refusalPhrase, type PrepareResult, type PreparedScript, type ScriptPreparer } from './script-security.js';
+import { ScriptTimeout } from './script-timeout.js';
 import { defaultSpawner, type RunningScript, type ScriptExit, type ScriptSpawner } from './spawn.js';
 import {
   applyRunOutcome,
@@ -60,19 +62,19 @@ export interface TrackScriptRunnerOptions {
   killGraceMs?: number | undefined;
 }
 
-type Phase = 'idle' | 'running' | 'terminating' | 'killing';
+type Phase = 'idle' | ScriptTimeout['phase'];
 
 interface ScriptRuntime {
   spec: TrackScriptSpec;
   prepared: PreparedScript | undefined;
   disabled: boolean;
   state: TrackScriptState;
-  phase: Phase;
   running: RunningScript | undefined;
+  /** The running script's timeout and kill escalation. */
+  timeout: ScriptTimeout | undefined;
   /** Increments per run so a late exit of an old run cannot touch a newer one. */
   runId: number;
   tickTimer: unknown;
-  killTimer: unknown;
   /** A run fell due while the previous one was being killed: start it as soon as that one exits. */
   runWhenIdle: boolean;
   graceTimer: unknown;
@@ -106,11 +108,10 @@ export class TrackScriptRunner {
         prepared: undefined,
         disabled: false,
         state: initialTrackState(spec),
-        phase: 'idle',
         running: undefined,
+        timeout: undefined,
         runId: 0,
         tickTimer: undefined,
-        killTimer: undefined,
         runWhenIdle: false,
         graceTimer: undefined,
       });
@@ -185,7 +186,7 @@ export class TrackScriptRunner {
     const waits: Promise<unknown>[] = [];
     for (const rt of this.scripts.values()) {
       this.clock.clearTimeout(rt.tickTimer);
-      this.clock.clearTimeout(rt.killTimer);
+      rt.timeout?.cancel();
       this.clock.clearTimeout(rt.graceTimer);
       const running = rt.running;
       if (!running) continue;
@@ -203,13 +204,14 @@ export class TrackScriptRunner {
     const scheduleNext = (): void => {
       rt.tickTimer = this.clock.setTimeout(() => this.tick(rt), rt.spec.intervalMs);
     };
-    if (rt.phase === 'idle') {
+    const phase = phaseOf(rt);
+    if (phase === 'idle') {
       this.launch(rt);
       scheduleNext();
       return;
     }
     scheduleNext();
-    if (rt.phase === 'running') {
+    if (phase === 'running') {
       this.log.info(`Track script ${rt.spec.name} is already running, expect idle - skipping run`);
       return;
     }
@@ -235,45 +237,33 @@ export class TrackScriptRunner {
       running = { pid: undefined, kill() {}, exited: Promise.resolve({ code: null, signal: null, spawnError: err as NodeJS.ErrnoException, stderrTail: '' }) };
     }
     rt.running = running;
-    rt.phase = 'running';
     // keepalived: timeout 0 means "the interval" (the model resolves it; be safe with hand-made specs).
     const timeoutMs = rt.spec.timeoutMs > 0 ? rt.spec.timeoutMs : rt.spec.intervalMs;
-    rt.killTimer = this.clock.setTimeout(() => this.onTimeout(rt, runId), timeoutMs);
+    rt.timeout = new ScriptTimeout(running, {
+      clock: this.clock,
+      timeoutMs,
+      killGraceMs: this.killGraceMs,
+      onKillFailed: (pid) => this.log.warn(`Child (PID ${pid ?? '?'}) failed to terminate after kill`, { script: rt.spec.name }),
+    });
     running.exited.then(
       (exit) => this.onExit(rt, runId, exit),
       (err: unknown) => this.onExit(rt, runId, { code: null, signal: null, spawnError: err as NodeJS.ErrnoException, stderrTail: '' }),
     );
   }
 
-  private onTimeout(rt: ScriptRuntime, runId: number): void {
-    if (rt.runId !== runId || !rt.running || this.stopped) return;
-    const running = rt.running;
-    if (rt.phase === 'running') {
-      rt.phase = 'terminating';
-      running.kill('SIGTERM');
-    } else if (rt.phase === 'terminating') {
-      rt.phase = 'killing';
-      running.kill('SIGKILL');
-    } else {
-      this.log.warn(`Child (PID ${running.pid ?? '?'}) failed to terminate after kill`, { script: rt.spec.name });
-      running.kill('SIGKILL');
-    }
-    rt.killTimer = this.clock.setTimeout(() => this.onTimeout(rt, runId), this.killGraceMs);
-  }
-
   private onExit(rt: ScriptRuntime, runId: number, exit: ScriptExit): void {
     if (rt.runId !== runId) return;
-    const phase = rt.phase;
-    const running = rt.running;
-    this.clock.clearTimeout(rt.killTimer);
-    rt.killTimer = undefined;
+    const timeout = rt.timeout;
+    rt.timeout = undefined;
     rt.running = undefined;
-    rt.phase = 'idle';
-    if (this.stopped) return;
+    if (this.stopped) {
+      timeout?.cancel();
+      return;
+    }
+    const timedOut = timeout?.settle(exit) ?? false;
 
     const name = rt.spec.name;
-    const outcome = this.outcomeOf(rt, phase, exit);
-    if (exit.signal === 'SIGTERM' && phase === 'terminating') running?.kill('SIGKILL'); // its children too, as keepalived
+    const outcome = this.outcomeOf(rt, timedOut, exit);
 
     const step = applyRunOutcome(rt.state, rt.spec, name, outcome);
     const previous = rt.state.status;
@@ -300,7 +290,7 @@ export class TrackScriptRunner {
     }
   }
 
-  private outcomeOf(rt: ScriptRuntime, phase: Phase, exit: ScriptExit): RunOutcome {
+  private outcomeOf(rt: ScriptRuntime, timedOut: boolean, exit: ScriptExit): RunOutcome {
     if (exit.spawnError) {
       const err = exit.spawnError;
       const display = rt.prepared ? displayCommand(rt.prepared.command) : rt.spec.script;
@@ -309,12 +299,13 @@ export class TrackScriptRunner {
       return { kind: 'exited', code: err.code === 'ENOENT' ? 127 : 126 };
     }
     if (exit.code !== null) return { kind: 'exited', code: exit.code };
-    const signal = exit.signal ?? 'SIGKILL';
-    if ((phase === 'terminating' && signal === 'SIGTERM') || (phase === 'killing' && (signal === 'SIGKILL' || signal === 'SIGTERM'))) {
-      return { kind: 'timed_out' };
-    }
-    return { kind: 'signaled', signal: signalNumber(signal) };
+    if (timedOut) return { kind: 'timed_out' };
+    return { kind: 'signaled', signal: signalNumber(exit.signal ?? 'SIGKILL') };
   }
+}
+
+function phaseOf(rt: ScriptRuntime): Phase {
+  return rt.timeout?.phase ?? 'idle';
 }
 
 /** The model's vrrp_script list as runner specs (identity today; kept so the mapping has one home). */

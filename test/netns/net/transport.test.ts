@@ -271,12 +271,15 @@ describe('IPv6 multicast', () => {
     expect(packetOf(e).destination).toBe(topo.llB);
   });
 
-  it('without the addon still receives, with hop limit and destination unknown', async () => {
+  it('without the addon refuses IPv6 multicast (hop limit uncheckable); unicast still receives, hop limit and destination unknown', async () => {
     const pf = await Probe.start(topo.b, { LVSKEEPER_NO_ADDON: '1' });
     try {
-      await pf.call('openTransport', { key: 'm6', opts: { family: 'inet6', interface: 'eth0' } });
-      await pa.call('send', { key: 'm6', payload: vrrp3v6(76, topo.llA).toString('hex') });
-      const e = await pf.waitFor((ev) => ev.event === 'packet' && ev.key === 'm6');
+      await expect(pf.call('openTransport', { key: 'm6', opts: { family: 'inet6', interface: 'eth0' } })).rejects.toThrow(
+        /hop limit of received adverts cannot be checked .*LVSKEEPER_NO_ADDON=1\) - refusing IPv6 multicast VRRP$/,
+      );
+      await pf.call('openTransport', { key: 'u6', opts: { family: 'inet6', interface: 'eth0', unicastPeers: [topo.llA] } });
+      await pa.call('send', { key: 'u6', payload: vrrp3v6(76, topo.llA).toString('hex') });
+      const e = await pf.waitFor((ev) => ev.event === 'packet' && ev.key === 'u6');
       expect(packetOf(e).source).toBe(topo.llA);
       expect(packetOf(e).ttl).toBeUndefined();
       expect(packetOf(e).destination).toBeUndefined();

@@ -1,15 +1,17 @@
 // Notify scripts and FIFOs with real processes and a real named pipe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import type { ScriptCommand } from '../../../src/config/model.js';
 import { Notifier, openNotifyFifos } from '../../../src/scripts/notify.js';
 import { NotifyFifo } from '../../../src/scripts/notify-fifo.js';
+import { ScriptLauncher } from '../../../src/scripts/launcher.js';
 import { ScriptPreparer } from '../../../src/scripts/script-security.js';
 import { staticUserDatabase } from '../../../src/scripts/script-user.js';
+import type { ScriptSpawner } from '../../../src/scripts/spawn.js';
 
 const self = { user: 'self', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 const loc = { file: 'k.conf', line: 1 };
@@ -69,6 +71,89 @@ describe('notify scripts (real processes)', () => {
       `Unable to access script \`${join(base, 'nope.sh')}\` - disabling`,
       `Disabling notify script ${join(base, 'nope.sh')} since not found/accessible`,
     ]);
+  });
+});
+
+// The VRRP child's notify scripts go through the launcher (its helper is the built one in dist/).
+const LAUNCHER_MODULE = new URL('../../../dist/scripts/launcher-main.js', import.meta.url).pathname;
+const launcher = new ScriptLauncher({ modulePath: LAUNCHER_MODULE, warn: (m) => process.stderr.write(`${m}\n`) });
+afterAll(() => launcher.close());
+const SPAWNERS: [string, ScriptSpawner | undefined][] = [
+  ['in-process spawn', undefined],
+  ['script launcher', existsSync(LAUNCHER_MODULE) ? launcher.spawner : undefined],
+];
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Running, not a zombie waiting for a reaper (PID 1 in a container may be slow to reap). */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe.each(SPAWNERS)('notify script timeout (real processes, %s)', (name, spawner) => {
+  it('a notify script that sleeps forever is killed at its timeout, with what it started', async () => {
+    if (name === 'script launcher' && !spawner) throw new Error(`${LAUNCHER_MODULE} is missing: npm run build first`);
+    const pids = join(base, `hang-${spawner ? 'launcher' : 'spawn'}.pids`);
+    const hang = script(`hang-${spawner ? 'launcher' : 'spawn'}.sh`, `sleep 3600 &
+echo "$$ $!" > ${pids}.tmp
+mv ${pids}.tmp ${pids}
+wait`);
+    const logger = createMemoryLogger();
+    const notifier = new Notifier({ logger, preparer: preparerWith(logger), spawner, scriptTimeoutMs: 300, killGraceMs: 500 });
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd(hang) } }, 'MASTER', 100);
+    await waitFor(() => existsSync(pids));
+    const [shell = 0, sleeper = 0] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    try {
+      expect(alive(shell) && alive(sleeper)).toBe(true);
+      await waitFor(() => !alive(shell) && !alive(sleeper));
+    } finally {
+      if (alive(shell) || alive(sleeper)) process.kill(-shell, 'SIGKILL'); // a failed run leaves nothing behind
+    }
+    await notifier.idle();
+    expect(logger.lines.map((l) => l.msg)).toEqual([`Notify script '${hang}' for (VI_1) timed out after 0.3 s - killing its process group`]);
+    await notifier.close();
+  });
+});
+
+describe('notify script environment (real processes)', () => {
+  it('a script sees PATH only, not the daemon’s environment (run as nobody when root)', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'lvsk-notify-env-'));
+    const asRoot = self.uid === 0;
+    if (asRoot) chownSync(outDir, 65534, 65534);
+    const out = join(outDir, 'env.out');
+    const printEnv = script('print-env.sh', `env > ${out}`);
+    const logger = createMemoryLogger();
+    const nobody = { user: 'nobody', uid: 65534, gid: 65534 };
+    const preparer = new ScriptPreparer({
+      enableScriptSecurity: true,
+      defaultRunAs: asRoot ? nobody : self,
+      users: staticUserDatabase([{ name: 'nobody', uid: 65534, gid: 65534 }]),
+      logger,
+      self,
+    });
+    const notifier = new Notifier({ logger, preparer });
+    process.env['LVSK_DAEMON_ONLY'] = 'not for scripts';
+    try {
+      notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { generic: cmd(printEnv) } }, 'MASTER', 100);
+      await notifier.idle();
+    } finally {
+      delete process.env['LVSK_DAEMON_ONLY'];
+    }
+    // dash exports PWD itself.
+    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('PWD='));
+    expect(lines).toEqual([`PATH=${process.env['PATH']}`]);
+    expect(logger.lines).toEqual([]);
+    rmSync(outDir, { recursive: true, force: true });
   });
 });
 

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import type { NotifyScripts, ScriptCommand, VirtualServer } from '../../../src/config/model.js';
-import { configuredNotifyScripts, Notifier, type FifoSink, type NotifyTarget } from '../../../src/scripts/notify.js';
+import {
+  configuredNotifyScripts,
+  MAX_CONCURRENT_NOTIFY_SCRIPTS,
+  Notifier,
+  processNotifySlots,
+  ScriptSlots,
+  type FifoSink,
+  type NotifierOptions,
+  type NotifyTarget,
+} from '../../../src/scripts/notify.js';
 import { formatVirtualServer, genericNotifyArgs, rsFifoLine, vrrpFifoLine, vsFifoLine } from '../../../src/scripts/notify-format.js';
 import { acceptAllPreparer, FakeClock, FakeSpawner } from './helpers.js';
 
@@ -40,7 +49,7 @@ function memoryFifo(): FifoSink & { lines: string[]; closed: boolean } {
   return sink;
 }
 
-function setup(scriptTimeoutMs = 10_000) {
+function setup(scriptTimeoutMs = 10_000, more: Partial<NotifierOptions> = {}) {
   const clock = new FakeClock();
   const spawner = new FakeSpawner();
   spawner.dieOnSignal = false;
@@ -52,9 +61,12 @@ function setup(scriptTimeoutMs = 10_000) {
     prepareCommand: (c: ScriptCommand) =>
       c.command.startsWith('/insecure') ? { ok: false as const, reason: 'insecure' as const, message: 'x' } : acceptAllPreparer.prepare(c.command),
   };
-  const notifier = new Notifier({ logger, preparer, fifos: { global, vrrp, lvs }, spawner: spawner.spawn, clock, scriptTimeoutMs });
+  // Slots of its own: a test's unfinished fake scripts must not hold the next test's.
+  const slots = new ScriptSlots(MAX_CONCURRENT_NOTIFY_SCRIPTS, () => clock.now);
+  const options: NotifierOptions = { logger, preparer, fifos: { global, vrrp, lvs }, spawner: spawner.spawn, clock, scriptTimeoutMs, slots, ...more };
+  const notifier = new Notifier(options);
   const started = () => spawner.runs.map((r) => [r.script.configured, ...r.extraArgs].join(' '));
-  return { clock, spawner, logger, notifier, global, vrrp, lvs, started, msgs: () => logger.lines.map((l) => l.msg) };
+  return { clock, spawner, logger, notifier, global, vrrp, lvs, started, options, msgs: () => logger.lines.map((l) => l.msg) };
 }
 
 const scripts: NotifyScripts = {
@@ -103,16 +115,137 @@ describe('Notifier', () => {
     ]);
   });
 
-  it('stops waiting for a hung script after the timeout, without killing it', async () => {
+  it('kills a hung script at its timeout (SIGTERM to its group, SIGKILL 2 s later); the next one runs after it', async () => {
     const { clock, spawner, notifier, started, msgs } = setup(10_000);
-    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh'), backup: cmd('/b.sh') } }, 'MASTER', 100);
-    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh'), backup: cmd('/b.sh') } }, 'BACKUP', 100);
+    const target: NotifyTarget = { kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh'), backup: cmd('/b.sh') } };
+    notifier.vrrpState(target, 'MASTER', 100);
+    notifier.vrrpState(target, 'BACKUP', 100);
+    await clock.advance(9_999);
+    expect(spawner.runs[0]?.kills).toEqual([]);
+    await clock.advance(1);
+    expect(spawner.runs[0]?.kills).toEqual(['SIGTERM']);
+    expect(msgs()).toEqual(["Notify script '/hang.sh' for (VI_1) timed out after 10 s - killing its process group"]);
+    expect(started()).toEqual(['/hang.sh']); // order kept: BACKUP's script waits for MASTER's to be gone
+    await clock.advance(2_000);
+    expect(spawner.runs[0]?.kills).toEqual(['SIGTERM', 'SIGKILL']);
+    spawner.runs[0]?.finish({ signal: 'SIGKILL' });
+    await clock.advance(0);
+    expect(started()).toEqual(['/hang.sh', '/b.sh']);
+    expect(msgs()).toHaveLength(1);
+  });
+
+  it('a script that dies of the SIGTERM gets a SIGKILL to its group too (what it started)', async () => {
+    const { clock, spawner, notifier } = setup(10_000);
+    spawner.dieOnSignal = true;
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh') } }, 'MASTER', 100);
+    await clock.advance(10_000);
+    expect(spawner.runs[0]?.kills).toEqual(['SIGTERM', 'SIGKILL']);
+    await notifier.idle();
+  });
+
+  it('gives up on a script that survives SIGKILL (a grace time later), so its queue moves on', async () => {
+    const { clock, spawner, notifier, started, msgs } = setup(10_000);
+    const target: NotifyTarget = { kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/stuck.sh'), backup: cmd('/b.sh') } };
+    notifier.vrrpState(target, 'MASTER', 100);
+    notifier.vrrpState(target, 'BACKUP', 100);
+    await clock.advance(14_000);
+    expect(spawner.runs[0]?.kills).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(started()).toEqual(['/stuck.sh', '/b.sh']);
+    expect(msgs()).toEqual([
+      "Notify script '/stuck.sh' for (VI_1) timed out after 10 s - killing its process group",
+      "Notify script '/stuck.sh' for (VI_1) (PID 1001) failed to terminate after kill - not waiting for it any longer",
+    ]);
+    expect(clock.pending()).toBe(1); // /b.sh's own timeout, nothing more for /stuck.sh
+  });
+
+  it('bounds the notify scripts running at once; the excess waits its turn, in order, logged once per burst', async () => {
+    const { clock, spawner, started, msgs, options } = setup(10_000);
+    // Two Notifiers of one process share its bound (the VRRP child replaces its Notifier at a reload).
+    const slots = new ScriptSlots(2, () => clock.now);
+    const a = new Notifier({ ...options, slots });
+    const b = new Notifier({ ...options, slots });
+    const target = (name: string): NotifyTarget => ({ kind: 'INSTANCE', name, scripts: { master: cmd(`/m-${name}.sh`), backup: cmd(`/b-${name}.sh`) } });
+    a.vrrpState(target('VI_1'), 'MASTER', 100);
+    b.vrrpState(target('VI_2'), 'MASTER', 100);
+    a.vrrpState(target('VI_3'), 'MASTER', 100);
+    a.vrrpState(target('VI_3'), 'BACKUP', 100);
+    b.vrrpState(target('VI_4'), 'MASTER', 100);
+    await clock.advance(0);
+    expect(started()).toEqual(['/m-VI_1.sh', '/m-VI_2.sh']);
+    expect(msgs()).toEqual([
+      "Notify script '/m-VI_3.sh' for (VI_3) waits: 2 notify scripts are running, the most this process runs at once; later notifications start as scripts end, in order per instance",
+    ]);
+    // Each slot that frees goes to the longest waiting instance; VI_3 keeps MASTER before BACKUP.
+    spawner.runs[0]?.finish({ code: 0 });
+    await clock.advance(0);
+    expect(started()).toEqual(['/m-VI_1.sh', '/m-VI_2.sh', '/m-VI_3.sh']);
+    spawner.runs[1]?.finish({ code: 0 });
+    await clock.advance(0);
+    expect(started()).toEqual(['/m-VI_1.sh', '/m-VI_2.sh', '/m-VI_3.sh', '/m-VI_4.sh']);
+    spawner.runs[2]?.finish({ code: 0 });
+    spawner.runs[3]?.finish({ code: 0 });
+    await clock.advance(0);
+    expect(started()).toEqual(['/m-VI_1.sh', '/m-VI_2.sh', '/m-VI_3.sh', '/m-VI_4.sh', '/b-VI_3.sh']);
+    spawner.runs[4]?.finish({ code: 0 });
+    await Promise.all([a.idle(), b.idle()]);
+    expect(msgs()).toHaveLength(1);
+
+    // A second burst within the minute is not logged; the next one after it says how many were not.
+    for (const name of ['VI_5', 'VI_6', 'VI_7']) a.vrrpState(target(name), 'MASTER', 100);
+    await clock.advance(0);
+    expect(spawner.runs.filter((r) => !r.done)).toHaveLength(2);
+    for (const r of spawner.runs) r.finish({ code: 0 });
+    await clock.advance(0);
+    for (const r of spawner.runs) r.finish({ code: 0 });
+    await a.idle();
+    expect(msgs()).toHaveLength(1);
+    await clock.advance(60_000);
+    for (const name of ['VI_8', 'VI_9', 'VI_10']) a.vrrpState(target(name), 'MASTER', 100);
+    await clock.advance(0);
+    expect(msgs()[1]).toBe(
+      "Notify script '/m-VI_10.sh' for (VI_10) waits: 2 notify scripts are running, the most this process runs at once; later notifications start as scripts end, in order per instance (1 earlier waits not logged)",
+    );
+  });
+
+  it('hung scripts hold their slots only until their timeout: the waiting ones run after the kills', async () => {
+    const { clock, spawner, options, started } = setup(10_000);
+    spawner.dieOnSignal = true;
+    const notifier = new Notifier({ ...options, slots: new ScriptSlots(1, () => clock.now) });
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd('/hang.sh') } }, 'MASTER', 100);
+    notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_2', scripts: { master: cmd('/next.sh') } }, 'MASTER', 100);
     await clock.advance(9_999);
     expect(started()).toEqual(['/hang.sh']);
     await clock.advance(1);
-    expect(started()).toEqual(['/hang.sh', '/b.sh']);
-    expect(spawner.runs[0]?.kills).toEqual([]);
-    expect(msgs()).toEqual(["Notify script '/hang.sh' for (VI_1) still running after 10 s - not waiting for it any longer"]);
+    expect(started()).toEqual(['/hang.sh', '/next.sh']);
+  });
+
+  it('drops the oldest waiting notifications of an instance beyond its backlog, logged once; the latest still runs', async () => {
+    const { clock, spawner, notifier, started, msgs } = setup(10_000, { maxWaitingPerTarget: 3 });
+    const target: NotifyTarget = { kind: 'INSTANCE', name: 'VI_1', scripts: { generic: cmd('/notify.sh') } };
+    const states = ['MASTER', 'BACKUP', 'FAULT', 'BACKUP', 'MASTER', 'BACKUP'] as const;
+    for (const state of states) notifier.vrrpState(target, state, 100);
+    await clock.advance(0);
+    expect(started()).toEqual(['/notify.sh INSTANCE VI_1 MASTER 100']);
+    expect(msgs()).toEqual([
+      "Notify scripts for (VI_1): more than 3 notifications waiting - dropping the oldest waiting ones, from '/notify.sh INSTANCE VI_1 BACKUP 100'",
+    ]);
+    for (let i = 0; i < 4; i++) {
+      spawner.last().finish({ code: 0 });
+      await clock.advance(0);
+    }
+    expect(started()).toEqual([
+      '/notify.sh INSTANCE VI_1 MASTER 100',
+      '/notify.sh INSTANCE VI_1 BACKUP 100',
+      '/notify.sh INSTANCE VI_1 MASTER 100',
+      '/notify.sh INSTANCE VI_1 BACKUP 100',
+    ]);
+    expect(msgs()).toHaveLength(1);
+    await notifier.idle();
+  });
+
+  it('by default, every Notifier of a process shares one bound of MAX_CONCURRENT_NOTIFY_SCRIPTS', () => {
+    expect(processNotifySlots.limit).toBe(MAX_CONCURRENT_NOTIFY_SCRIPTS);
+    expect(MAX_CONCURRENT_NOTIFY_SCRIPTS).toBe(32);
   });
 
   it('does not make different instances wait for each other', async () => {
