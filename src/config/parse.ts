@@ -190,6 +190,9 @@ function defaultGlobal(file: string, hostname: string): GlobalDefs {
   };
 }
 
+/** Longest diagnostic message: about a line's worth (keepalived's MAXBUF is 1024). */
+export const MAX_DIAGNOSTIC_CHARS = 1024;
+
 /** Parses a keepalived configuration file. Never throws. */
 export function parseConfig(path: string, options: FullParseOptions = {}): FullParseResult {
   try {
@@ -252,6 +255,9 @@ class Parser {
     this.hostname = options.hostname ?? shortHostname();
     this.config = emptyConfig(path, this.hostname);
     const report = (d: Diagnostic): void => {
+      // Messages quote words of the input: capped, so a long word quoted by every message of its block
+      // cannot turn a 1 MB file into gigabytes of log at start and at each reload (found by fuzzing).
+      if (d.message.length > MAX_DIAGNOSTIC_CHARS) d.message = `${d.message.slice(0, MAX_DIAGNOSTIC_CHARS - 3)}...`;
       this.diagnostics.push(d);
     };
     this.reader = new LineReader(path, options.files ?? nodeFileAccess(options), options.configId ?? this.hostname, report);

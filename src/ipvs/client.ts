@@ -356,7 +356,13 @@ export class IpvsClient implements IpvsApi {
       throw r!.error;
     }
     const first = r!.parts[0];
-    const id = first ? decodeFamilyId(first) : undefined;
+    let id: number | undefined;
+    try {
+      id = first ? decodeFamilyId(first) : undefined;
+    } catch (e) {
+      // connect() rejects with IpvsError only: a malformed nlctrl reply is a protocol error (found by fuzzing).
+      throw new IpvsError('resolve-family', ERRNO.EPROTO, `Protocol error: ${(e as Error).message}`);
+    }
     if (id === undefined) throw new IpvsError('resolve-family', ERRNO.EPROTO, 'Protocol error: no family id in nlctrl reply');
     return id;
   }

@@ -315,7 +315,7 @@ export interface GenlMessage {
 }
 
 export function parseGenl(payload: Buffer): GenlMessage {
-  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  if (payload.length < GENL_HDRLEN) throw new DecodeError('short generic netlink message');
   return { cmd: payload[0]!, version: payload[1]!, attrs: parseAttrs(payload.subarray(GENL_HDRLEN)) };
 }
 
@@ -684,6 +684,7 @@ function statsAt(b: Buffer, start: number, length: number): Stats {
   return s;
 }
 
+/** What the reply decoders throw for a reply that does not follow the protocol (and nothing else). */
 export class DecodeError extends Error {}
 
 /** What a reply decoder may leave out: the ten 64-bit counters cost most of a decode, and listings that
@@ -696,7 +697,7 @@ export interface DecodeOptions {
 /** A NEW_SERVICE message (GET_SERVICE reply) → Service. One pass over the attributes into locals (a
  * listing decodes 1,000s of these in a process that starts cold, where every helper call counts). */
 export function decodeService(payload: Buffer, options: DecodeOptions = {}): Service {
-  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  if (payload.length < GENL_HDRLEN) throw new DecodeError('short generic netlink message');
   const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.SERVICE);
   const start = top[2 * CMD_ATTR.SERVICE]!;
   if (start < 0) throw new DecodeError('service message without IPVS_CMD_ATTR_SERVICE');
@@ -791,7 +792,8 @@ export function decodeService(payload: Buffer, options: DecodeOptions = {}): Ser
   return {
     key,
     scheduler: schedAt >= 0 ? cstringAt(b, schedAt, schedLen) : '',
-    flags: flagsAt >= 0 ? readU32(b, flagsAt) & ~SERVICE_FLAGS.hashed : 0,
+    // >>> 0: `&` is signed; a flag in bit 31 must not make the u32 negative (found by fuzzing)
+    flags: flagsAt >= 0 ? (readU32(b, flagsAt) & ~SERVICE_FLAGS.hashed) >>> 0 : 0,
     timeout: timeoutAt >= 0 ? readU32(b, timeoutAt) : 0,
     netmask,
     persistenceEngine: pe ? pe : undefined,
@@ -807,7 +809,7 @@ function cstringAt(b: Buffer, at: number, length: number): string {
 
 /** A NEW_DEST message (GET_DEST dump part) → Destination; serviceFamily when ADDR_FAMILY is absent (< 3.18). */
 export function decodeDestination(payload: Buffer, serviceFamily: AddressFamily, options: DecodeOptions = {}): Destination {
-  if (payload.length < GENL_HDRLEN) throw new Error('short generic netlink message');
+  if (payload.length < GENL_HDRLEN) throw new DecodeError('short generic netlink message');
   const top = attrSpans(payload, GENL_HDRLEN, payload.length, CMD_ATTR.DEST);
   const start = top[2 * CMD_ATTR.DEST]!;
   if (start < 0) throw new DecodeError('destination message without IPVS_CMD_ATTR_DEST');

@@ -20,6 +20,8 @@ export class Wire {
    * the event loop is busy. 0: delivered on arrival without a stamp.
    */
   callbackDelayMs = 0;
+  /** The VRRP group packets are addressed to (ff02::12 for an IPv6 wire). */
+  group = '224.0.0.18';
   constructor(readonly timers: FakeTimers) {}
   /** `unicast`: addressed to each receiver (unicast_peer), else to the VRRP group. */
   send(src: string, payload: Buffer, senderUp: boolean, unicast = false): void {
@@ -30,7 +32,7 @@ export class Wire {
       const arrival = this.timers.now() + LATENCY_MS;
       const delay = this.callbackDelayMs;
       this.timers.at(arrival + delay, () => {
-        const packet: ReceivedPacket = { payload: Buffer.from(payload), source: src, destination: unicast ? p.src : '224.0.0.18', ttl: 255 };
+        const packet: ReceivedPacket = { payload: Buffer.from(payload), source: src, destination: unicast ? p.src : this.group, ttl: 255 };
         if (delay > 0) packet.receivedAt = arrival;
         if (p.up()) p.deliver(packet);
       });
@@ -38,7 +40,7 @@ export class Wire {
   }
   /** Inject a crafted packet as if from `src`. */
   inject(src: string, payload: Buffer, ttl = 255): void {
-    for (const p of this.ports) if (p.src !== src && p.up()) p.deliver({ payload, source: src, destination: '224.0.0.18', ttl });
+    for (const p of this.ports) if (p.src !== src && p.up()) p.deliver({ payload, source: src, destination: this.group, ttl });
   }
   /** Adverts sent by `src` for `vrid` (byte 1 of the VRRP header): time and priority. */
   adverts(src: string, vrid = 51): { at: number; priority: number }[] {
