@@ -430,6 +430,16 @@ class Parser {
       ['child_wait_time', this.ignore],
       ['linkbeat_use_polling', this.ignore],
       ['linkbeat_interfaces', this.skipBlock],
+      // keepalived 2.2.7: a root value block of `IFNAME DOWN_DELAY [UP_DELAY]` lines (vrrp_parser.c).
+      [
+        'interface_up_down_delays',
+        {
+          handler: (w, at) => {
+            this.engine.valueBlock(w, () => undefined);
+            this.engine.error('interface_up_down_delays is not supported: interface up/down changes are acted on without delay', 'interface_up_down_delays', at, 'info');
+          },
+        },
+      ],
       ['track_group', this.skipBlock],
       ['track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
       ['vrrp_track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
@@ -670,6 +680,31 @@ class Parser {
       ['vrrp_rlimit_rtime', { handler: (w) => void (g.vrrpRlimitRttimeUs = this.realtimeLimit(w, 'vrrp') ?? g.vrrpRlimitRttimeUs) }],
       ['checker_rlimit_rttime', { handler: (w) => void (g.checkerRlimitRttimeUs = this.realtimeLimit(w, 'checker') ?? g.checkerRlimitRttimeUs) }],
       ['checker_rlimit_rtime', { handler: (w) => void (g.checkerRlimitRttimeUs = this.realtimeLimit(w, 'checker') ?? g.checkerRlimitRttimeUs) }],
+      // keepalived 2.2.7 accepts these (global_parser.c); lvskeeper does not act on them, and says so.
+      [
+        'default_interface',
+        {
+          handler: (w, at) => {
+            if (w[1] === undefined) return this.fail('default_interface requires interface name');
+            this.engine.error(`default_interface is not supported: ignored, an instance without interface does not use ${w[1]}`, 'default_interface', at, 'info');
+          },
+        },
+      ],
+      [
+        'min_auto_priority_delay',
+        {
+          handler: (w, at) => {
+            if (w[1] === undefined) return this.fail('min_auto_priority_delay requires delay time');
+            if (readInt(w[1], 1, 10000000, () => undefined) === undefined) {
+              return this.fail(`min_auto_priority_delay '${w[1]}' must be in [1, 10000000] - ignoring`);
+            }
+            this.engine.error('min_auto_priority_delay is not supported: ignored, the realtime priority does not depend on a start-up delay', 'min_auto_priority_delay', at, 'info');
+          },
+        },
+      ],
+      ['no_email_faults', { handler: (_w, at) => this.engine.error('no_email_faults is not supported: ignored, lvskeeper sends no notification emails', 'no_email_faults', at, 'info') }],
+      // keepalived: "'lvs_process_name' is deprecated - please use 'checker_process_name'".
+      ['lvs_process_name', { handler: (_w, at) => this.engine.error("lvs_process_name is deprecated (use 'checker_process_name') and not supported: the checker process keeps its default name", 'lvs_process_name', at, 'info') }],
     ];
     // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
     for (const name of [
@@ -1036,6 +1071,13 @@ class Parser {
         case 'noprefixroute':
         case 'autojoin':
           break;
+        // keepalived 2.2.7 (vrrp_ipaddress.c) accepts both on VIPs; lvskeeper does not apply them.
+        case 'mngtmpaddr':
+          this.engine.error(`mngtmpaddr is not supported: the VIP ${e[0]} is added without IFA_F_MANAGETEMPADDR`, 'mngtmpaddr', at, 'info');
+          break;
+        case 'use_vmac':
+          this.engine.error(`use_vmac is not supported on an address: the VIP ${e[0]} is added on the real interface`, 'use_vmac', at, 'info');
+          break;
         default:
           this.engine.error(`Unknown configuration entry '${k}' for ip address - ignoring`, undefined, at);
       }
@@ -1205,6 +1247,23 @@ class Parser {
         on((d, w, at) => {
           d.vi.useVmac = w[1] === undefined ? { unsupported: true } : { name: w[1], unsupported: true };
           this.engine.error(`(${d.vi.name}) use_vmac is not supported by lvskeeper - the real interface is used`, 'use_vmac', at, 'info');
+        }),
+      ],
+      [
+        'mcast_dst_ip',
+        on((d, w, at) => {
+          const a = w[1];
+          const fam = a === undefined ? undefined : familyOf(a);
+          if (a === undefined || fam === undefined) return this.engine.error(`(${d.vi.name}) malformed mcast dest address ${a ?? ''}. Skipping...`, undefined, at);
+          this.engine.error(`(${d.vi.name}) mcast_dst_ip is not supported: adverts go to the vrrp_mcast_group${fam === 'inet6' ? 6 : 4} address, not ${a}`, 'mcast_dst_ip', at, 'info');
+        }),
+      ],
+      [
+        'vrf',
+        on((d, w, at) => {
+          if (w[1] === undefined) return this.engine.error(`(${d.vi.name}) vrf requires an interface name`, undefined, at);
+          if (d.vi.interface !== undefined) return this.fail(`(${d.vi.name}) Cannot specify VRF interface and interface - ignoring`);
+          this.engine.error(`(${d.vi.name}) vrf is not supported: VRRP sockets are not bound to VRF ${w[1]}`, 'vrf', at, 'info');
         }),
       ],
       [
@@ -1728,6 +1787,21 @@ class Parser {
       ['sh-port', set((vs) => (vs.schedFlag2 = true))],
       ['mh-fallback', set((vs) => (vs.schedFlag1 = true))],
       ['mh-port', set((vs) => (vs.schedFlag2 = true))],
+      // keepalived 2.2.7 (lbflags_handler) sets no flag for `hashed`, and refuses it unless lb_algo sh/mh came first.
+      [
+        'hashed',
+        on((d, _w, at) => {
+          if (d.vs.scheduler !== 'sh' && d.vs.scheduler !== 'mh') return this.fail('hashed only applies to sh scheduler - ignoring');
+          this.engine.error('hashed has no effect: keepalived 2.2.7 sets no IPVS flag for it either', 'hashed', at, 'info');
+        }),
+      ],
+      [
+        'snmp_name',
+        on((_d, w, at) => {
+          if (w.length !== 2) return this.fail('virtual server snmp_name missing or extra parameters');
+          this.engine.error(`snmp_name is not supported: lvskeeper has no SNMP agent, ${w[1]} is not used`, 'snmp_name', at, 'info');
+        }),
+      ],
       [
         'sorry_server',
         on((d, w, at) => {
