@@ -2,7 +2,8 @@
 //   node clients.mjs echo-server PORT
 //       echoes every connection back (the real servers' service)
 //   node clients.mjs stream HOST PORT
-//       one connection, a numbered line every 200 ms; prints "echoed N" as lines come back.
+//       one connection, a numbered line every 200 ms; prints "connected from port P", then "echoed N" as
+//       lines come back.
 //       SIGUSR1 ends it: waits for the last echoes, prints "OK sent=N echoed=N maxgap=MS" and exits 0;
 //       an error or close before that prints "BROKEN <code>" and exits 1.
 //   node clients.mjs burst HOST PORT EVERY_MS DURATION_MS
@@ -37,7 +38,7 @@ if (mode === 'echo-server') {
   sock.on('error', (e) => fail(e.code ?? e.message));
   sock.on('close', () => fail('closed'));
   sock.on('connect', () => {
-    process.stdout.write('connected\n');
+    process.stdout.write(`connected from port ${sock.localPort}\n`);
     setInterval(() => {
       if (!ending) sock.write(`${++sent}\n`);
     }, 200);

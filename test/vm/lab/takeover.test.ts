@@ -107,11 +107,14 @@ function startKeepalived(node: Lb): Proc {
 
 const hasVip = (node: Lb): boolean => ns(node, 'ip -4 addr show dev eth0').includes(`${VIP}/`);
 const realServers = (node: Lb): number => dests(node, S9000).length;
-/** The client's connection to the VIP is in `node`'s IPVS connection table (synced to a backup). */
-const knowsConnection = (node: Lb): boolean =>
+/**
+ * This client connection (its source port) is in `node`'s IPVS connection table, synced to a backup.
+ * Only this one: entries of earlier connections from the same client stay in the table for minutes.
+ */
+const knowsConnection = (node: Lb, clientPort: string): boolean =>
   ns(node, 'ipvsadm -Lnc')
     .split('\n')
-    .some((l) => l.includes(`${IP.cl}:`) && l.includes(`${VIP}:${PORT}`) && l.includes('ESTABLISHED'));
+    .some((l) => l.includes(`${IP.cl}:${clientPort} `) && l.includes(`${VIP}:${PORT}`) && l.includes('ESTABLISHED'));
 const mac = (node: Node): string => ns(node, 'cat /sys/class/net/eth0/address').trim();
 const echoed = (p: Proc): number => Number([...p.log().matchAll(/^echoed (\d+)$/gm)].at(-1)?.[1] ?? 0);
 
@@ -142,7 +145,8 @@ async function linkLossCycles(kind: string, cycles: number): Promise<string[]> {
     const backup = other(master);
     const client = track(spawnIn('cl', [process.execPath, CLIENTS, 'stream', VIP, String(PORT)], join(dir, `${kind}-stream-${i}.log`)));
     await until(`${kind} #${i}: 5 lines echoed through ${master}`, () => echoed(client) >= 5 || !client.running, 60_000, 100);
-    await until(`${kind} #${i}: the connection synced to ${backup}`, () => knowsConnection(backup) || !client.running, 30_000, 200);
+    const port = client.log().match(/^connected from port (\d+)$/m)?.[1] ?? 'unknown';
+    await until(`${kind} #${i}: the connection (port ${port}) synced to ${backup}`, () => knowsConnection(backup, port) || !client.running, 30_000, 200);
     const before = echoed(client);
     ns(master, 'ip link set eth0 down');
     try {
