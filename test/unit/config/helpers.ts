@@ -11,10 +11,24 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`${re}$`);
 }
 
-function braces(p: string): string[] {
+/** `{a,b}` alternatives; at most 64 groups are expanded (fuzzed patterns may hold thousands). */
+function braces(p: string, budget = { left: 64 }): string[] {
   const m = /\{([^{}]*)\}/.exec(p);
-  if (!m) return [p];
-  return m[1]!.split(',').flatMap((alt) => braces(p.slice(0, m.index) + alt + p.slice(m.index + m[0].length)));
+  if (!m || budget.left <= 0) return [p];
+  budget.left--;
+  return m[1]!.split(',').flatMap((alt) => braces(p.slice(0, m.index) + alt + p.slice(m.index + m[0].length), budget));
+}
+
+/** `include` glob and brace expansion over the names of a virtual file system (sorted, no duplicates). */
+export function virtualGlob(files: Record<string, string>): (pattern: string) => string[] {
+  return (pattern) => {
+    const out: string[] = [];
+    for (const alt of braces(pattern)) {
+      const re = globToRegExp(alt);
+      for (const name of Object.keys(files).sort()) if (re.test(name) && !out.includes(name)) out.push(name);
+    }
+    return out;
+  };
 }
 
 /** Parses `files['/etc/keepalived/keepalived.conf']` (or `main`) with the given virtual files. */
@@ -26,14 +40,7 @@ export function parseVirtual(
   return parseConfig(main, {
     hostname: 'testhost',
     readFile: (p) => files[p],
-    expandGlob: (pattern) => {
-      const out: string[] = [];
-      for (const alt of braces(pattern)) {
-        const re = globToRegExp(alt);
-        for (const name of Object.keys(files).sort()) if (re.test(name) && !out.includes(name)) out.push(name);
-      }
-      return out;
-    },
+    expandGlob: virtualGlob(files),
     ...options,
   });
 }

@@ -12,6 +12,7 @@ import { checkReload } from '../../../src/daemon/config-load.js';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import { describePlan, planReload } from '../../../src/daemon/reload/plan.js';
 import { FakeTimers } from '../../../src/vrrp/timers.js';
+import { virtualGlob } from '../config/helpers.js';
 import { conf, Node, run, Wire } from '../vrrp/engine-harness.js';
 import { params, runs, TIMEOUT_MS, watchUnhandledRejections } from './budget.js';
 
@@ -44,32 +45,12 @@ const MAIN = `${DIR}/keepalived.conf`;
 const INC_A = `${DIR}/conf.d/a.conf`;
 const INC_B = `${DIR}/conf.d/b.conf`;
 
-function globToRegExp(pattern: string): RegExp {
-  let re = '^';
-  for (const c of pattern) re += c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`${re}$`);
-}
-
-function braces(p: string, budget = { left: 64 }): string[] {
-  const m = /\{([^{}]*)\}/.exec(p);
-  if (!m || budget.left <= 0) return [p];
-  budget.left--;
-  return m[1]!.split(',').flatMap((alt) => braces(p.slice(0, m.index) + alt + p.slice(m.index + m[0].length), budget));
-}
-
 function virtualOptions(files: Record<string, string>, configId: string): FullParseOptions {
   return {
     hostname: 'lb01',
     configId,
     readFile: (p) => files[p],
-    expandGlob: (pattern) => {
-      const out: string[] = [];
-      for (const alt of braces(pattern)) {
-        const re = globToRegExp(alt);
-        for (const name of Object.keys(files).sort()) if (re.test(name) && !out.includes(name)) out.push(name);
-      }
-      return out;
-    },
+    expandGlob: virtualGlob(files),
     checkInterfaces: true,
     interfaceExists: (n) => n === 'eth0' || n === 'eth1' || n === 'ens33',
     scriptChecks: { scriptExists: (c) => c.startsWith('/bin/') || c.startsWith('/etc/keepalived/'), userExists: (u) => u === 'root' || u === 'keepalived_script' },
