@@ -115,20 +115,23 @@ export class IpvsTakeover implements TakeoverHooks {
     const ops = this.staged.opsFor(instance);
     if (ops.length === 0) return;
     const started = performance.now();
-    // Opened when the rows were staged; a socket that could not be opened then (no ip_vs yet) is
-    // tried again in the background, never on the takeover's path.
-    const ipvs = this.ipvs ?? (this.opening ? await this.opening : (void this.handle(), undefined));
-    if (!ipvs) {
-      this.installed.set(instance, `virtual servers not installed before the VIPs: ${this.openFailure ?? 'IPVS unavailable'}`);
-      return;
-    }
+    // The socket was opened when the rows were staged; one that could not be opened then (no ip_vs yet)
+    // is tried again in the background, never on the takeover's path. The whole wait is bounded.
+    const attempt = (async (): Promise<Array<IpvsError | undefined> | 'unavailable'> => {
+      const ipvs = this.ipvs ?? (this.opening ? await this.opening : (void this.handle(), undefined));
+      return ipvs ? ipvs.apply(ops) : 'unavailable';
+    })();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<undefined>((r) => {
       timer = setTimeout(() => r(undefined), this.deps.waitMs ?? TAKEOVER_WAIT_MS);
     });
-    const errors = await Promise.race([ipvs.apply(ops), timedOut]);
+    const errors = await Promise.race([attempt, timedOut]);
     clearTimeout(timer);
     const ms = (performance.now() - started).toFixed(1);
+    if (errors === 'unavailable') {
+      this.installed.set(instance, `virtual servers not installed before the VIPs: ${this.openFailure ?? 'IPVS unavailable'}`);
+      return;
+    }
     if (!errors) {
       this.installed.set(instance, `IPVS did not answer within ${ms} ms: VIPs added before the virtual servers were confirmed`);
       return;

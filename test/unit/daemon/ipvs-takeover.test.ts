@@ -123,6 +123,13 @@ describe('IpvsTakeover', () => {
     takeover.afterVipsAdded('VI_1');
     expect(lines()).toEqual([expect.stringMatching(/^error \(VI_1\) IPVS did not answer within \d+\.\d ms: VIPs added before the virtual servers were confirmed$/)]);
 
+    // A socket still opening at the takeover (the first rows just staged) is waited for within the bound too.
+    const hung = make(() => new Promise<TakeoverIpvs>(() => undefined), 30);
+    hung.takeover.stage({ type: 'ipvs-staged', reset: true, services: [staged('VI_1', '192.168.60.200', ['10.0.0.1'])] });
+    await hung.takeover.beforeVipsAdded('VI_1');
+    hung.takeover.afterVipsAdded('VI_1');
+    expect(hung.lines()).toEqual([expect.stringMatching(/^error \(VI_1\) IPVS did not answer within/)]);
+
     let opens = 0;
     const none = make(async () => {
       opens++;
