@@ -43,10 +43,16 @@ describe('realTimers', () => {
 
   it('a cancelled timer never runs, even when cancelled in its last millisecond', async () => {
     let ran = 0;
-    const h = realTimers.at(realTimers.now() + 3, () => ran++);
-    await new Promise((r) => setTimeout(r, 2));
+    const deadline = realTimers.now() + 20;
+    const h = realTimers.at(deadline, () => ran++);
+    // Block the event loop into the timer's last millisecond: whatever the host's own wake-ups are, none
+    // can run before the cancel, however late this thread gets the CPU (an await here could oversleep
+    // the deadline on a loaded machine, which made this test flaky).
+    while (realTimers.now() < deadline - 0.5) {
+      // spin
+    }
     h.cancel();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 30));
     expect(ran).toBe(0);
   });
 });
