@@ -2,6 +2,7 @@
 import type { TimerClock } from '../../../src/scripts/track-script.js';
 import type { RunningScript, ScriptExit, ScriptSpawner } from '../../../src/scripts/spawn.js';
 import type { PreparedScript } from '../../../src/scripts/script-security.js';
+import { readFileSync } from 'node:fs';
 
 interface FakeTimer {
   id: number;
@@ -103,3 +104,21 @@ export const acceptAllPreparer = {
     return { ok: true as const, insecure: false, script: { command: { kind: 'exec' as const, file, args }, runAs: { user: 'root', uid: 0, gid: 0 }, configured: line } };
   },
 };
+
+/** Polls `cond` every 10 ms until it holds; throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Running, not a zombie waiting for a reaper (PID 1 in a container may be slow to reap). */
+export function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -12,6 +12,7 @@ import { ScriptLauncher } from '../../../src/scripts/launcher.js';
 import { ScriptPreparer } from '../../../src/scripts/script-security.js';
 import { staticUserDatabase } from '../../../src/scripts/script-user.js';
 import type { ScriptSpawner } from '../../../src/scripts/spawn.js';
+import { alive, waitFor } from './helpers.js';
 
 const self = { user: 'self', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 const loc = { file: 'k.conf', line: 1 };
@@ -83,23 +84,6 @@ const SPAWNERS: [string, ScriptSpawner | undefined][] = [
   ['script launcher', existsSync(LAUNCHER_MODULE) ? launcher.spawner : undefined],
 ];
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Running, not a zombie waiting for a reaper (PID 1 in a container may be slow to reap). */
-function alive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 describe.each(SPAWNERS)('notify script timeout (real processes, %s)', (name, spawner) => {
   it('a notify script that sleeps forever is killed at its timeout, with what it started', async () => {
     if (name === 'script launcher' && !spawner) throw new Error(`${LAUNCHER_MODULE} is missing: npm run build first`);
@@ -111,11 +95,11 @@ wait`);
     const logger = createMemoryLogger();
     const notifier = new Notifier({ logger, preparer: preparerWith(logger), spawner, scriptTimeoutMs: 300, killGraceMs: 500 });
     notifier.vrrpState({ kind: 'INSTANCE', name: 'VI_1', scripts: { master: cmd(hang) } }, 'MASTER', 100);
-    await waitFor(() => existsSync(pids));
+    await waitFor(() => existsSync(pids), 10_000);
     const [shell = 0, sleeper = 0] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
     try {
       expect(alive(shell) && alive(sleeper)).toBe(true);
-      await waitFor(() => !alive(shell) && !alive(sleeper));
+      await waitFor(() => !alive(shell) && !alive(sleeper), 10_000);
     } finally {
       if (alive(shell) || alive(sleeper)) process.kill(-shell, 'SIGKILL'); // a failed run leaves nothing behind
     }

@@ -10,6 +10,7 @@ import { ScriptPreparer } from '../../../src/scripts/script-security.js';
 import { staticUserDatabase } from '../../../src/scripts/script-user.js';
 import { ScriptLauncher } from '../../../src/scripts/launcher.js';
 import type { ScriptSpawner } from '../../../src/scripts/spawn.js';
+import { alive, waitFor } from './helpers.js';
 import { TrackScriptRunner, type TrackScriptChange, type TrackScriptSpec } from '../../../src/scripts/track-script.js';
 
 const LAUNCHER_MODULE = new URL('../../../dist/scripts/launcher-main.js', import.meta.url).pathname;
@@ -51,24 +52,6 @@ function runnerFor(specs: Partial<TrackScriptSpec>[], killGraceMs = 200) {
   const changes: TrackScriptChange[] = [];
   runner.onChange((_n, c) => changes.push(c));
   return { runner, logger, changes, msgs: () => logger.lines.map((l) => l.msg) };
-}
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Running, not a zombie waiting for a reaper (PID 1 in a container may be slow to reap). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 describe.each(SPAWNERS)('TrackScriptRunner with real processes (%s)', (name, use) => {
