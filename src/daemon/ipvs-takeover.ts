@@ -121,12 +121,7 @@ export class IpvsTakeover implements TakeoverHooks {
       const ipvs = this.ipvs ?? (this.opening ? await this.opening : (void this.handle(), undefined));
       return ipvs ? ipvs.apply(ops) : 'unavailable';
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<undefined>((r) => {
-      timer = setTimeout(() => r(undefined), this.deps.waitMs ?? TAKEOVER_WAIT_MS);
-    });
-    const errors = await Promise.race([attempt, timedOut]);
-    clearTimeout(timer);
+    const errors = await this.bounded(attempt);
     const ms = (performance.now() - started).toFixed(1);
     if (errors === 'unavailable') {
       this.installed.set(instance, `virtual servers not installed before the VIPs: ${this.openFailure ?? 'IPVS unavailable'}`);
@@ -160,9 +155,7 @@ export class IpvsTakeover implements TakeoverHooks {
   async beforeVipsRemoved(instance: string): Promise<void> {
     if (this.syncd?.instance !== instance) return;
     this.switchSyncd('backup');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.syncdChain, new Promise<void>((r) => (timer = setTimeout(r, this.deps.waitMs ?? TAKEOVER_WAIT_MS)))]);
-    clearTimeout(timer);
+    await this.bounded(this.syncdChain);
   }
 
   /** At shutdown, before the VIPs go (keepalived stop_vrrp): the sync daemon stops; the socket closes. */
@@ -182,6 +175,17 @@ export class IpvsTakeover implements TakeoverHooks {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** `work`'s result, or undefined once the takeover has waited TAKEOVER_WAIT_MS (or `waitMs`) for it. */
+  private async bounded<T>(work: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<undefined>((r) => (timer = setTimeout(r, this.deps.waitMs ?? TAKEOVER_WAIT_MS, undefined)));
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** keepalived ipvs_syncd_master / ipvs_syncd_backup: stop the other role, start this one. */
   private switchSyncd(role: SyncRole): void {
