@@ -175,11 +175,14 @@ export class CheckersRuntime {
   private syncDaemonChain: Promise<void> = Promise.resolve();
   /** The gate of each gated service key at the last sync (for the install/remove log lines). */
   private readonly lastGate = new Map<string, boolean>();
-  /** serviceKeyId -> the staged service last sent to the VRRP child (JSON). */
+  /** serviceKeyId -> what was last sent to the VRRP child for it (owners and ops, as text). */
   private readonly stagedSent = new Map<string, string>();
   private stagedResetDue = true;
-  /** The staged ops of a desired row (rows are replaced, never mutated, when they change). */
-  private readonly stagedOps = new WeakMap<ServiceEntry, IpvsOp[]>();
+  /**
+   * A desired row's id, staged ops and their JSON, computed once per row: rows are replaced, never
+   * mutated, when they change, so an event re-encodes only the rows it changed.
+   */
+  private readonly stagedRows = new WeakMap<ServiceEntry, { id: string; ops: IpvsOp[]; json: string }>();
   /**
    * Instances whose gated rows may be deleted while they are not MASTER, with the number of sync
    * passes started when the removal became due: a pass started later has done it.
@@ -552,23 +555,22 @@ export class CheckersRuntime {
   private stageTakeovers(): void {
     const send = this.deps.onStaged;
     if (!send || !this.hasEngine) return;
-    const current = new Map<string, StagedService>();
+    const current = new Map<string, { staged: StagedService; text: string }>();
     for (const e of this.client?.desired() ?? []) {
       const owners = this.ownersOf(e.service.key);
       if (!owners) continue;
-      let ops = this.stagedOps.get(e);
-      if (!ops) {
-        ops = planChanges([e], []);
-        this.stagedOps.set(e, ops);
+      let row = this.stagedRows.get(e);
+      if (!row) {
+        const ops = planChanges([e], []);
+        row = { id: serviceKeyId(e.service.key), ops, json: JSON.stringify(ops) };
+        this.stagedRows.set(e, row);
       }
-      const id = serviceKeyId(e.service.key);
-      current.set(id, { id, owners: [...owners], ops });
+      current.set(row.id, { staged: { id: row.id, owners: [...owners], ops: row.ops }, text: `${owners.join(',')}\n${row.json}` });
     }
     const changes: StagedService[] = [];
-    for (const [id, staged] of current) {
-      const json = JSON.stringify(staged);
-      if (this.stagedSent.get(id) === json) continue;
-      this.stagedSent.set(id, json);
+    for (const [id, { staged, text }] of current) {
+      if (this.stagedSent.get(id) === text) continue;
+      this.stagedSent.set(id, text);
       changes.push(staged);
     }
     for (const id of [...this.stagedSent.keys()]) {
@@ -578,7 +580,7 @@ export class CheckersRuntime {
     }
     if (this.stagedResetDue) {
       this.stagedResetDue = false;
-      send({ type: 'ipvs-staged', reset: true, services: [...current.values()] });
+      send({ type: 'ipvs-staged', reset: true, services: [...current.values()].map((c) => c.staged) });
     } else if (changes.length > 0) send({ type: 'ipvs-staged', services: changes });
   }
 
