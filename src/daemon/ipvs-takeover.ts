@@ -19,6 +19,7 @@ import type { IpvsError, SyncDaemon } from '../ipvs/types.js';
 import type { TakeoverHooks } from '../vrrp/instance.js';
 import type { Logger } from './log.js';
 import { StagedServices, type IpvsStagedMessage } from './process/messages.js';
+import { bindSyncedConnections, syncBindingIo, type SyncBindingIo } from './sync-binding.js';
 
 /** The part of the IPVS client used here (IpvsClient, or a fake in tests). */
 export interface TakeoverIpvs {
@@ -30,11 +31,19 @@ export interface TakeoverIpvs {
 
 /** Longest wait for IPVS before the VIPs are added anyway (the kernel answers in well under 1 ms). */
 export const TAKEOVER_WAIT_MS = 250;
+/**
+ * Longest wait for the backup sync daemon to bind the re-announced connections before it is turned
+ * into the master one (the VIPs are in by then; only the master sync daemon's start waits).
+ */
+export const BINDING_WAIT_MS = 1000;
 
 export interface IpvsTakeoverDeps {
   /** Default: openIpvs() without modprobe (this process never forks; the checker child loads ip_vs). */
   open?: (() => Promise<TakeoverIpvs>) | undefined;
   waitMs?: number | undefined;
+  /** Default: syncBindingIo(). */
+  syncIo?: (() => SyncBindingIo) | undefined;
+  bindingWaitMs?: number | undefined;
 }
 
 type SyncRole = SyncDaemon['state'];
@@ -71,6 +80,8 @@ export class IpvsTakeover implements TakeoverHooks {
   private syncdConfigured = false;
   /** What the last install before an instance's VIPs did, logged once the VIPs are in. */
   private readonly installed = new Map<string, string>();
+  /** The rows of the virtual servers the last install created (not found there already), by instance. */
+  private readonly fresh = new Map<string, IpvsOp[]>();
   private closed = false;
 
   constructor(
@@ -131,6 +142,7 @@ export class IpvsTakeover implements TakeoverHooks {
       this.installed.set(instance, `IPVS did not answer within ${ms} ms: VIPs added before the virtual servers were confirmed`);
       return;
     }
+    this.fresh.set(instance, freshRows(ops, errors));
     // EEXIST: already there (the checker child got the MASTER state first, or -C programs it anyway).
     const failed = errors.flatMap((e, i) => (e && e.errno !== ERRNO.EEXIST ? [`${describe(ops[i]!)}: ${e.message}`] : []));
     const count = this.staged.countFor(instance);
@@ -149,7 +161,9 @@ export class IpvsTakeover implements TakeoverHooks {
       if (line.includes('ready in IPVS')) this.log.info(`(${instance}) ${line}`);
       else this.log.error(`(${instance}) ${line}`);
     }
-    if (this.syncd?.instance === instance) this.switchSyncd('master');
+    const fresh = this.fresh.get(instance) ?? [];
+    this.fresh.delete(instance);
+    if (this.syncd?.instance === instance) this.switchSyncd('master', fresh);
   }
 
   async beforeVipsRemoved(instance: string): Promise<void> {
@@ -187,16 +201,37 @@ export class IpvsTakeover implements TakeoverHooks {
     }
   }
 
-  /** keepalived ipvs_syncd_master / ipvs_syncd_backup: stop the other role, start this one. */
-  private switchSyncd(role: SyncRole): void {
+  /**
+   * keepalived ipvs_syncd_master / ipvs_syncd_backup: stop the other role, start this one. Becoming
+   * master, the virtual servers just installed (`installed`) first get the backup's synced connections
+   * bound to their real servers, while the backup daemon still runs (sync-binding.ts).
+   */
+  private switchSyncd(role: SyncRole, installed: readonly IpvsOp[] = []): void {
     if (!this.syncd || this.syncdWanted === role) return;
     this.syncdWanted = role;
     const other: SyncRole = role === 'master' ? 'backup' : 'master';
+    const sd = this.syncd;
     this.queueSyncd(async (ipvs) => {
+      if (this.syncdRole === 'backup' && role === 'master' && installed.length > 0) await this.bindSynced(sd, installed);
       await ipvs.stopDaemon(this.syncdRole ?? other).catch(() => undefined);
       this.syncdRole = undefined;
       await this.startSyncd(ipvs, role);
     });
+  }
+
+  private async bindSynced(sd: NonNullable<typeof this.syncd>, installed: readonly IpvsOp[]): Promise<void> {
+    const io = (this.deps.syncIo ?? syncBindingIo)();
+    const outcome = await bindSyncedConnections(installed, sd.daemon, io, this.deps.bindingWaitMs ?? BINDING_WAIT_MS);
+    const prefix = `(${sd.instance}) IPVS sync`;
+    if (outcome.kind === 'failed') this.log.warn(`${prefix}: synced connections left unbound to their real servers: ${outcome.why}`);
+    if (outcome.kind !== 'done') return;
+    const line = `${prefix}: ${outcome.sent} synced connection${outcome.sent === 1 ? '' : 's'} re-announced to the backup sync daemon, which binds them to their real servers (${outcome.ms.toFixed(1)} ms)`;
+    const problems = [
+      outcome.unsent > 0 ? `${outcome.unsent} not sent within ${this.deps.bindingWaitMs ?? BINDING_WAIT_MS} ms` : '',
+      outcome.dropped > 0 ? `${outcome.dropped} datagram${outcome.dropped === 1 ? '' : 's'} dropped by its full receive buffer` : '',
+    ].filter(Boolean);
+    if (problems.length > 0) this.log.warn(`${line}; ${problems.join('; ')}: those stay unbound`);
+    else this.log.info(line);
   }
 
   private async startSyncd(ipvs: TakeoverIpvs, role: SyncRole): Promise<void> {
@@ -243,6 +278,20 @@ export class IpvsTakeover implements TakeoverHooks {
     );
     return this.opening;
   }
+}
+
+/**
+ * The add-service ops that created their virtual server, with their add-dest ops. A virtual server that
+ * was there already (EEXIST) had its synced connections bound as they arrived.
+ */
+export function freshRows(ops: readonly IpvsOp[], errors: ReadonlyArray<IpvsError | undefined>): IpvsOp[] {
+  const created = new Set<string>();
+  const out: IpvsOp[] = [];
+  ops.forEach((op, i) => {
+    if (op.op === 'add-service' && !errors[i]) created.add(JSON.stringify(op.service.key));
+    if ((op.op === 'add-service' && !errors[i]) || (op.op === 'add-dest' && created.has(JSON.stringify(op.key)))) out.push(op);
+  });
+  return out;
 }
 
 function describe(op: IpvsOp): string {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/index.js';
 import type { Config } from '../../../src/config/model.js';
 import { IpvsTakeover, type TakeoverIpvs } from '../../../src/daemon/ipvs-takeover.js';
+import type { SyncBindingIo } from '../../../src/daemon/sync-binding.js';
 import { createMemoryLogger } from '../../../src/daemon/log.js';
 import type { StagedService } from '../../../src/daemon/process/messages.js';
 import { planChanges } from '../../../src/ipvs/reconcile.js';
@@ -73,9 +74,28 @@ class FakeIpvs implements TakeoverIpvs {
   }
 }
 
+/** Records what each binding read and sent, in the fake IPVS's call log. */
+function bindingIo(ipvs: FakeIpvs, dropping = false) {
+  return (): SyncBindingIo => ({
+    readSynced: async () => {
+      ipvs.calls.push('read synced');
+      return 'TCP C0A83C0A D431 C0A83CC8 0050 0A000001 0050 ESTABLISHED SYNC 893\nTCP C0A83C0A D432 C0A83CC9 0050 0A000003 0050 ESTABLISHED SYNC 893';
+    },
+    mtu: () => 1500,
+    send: async (datagrams, target) => {
+      ipvs.calls.push(`send ${datagrams.map((d) => d[4]).join('+')} to ${target.group}:${target.port} on ${target.ifname}`);
+    },
+    // A daemon that reads what it is sent, or one whose full buffer drops all of it.
+    receiveQueue: async () => ({ queued: 0, drops: dropping ? ipvs.calls.filter((c) => c.startsWith('send')).length : 0 }),
+    pause: () => new Promise((r) => setTimeout(r, 1)),
+    now: () => performance.now(),
+  });
+}
+
 function make(ipvs: FakeIpvs | (() => Promise<TakeoverIpvs>), waitMs = 50) {
   const log = createMemoryLogger();
-  const takeover = new IpvsTakeover(log, { open: typeof ipvs === 'function' ? ipvs : async () => ipvs, waitMs });
+  const syncIo = typeof ipvs === 'function' ? undefined : bindingIo(ipvs);
+  const takeover = new IpvsTakeover(log, { open: typeof ipvs === 'function' ? ipvs : async () => ipvs, waitMs, syncIo, bindingWaitMs: 30 });
   const lines = () => log.lines.map((l) => `${l.level} ${l.msg}`);
   return { takeover, lines };
 }
@@ -201,5 +221,44 @@ describe('IpvsTakeover', () => {
     await unknown.takeover.stop();
     expect(other.calls).toEqual([]);
     expect(unknown.lines()).toEqual(['warn (VI_9) no VRRP instance with this name for lvs_sync_daemon - clearing lvs_sync_daemon config']);
+  });
+
+  it('becoming master, the synced connections of the virtual servers it created are re-announced to the backup sync daemon before it stops', async () => {
+    const ipvs = new FakeIpvs();
+    const { takeover, lines } = make(ipvs);
+    takeover.configure(config(CONF('lvs_sync_daemon eth0 VI_1 id 51')), () => false);
+    takeover.stage({ type: 'ipvs-staged', reset: true, services: [staged('VI_1', '192.168.60.200', ['10.0.0.1']), staged('VI_2', '192.168.60.201', ['10.0.0.3'])] });
+    await takeover.beforeVipsRemoved('VI_1');
+    ipvs.calls = [];
+    await takeover.beforeVipsAdded('VI_1');
+    takeover.afterVipsAdded('VI_1');
+    await takeover.beforeVipsRemoved('VI_2'); // waits for nothing; let the queue run
+    await new Promise((r) => setTimeout(r, 50));
+    // VI_2's entry (10.0.0.3) is not re-announced: its virtual server was not installed.
+    expect(ipvs.calls).toEqual(['add-service 192.168.60.200', 'add-dest', 'read synced', 'send 1 to 224.0.0.81:8848 on eth0', 'stop backup', 'start master eth0 51']);
+    expect(lines()).toContainEqual(expect.stringMatching(/^info \(VI_1\) IPVS sync: 1 synced connection re-announced to the backup sync daemon, which binds them to their real servers \(\d+\.\d ms\)$/));
+
+    // Back to backup, then master again with the virtual server already there (EEXIST): its entries
+    // were bound as they arrived, nothing to re-announce.
+    await takeover.beforeVipsRemoved('VI_1');
+    ipvs.refuse = (op) => (op.op === 'add-service' ? new IpvsError('add-service', 17, 'Service already exists') : undefined);
+    ipvs.calls = [];
+    await takeover.beforeVipsAdded('VI_1');
+    takeover.afterVipsAdded('VI_1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ipvs.calls).toEqual(['add-service 192.168.60.200', 'add-dest', 'stop backup', 'start master eth0 51']);
+  });
+
+  it('datagrams the backup sync daemon dropped are a warning; the sync daemon still becomes master', async () => {
+    const ipvs = new FakeIpvs();
+    const log = createMemoryLogger();
+    const takeover = new IpvsTakeover(log, { open: async () => ipvs, waitMs: 50, syncIo: bindingIo(ipvs, true), bindingWaitMs: 5 });
+    takeover.configure(config(CONF('lvs_sync_daemon eth0 VI_1')), () => false);
+    takeover.stage({ type: 'ipvs-staged', reset: true, services: [staged('VI_1', '192.168.60.200', ['10.0.0.1'])] });
+    await takeover.beforeVipsAdded('VI_1');
+    takeover.afterVipsAdded('VI_1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log.lines.map((l) => `${l.level} ${l.msg}`)).toContainEqual(expect.stringMatching(/^warn \(VI_1\) IPVS sync: 1 synced connection re-announced .* \(\d+\.\d ms\); 1 datagram dropped by its full receive buffer: those stay unbound$/));
+    expect(ipvs.calls.slice(-2)).toEqual(['stop backup', 'start master eth0 10']);
   });
 });
