@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="keepalived nftables ipvsadm tshark iproute2 iputils-ping iputils-arping procps psmisc kmod
-      qemu-system-x86 linux-image-amd64 busybox-static cpio systemd g++ make python3 curl"
+      qemu-system-x86 linux-image-amd64 busybox-static cpio systemd g++ make python3 curl prometheus"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -15,5 +15,7 @@ if [ -n "$missing" ]; then
 fi
 # keepalived is only a reference peer for tests: never let its service run on its own.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
+# prometheus is installed for promtool and for tests that start their own server.
+systemctl disable --now prometheus >/dev/null 2>&1 || true
 npm ci --no-audit --no-fund
 npm run build
