@@ -13,6 +13,7 @@ import { scriptLineExists, type ScriptPreparer } from '../scripts/script-securit
 import { signumFor, unknownSigfuncMessage } from '../daemon/process/signals.js';
 import { DEFAULT_CHECKERS_PID_FILE, DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE } from '../daemon/process/pidfile.js';
 import { loadNative } from '../net/native.js';
+import { parseListen } from '../daemon/listen-address.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -150,6 +151,7 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .option('core-dump-pattern', { alias: 'M', type: 'string', describe: 'core_pattern (accepted)' })
     .option('all-config', { alias: 'e', type: 'boolean', describe: 'Error if any configuration file missing' })
     .option('config-id', { alias: 'i', type: 'string', describe: "Skip configuration lines beginning '@' that don't match id" })
+    .option('metrics-listen', { type: 'string', describe: 'Serve Prometheus metrics on ADDR:PORT (lvskeeper; off by default)' })
     .option('signum', { type: 'string', describe: 'Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON' })
     .option('genhash', { alias: 'T', type: 'boolean', describe: 'genhash utility mode (not supported)' })
     .option('config-test', {
@@ -176,7 +178,7 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   // keepalived prints "Unexpected argument(s): …" and starts anyway; a daemon started by a mistyped
-  // `lvskeeper status` is worse than a refusal.
+  // `lvskeeper stauts` is worse than a refusal (`lvskeeper status` itself is src/cli/status.ts).
   const extra = ((args['_'] as unknown[] | undefined) ?? []).map(String);
   if (extra.length > 0) {
     io.stderr(`lvskeeper: Unexpected argument(s): ${extra.join(' ')}\nTry 'lvskeeper --help' for more information.\n`);
@@ -298,6 +300,15 @@ async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<
       return EXIT_USAGE;
     }
   }
+  const metricsListen = typeof args['metrics-listen'] === 'string' ? args['metrics-listen'] : undefined;
+  if (metricsListen !== undefined) {
+    try {
+      parseListen(metricsListen);
+    } catch (e) {
+      io.stderr(`lvskeeper: --metrics-listen: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
   const namespace = typeof args.namespace === 'string' ? args.namespace : undefined;
   if (namespace !== undefined) {
     const problem = (io.enterNamespace ?? enterNamespace)(namespace);
@@ -327,6 +338,7 @@ async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<
     checkersPidFile: namespacedPidFile(String(args.checkers_pid), DEFAULT_CHECKERS_PID_FILE, namespace, 'checkers.pid'),
     namespace,
     umask,
+    metricsListen,
   };
   const run = io.runDaemon ?? (await import('../daemon/run.js')).runDaemon;
   return run(options);

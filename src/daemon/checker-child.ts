@@ -8,6 +8,7 @@ import { attachCheckers, keyLabel, type CheckersHook, type EngineView } from './
 import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { renderDataDump } from './process/dump.js';
+import type { StatusSnapshot } from './status/model.js';
 import type { DumpKind, DumpReply, InstanceStateMessage, IpvsStagedMessage, ParentToChild } from './process/messages.js';
 import { scriptPreparerFor } from './vrrp-child.js';
 
@@ -71,6 +72,11 @@ export class CheckerSide {
     this.scripts.current = scriptPreparerFor(config, this.log);
     await this.hook.runtime()?.reload(config);
     this.scripts.current.reportSecurity?.('check');
+  }
+
+  /** The checker child's part of the status snapshot. */
+  async status(): Promise<Pick<StatusSnapshot, 'virtualServers'>> {
+    return { virtualServers: (await this.hook.runtime()?.status()) ?? [] };
   }
 
   dump(what: DumpKind): DumpReply {

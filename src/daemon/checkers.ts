@@ -48,6 +48,8 @@ import type { Logger } from './log.js';
 import type { DaemonOptions } from './options.js';
 import { describeGateChanges, instancesNeedingAllNodes, vipGateId, vipGates, type VipGates } from './ipvs-gating.js';
 import type { IpvsStagedMessage, StagedService } from './process/messages.js';
+import { virtualServerStatus } from './status/checker-status.js';
+import type { VirtualServerStatus } from './status/model.js';
 
 /** What the checkers need from the VRRP engine (VrrpEngine satisfies it). */
 export interface EngineView {
@@ -188,6 +190,8 @@ export class CheckersRuntime {
    * passes started when the removal became due: a pass started later has done it.
    */
   private readonly releaseDue = new Map<string, number>();
+  /** When each real server ("vsId rsId") last went up or down (for status). */
+  private readonly rsSince = new Map<string, number>();
 
   constructor(
     private config: Config,
@@ -331,6 +335,26 @@ export class CheckersRuntime {
     return (this.client?.desired() ?? []).filter((e) => this.installed(e.service.key));
   }
 
+  /** The virtual servers for `lvskeeper status`: checkers' view, the kernel's, and who programs them. */
+  async status(): Promise<VirtualServerStatus[]> {
+    const [reports, kernel] = await Promise.all([
+      this.client?.status() ?? Promise.resolve([]),
+      this.ipvs?.getAll().catch(() => [] as ServiceEntry[]) ?? Promise.resolve([] as ServiceEntry[]),
+    ]);
+    return virtualServerStatus({ specs: this.specs, reports, kernel, gate: (key) => this.gateOf(key), since: this.rsSince });
+  }
+
+  private gateOf(key: ServiceKey): { programmed: boolean; why: string } {
+    const owners = this.ownersOf(key);
+    if (!owners) {
+      if (!this.hasEngine) return { programmed: true, why: 'checkers only (-C): always installed' };
+      return { programmed: true, why: this.config.global.lvsProgramOnAllNodes ? 'lvs_program_on_all_nodes' : 'not a VIP of a VRRP instance: always installed' };
+    }
+    const master = owners.find((n) => this.instanceStates.get(n) === 'MASTER');
+    if (master) return { programmed: true, why: `${master} is MASTER` };
+    return { programmed: false, why: `${owners.map((n) => `${n} ${this.instanceStates.get(n) ?? 'unknown'}`).join(', ')}: installed only on the MASTER` };
+  }
+
   /** Resolves when the kernel matched the latest desired state (tests). */
   async synced(): Promise<void> {
     await this.sync?.request();
@@ -456,6 +480,7 @@ export class CheckersRuntime {
         this.log.info(ev.message);
         break;
       case 'rs': {
+        this.rsSince.set(`${ev.vs} ${ev.rs}`, Date.now());
         const c = this.vsConfig.get(ev.vs);
         const rs = c?.rs.get(ev.rs);
         if (c && rs) this.notifier?.realServer(rs, c.vs, ev.state === 'UP');

@@ -54,6 +54,7 @@ async function main(role: ChildRole): Promise<void> {
       }
     },
     dump: (what) => side?.dump(what) ?? {},
+    status: () => side?.status() ?? {},
     stop: async () => {
       await side?.stop();
       await log.drain(); // the last lines ('(VI_1) removing VIPs.') in order, before close() flushes

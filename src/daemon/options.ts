@@ -38,4 +38,6 @@ export interface DaemonOptions {
   namespace?: string | undefined;
   /** -u, --umask */
   umask?: number | undefined;
+  /** --metrics-listen ADDR:PORT: serve Prometheus metrics there (off by default). */
+  metricsListen?: string | undefined;
 }

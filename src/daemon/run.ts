@@ -19,6 +19,7 @@ import { createLogger, loggerOptionsFromDaemon, type Logger, type RootLogger } f
 import type { DaemonOptions } from './options.js';
 import { CHECKER_CHILD, startParent, VRRP_CHILD, type ParentHandle } from './process/parent.js';
 import type { ChildSpec } from './process/supervisor.js';
+import { controlSocketPath, startControlServer } from './process/control.js';
 import type { EngineView } from './checkers.js';
 
 /** Children must be gone this long after SIGTERM (the issue's 5 s, with room for the parent's exit). */
@@ -74,13 +75,34 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         initTrackFiles(checked.next.config.trackFiles, log);
         return undefined;
       },
+      describe: () => ({ version: v, configFile: options.configFile, routerId: running.config.global.routerId }),
     });
   } catch (e) {
     log.error((e as Error).message);
     log.close();
     return 1;
   }
+  const control = await startControlServer(controlSocketPath(options.pidFile), { status: handle.status, subscribe: handle.subscribe }, log).catch((e: unknown) => {
+    // Status is for people; the VIPs are not held back because it cannot be served.
+    log.error(`cannot open the control socket (lvskeeper status will not work): ${(e as Error).message}`);
+    return undefined;
+  });
+  // Metrics are optional too: a port that cannot be bound is logged, the daemon runs on.
+  const metrics = options.metricsListen
+    ? await import('./metrics.js')
+        .then((m) => m.startMetricsServer(m.parseListen(options.metricsListen!), handle.status, log))
+        .then((server) => {
+          log.info(`Serving Prometheus metrics on ${options.metricsListen}/metrics`);
+          return server;
+        })
+        .catch((e: unknown) => {
+          log.error(`cannot serve metrics on ${options.metricsListen}: ${(e as Error).message}`);
+          return undefined;
+        })
+    : undefined;
   const code = await handle.done;
+  await metrics?.close();
+  await control?.close();
   log.info(`Stopped lvskeeper v${v}`);
   log.close();
   return code;

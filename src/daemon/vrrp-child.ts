@@ -26,6 +26,8 @@ import type { DaemonOptions } from './options.js';
 import { renderDataDump, renderStats, type VrrpInstanceStats } from './process/dump.js';
 import type { DumpKind, DumpReply, InstanceStateMessage } from './process/messages.js';
 import { VrrpEngine } from './vrrp-engine.js';
+import type { StatusSnapshot, Transition } from './status/model.js';
+import { keepalivedCounters, vrrpStatus } from './status/vrrp-status.js';
 
 type Preparer = Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> & Partial<Pick<ScriptPreparer, 'reportSecurity'>>;
 
@@ -40,26 +42,7 @@ export function scriptPreparerFor(config: Config, log: Logger): Preparer {
 
 /** keepalived's stats file counters from an instance's counters and per-reason drops. */
 export function keepalivedStats(name: string, s: InstanceStats): VrrpInstanceStats {
-  const d = s.drops;
-  const n = (k: string): number => d[k] ?? 0;
-  return {
-    instance: name,
-    advertRcvd: s.advertsReceived,
-    advertSent: s.advertsSent,
-    becomeMaster: s.becameMaster,
-    releaseMaster: s.releasedMaster,
-    packetLenErr: n('too-short') + n('truncated'),
-    ipTtlErr: n('ttl'),
-    invalidTypeRcvd: n('type'),
-    advertIntervalErr: n('interval'),
-    addrListErr: n('address-list') + n('address-count'),
-    invalidAuthType: n('auth-type'),
-    authTypeMismatch: 0,
-    authFailure: n('auth-pass'),
-    priZeroRcvd: s.priorityZeroReceived,
-    priZeroSent: s.priorityZeroSent,
-    drops: d,
-  };
+  return { instance: name, ...keepalivedCounters(s), drops: s.drops };
 }
 
 /**
@@ -87,6 +70,9 @@ export class VrrpSide {
   private readonly gcWatch = new GcWatch();
   /** Forks every track and notify script, so that this process never forks (scripts/launcher.ts). */
   private readonly launcher: ScriptLauncher;
+  /** The last transition of each instance, with keepalived's reason, for status. */
+  private readonly transitions = new Map<string, Transition>();
+  private readonly startedAt = Date.now();
   /** State reports to the parent, in order (a report leaving MASTER waits for the VIPs to go). */
   private reports: Promise<void> = Promise.resolve();
 
@@ -175,12 +161,13 @@ export class VrrpSide {
             if (this.instanceConfig(ev.instance)?.notifyPriorityChanges) this.notifier.priorityChange({ kind: 'INSTANCE', name: ev.instance }, ev.state, ev.to);
           },
           onStateChange: (ev) => {
+            this.transitions.set(ev.instance, { from: ev.from, to: ev.to, reason: ev.reason, at: Date.now() });
             this.syncFirewall();
             // The checker child hears it a moment later (setImmediate, order kept): serialising the IPC
             // message must not delay the VIPs and GARPs the same transition has just queued. Leaving
             // MASTER, it hears it once the VIPs are gone, so that it removes their virtual servers
             // after them (a VIP without its virtual server answers with resets; issue #17).
-            const msg = { ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address) };
+            const msg = { ...this.identityOf(ev.instance), state: ev.to, vips: ev.vips.map((v) => v.address), from: ev.from, reason: ev.reason };
             setImmediate(() => this.reportInOrder(msg, ev.from === 'MASTER' ? ev.vipWorkDone() : undefined));
           },
         },
@@ -312,6 +299,28 @@ export class VrrpSide {
     // Reported before reload-done, so the checker child knows the new instances when it reloads.
     await this.reports;
     this.retired = undefined;
+  }
+
+  /** The VRRP child's part of the status snapshot. */
+  status(): Pick<StatusSnapshot, 'instances' | 'syncGroups' | 'trackers'> {
+    const engine = this.engine;
+    const stats = engine?.stats() ?? {};
+    const instances = Object.entries(stats).map(([name, s]) => {
+      const id = this.identityOf(name);
+      const inst = engine?.instances.get(name);
+      return {
+        name,
+        vrid: id.vrid,
+        family: id.family,
+        interface: id.interface,
+        vips: inst?.spec.vips.map((v) => v.address) ?? [],
+        stats: s,
+        ...(engine?.trackersOf(name) ?? { trackers: [] }),
+        lastTransition: this.transitions.get(name),
+        startedAt: this.startedAt,
+      };
+    });
+    return vrrpStatus(instances, this.runner?.snapshot() ?? new Map());
   }
 
   dump(what: DumpKind): DumpReply {

@@ -493,6 +493,19 @@ export class VrrpEngine {
 
   private readonly waiting = new Set<VrrpInstance>();
 
+  /** An instance's trackers with their weight and current state, and its sync group (for status). */
+  trackersOf(name: string): { trackers: Array<{ name: string; weight: number; reverse: boolean; up: boolean }>; group?: { name: string; state: string } | undefined } {
+    const inst = this.instances.get(name);
+    if (!inst) return { trackers: [] };
+    const up = this.trackerSnapshot(inst);
+    const groupName = this.groupOf.get(inst);
+    const group = groupName ? this.groups.get(groupName) : undefined;
+    return {
+      trackers: inst.spec.machine.trackers.map((t) => ({ name: t.name, weight: t.weight, reverse: t.reverse ?? false, up: up[t.name] ?? true })),
+      group: groupName && group ? { name: groupName, state: group.notified ?? (group.state.faulted ? 'FAULT' : 'INIT') } : undefined,
+    };
+  }
+
   private trackerSnapshot(inst: VrrpInstance): Record<string, boolean> {
     const r = this.running.get(inst);
     return r ? this.trackerStates(r) : {};

@@ -162,6 +162,33 @@ function trackerDown(spec: TrackerSpec, s: MachineState): boolean {
   return spec.reverse ? up : !up;
 }
 
+/** "track_script chk_lvs failed": the weight-0 trackers that hold the instance in FAULT. */
+function faultReason(cfg: MachineConfig, s: MachineState): string {
+  const down = cfg.trackers.filter((t) => t.weight === 0 && trackerDown(t, s));
+  if (down.length === 0) return 'tracker';
+  return down.map((t) => `${trackerLabel(t.name)} ${/^(primary|interface):/.test(t.name) ? 'down' : 'failed'}`).join(', ');
+}
+
+/** A tracker's id ("script:chk_lvs#0", "interface:eth1#g0", "primary:eth0") as the operator configured it. */
+export function trackerLabel(id: string): string {
+  const at = id.indexOf(':');
+  const kind = id.slice(0, at);
+  const name = id.slice(at + 1).replace(/#g?\d+$/, '');
+  if (kind === 'primary') return `interface ${name}`;
+  const words: Record<string, string> = { script: 'track_script', interface: 'track_interface', file: 'track_file', process: 'track_process', bfd: 'track_bfd' };
+  return `${words[kind] ?? kind} ${name}`;
+}
+
+/**
+ * A tracker's effect on the priority (vrrp_track.c): a positive weight while it is up, a negative one
+ * while it is down, negated by `reverse`; null for a weight-0 tracker that is down (FAULT).
+ */
+export function trackerDelta(t: TrackerSpec, up: boolean): number | null {
+  if (t.weight === 0) return (t.reverse ? up : !up) ? null : 0;
+  const delta = up ? (t.weight > 0 ? t.weight : 0) : t.weight < 0 ? t.weight : 0;
+  return t.reverse ? -delta : delta;
+}
+
 /** A weight-0 tracker is down (this instance's own fault, not the sync group's). */
 export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
   return cfg.trackers.some((t) => t.weight === 0 && trackerDown(t, s));
@@ -175,12 +202,7 @@ export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
 export function effectivePriority(cfg: MachineConfig, s: MachineState): number {
   if (cfg.basePriority >= VRRP_PRIO_OWNER) return VRRP_PRIO_OWNER;
   let p = cfg.basePriority;
-  for (const t of cfg.trackers) {
-    if (t.weight === 0) continue;
-    const up = s.trackersUp[t.name] ?? true;
-    const delta = up ? (t.weight > 0 ? t.weight : 0) : t.weight < 0 ? t.weight : 0;
-    p += t.reverse ? -delta : delta;
-  }
+  for (const t of cfg.trackers) if (t.weight !== 0) p += trackerDelta(t, s.trackersUp[t.name] ?? true) ?? 0;
   return Math.min(254, Math.max(1, p));
 }
 
@@ -360,7 +382,7 @@ function reevaluate(x: Step): void {
       x.send(VRRP_PRIO_STOP);
       x.log('info', 'sent 0 priority');
     }
-    x.transition('FAULT', s.groupFault && !ownFault(cfg, s) ? 'sync group' : 'tracker');
+    x.transition('FAULT', s.groupFault && !ownFault(cfg, s) ? 'sync group' : faultReason(cfg, s));
     x.log('info', 'Entering FAULT STATE');
     if (wasMaster) x.actions.push({ type: 'removeVips', reason: 'fault' });
     x.notify('FAULT');
@@ -379,7 +401,7 @@ function onTimer(x: Step, kind: TimerKind): void {
   if (kind === 'masterDown' && s.state === 'BACKUP') {
     // RFC 3768 §6.4.2: Master_Down_Timer fires → become MASTER.
     x.log('info', 'Receive advertisement timeout');
-    becomeMaster(x, 'master down timer');
+    becomeMaster(x, s.masterAddress ? `advert timeout: no advert from ${s.masterAddress}` : 'advert timeout: no master heard');
   } else if (kind === 'adver' && s.state === 'MASTER') {
     x.send(s.effectivePriority);
     x.timer('adver', cfg.advertIntCs * 10);
@@ -483,7 +505,7 @@ function masterRx(x: Step, adv: VrrpAdvert, source: string): void {
     if (cfg.version === 3 && adv.advertIntCs > 0) s.masterAdverIntCs = adv.advertIntCs;
     s.masterAddress = source;
     s.masterPriority = adv.priority;
-    leaveMasterToBackup(x, 'higher priority advert');
+    leaveMasterToBackup(x, adv.priority > mine ? `higher priority ${adv.priority} from ${source}` : `same priority ${adv.priority} from higher address ${source}`);
     return;
   }
   // Lower priority (or equal with a lower address): assert mastership at once.

@@ -28,6 +28,9 @@ export interface InstanceStateMessage {
   vips: string[];
   /** Milliseconds since the epoch at the change. */
   at: number;
+  /** The state before and why it changed (keepalived's reasons), for status --watch. */
+  from?: InstanceState | undefined;
+  reason?: string | undefined;
 }
 
 /** One MASTER-gated virtual server, as the VRRP child installs it before its instance's VIPs. */

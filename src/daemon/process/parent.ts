@@ -14,6 +14,8 @@
 //   checker `ipvs-staged` → forwarded to the VRRP child (and replayed to a respawned one)
 
 import type { GlobalDefs } from '../../config/model.js';
+import { STATUS_SCHEMA, type DaemonStatus, type StatusSnapshot } from '../status/model.js';
+import type { WatchEvent } from './control.js';
 import { writeDump, renderJsonDump, type DumpFileKind } from './dump.js';
 import type { ChildToParent, DumpKind, DumpReply, InstanceStateMessage, ParentToChild } from './messages.js';
 import { InstanceStateRelay, StagedServices } from './messages.js';
@@ -47,6 +49,8 @@ export interface ParentOptions {
   signals?: SignalTarget;
   /** Tests: the pid to write (default process.pid). */
   pid?: number;
+  /** What status says of the daemon itself. */
+  describe?: () => Pick<DaemonStatus, 'version' | 'configFile' | 'routerId'>;
 }
 
 export interface ParentHandle {
@@ -60,7 +64,14 @@ export interface ParentHandle {
   dump(kind: DumpKind): Promise<string>;
   /** Latest instance states, as the VRRP child reported them. */
   instanceStates(): InstanceStateMessage[];
+  /** The daemon's status: its own counters and each running child's answer (bounded wait). */
+  status(): Promise<StatusSnapshot>;
+  /** State changes, reloads and respawns as they happen (status --watch). */
+  subscribe(fn: (ev: WatchEvent) => void): () => void;
 }
+
+/** Longest a status request waits for a child (a respawning or busy child is left out, not waited for). */
+const STATUS_WAIT_MS = 2000;
 
 /** Throws PidFileError ("daemon is already running ...") before forking anything. */
 export function startParent(o: ParentOptions): ParentHandle {
@@ -73,6 +84,14 @@ export function startParent(o: ParentOptions): ParentHandle {
   let announcedReady = false;
   let fatalReason: string | undefined;
   const reloadWaiters = new Map<string, (r: { ok: boolean; error?: string | undefined }) => void>();
+  const startedAt = Date.now();
+  const reloads = { ok: 0, refused: 0 };
+  const respawns: Record<string, number> = {};
+  const watchers = new Set<(ev: WatchEvent) => void>();
+  const publish = (ev: Omit<WatchEvent, 'at'> & { at?: number | undefined }): void => {
+    const full = { ...ev, at: ev.at ?? Date.now() };
+    for (const w of watchers) w(full);
+  };
 
   const statusLine = (): string => {
     const states = relay.snapshot().states;
@@ -89,8 +108,12 @@ export function startParent(o: ParentOptions): ParentHandle {
     stopTimeoutMs: o.stopTimeoutMs,
     stopOrder: [VRRP_CHILD, CHECKER_CHILD],
     log,
-    onSpawn: (name, _pid, respawn) => {
+    onSpawn: (name, pid, respawn) => {
       ready.delete(name);
+      if (respawn) {
+        respawns[name] = (respawns[name] ?? 0) + 1;
+        publish({ kind: 'respawn', child: name, text: `${name} child process respawned (pid ${pid})` });
+      }
       if (name === VRRP_CHILD && respawn) relay.clear();
       if (name === VRRP_CHILD) supervisor.send(name, staged.snapshot());
       if (name === CHECKER_CHILD) supervisor.send(name, relay.snapshot());
@@ -109,6 +132,10 @@ export function startParent(o: ParentOptions): ParentHandle {
           }
           break;
         case 'instance-state':
+          if (msg.from !== undefined && msg.from !== msg.state) {
+            const why = msg.reason ? ` (${msg.reason})` : '';
+            publish({ at: msg.at, kind: 'state', instance: msg.instance, from: msg.from, to: msg.state, reason: msg.reason, text: `${msg.instance} ${msg.from} -> ${msg.state}${why}` });
+          }
           if (relay.update(msg)) {
             supervisor.send(CHECKER_CHILD, msg);
             if (announcedReady) notifier.status(statusLine());
@@ -143,6 +170,8 @@ export function startParent(o: ParentOptions): ParentHandle {
         .catch((e: unknown) => `the new configuration could not be checked: ${e instanceof Error ? e.message : String(e)}`);
       if (problem !== undefined) {
         log.error(`Reload aborted, the running configuration stays: ${problem}`);
+        reloads.refused++;
+        publish({ kind: 'reload', ok: false, text: `reload refused: ${problem}` });
         return false;
       }
       const names = supervisor.children().filter((c) => c.running).map((c) => c.name);
@@ -166,6 +195,9 @@ export function startParent(o: ParentOptions): ParentHandle {
       const failed = results.filter((r) => !r.ok);
       for (const f of failed) log.error(`${f.name} child process: reload failed: ${f.error ?? 'unknown error'}`);
       if (failed.length === 0) log.info('Reload complete');
+      if (failed.length === 0) reloads.ok++;
+      else reloads.refused++;
+      publish({ kind: 'reload', ok: failed.length === 0, text: failed.length === 0 ? 'reload complete' : `reload failed: ${failed.map((f) => `${f.name}: ${f.error ?? 'unknown error'}`).join('; ')}` });
       return failed.length === 0;
     } finally {
       notifier.ready(statusLine());
@@ -215,6 +247,37 @@ export function startParent(o: ParentOptions): ParentHandle {
   const dumpLogged = (kind: DumpKind): void =>
     void dump(kind).catch((e: unknown) => log.error(`cannot write the ${kind} dump: ${e instanceof Error ? e.message : String(e)}`));
 
+  // ---- status: the parent's own counters and each running child's part
+  const status = async (): Promise<StatusSnapshot> => {
+    const names = supervisor.children().filter((c) => c.running).map((c) => c.name);
+    const parts = await Promise.all(
+      names.map((name) =>
+        supervisor.request<Partial<StatusSnapshot> | null>(name, { type: 'status' }, STATUS_WAIT_MS).catch((e: unknown) => {
+          log.warn(`${name} child process: no status: ${e instanceof Error ? e.message : String(e)}`);
+          return null;
+        }),
+      ),
+    );
+    const merged = Object.assign({}, ...parts.map((p) => p ?? {})) as Partial<StatusSnapshot>;
+    return {
+      schema: STATUS_SCHEMA,
+      at: Date.now(),
+      daemon: {
+        pid: o.pid ?? process.pid,
+        version: '0.0.0',
+        configFile: '',
+        ...o.describe?.(),
+        startedAt,
+        reloads: { ...reloads },
+        childRespawns: { vrrp: respawns[VRRP_CHILD] ?? 0, checker: respawns[CHECKER_CHILD] ?? 0 },
+      },
+      instances: merged.instances ?? [],
+      syncGroups: merged.syncGroups ?? [],
+      trackers: merged.trackers ?? [],
+      virtualServers: merged.virtualServers ?? [],
+    };
+  };
+
   // ---- stop and exit
   let finished: Promise<number> | undefined;
   const finish = (exitCode: number): Promise<number> => {
@@ -260,5 +323,10 @@ export function startParent(o: ParentOptions): ParentHandle {
     reload,
     dump,
     instanceStates: () => relay.snapshot().states,
+    status,
+    subscribe: (fn) => {
+      watchers.add(fn);
+      return () => watchers.delete(fn);
+    },
   };
 }

@@ -1,0 +1,87 @@
+// The VRRP child's part of `lvskeeper status`: each instance's state and why, from the engine's
+// counters, its trackers and the last transition the child saw.
+import type { InstanceStats } from '../../vrrp/instance.js';
+import { trackerDelta, trackerLabel } from '../../vrrp/state-machine.js';
+import type { InstanceStatus, StatusSnapshot, Transition, TrackerStatus, VrrpCounters, VrrpStateName } from './model.js';
+
+export interface InstanceInputs {
+  name: string;
+  vrid: number;
+  family: 'inet' | 'inet6';
+  interface?: string | undefined;
+  vips: string[];
+  stats: InstanceStats;
+  trackers: Array<{ name: string; weight: number; reverse: boolean; up: boolean }>;
+  group?: { name: string; state: string } | undefined;
+  lastTransition?: Transition | undefined;
+  /** When the instance started, for one that has not changed state since. */
+  startedAt: number;
+  splitBrain?: InstanceStatus['splitBrain'];
+  splitBrainEvents?: number | undefined;
+}
+
+/** keepalived's counters (its stats file, the exporters' families) from an instance's counters and per-reason drops. */
+export function keepalivedCounters(s: InstanceStats): VrrpCounters {
+  const n = (k: string): number => s.drops[k] ?? 0;
+  return {
+    advertRcvd: s.advertsReceived,
+    advertSent: s.advertsSent,
+    becomeMaster: s.becameMaster,
+    releaseMaster: s.releasedMaster,
+    packetLenErr: n('too-short') + n('truncated'),
+    ipTtlErr: n('ttl'),
+    invalidTypeRcvd: n('type'),
+    advertIntervalErr: n('interval'),
+    addrListErr: n('address-list') + n('address-count'),
+    invalidAuthType: n('auth-type'),
+    authTypeMismatch: 0,
+    authFailure: n('auth-pass'),
+    priZeroRcvd: s.priorityZeroReceived,
+    priZeroSent: s.priorityZeroSent,
+  };
+}
+
+export function instanceStatus(i: InstanceInputs): InstanceStatus {
+  const s = i.stats;
+  const state: VrrpStateName = s.state;
+  const priorityChanges = i.trackers.flatMap((t) => {
+    const delta = trackerDelta(t, t.up);
+    return delta === 0 ? [] : [{ tracker: trackerLabel(t.name), delta }];
+  });
+  return {
+    name: i.name,
+    vrid: i.vrid,
+    family: i.family,
+    interface: i.interface,
+    state,
+    since: i.lastTransition?.at ?? i.startedAt,
+    basePriority: s.basePriority,
+    effectivePriority: s.effectivePriority,
+    priorityChanges,
+    masterAddress: s.masterAddress,
+    vips: i.vips,
+    vipsPresent: state === 'MASTER',
+    syncGroup: i.group?.name,
+    lastTransition: i.lastTransition,
+    counters: keepalivedCounters(s),
+    lateTimers: s.lateTimers,
+    splitBrain: i.splitBrain,
+    splitBrainEvents: i.splitBrainEvents ?? 0,
+  };
+}
+
+/** The VRRP child's whole part: instances, their sync groups, and the vrrp_scripts' last results. */
+export function vrrpStatus(
+  instances: readonly InstanceInputs[],
+  scripts: ReadonlyMap<string, string>,
+): Pick<StatusSnapshot, 'instances' | 'syncGroups' | 'trackers'> {
+  const groups = new Map<string, { name: string; state: string; instances: string[] }>();
+  for (const i of instances) {
+    if (!i.group) continue;
+    const g = groups.get(i.group.name) ?? { name: i.group.name, state: i.group.state, instances: [] };
+    g.instances.push(i.name);
+    groups.set(i.group.name, g);
+  }
+  const trackers: TrackerStatus[] = [...scripts].map(([name, status]) => ({ kind: 'script', name, result: status === 'up' ? 'good' : status === 'down' ? 'bad' : 'init' }));
+  return { instances: instances.map(instanceStatus), syncGroups: [...groups.values()], trackers };
+}
