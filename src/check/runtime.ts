@@ -76,6 +76,22 @@ export interface RealServerStatusReport {
   alive: boolean;
   weight: number;
   checkers: CheckerStatus[];
+  /** Probes completed since start, failed ones, and their durations (CHECK_DURATION_BOUNDS_S buckets, not cumulative). */
+  checksRun: number;
+  checksFailed: number;
+  durationBuckets: number[];
+  durationSumS: number;
+}
+
+/** Upper bounds (seconds) of the check-duration histogram's buckets; the last bucket is +Inf. */
+export const CHECK_DURATION_BOUNDS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Per checker: what its probes did, for status and metrics (a few dozen bytes, allocated at the first result). */
+interface CheckTally {
+  run: number;
+  failed: number;
+  sumS: number;
+  buckets: Uint32Array;
 }
 
 export interface VirtualServerStatusReport {
@@ -95,6 +111,7 @@ interface CheckerRun {
   queued: boolean;
   /** When the running probe started (clock time). */
   startedAt?: number | undefined;
+  tally?: CheckTally | undefined;
   /**
    * Started by a reload on a real server that already existed, in that real server's state: its first
    * failure is not an alpha start, so it must not re-run the RS down notifiers.
@@ -245,11 +262,18 @@ export class CheckerScheduler {
         quorumUp: v.pool.quorumUp,
         realServers: v.spec.realServers.map((rs) => {
           const st = v.pool.rs[rs.id];
+          const tallies = rs.checkers.flatMap((c) => this.checkers.get(c.id)?.tally ?? []);
+          const durationBuckets = CHECK_DURATION_BOUNDS_S.map(() => 0).concat(0);
+          for (const t of tallies) t.buckets.forEach((n, i) => (durationBuckets[i]! += n));
           return {
             id: rs.id,
             label: rs.label,
             alive: st?.alive ?? false,
             weight: st?.weight ?? rs.weight,
+            checksRun: tallies.reduce((n, t) => n + t.run, 0),
+            checksFailed: tallies.reduce((n, t) => n + t.failed, 0),
+            durationBuckets,
+            durationSumS: tallies.reduce((n, t) => n + t.sumS, 0),
             checkers: rs.checkers.map((c) => {
               const run = this.checkers.get(c.id);
               return {
@@ -382,6 +406,7 @@ export class CheckerScheduler {
 
   /** One probe result: state machine, logs, pool update, next timer. */
   private onResult(run: CheckerRun, result: ProbeResult): void {
+    if (run.startedAt !== undefined) tallyProbe(run, (this.clock.now() - run.startedAt) / 1000, result.ok);
     const step = applyProbeResult(run.state, result, {
       type: run.spec.probe.type,
       label: run.spec.label,
@@ -432,4 +457,14 @@ export class CheckerScheduler {
 
 function bigintSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
+}
+
+function tallyProbe(run: CheckerRun, seconds: number, ok: boolean): void {
+  const t = (run.tally ??= { run: 0, failed: 0, sumS: 0, buckets: new Uint32Array(CHECK_DURATION_BOUNDS_S.length + 1) });
+  t.run++;
+  if (!ok) t.failed++;
+  t.sumS += seconds;
+  let i = 0;
+  while (i < CHECK_DURATION_BOUNDS_S.length && seconds > CHECK_DURATION_BOUNDS_S[i]!) i++;
+  t.buckets[i]!++;
 }

@@ -30,8 +30,13 @@ export function describeGcPauses(pauses: readonly GcPause[], fromMs: number, toM
   return `${hits.length > 1 ? `${hits.length} garbage collections (${kinds})` : `a ${kinds} garbage collection`} paused the process for ${total.toFixed(1)} ms`;
 }
 
+/** A pause at least this long is counted (lvskeeper_gc_pauses_total): long enough to matter to a VRRP timer. */
+export const LONG_GC_PAUSE_MS = 10;
+
 export class GcWatch {
   private readonly pauses: GcPause[] = [];
+  /** Pauses of LONG_GC_PAUSE_MS or more since the process started. */
+  longPauses = 0;
   private readonly observer: PerformanceObserver;
 
   constructor() {
@@ -44,6 +49,7 @@ export class GcWatch {
   private record(e: PerformanceEntry): void {
     const kind = ((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind;
     this.pauses.push({ start: e.startTime, duration: e.duration, kind: (kind !== undefined && KIND_NAMES[kind]) || 'unknown' });
+    if (e.duration >= LONG_GC_PAUSE_MS) this.longPauses++;
     if (this.pauses.length > KEEP) this.pauses.shift();
   }
 

@@ -216,6 +216,7 @@ export function metricsRegistry(s: StatusSnapshot): Registry {
   const rsCheckers = gauge('lvskeeper_real_server_checkers', "The real server's health checkers", RS_LABELS);
   const rsFailing = gauge('lvskeeper_real_server_checkers_failing', "The real server's health checkers failing now", RS_LABELS);
   const rsWeight = gauge('lvskeeper_real_server_weight', "The real server's weight in IPVS (absent when not in IPVS here)", RS_LABELS);
+  const rsChecks = counter('lvskeeper_real_server_checks_total', "The real server's completed health checks, by result", [...RS_LABELS, 'result']);
   const rsDuration = new ConstHistogram('lvskeeper_real_server_check_duration_seconds', "Duration of the real server's health checks");
   r.registerMetric(rsDuration as unknown as Metric);
   s.virtualServers.forEach((vs, n) => {
@@ -229,6 +230,10 @@ export function metricsRegistry(s: StatusSnapshot): Registry {
       rsFailing.set(labels, rs.checkersFailing);
       if (rs.kernelWeight !== undefined) rsWeight.set(labels, rs.kernelWeight);
       if (rs.checkDurations) rsDuration.add(labels, rs.checkDurations);
+      if (rs.checksRun !== undefined) {
+        rsChecks.inc({ ...labels, result: 'ok' }, total(rs.checksRun - (rs.checksFailed ?? 0)));
+        rsChecks.inc({ ...labels, result: 'failed' }, total(rs.checksFailed ?? 0));
+      }
     }
   });
 

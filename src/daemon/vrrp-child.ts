@@ -302,7 +302,7 @@ export class VrrpSide {
   }
 
   /** The VRRP child's part of the status snapshot. */
-  status(): Pick<StatusSnapshot, 'instances' | 'syncGroups' | 'trackers'> {
+  status(): Pick<StatusSnapshot, 'instances' | 'syncGroups' | 'trackers' | 'gcPauses'> {
     const engine = this.engine;
     const stats = engine?.stats() ?? {};
     const instances = Object.entries(stats).map(([name, s]) => {
@@ -320,7 +320,7 @@ export class VrrpSide {
         startedAt: this.startedAt,
       };
     });
-    return vrrpStatus(instances, this.runner?.snapshot() ?? new Map());
+    return { ...vrrpStatus(instances, this.runner?.snapshot() ?? new Map()), gcPauses: { vrrp: this.gcWatch.longPauses } };
   }
 
   dump(what: DumpKind): DumpReply {

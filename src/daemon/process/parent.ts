@@ -275,6 +275,7 @@ export function startParent(o: ParentOptions): ParentHandle {
       syncGroups: merged.syncGroups ?? [],
       trackers: merged.trackers ?? [],
       virtualServers: merged.virtualServers ?? [],
+      gcPauses: merged.gcPauses,
     };
   };
 

@@ -1,12 +1,12 @@
 // The checker child's part of `lvskeeper status`: each virtual server with its real servers, from the
 // checkers' own view (alive, last error), the kernel's (weight and counters now) and the gating
 // (whether this node programs it now, and why).
-import type { VirtualServerStatusReport } from '../../check/runtime.js';
+import { CHECK_DURATION_BOUNDS_S, type VirtualServerStatusReport } from '../../check/runtime.js';
 import type { VirtualServerSpec } from '../../check/types.js';
 import { canonicalAddress } from '../../ipvs/address.js';
 import { serviceKeyId } from '../../ipvs/reconcile.js';
 import type { ServiceEntry, ServiceKey, Stats } from '../../ipvs/types.js';
-import type { IpvsCounters, VirtualServerStatus } from './model.js';
+import type { HistogramTotals, IpvsCounters, VirtualServerStatus } from './model.js';
 
 export interface Gate {
   programmed: boolean;
@@ -26,6 +26,14 @@ export interface CheckerStatusInputs {
 export function counters(s: Stats | undefined): IpvsCounters | undefined {
   if (!s) return undefined;
   return { connections: Number(s.conns), packetsIn: Number(s.inPkts), packetsOut: Number(s.outPkts), bytesIn: Number(s.inBytes), bytesOut: Number(s.outBytes) };
+}
+
+/** Per-bucket counts (last one +Inf) → Prometheus' cumulative form. */
+function histogram(buckets: readonly number[], sumS: number): HistogramTotals {
+  const counts: number[] = [];
+  let running = 0;
+  for (let i = 0; i < CHECK_DURATION_BOUNDS_S.length; i++) counts.push((running += buckets[i] ?? 0));
+  return { bounds: [...CHECK_DURATION_BOUNDS_S], counts, count: running + (buckets[CHECK_DURATION_BOUNDS_S.length] ?? 0), sum: sumS };
 }
 
 export function virtualServerStatus(inputs: CheckerStatusInputs): VirtualServerStatus[] {
@@ -61,6 +69,9 @@ export function virtualServerStatus(inputs: CheckerStatusInputs): VirtualServerS
           kernelWeight: dest?.weight,
           checkers: r?.checkers.length ?? 0,
           checkersFailing: r?.checkers.filter((c) => c.hasRun && !c.up).length ?? 0,
+          checksRun: r?.checksRun,
+          checksFailed: r?.checksFailed,
+          checkDurations: r ? histogram(r.durationBuckets, r.durationSumS) : undefined,
           stats: counters(dest?.stats),
         };
       }),

@@ -114,6 +114,9 @@ export interface RealServerStatus {
   checkersFailing: number;
   /** Every health check's duration since start (lvskeeper_real_server_check_duration_seconds). */
   checkDurations?: HistogramTotals | undefined;
+  /** Probes completed since the checker child started, and how many failed. */
+  checksRun?: number | undefined;
+  checksFailed?: number | undefined;
   stats?: IpvsCounters | undefined;
 }
 

@@ -137,6 +137,10 @@ describe('CheckerScheduler', () => {
     expect(t.sched.status()[0]?.realServers[1]?.checkers[0]?.lastReason).toMatch(/boom/);
     await t.clock.advance(6000);
     expect(t.calls.filter((c) => c.port === 9090)).toHaveLength(2);
+    // Counted for status and metrics: two probes, both failed, both instantaneous on the fake clock.
+    expect(t.sched.status()[0]?.realServers[1]).toMatchObject({ checksRun: 2, checksFailed: 2, durationSumS: 0 });
+    expect(t.sched.status()[0]?.realServers[1]?.durationBuckets[0]).toBe(2);
+    expect(t.sched.status()[0]?.realServers[0]).toMatchObject({ checksFailed: 0 });
     t.sched.stop();
   });
 

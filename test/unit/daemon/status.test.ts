@@ -80,8 +80,8 @@ describe('virtual server status', () => {
     {
       id: 'vs1', label: spec.label, quorumUp: true,
       realServers: [
-        { id: 'rs1', label: '', alive: true, weight: 1, checkers: [{ id: 'c1', type: 'tcp' as never, up: true, hasRun: true, retryIt: 0 }] },
-        { id: 'rs2', label: '', alive: false, weight: 1, checkers: [{ id: 'c2', type: 'tcp' as never, up: false, hasRun: true, retryIt: 0, lastReason: 'connection refused' }] },
+        { id: 'rs1', label: '', alive: true, weight: 1, checkers: [{ id: 'c1', type: 'tcp' as never, up: true, hasRun: true, retryIt: 0 }], checksRun: 3, checksFailed: 0, durationBuckets: [0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], durationSumS: 10.004 },
+        { id: 'rs2', label: '', alive: false, weight: 1, checkers: [{ id: 'c2', type: 'tcp' as never, up: false, hasRun: true, retryIt: 0, lastReason: 'connection refused' }], checksRun: 0, checksFailed: 0, durationBuckets: [], durationSumS: 0 },
       ],
     },
   ];
@@ -94,10 +94,12 @@ describe('virtual server status', () => {
   it('joins the checkers, the kernel and the gate', () => {
     const [vs] = virtualServerStatus({ specs: [spec], reports, kernel, gate: () => ({ programmed: true, why: 'VI_1 is MASTER' }), since: new Map([['vs1 rs2', 42]]) });
     expect(vs).toMatchObject({ programmedHere: true, why: 'VI_1 is MASTER', quorumUp: true, stats: { connections: 7, packetsIn: 70 } });
-    expect(vs!.realServers).toEqual([
-      { address: '192.168.60.121', port: 80, alive: true, since: undefined, lastError: undefined, kernelWeight: 1, checkers: 1, checkersFailing: 0, stats: undefined },
+    expect(vs!.realServers).toMatchObject([
+      { address: '192.168.60.121', port: 80, alive: true, since: undefined, lastError: undefined, kernelWeight: 1, checkers: 1, checkersFailing: 0, stats: undefined, checksRun: 3 },
       { address: '192.168.60.122', port: 80, alive: false, since: 42, lastError: 'connection refused', kernelWeight: undefined, checkers: 1, checkersFailing: 1, stats: undefined },
     ]);
+    // Per-bucket counts become Prometheus' cumulative ones; the 10 s probe is only in +Inf.
+    expect(vs!.realServers[0]!.checkDurations).toEqual({ bounds: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], counts: [0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], count: 3, sum: 10.004 });
     const [gated] = virtualServerStatus({ specs: [spec], reports, kernel: [], gate: () => ({ programmed: false, why: 'VI_1 BACKUP: installed only on the MASTER' }), since: new Map() });
     expect(gated).toMatchObject({ programmedHere: false, why: 'VI_1 BACKUP: installed only on the MASTER' });
     const [missing] = virtualServerStatus({ specs: [spec], reports, kernel: [], gate: () => ({ programmed: true, why: 'VI_1 is MASTER' }), since: new Map() });
