@@ -10,7 +10,11 @@
 //       for lvskeeper also → the VIP's virtual server in IPVS, which it installs before the VIP (its log:
 //       from the takeover's first advert to the kernel's last answer; keepalived's is always installed).
 //       Run it in the kernel VM for a figure with IPVS: sh scripts/in-vm.sh node bench/failover.mjs
-// Usage: sudo node bench/failover.mjs [--n 10] [--only keepalived|lvskeeper] [--write]
+//   (d) A's advert jitter (|interval − 1 s|, p99 and max) while A is steady MASTER, first left alone, then
+//       scraped every second the way each is monitored: lvskeeper's /metrics from B's namespace plus
+//       `lvskeeper status`; keepalived's JSON dump signal + reading /tmp/keepalived.json, which is what
+//       the keepalived exporters do at each scrape.
+// Usage: sudo node bench/failover.mjs [--n 10] [--scrape-s 60] [--only keepalived|lvskeeper] [--write]
 //   --write replaces the "## VRRP failover" section of BENCHMARKS.md with the results.
 //   BENCH_KEEP=1 keeps the run's directory (configs, the tshark capture in B) and prints its path.
 // Needs root, tshark, /usr/sbin/keepalived, and `npm run build` (dist/cli/lvskeeper.js).
@@ -30,6 +34,7 @@ const arg = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const N = Number(arg('n', '10'));
+const SCRAPE_S = Number(arg('scrape-s', '60'));
 const ONLY = arg('only', undefined);
 const WRITE = args.includes('--write');
 
@@ -114,8 +119,10 @@ function daemon(impl, node, confPath, dir, tag) {
   const argv =
     impl === 'keepalived'
       ? ['netns', 'exec', NS[node], KEEPALIVED, '-n', '-l', '-P', '-f', confPath, '-p', pid, '-r', vpid]
-      : ['netns', 'exec', NS[node], process.execPath, LVSKEEPER, '-n', '-l', '-f', confPath, '-p', pid, '-r', vpid, '-c', join(dir, `${impl}-${node}-${tag}_c.pid`)];
-  return new Proc(`${impl}:${node}`, argv);
+      : ['netns', 'exec', NS[node], process.execPath, LVSKEEPER, '-n', '-l', '-f', confPath, '-p', pid, '-r', vpid, '-c', join(dir, `${impl}-${node}-${tag}_c.pid`), '--metrics-listen', `${IP[node]}:9650`];
+  const p = new Proc(`${impl}:${node}`, argv);
+  p.pidFile = pid;
+  return p;
 }
 
 async function startCapture(file) {
@@ -177,6 +184,18 @@ async function runImpl(impl, dir) {
   await a.waitFor(/Entering MASTER STATE/, 60_000);
   await b.waitFor(/Entering BACKUP STATE/, 60_000); // B starts slowly in the emulated VM
   await sleep(1500);
+  // (d) steady MASTER: a quiet window, then one scraped every second.
+  const quiet = { from: Date.now() };
+  await sleep(SCRAPE_S * 1000);
+  quiet.to = Date.now();
+  const scraped = { from: Date.now(), scrapes: 0 };
+  while (Date.now() - scraped.from < SCRAPE_S * 1000) {
+    const t = Date.now();
+    scrapeOnce(impl, a);
+    scraped.scrapes++;
+    await sleep(Math.max(0, 1000 - (Date.now() - t)));
+  }
+  scraped.to = Date.now();
   // (a) link loss: cut A's bridge port (A loses carrier), wait for B, restore, wait for A to preempt.
   for (let i = 0; i < N; i++) {
     await sleep(300 + Math.random() * 700); // random phase against A's advert timer
@@ -225,7 +244,7 @@ async function runImpl(impl, dir) {
   const bMac = rows.find((r) => r.src === IP.b)?.mac;
   const advA = rows.filter((r) => r.src === IP.a && r.prio !== undefined);
   const advB = rows.filter((r) => r.src === IP.b && r.prio !== undefined && r.prio > 0);
-  const result = { impl, linkLoss: [], stop: [], vip: [], garp: [], ipvs: [], ipvsMissing: 0 };
+  const result = { impl, linkLoss: [], stop: [], vip: [], garp: [], ipvs: [], ipvsMissing: 0, quietJitter: jitter(advA, quiet), scrapedJitter: jitter(advA, scraped), scrapes: scraped.scrapes };
   // lvskeeper's B says how long the virtual server took, from its takeover advert (ipvs-takeover.ts).
   for (const m of b.out.matchAll(/\(VI_1\) \d+ virtual servers? ready in IPVS before the VIPs \(([\d.]+) ms\)/g)) result.ipvs.push(Number(m[1]));
   result.ipvsMissing = [...b.out.matchAll(/\(VI_1\) virtual servers not installed before the VIPs/g)].length;
@@ -253,6 +272,32 @@ async function runImpl(impl, dir) {
   return result;
 }
 
+/** One monitoring scrape of A, as each implementation is monitored. */
+function scrapeOnce(impl, a) {
+  if (impl === 'lvskeeper') {
+    const m = sh('ip', ['netns', 'exec', NS.b, 'curl', '-sf', '--max-time', '5', `http://${IP.a}:9650/metrics`], true);
+    if (!m.includes('keepalived_vrrp_state')) throw new Error('lvskeeper: /metrics did not answer');
+    sh(process.execPath, [LVSKEEPER, 'status', '--json', '-p', a.pidFile]);
+  } else {
+    const pid = readFileSync(a.pidFile, 'utf8').trim();
+    const sig = sh(KEEPALIVED, ['--signum=JSON']).trim();
+    sh('kill', ['-s', sig, pid]);
+    sh('sh', ['-c', 'sleep 0.05; cat /tmp/keepalived.json >/dev/null 2>&1 || true'], true);
+  }
+}
+
+/** |interval − 1000 ms| between A's consecutive adverts inside the window: p99 and max. */
+function jitter(advA, w) {
+  const ts = advA.filter((r) => r.prio > 0 && r.t >= w.from && r.t <= w.to).map((r) => r.t);
+  const d = ts.slice(1).map((t, i) => Math.abs(t - ts[i] - 1000)).sort((x, y) => x - y);
+  if (d.length === 0) return { p99: NaN, max: NaN, n: 0 };
+  return { p99: d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)], max: d.at(-1), n: d.length };
+}
+
+function jitterCell(j) {
+  return `${fmt(j.p99)} / ${fmt(j.max)} ms (${j.n})`;
+}
+
 function ipvsCell(r) {
   if (r.impl === 'keepalived') return 'always installed';
   if (r.ipvs.length > 0) return `${fmt(median(r.ipvs))} ms (${r.ipvs.length})`;
@@ -276,11 +321,11 @@ async function main() {
     if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
   }
   const lines = [
-    '| implementation | (a) link-loss gap − ideal 3648.4 ms | (b) stop gap − skew 648.4 ms | (c) MASTER → virtual servers ready | (c) MASTER → VIP present | (c) MASTER → first GARP | takeovers (a/b) |',
-    '|---|---|---|---|---|---|---|',
+    '| implementation | (a) link-loss gap − ideal 3648.4 ms | (b) stop gap − skew 648.4 ms | (c) MASTER → virtual servers ready | (c) MASTER → VIP present | (c) MASTER → first GARP | (d) advert jitter p99 / max, quiet | (d) advert jitter p99 / max, scraped every 1 s | takeovers (a/b) |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.impl === 'keepalived' ? 'keepalived 2.2.7' : 'lvskeeper'} | ${fmt(median(r.linkLoss))} ms | ${fmt(median(r.stop))} ms | ${ipvsCell(r)} | ${fmt(median(r.vip))} ms | ${fmt(median(r.garp))} ms | ${r.linkLoss.length}/${r.stop.length} |`,
+        `| ${r.impl === 'keepalived' ? 'keepalived 2.2.7' : 'lvskeeper'} | ${fmt(median(r.linkLoss))} ms | ${fmt(median(r.stop))} ms | ${ipvsCell(r)} | ${fmt(median(r.vip))} ms | ${fmt(median(r.garp))} ms | ${jitterCell(r.quietJitter)} | ${jitterCell(r.scrapedJitter)} | ${r.linkLoss.length}/${r.stop.length} |`,
     ),
   ];
   const table = lines.join('\n');
@@ -291,13 +336,15 @@ async function main() {
     const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
     const section = `## VRRP failover
 
-Command: \`sudo npm run bench:failover -- --n ${N} --write\` (bench/failover.mjs). Two nodes on a bridge in network
+Command: \`sudo npm run bench:failover -- --n ${N} --scrape-s ${SCRAPE_S} --write\` (bench/failover.mjs). Two nodes on a bridge in network
 namespaces, A priority 150 and B priority 90, VRRPv2 with PASS, advert_int 1; medians over ${N} takeovers of each
 kind, measured on the wire (tshark in B) and with \`ip -t monitor address\` in B. (a) A loses carrier: gap from A's
 last advert to B's first, minus the ideal Master_Down_Interval; (b) A gets SIGTERM: gap from A's priority-0 advert
 to B's first advert, minus Skew_Time; (c) from B's first advert as MASTER to the VIP's virtual server in IPVS
 (lvskeeper installs it before the VIP; its own log, from its first advert to the kernel's last answer), to the VIP
-on its interface and to its first gratuitous ARP. Run on ${new Date().toISOString().slice(0, 10)}, ${process.version}, a shared 2-CPU host.
+on its interface and to its first gratuitous ARP; (d) A's advert jitter (|interval − 1 s|, p99 / max, number of
+intervals) over ${SCRAPE_S} s left alone, then ${SCRAPE_S} s monitored every second: lvskeeper's /metrics scraped from
+B plus \`lvskeeper status --json\`; keepalived's JSON dump signal and /tmp/keepalived.json, as its exporters do. Run on ${new Date().toISOString().slice(0, 10)}, ${process.version}, a shared 2-CPU host.
 
 ${table}
 `;

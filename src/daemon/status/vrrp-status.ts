@@ -83,5 +83,14 @@ export function vrrpStatus(
     groups.set(i.group.name, g);
   }
   const trackers: TrackerStatus[] = [...scripts].map(([name, status]) => ({ kind: 'script', name, result: status === 'up' ? 'good' : status === 'down' ? 'bad' : 'init' }));
+  // Interfaces: each instance's own and its track_interface ones, once each.
+  const interfaces = new Map<string, boolean>();
+  for (const i of instances) {
+    for (const t of i.trackers) {
+      const m = /^(?:primary|interface):([^#]+)/.exec(t.name);
+      if (m) interfaces.set(m[1]!, t.up);
+    }
+  }
+  for (const [name, up] of interfaces) trackers.push({ kind: 'interface', name, result: up ? 'up' : 'down' });
   return { instances: instances.map(instanceStatus), syncGroups: [...groups.values()], trackers };
 }

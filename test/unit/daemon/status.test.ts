@@ -2,7 +2,7 @@
 // tracker, and each virtual server's gating, kernel weight and last check error.
 import { describe, expect, it } from 'vitest';
 import { virtualServerStatus } from '../../../src/daemon/status/checker-status.js';
-import { instanceStatus } from '../../../src/daemon/status/vrrp-status.js';
+import { instanceStatus, vrrpStatus } from '../../../src/daemon/status/vrrp-status.js';
 import type { VirtualServerStatusReport } from '../../../src/check/runtime.js';
 import type { VirtualServerSpec } from '../../../src/check/types.js';
 import type { InstanceStats } from '../../../src/vrrp/instance.js';
@@ -63,6 +63,21 @@ describe('instance status', () => {
     expect(st.since).toBe(100);
     expect(st.vipsPresent).toBe(false);
     expect(st.counters).toMatchObject({ authFailure: 2, ipTtlErr: 1, advertRcvd: 9, priZeroSent: 1 });
+  });
+  it('lists vrrp_scripts with their result and each tracked interface once, with sync groups', () => {
+    const input = (name: string) => ({
+      name, vrid: 51, family: 'inet' as const, interface: 'eth0', vips: [], stats, startedAt: 0,
+      trackers: [{ name: 'primary:eth0', weight: 0, reverse: false, up: true }, { name: 'interface:eth1#0', weight: -10, reverse: false, up: false }],
+      group: { name: 'G1', state: 'BACKUP' },
+    });
+    const out = vrrpStatus([input('VI_1'), input('VI_2')], new Map([['chk', 'down'], ['ok', 'up']]));
+    expect(out.trackers).toEqual([
+      { kind: 'script', name: 'chk', result: 'bad' },
+      { kind: 'script', name: 'ok', result: 'good' },
+      { kind: 'interface', name: 'eth0', result: 'up' },
+      { kind: 'interface', name: 'eth1', result: 'down' },
+    ]);
+    expect(out.syncGroups).toEqual([{ name: 'G1', state: 'BACKUP', instances: ['VI_1', 'VI_2'] }]);
   });
 });
 
