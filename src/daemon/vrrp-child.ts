@@ -16,7 +16,7 @@ import { ScriptLauncher } from '../scripts/launcher.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
 import { TrackScriptRunner } from '../scripts/track-script.js';
-import type { InstanceStats } from '../vrrp/instance.js';
+import type { InstanceStats, VrrpInstance } from '../vrrp/instance.js';
 import { realTimers } from '../vrrp/timers.js';
 import { GcWatch } from './gc-watch.js';
 import { IpvsTakeover } from './ipvs-takeover.js';
@@ -26,7 +26,7 @@ import type { DaemonOptions } from './options.js';
 import { renderDataDump, renderStats, type VrrpInstanceStats } from './process/dump.js';
 import type { DumpKind, DumpReply, InstanceStateMessage } from './process/messages.js';
 import { VrrpEngine } from './vrrp-engine.js';
-import type { StatusSnapshot, Transition } from './status/model.js';
+import type { InstanceStatus, StatusSnapshot, Transition } from './status/model.js';
 import { keepalivedCounters, vrrpStatus } from './status/vrrp-status.js';
 
 type Preparer = Pick<ScriptPreparer, 'prepare' | 'prepareCommand'> & Partial<Pick<ScriptPreparer, 'reportSecurity'>>;
@@ -318,6 +318,8 @@ export class VrrpSide {
         ...(engine?.trackersOf(name) ?? { trackers: [] }),
         lastTransition: this.transitions.get(name),
         startedAt: this.startedAt,
+        splitBrain: splitBrainStatus(inst?.splitBrain()),
+        splitBrainEvents: s.splitBrainEvents,
       };
     });
     return { ...vrrpStatus(instances, this.runner?.snapshot() ?? new Map()), gcPauses: { vrrp: this.gcWatch.longPauses } };
@@ -363,6 +365,10 @@ export class VrrpSide {
     this.gcWatch.close();
     this.launcher.close();
   }
+}
+
+function splitBrainStatus(s: ReturnType<VrrpInstance['splitBrain']>): InstanceStatus['splitBrain'] {
+  return s && { peer: s.peer, difference: s.difference, since: s.sinceEpochMs };
 }
 
 function fifoSettings(config: Config): unknown {

@@ -6,6 +6,7 @@ import type { Logger } from '../daemon/log.js';
 import type { AddressManager, Announcer, ReceivedPacket, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
 import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
+import { readAdvertHeader, relevantFinding, SplitBrainDetector, type SplitBrainConfig, type SplitBrainEvent, type SplitBrainSuspicion } from './split-brain.js';
 import {
   initialState,
   ownFault,
@@ -21,7 +22,7 @@ import {
   type VrrpState,
 } from './state-machine.js';
 import type { TimerHandle, TimerHost } from './timers.js';
-import { DropCounters, validateAdvert, type ValidationConfig } from './validate.js';
+import { DropCounters, validateAdvert, type AdvisoryReason, type DropReason, type ValidationConfig } from './validate.js';
 
 export interface InstanceSpec {
   name: string;
@@ -135,6 +136,14 @@ export interface InstanceStats {
   /** Timers that ran LATE_TIMER_MS or more after their deadline, and the worst lateness seen (ms). */
   lateTimers: number;
   maxTimerLateMs: number;
+  /** Split-brain suspicions started (split-brain.ts). */
+  splitBrainEvents: number;
+}
+
+/** The current split-brain suspicion of an instance (VrrpInstance.splitBrain). */
+export interface InstanceSplitBrain extends SplitBrainSuspicion {
+  /** `since` as milliseconds since the epoch (status output). */
+  sinceEpochMs: number;
 }
 
 export class VrrpInstance {
@@ -159,6 +168,8 @@ export class VrrpInstance {
     maxTimerLateMs: 0,
   };
   private readonly log: Logger;
+  /** Observes only: nothing it finds changes the election. */
+  private readonly splitBrainDetector: SplitBrainDetector;
 
   /** Encoded adverts by priority: a backup taking over sends a ready buffer (no cold encode on the hot path). */
   private readonly adverts = new Map<number, Buffer>();
@@ -168,6 +179,7 @@ export class VrrpInstance {
     this.transport = deps.transport;
     this.ms = initialState(spec.machine);
     this.log = deps.log;
+    this.splitBrainDetector = new SplitBrainDetector(splitBrainConfig(spec));
     this.prepareAdverts();
   }
 
@@ -214,6 +226,13 @@ export class VrrpInstance {
     return ownFault(this.spec.machine, this.ms);
   }
 
+  /** The split brain suspected now (another router claims our VRID and nobody yields), if any. */
+  splitBrain(): InstanceSplitBrain | undefined {
+    const s = this.splitBrainDetector.suspicion;
+    if (!s) return undefined;
+    return { ...s, sinceEpochMs: Date.now() - (this.deps.timers.now() - s.since) };
+  }
+
   /**
    * vrrp_init_state, with the trackers' states known at start (missing = up). `spare`: stale VIPs to
    * leave in place (an instance added at reload must not delete a VIP another instance holds as MASTER).
@@ -246,6 +265,7 @@ export class VrrpInstance {
     const dropped = prev.vips.filter((o) => !next.spec.vips.some((v) => sameVip(o, v)) && !next.spare(o));
     this.current = next.spec;
     if (next.transport) this.transport = next.transport;
+    this.splitBrainDetector.reconfigure(splitBrainConfig(next.spec));
     this.prepareAdverts();
     if (wasMaster && dropped.length > 0) {
       this.log.info(`(${this.name}) removing VIPs ${dropped.map((v) => v.address).join(' ')} on reload.`, { instance: this.name });
@@ -300,6 +320,7 @@ export class VrrpInstance {
       if (!r.ok) {
         const line = this.drops.record(r.reason, r.message, packet.source, now);
         if (line) this.log.info(line, { instance: this.name, reason: r.reason, peer: packet.source });
+        this.heard(packet, true, r.reason, now);
         return;
       }
       for (const a of r.advisories) {
@@ -309,10 +330,42 @@ export class VrrpInstance {
       if (r.advert.priority === 0) this.counters.priorityZeroReceived++;
       // The master-down timer restarts from the packet's arrival, not from when this callback ran.
       this.dispatch({ type: 'advert', advert: r.advert, source: packet.source }, undefined, packet.receivedAt);
+      // After the step: the detector judges the advert by what the election made of it.
+      this.heard(packet, false, r.advisories[0]?.reason, now);
     } catch (err) {
       // Never crash on a packet from the network.
       this.log.error(`(${this.name}) error handling a packet from ${packet.source}: ${(err as Error).message}`);
     }
+  }
+
+  /** Feed the split-brain detector one advert for our VRID (O(1)); never throws into packet handling. */
+  private heard(packet: ReceivedPacket, dropped: boolean, finding: DropReason | AdvisoryReason | undefined, now: number): void {
+    if (!relevantFinding(dropped, finding)) return;
+    try {
+      const h = readAdvertHeader(packet.payload, packet.source, dropped, finding);
+      if (h) this.logSplitBrain(this.splitBrainDetector.observe(h, this.ownView(), now));
+    } catch (err) {
+      this.log.error(`(${this.name}) split-brain check failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** The periodic end/repeat check (advert timer, state changes); `tookOver`: we just became MASTER. */
+  private splitBrainTick(tookOver = false): void {
+    try {
+      const d = this.splitBrainDetector;
+      const now = this.deps.timers.now();
+      this.logSplitBrain(tookOver ? d.becameMaster(this.ownView(), now) : d.tick(this.ownView(), now));
+    } catch (err) {
+      this.log.error(`(${this.name}) split-brain check failed: ${(err as Error).message}`);
+    }
+  }
+
+  private ownView(): { state: VrrpState; priority: number; master?: string | undefined } {
+    return { state: this.ms.state, priority: this.ms.effectivePriority, master: this.ms.masterAddress };
+  }
+
+  private logSplitBrain(events: readonly SplitBrainEvent[]): void {
+    for (const e of events) this.log[e.level](e.text, { instance: this.name, peer: e.peer, difference: e.difference, splitBrain: e.kind });
   }
 
   /** Count a packet the engine dropped before it reached validation (e.g. an unknown VRID on our socket). */
@@ -355,13 +408,19 @@ export class VrrpInstance {
       }
       if (a.type === 'transition') transitions.push(a);
     }
-    if (transitions.length > 0) this.deps.onTransitions?.(this, transitions);
+    if (transitions.length > 0) {
+      this.deps.onTransitions?.(this, transitions);
+      // Leaving MASTER/BACKUP (FAULT, STOP) ends a suspicion at once; taking over from a master whose
+      // adverts we drop starts one.
+      this.splitBrainTick(transitions.some((t) => t.to === 'MASTER'));
+    }
   }
 
   /** STATS_CLEAR: zero the counters (after they were written out). */
   clearStats(): void {
     for (const k of Object.keys(this.counters) as (keyof typeof this.counters)[]) this.counters[k] = 0;
     this.drops.clear();
+    this.splitBrainDetector.clearCount();
   }
 
   stats(): InstanceStats {
@@ -373,6 +432,7 @@ export class VrrpInstance {
       ...this.counters,
       dropped: this.drops.total(),
       drops: this.drops.toJSON(),
+      splitBrainEvents: this.splitBrainDetector.events,
     };
   }
 
@@ -479,6 +539,7 @@ export class VrrpInstance {
         const lateMs = this.deps.timers.now() - deadline;
         this.dispatch({ type: 'timer', kind }, { kind, deadline });
         // After the step: reporting must not delay the advert any further.
+        if (kind === 'adver') this.splitBrainTick();
         if (lateMs > this.counters.maxTimerLateMs) this.counters.maxTimerLateMs = lateMs;
         if (lateMs >= LATE_TIMER_MS) {
           this.counters.lateTimers++;
@@ -558,6 +619,19 @@ export class VrrpInstance {
       .finally(() => this.sends.delete(p));
     this.sends.add(p);
   }
+}
+
+function splitBrainConfig(spec: InstanceSpec): SplitBrainConfig {
+  return {
+    name: spec.name,
+    vrid: spec.validation.vrid,
+    version: spec.machine.version,
+    family: spec.machine.family,
+    advertIntCs: spec.machine.advertIntCs,
+    authType: spec.validation.authType,
+    unicast: spec.unicast,
+    ownAddress: spec.sourceAddress ?? spec.machine.sourceAddress,
+  };
 }
 
 /** The same VIP on the same interface with the same attributes (a changed label/scope/brd is a re-add; no_track is not). */
