@@ -10,6 +10,7 @@
 // can land on another real server. Replaying the backup's own entries to its sync daemon once the
 // virtual servers are in binds them, exactly as a message from the old master would have.
 import { formatIPv4Word, formatIPv6, parseAddress, parseIPv6 } from './address.js';
+import type { Connection } from './connections.js';
 import type { AddressFamily, ForwardMethod } from './types.js';
 import { FORWARD_METHOD_NUMBER } from './types.js';
 
@@ -46,17 +47,9 @@ const STATE_NUMBER: Record<string, Record<string, number>> = {
 };
 const TEMPLATE_STATE_NUMBER: Record<string, number> = { NONE: 0, ASSURED: 1 };
 
-/** One entry of /proc/net/ip_vs_conn_sync. */
-export interface SyncedEntry {
-  protocol: string;
-  family: AddressFamily;
-  clientAddress: string;
-  clientPort: number;
-  virtualAddress: string;
-  virtualPort: number;
-  destinationAddress: string;
-  destinationPort: number;
-  state: string;
+/** One entry of /proc/net/ip_vs_conn_sync: an ip_vs_conn line without the expiry, with its origin. */
+export interface SyncedEntry
+  extends Pick<Connection, 'protocol' | 'family' | 'clientAddress' | 'clientPort' | 'virtualAddress' | 'virtualPort' | 'destinationAddress' | 'destinationPort' | 'state'> {
   /** "SYNC": created by the sync daemon; "LOCAL": scheduled by this node. */
   origin: string;
 }

@@ -12,6 +12,7 @@ import { closeSync, fchmodSync, openSync, renameSync, statSync, unlinkSync, writ
 import { basename, dirname, join } from 'node:path';
 import { REDACTED } from '../../config/json.js';
 import type { GlobalDefs } from '../../config/model.js';
+import type { VrrpCounters } from '../status/model.js';
 
 export type DumpFileKind = 'data' | 'stats' | 'json';
 
@@ -122,22 +123,8 @@ export function renderDataDump(sections: DumpSection[], header = `lvskeeper data
 }
 
 /** Counters of one VRRP instance, as keepalived's stats file shows them. */
-export interface VrrpInstanceStats {
+export interface VrrpInstanceStats extends VrrpCounters {
   instance: string;
-  advertRcvd: number;
-  advertSent: number;
-  becomeMaster: number;
-  releaseMaster: number;
-  packetLenErr: number;
-  ipTtlErr: number;
-  invalidTypeRcvd: number;
-  advertIntervalErr: number;
-  addrListErr: number;
-  invalidAuthType: number;
-  authTypeMismatch: number;
-  authFailure: number;
-  priZeroRcvd: number;
-  priZeroSent: number;
   /** lvskeeper: every receive drop by reason ("ttl", "auth-pass", ...), printed after keepalived's counters. */
   drops?: Record<string, number> | undefined;
 }
