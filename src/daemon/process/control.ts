@@ -29,7 +29,7 @@ export function controlSocketPath(pidFile: string): string {
 /** One line of `status --watch`. */
 export interface WatchEvent {
   at: number;
-  kind: 'state' | 'reload' | 'respawn' | 'split-brain';
+  kind: 'state' | 'reload' | 'respawn';
   text: string;
   instance?: string | undefined;
   from?: string | undefined;
