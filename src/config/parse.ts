@@ -1367,6 +1367,14 @@ class Parser {
 
   private completeVrrp(): void {
     const g = this.config.global;
+    for (const [keyword, lines, what] of [
+      ['static_ipaddress', this.config.staticIpAddresses, 'address'],
+      ['static_routes', this.config.staticRoutes, 'route'],
+      ['static_rules', this.config.staticRules, 'rule'],
+    ] as const) {
+      if (lines.length === 0) continue;
+      this.engine.error(`${keyword} is not supported by lvskeeper yet - its ${lines.length} ${what}${lines.length === 1 ? '' : 's'} will not be set`, keyword, lines[0]!.location);
+    }
     const scripts = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
     const out: VrrpInstance[] = [];
     for (const d of this.instances) {
@@ -1450,6 +1458,17 @@ class Parser {
       if (vi.authentication?.type === 'AH' && vi.state === 'MASTER' && vi.priority !== 255) {
         err(`(${vi.name}) Initial state master is incompatible with AH authentication - clearing`);
         vi.state = 'BACKUP';
+      }
+      // Not implemented yet (issue #11), and each changes safety: an error, never silence. An AH instance
+      // is not run at all: its adverts would go out unauthenticated and an AH peer would drop them (two
+      // masters). Routes and rules would be missing on the new master.
+      if (vi.authentication?.type === 'AH') {
+        this.engine.error(`(${vi.name}) auth_type AH is not supported by lvskeeper yet - not running this instance rather than sending unauthenticated adverts`, 'auth_type', vi.authentication.location);
+        continue;
+      }
+      for (const [keyword, lines, what] of [['virtual_routes', vi.virtualRoutes, 'route'], ['virtual_rules', vi.virtualRules, 'rule']] as const) {
+        if (lines.length === 0) continue;
+        this.engine.error(`(${vi.name}) ${keyword} is not supported by lvskeeper yet - this instance's MASTER would be without its ${lines.length} ${what}${lines.length === 1 ? '' : 's'}`, keyword, lines[0]!.location);
       }
 
       if (vi.state === 'MASTER') {

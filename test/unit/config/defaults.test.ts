@@ -214,10 +214,26 @@ describe('vrrp_instance', () => {
     expect(vi).toMatchObject({ strictMode: true, state: 'BACKUP', accept: false, authentication: undefined, lowerPrioNoAdvert: true });
     expect(messages(r)).toEqual(['(VI_1) State MASTER must match being address owner', '(VI_1) Strict mode does not support authentication. Ignoring.']);
   });
-  it('AH with initial state MASTER below 255 is cleared', () => {
+  it('AH: keepalived clears initial state MASTER below 255; lvskeeper then refuses the instance (no AH yet, never unauthenticated adverts)', () => {
     const r = parseText(instance(' state MASTER\n priority 150\n authentication {\n  auth_type AH\n  auth_pass x\n }'));
-    expect(r.config.vrrpInstances[0]!.state).toBe('BACKUP');
-    expect(messages(r)).toEqual(['(VI_1) Initial state master is incompatible with AH authentication - clearing']);
+    expect(r.config.vrrpInstances).toEqual([]);
+    expect(messages(r)).toEqual([
+      '(VI_1) Initial state master is incompatible with AH authentication - clearing',
+      '(VI_1) auth_type AH is not supported by lvskeeper yet - not running this instance rather than sending unauthenticated adverts',
+    ]);
+    expect(r.diagnostics.find((d) => d.keyword === 'auth_type')).toMatchObject({ severity: 'error', line: expect.any(Number) as unknown });
+  });
+  it('virtual_routes, virtual_rules and static_* are errors naming their first line until they are implemented', () => {
+    const r = parseText(
+      'static_routes {\n 10.8.0.0/16 via 10.0.0.1\n}\n' +
+        instance(' virtual_routes {\n  10.9.0.0/16 via 10.0.0.254\n  10.10.0.0/16 via 10.0.0.254\n }\n virtual_rules {\n  from 10.9.0.1 table 100\n }'),
+    );
+    expect(r.config.vrrpInstances).toHaveLength(1);
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`)).toEqual([
+      "2: static_routes is not supported by lvskeeper yet - its 1 route will not be set",
+      "11: (VI_1) virtual_routes is not supported by lvskeeper yet - this instance's MASTER would be without its 2 routes",
+      "15: (VI_1) virtual_rules is not supported by lvskeeper yet - this instance's MASTER would be without its 1 rule",
+    ]);
   });
 });
 
