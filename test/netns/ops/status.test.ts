@@ -47,15 +47,20 @@ describe.skipIf(!canRun())('lvskeeper status on two daemons in namespaces', () =
     expect(status(lb1!.pidFile).out).toMatch(/VI_1: MASTER for \S+, vrid 51 on eth0, priority 150[\s\S]*master this node; VIPs 192.168.60.200 present here/);
 
     const watchOut: string[] = [];
-    const watch = spawn(process.execPath, [LVSKEEPER, 'status', '--watch', '-p', lb2!.pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn(process.execPath, [LVSKEEPER, 'status', '--watch', '--json', '-p', lb2!.pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     watch.stdout.setEncoding('utf8').on('data', (d: string) => watchOut.push(d));
-    // The watcher is connected once the daemon holds a client; a state change before that would be missed.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The daemon's first line says the watcher is subscribed: a state change from then on is streamed.
+    await waitUntil(() => watchOut.join('').includes('"kind":"watch"'), 20_000, 'the watcher subscribed');
 
     linkSet(topo.lb1, false); // lb1 goes FAULT; lb2 stops hearing it and takes over
     try {
       await lb2!.waitFor(/\(VI_1\) Entering MASTER STATE/, 20_000);
-      await waitUntil(() => /VI_1 BACKUP -> MASTER \(advert timeout: no advert from 192\.168\.60\.111\)/.test(watchOut.join('')), 10_000, 'the watcher sees the takeover');
+      const streamed = () => {
+        const text = watchOut.join('');
+        // Whole lines only: a chunk can end inside one.
+        return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; text: string });
+      };
+      await waitUntil(() => streamed().some((e) => e.kind === 'state' && e.text === 'VI_1 BACKUP -> MASTER (advert timeout: no advert from 192.168.60.111)'), 10_000, 'the watcher sees the takeover');
       const now = json(lb2!.pidFile);
       expect(now.instances[0]).toMatchObject({ name: 'VI_1', state: 'MASTER', lastTransition: { from: 'BACKUP', to: 'MASTER', reason: 'advert timeout: no advert from 192.168.60.111' } });
       const faulted = status(lb1!.pidFile);
