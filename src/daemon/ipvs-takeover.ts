@@ -19,7 +19,7 @@ import type { IpvsError, SyncDaemon } from '../ipvs/types.js';
 import type { TakeoverHooks } from '../vrrp/instance.js';
 import type { Logger } from './log.js';
 import { StagedServices, type IpvsStagedMessage } from './process/messages.js';
-import { bindSyncedConnections, syncBindingIo, type SyncBindingIo } from './sync-binding.js';
+import type { SyncBindingIo } from './sync-binding.js';
 
 /** The part of the IPVS client used here (IpvsClient, or a fake in tests). */
 export interface TakeoverIpvs {
@@ -220,6 +220,8 @@ export class IpvsTakeover implements TakeoverHooks {
   }
 
   private async bindSynced(sd: NonNullable<typeof this.syncd>, installed: readonly IpvsOp[]): Promise<void> {
+    // Loaded on first use, as the IPVS client is: most VRRP children never need it.
+    const { bindSyncedConnections, syncBindingIo } = await import('./sync-binding.js');
     const io = (this.deps.syncIo ?? syncBindingIo)();
     const outcome = await bindSyncedConnections(installed, sd.daemon, io, this.deps.bindingWaitMs ?? BINDING_WAIT_MS);
     const prefix = `(${sd.instance}) IPVS sync`;
