@@ -74,6 +74,11 @@ class FakeIpvs implements TakeoverIpvs {
   }
 }
 
+/** Waits (a few seconds at most) for the sync daemon's switch to master, which runs after the binding. */
+async function masterStarted(ipvs: FakeIpvs): Promise<void> {
+  for (let i = 0; i < 500 && !ipvs.calls.some((c) => c.startsWith('start master')); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** Records what each binding read and sent, in the fake IPVS's call log. */
 function bindingIo(ipvs: FakeIpvs, dropping = false) {
   return (): SyncBindingIo => ({
@@ -233,7 +238,7 @@ describe('IpvsTakeover', () => {
     await takeover.beforeVipsAdded('VI_1');
     takeover.afterVipsAdded('VI_1');
     await takeover.beforeVipsRemoved('VI_2'); // waits for nothing; let the queue run
-    await new Promise((r) => setTimeout(r, 50));
+    await masterStarted(ipvs);
     // VI_2's entry (10.0.0.3) is not re-announced: its virtual server was not installed.
     expect(ipvs.calls).toEqual(['add-service 192.168.60.200', 'add-dest', 'read synced', 'send 1 to 224.0.0.81:8848 on eth0', 'stop backup', 'start master eth0 51']);
     expect(lines()).toContainEqual(expect.stringMatching(/^info \(VI_1\) IPVS sync: 1 synced connection re-announced to the backup sync daemon, which binds them to their real servers \(\d+\.\d ms\)$/));
@@ -245,7 +250,7 @@ describe('IpvsTakeover', () => {
     ipvs.calls = [];
     await takeover.beforeVipsAdded('VI_1');
     takeover.afterVipsAdded('VI_1');
-    await new Promise((r) => setTimeout(r, 50));
+    await masterStarted(ipvs);
     expect(ipvs.calls).toEqual(['add-service 192.168.60.200', 'add-dest', 'stop backup', 'start master eth0 51']);
   });
 
@@ -257,7 +262,7 @@ describe('IpvsTakeover', () => {
     takeover.stage({ type: 'ipvs-staged', reset: true, services: [staged('VI_1', '192.168.60.200', ['10.0.0.1'])] });
     await takeover.beforeVipsAdded('VI_1');
     takeover.afterVipsAdded('VI_1');
-    await new Promise((r) => setTimeout(r, 50));
+    await masterStarted(ipvs);
     expect(log.lines.map((l) => `${l.level} ${l.msg}`)).toContainEqual(expect.stringMatching(/^warn \(VI_1\) IPVS sync: 1 synced connection re-announced .* \(\d+\.\d ms\); 1 datagram dropped by its full receive buffer: those stay unbound$/));
     expect(ipvs.calls.slice(-2)).toEqual(['stop backup', 'start master eth0 10']);
   });
