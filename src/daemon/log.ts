@@ -40,6 +40,7 @@ import { fstatSync, openSync } from 'node:fs';
 import type { Logger as PinoLogger, DestinationStream } from 'pino';
 import { loadNative } from '../net/native.js';
 import type { DaemonOptions } from './options.js';
+import type { LogFields, Logger } from '../log/logger.js';
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
 
@@ -61,17 +62,7 @@ export const PINO_LEVEL: Readonly<Record<LogLevel, number>> = {
   error: 50,
 };
 
-export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  notice(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** A logger whose JSON lines carry these bindings too (human formats print the message only). */
-  child(bindings: LogFields): Logger;
-}
+export type { LogFields, Logger };
 
 export interface RootLogger extends Logger {
   readonly format: LogFormat;

@@ -20,7 +20,7 @@
 
 import { constants as fsConstants, closeSync, fchownSync, fstatSync, lstatSync, openSync, unlinkSync, write as fsWrite, type Stats } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { PreparedScript } from './script-security.js';
 import { defaultSpawner, type RunningScript, type ScriptSpawner } from './spawn.js';
 import { systemClock, type TimerClock } from './clock.js';

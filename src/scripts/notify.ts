@@ -30,7 +30,7 @@
 //  - at most MAX_WAITING_PER_TARGET notifications wait per instance (group, RS, VS); beyond that the
 //    oldest waiting one is dropped, logged once per backlog, so the latest state always runs.
 
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { Config, FifoSetting, GlobalDefs, NotifyScripts, ScriptCommand, VirtualServer } from '../config/model.js';
 import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';

@@ -20,7 +20,7 @@
 
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { GlobalDefs, ScriptCommand } from '../config/model.js';
 import { openTestCommand, parseCommandLine, SHELL_PATH, type ExecCommand } from './command-line.js';
 import { scriptSearchPath } from './spawn.js';

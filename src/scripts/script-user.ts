@@ -12,7 +12,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 
 export interface UserEntry {
   name: string;

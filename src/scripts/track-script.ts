@@ -20,7 +20,7 @@
 // trackerEffect() from track-state.ts per (instance, track_script) with that tracker's weight.
 
 import { constants as osConstants } from 'node:os';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { VrrpScript } from '../config/model.js';
 import { systemClock, type TimerClock } from './clock.js';
 import { displayCommand } from './command-line.js';

@@ -2,7 +2,7 @@
 // performs its actions through the adapters (transport, VIPs, announcements). All VRRP decisions stay in
 // the machine; this file only executes them, in the order the machine gives:
 // advert first, then VIPs, then GARP/NA (the VIP work is serialised so GARPs follow the add).
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { AddressManager, Announcer, ReceivedPacket, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
 import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';

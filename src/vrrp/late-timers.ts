@@ -2,7 +2,7 @@
 // 4.7 seconds ago", the classic sign of a starved process before a false failover). A timer that ran
 // LATE_TIMER_MS or more after its deadline is logged with what blocked the process when that is known
 // (a garbage collection, from the adapter), at most once a minute per instance with a count of the rest.
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../log/logger.js';
 import type { Clock } from './timers.js';
 import type { TimerKind } from './state-machine.js';
 
