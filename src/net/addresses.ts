@@ -185,7 +185,10 @@ export class RtnlAddressManager implements AddressManager {
       broadcast: vip.broadcast,
       scope: vip.scope,
       label: vip.label,
-      nodad: true,
+      nodad: vip.dad !== true,
+      flags: vip.flags,
+      peer: vip.peer,
+      preferredLifetime: vip.preferredLifetime,
     });
     const reply = await this.requests.request(RTM_NEWADDR, payload, NLM_F_CREATE | NLM_F_EXCL);
     if (reply.errno === 0 || reply.errno === EEXIST) {
@@ -206,7 +209,8 @@ export class RtnlAddressManager implements AddressManager {
       return; // interface gone: the address went with it
     }
     const payload = encodeAddressRequest(
-      { family: vip.family, address: vip.address, prefixLength: vip.prefixLength, ifindex },
+      // The kernel matches IFA_ADDRESS against the address's peer (inet_rtm_deladdr): send the peer.
+      { family: vip.family, address: vip.address, prefixLength: vip.prefixLength, ifindex, peer: vip.peer },
       true,
     );
     const reply = await this.requests.request(RTM_DELADDR, payload, 0);

@@ -5,3 +5,4 @@ export { openAddressManager } from './addresses.js';
 export { openLinkWatcher } from './links.js';
 export { openAnnouncer, sendUnixDatagram, type AnnouncerOptions } from './announcer.js';
 export { interfaceInfo, type InterfaceInfo } from './interfaces.js';
+export { openRouteManager, describeRoute, describeRule, type RouteManagerOptions } from './routes.js';

@@ -35,10 +35,17 @@ const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
 const IFA_LABEL = 3;
 const IFA_BROADCAST = 4;
+const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
 
 export const IFA_F_SECONDARY = 0x01;
 export const IFA_F_NODAD = 0x02;
+export const IFA_F_HOMEADDRESS = 0x10;
+export const IFA_F_MANAGETEMPADDR = 0x100;
+export const IFA_F_NOPREFIXROUTE = 0x200;
+export const IFA_F_MCAUTOJOIN = 0x400;
+/** ifa_cacheinfo lifetimes: forever. */
+export const INFINITY_LIFE_TIME = 0xffffffff;
 export const IFA_F_DADFAILED = 0x08;
 export const IFA_F_TENTATIVE = 0x40;
 
@@ -194,6 +201,12 @@ export interface AddressRequest {
   label?: string | undefined;
   /** IPv6: skip duplicate address detection so the VIP is usable at once (keepalived sets IFA_F_NODAD). */
   nodad?: boolean | undefined;
+  /** More IFA_F_* flags (home, mngtmpaddr, noprefixroute, autojoin), added as IFA_FLAGS. */
+  flags?: number | undefined;
+  /** `peer`: the other end of a point-to-point address (IFA_ADDRESS, with IFA_LOCAL the address). */
+  peer?: string | undefined;
+  /** IPv6 preferred lifetime in seconds (IFA_CACHEINFO, valid forever); 0 = deprecated at once. */
+  preferredLifetime?: number | undefined;
 }
 
 /** RTM_NEWADDR / RTM_DELADDR payload, shaped like iproute2's `ip addr add|del`: IFA_LOCAL and IFA_ADDRESS. */
@@ -203,15 +216,22 @@ export function encodeAddressRequest(r: AddressRequest, forDelete = false): Buff
     throw new Error(`bad prefix length /${r.prefixLength} for ${r.address}`);
   }
   const addr = addressBytes(r.family, r.address);
-  const flags = r.family === 'inet6' && r.nodad && !forDelete ? IFA_F_NODAD : 0;
+  const flags = forDelete ? 0 : (r.family === 'inet6' && r.nodad ? IFA_F_NODAD : 0) | (r.flags ?? 0);
   const head = Buffer.alloc(8);
   head[0] = familyNumber(r.family);
   head[1] = r.prefixLength;
-  head[2] = flags;
+  head[2] = flags & 0xff;
   head[3] = scopeNumber(r.scope);
   head.writeUInt32LE(r.ifindex, 4);
-  const parts = [head, attr(IFA_LOCAL, addr), attr(IFA_ADDRESS, addr)];
+  const parts = [head, attr(IFA_LOCAL, addr), attr(IFA_ADDRESS, r.peer === undefined ? addr : addressBytes(r.family, r.peer))];
   if (!forDelete) {
+    if (r.preferredLifetime !== undefined && r.family === 'inet6') {
+      // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp } (keepalived netlink_ipaddress).
+      const info = Buffer.alloc(16);
+      info.writeUInt32LE(r.preferredLifetime >>> 0, 0);
+      info.writeUInt32LE(INFINITY_LIFE_TIME, 4);
+      parts.push(attr(IFA_CACHEINFO, info));
+    }
     if (r.broadcast !== undefined && r.family === 'inet') parts.push(attr(IFA_BROADCAST, ipv4ToBytes(r.broadcast)));
     if (r.label !== undefined) {
       if (Buffer.byteLength(r.label) > 15) throw new Error(`address label "${r.label}" is longer than 15 bytes`);

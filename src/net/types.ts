@@ -61,6 +61,14 @@ export interface VirtualAddress {
   label?: string | undefined;
   /** keepalived `no_track`: an external delete does not move the instance to BACKUP. */
   noTrack?: boolean | undefined;
+  /** `peer ADDR`: a point-to-point address. */
+  peer?: string | undefined;
+  /** IFA_F_HOMEADDRESS / MANAGETEMPADDR / NOPREFIXROUTE / MCAUTOJOIN bits (`home`, `mngtmpaddr`, …). */
+  flags?: number | undefined;
+  /** `-nodad`: IPv6 duplicate address detection runs (by default it is skipped, as keepalived does). */
+  dad?: boolean | undefined;
+  /** IPv6 preferred lifetime in seconds; undefined = forever. keepalived deprecates a /128 VIP (0). */
+  preferredLifetime?: number | undefined;
 }
 
 /** Adds and removes VIPs through rtnetlink. Both operations are idempotent. */
@@ -125,4 +133,93 @@ export interface NoAcceptFirewallPort {
   update(instances: readonly FirewallInstance[]): Promise<void>;
   /** Deletes the tables. Later updates do nothing. */
   close(): Promise<void>;
+}
+
+/** An address with a prefix length; length 0 is `default` (the address is then the family's zero address). */
+export interface IpPrefix {
+  address: string;
+  prefixLength: number;
+}
+
+/** rtnetlink route types (RTN_*), by the names keepalived and iproute2 use. */
+export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat' | 'xresolve';
+
+/** The RTA_METRICS a route may carry (RTAX_*), each a u32. */
+export type RouteMetric = 'mtu' | 'window' | 'ssthresh' | 'cwnd' | 'advmss' | 'reordering' | 'hoplimit' | 'initcwnd' | 'initrwnd';
+
+/** One route, as keepalived's ip_route_t sends it (vrrp_iproute.c netlink_route). Plain data. */
+export interface IpRoute {
+  family: Family;
+  /** Prefix length 0: `default`. */
+  destination: IpPrefix;
+  /** Unset: unicast, and a delete matches any type (keepalived sets rtm_type on delete only when configured). */
+  type?: RouteType | undefined;
+  /** `src`: RTA_PREFSRC. */
+  preferredSource?: string | undefined;
+  /** `from` (IPv6 source routing): RTA_SRC. */
+  source?: IpPrefix | undefined;
+  /** `via [inet|inet6] ADDR`: RTA_GATEWAY, or RTA_VIA when its family is not the route's. */
+  via?: { family: Family; address: string } | undefined;
+  /** `dev`/`oif`: resolved to its index at each add and remove. */
+  interface?: string | undefined;
+  /** Unset: RT_SCOPE_UNIVERSE on add, RT_SCOPE_NOWHERE (any) on delete. */
+  scope?: number | undefined;
+  /** 254 (main) unless configured. */
+  table: number;
+  /** `metric`/`priority`/`preference`: RTA_PRIORITY. */
+  metric?: number | undefined;
+  /** RTPROT_*; keepalived's routes carry 18 (RTPROT_KEEPALIVED) unless `no_track` and `protocol` say otherwise. */
+  protocol: number;
+  tos?: number | undefined;
+  /** RTNH_F_ONLINK. */
+  onlink?: boolean | undefined;
+  metrics?: Partial<Record<RouteMetric, number>> | undefined;
+  /** Metrics configured with `lock` (RTAX_LOCK). */
+  locked?: RouteMetric[] | undefined;
+  /** keepalived's default `prepend` (NLM_F_CREATE only); `add` adds NLM_F_EXCL, `append` NLM_F_APPEND. */
+  mode?: 'prepend' | 'add' | 'append' | undefined;
+}
+
+/** fib rule actions (FR_ACT_*). */
+export type RuleAction = 'table' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+/** One policy routing rule, as keepalived's ip_rule_t sends it (vrrp_iprule.c netlink_rule). Plain data. */
+export interface IpRule {
+  family: Family;
+  /** FRA_PRIORITY: always set (keepalived numbers rules without one from 16384 down). */
+  priority: number;
+  from?: IpPrefix | undefined;
+  to?: IpPrefix | undefined;
+  /** `not`: FIB_RULE_INVERT. */
+  invert?: boolean | undefined;
+  tos?: number | undefined;
+  fwmark?: number | undefined;
+  /** `fwmark M/MASK`: FRA_FWMASK. */
+  fwmask?: number | undefined;
+  /** `iif`/`dev` and `oif`: interface names (FRA_IIFNAME / FRA_OIFNAME); the interface need not exist. */
+  iif?: string | undefined;
+  oif?: string | undefined;
+  action: RuleAction;
+  /** For action `table` (absent with l3mdev). */
+  table?: number | undefined;
+  /** For action `goto`. */
+  gotoTarget?: number | undefined;
+  l3mdev?: boolean | undefined;
+  suppressPrefixLength?: number | undefined;
+  uidRange?: { start: number; end: number } | undefined;
+  /** FRA_PROTOCOL: 18 (RTPROT_KEEPALIVED) unless `no_track` and `protocol` say otherwise. */
+  protocol?: number | undefined;
+}
+
+/**
+ * Adds and removes routes and rules through rtnetlink (virtual_routes/rules, static_routes/rules).
+ * Idempotent: an entry already there (EEXIST) is added, an absent one (ESRCH/ENOENT) removed. Errors name
+ * the entry as `ip route`/`ip rule` would print it.
+ */
+export interface RouteManager {
+  addRoute(route: IpRoute): Promise<void>;
+  removeRoute(route: IpRoute): Promise<void>;
+  addRule(rule: IpRule): Promise<void>;
+  removeRule(rule: IpRule): Promise<void>;
+  close(): void;
 }

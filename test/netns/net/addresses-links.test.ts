@@ -52,6 +52,29 @@ describe('AddressManager', () => {
     expect(addrs(topo.a, '-4').find((a) => a.local === '10.77.42.201')).toMatchObject({ prefixlen: 32, scope: 'host' });
   });
 
+  it('adds keepalived\'s address options: peer, home/noprefixroute/mngtmpaddr flags, an IPv6 preferred lifetime, DAD on -nodad', async () => {
+    const p2p = { family: 'inet', address: '10.77.42.210', prefixLength: 32, interface: 'eth0', peer: '10.77.42.211', flags: 0x200 };
+    await pa.call('addAddress', { key: 'am', vip: p2p });
+    const a = addrs(topo.a, '-4').find((x) => x.local === p2p.address) as (IpAddr & { address?: string; noprefixroute?: boolean }) | undefined;
+    expect(a).toMatchObject({ prefixlen: 32, address: '10.77.42.211', noprefixroute: true });
+    await pa.call('removeAddress', { key: 'am', vip: p2p }); // the delete must name the peer to match
+    expect(addrs(topo.a, '-4').some((x) => x.local === p2p.address)).toBe(false);
+
+    const deprecated = { family: 'inet6', address: '2001:db8:42::210', prefixLength: 128, interface: 'eth0', preferredLifetime: 0, flags: 0x10 };
+    await pa.call('addAddress', { key: 'am', vip: deprecated });
+    const d = addrs(topo.a, '-6').find((x) => x.local === deprecated.address) as (IpAddr & { preferred_life_time?: number; deprecated?: boolean; home?: boolean }) | undefined;
+    // IFA_F_HOMEADDRESS is IPv6's (Mobile IPv6 home address).
+    expect(d).toMatchObject({ preferred_life_time: 0, deprecated: true, nodad: true, home: true });
+
+    // The kernel takes mngtmpaddr on a /64 only.
+    const withDad = { family: 'inet6', address: '2001:db8:42::211', prefixLength: 64, interface: 'eth0', dad: true, flags: 0x100 };
+    await pa.call('addAddress', { key: 'am', vip: withDad });
+    const t = addrs(topo.a, '-6').find((x) => x.local === withDad.address) as (IpAddr & { mngtmpaddr?: boolean }) | undefined;
+    expect(t).toMatchObject({ mngtmpaddr: true });
+    expect(t?.nodad).toBeUndefined();
+    for (const v of [deprecated, withDad]) await pa.call('removeAddress', { key: 'am', vip: v });
+  });
+
   it('removes idempotently and has() follows', async () => {
     await pa.call('removeAddress', { key: 'am', vip: vip4 });
     await pa.call('removeAddress', { key: 'am', vip: vip4 }); // already absent: not an error

@@ -42,6 +42,19 @@ describe('RTM_NEWADDR / RTM_DELADDR payloads', () => {
     expect(b).toEqual(hex(`0a 40 02 00 03000000  1400 0200 ${a}  1400 0100 ${a}  0800 0800 02000000`));
   });
 
+  it('peer, extra flags and an IPv6 preferred lifetime, like `ip addr add A peer P noprefixroute home preferred_lft 0`', () => {
+    const v4 = encodeAddressRequest({ family: 'inet', address: '10.0.0.1', prefixLength: 32, ifindex: 2, peer: '10.0.0.2', flags: 0x200 | 0x10 });
+    expect(v4).toEqual(hex('02 20 10 00 02000000  0800 0200 0a000001  0800 0100 0a000002  0800 0800 10020000'));
+    const a = ipv6ToBytes('2001:db8::1').toString('hex');
+    const v6 = encodeAddressRequest({ family: 'inet6', address: '2001:db8::1', prefixLength: 128, ifindex: 3, nodad: true, preferredLifetime: 0 });
+    // IFA_CACHEINFO: preferred 0, valid forever, stamps 0 (keepalived netlink_ipaddress).
+    expect(v6).toEqual(hex(`0a 80 02 00 03000000  1400 0200 ${a}  1400 0100 ${a}  1400 0600 00000000 ffffffff 00000000 00000000  0800 0800 02000000`));
+    // A delete names the peer: the kernel matches IFA_ADDRESS against it.
+    expect(encodeAddressRequest({ family: 'inet', address: '10.0.0.1', prefixLength: 32, ifindex: 2, peer: '10.0.0.2', flags: 0x200 }, true)).toEqual(
+      hex('02 20 00 00 02000000  0800 0200 0a000001  0800 0100 0a000002'),
+    );
+  });
+
   it('delete requests carry only the address (no label, broadcast or flags)', () => {
     const b = encodeAddressRequest(
       { family: 'inet', address: '10.0.0.1', prefixLength: 32, ifindex: 2, label: 'x', broadcast: '10.0.0.1' },
