@@ -76,7 +76,7 @@ function splitConfigTest(argv: string[]): { argv: string[]; testLog?: string | u
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  const prefix = d.severity === 'info' ? 'note: ' : '';
+  const prefix = d.severity === 'info' ? 'note: ' : d.severity === 'unsupported' ? 'WARNING: ' : '';
   return `${d.file}:${d.line}: ${prefix}${d.message}`;
 }
 
@@ -259,7 +259,7 @@ async function configTest(split: { test: boolean; testLog?: string | undefined }
     }
     if (!split.test) return EXIT_OK;
     if (result.securityViolation) return EXIT_SCRIPT_SECURITY;
-    if (result.diagnostics.some((d) => d.severity !== 'info')) return EXIT_CONFIG_ERRORS;
+    if (result.diagnostics.some((d) => d.severity === 'error' || d.severity === 'warning')) return EXIT_CONFIG_ERRORS;
     return EXIT_OK;
   }
 }

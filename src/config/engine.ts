@@ -6,7 +6,27 @@
 import type { Diagnostic, SourceLocation } from './model.js';
 import type { LineReader } from './reader.js';
 
+/**
+ * What lvskeeper does with a keyword keepalived 2.2.7 accepts, when it does not simply work. The
+ * keyword tables carry it so that docs/KEYWORDS.md is generated from them and cannot drift.
+ */
+export interface KeywordStatus {
+  /**
+   * `warns`: accepted and not acted on, reported at each use as an `unsupported` diagnostic (`-t` exits 0,
+   * as keepalived's would). `refuses`: its absence would change safety (authentication, routes, addresses,
+   * who owns a VIP), so each use is a configuration error until it is implemented. `extension`: lvskeeper's
+   * own keyword, unknown to keepalived 2.2.7 (which reports it and goes on).
+   */
+  kind: 'warns' | 'refuses' | 'extension';
+  /** What happens instead, as the message says it ("the processes keep lvskeeper's names"). */
+  why: string;
+  /** The handler reports it itself (its message quotes the value); the engine does not. */
+  reportedByHandler?: true;
+}
+
 export interface Keyword {
+  /** Absent: the keyword works as in keepalived. */
+  status?: KeywordStatus;
   /** Called with the keyword line's words (word 0 is the keyword). */
   handler?: (words: string[], at: SourceLocation) => void;
   /** Sub-keywords: the keyword opens a `{ }` block read against this table. */
@@ -42,6 +62,12 @@ export class Engine {
 
   warn(message: string, keyword?: string, at?: SourceLocation): void {
     this.error(message, keyword, at, 'warning');
+  }
+
+  /** The one message for an accepted keyword lvskeeper does not act on (or refuses). */
+  reportStatus(keyword: string, status: KeywordStatus, at: SourceLocation): void {
+    if (status.kind === 'refuses') this.error(`${keyword} is not supported by lvskeeper yet: ${status.why}`, keyword, at);
+    else this.error(`${keyword} is not supported by lvskeeper: ${status.why}`, keyword, at, 'unsupported');
   }
 
   /** Handlers call this to ignore the rest of the block they open (keepalived's skip_block). */
@@ -94,6 +120,7 @@ export class Engine {
         continue;
       }
       const at = { file: reader.lastFile, line: reader.lastLine };
+      if (kw.status !== undefined && kw.status.kind !== 'extension' && kw.status.reportedByHandler !== true) this.reportStatus(first, kw.status, at);
       kw.handler?.(words, at);
       if (kw.sub !== undefined) {
         this.level++;

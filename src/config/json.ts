@@ -4,11 +4,11 @@ import type { Config } from './model.js';
 
 export const REDACTED = '<redacted>';
 
-/** The model as pretty-printed JSON with every authentication password replaced by "<redacted>". */
+/** The model as pretty-printed JSON with every password (and the SSL block's private key) replaced by "<redacted>". */
 export function renderConfigJson(config: Config): string {
   return JSON.stringify(
     config,
-    (key, value: unknown) => (key === 'password' && typeof value === 'string' ? REDACTED : value),
+    (key, value: unknown) => ((key === 'password' || key === 'keyPem') && typeof value === 'string' ? REDACTED : value),
     2,
   );
 }

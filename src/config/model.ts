@@ -8,15 +8,22 @@
 // fractional); counts are plain integers.
 
 import type { AddressFamily, ForwardMethod, Protocol, TunnelType } from '../ipvs/types.js';
+import type { IpRoute, IpRule } from '../net/types.js';
 
 export type { AddressFamily, ForwardMethod, Protocol, TunnelType };
+export type { IpPrefix, IpRoute, IpRule, RouteMetric, RouteType, RuleAction } from '../net/types.js';
 
 export interface SourceLocation {
   file: string;
   line: number;
 }
 
-export type Severity = 'error' | 'warning' | 'info';
+/**
+ * `error` and `warning` are keepalived's configuration errors (`-t` exits 5 for either); `unsupported` is an
+ * accepted keepalived keyword that lvskeeper does not act on (printed and logged as a warning, `-t` exits 0);
+ * `info` is lvskeeper's note (deprecated spellings and the like).
+ */
+export type Severity = 'error' | 'warning' | 'unsupported' | 'info';
 
 export interface Diagnostic {
   severity: Severity;
@@ -82,6 +89,19 @@ export interface GlobalDefs {
   smtpAlert: boolean | undefined;
   smtpAlertVrrp: boolean | undefined;
   smtpAlertChecker: boolean | undefined;
+  /** Default (keepalived): the local host name, else "localhost" in HELO. */
+  smtpHeloName?: string | undefined;
+  /** `startup_script`: run before the VRRP and checker processes start; they start when it ends or times out. */
+  startupScript?: ScriptCommand | undefined;
+  /** `startup_script_timeout`, seconds 1..1000 (keepalived's default 10). */
+  startupScriptTimeoutS?: number | undefined;
+  /** `shutdown_script`: run after both processes have stopped. */
+  shutdownScript?: ScriptCommand | undefined;
+  shutdownScriptTimeoutS?: number | undefined;
+  /** `no_email_faults`: no mail for FAULT transitions. Optional: absent from older fixtures. */
+  noEmailFaults?: boolean | undefined;
+  /** `no_checker_emails`: a checker mails only when its real server's state changes. */
+  noCheckerEmails?: boolean | undefined;
   checkerLogAllFailures: boolean;
 
   vrrpMcastGroup4: string; // 224.0.0.18
@@ -178,6 +198,32 @@ export interface VirtualIpAddress {
   scope?: string | undefined;
   label?: string | undefined;
   noTrack: boolean;
+  /** `peer ADDR[/LEN]`: point-to-point; prefixLength is then the peer's. */
+  peer?: string | undefined;
+  /** IPv6 preferred lifetime (s), resolved: `preferred_lft`, else 0 for a /128 (keepalived deprecates it), else forever (0xffffffff). */
+  preferredLft?: number | undefined;
+  /** `-nodad`: IPv6 duplicate address detection runs (keepalived skips it otherwise). */
+  dad?: true | undefined;
+  home?: true | undefined;
+  noPrefixRoute?: true | undefined;
+  autoJoin?: true | undefined;
+  manageTempAddr?: true | undefined;
+  location: SourceLocation;
+}
+
+/**
+ * One virtual_routes / static_routes line (config/routes.ts, as keepalived's alloc_route): the route as
+ * the kernel gets it, names (table, scope, protocol) resolved to numbers.
+ */
+export interface RouteSpec extends IpRoute {
+  /** `no_track`; lvskeeper does not track routes either way (an external delete changes nothing). */
+  noTrack: boolean;
+  location: SourceLocation;
+}
+
+/** One virtual_rules / static_rules line (config/routes.ts, as keepalived's alloc_rule). */
+export interface RuleSpec extends IpRule {
+  noTrack: boolean;
   location: SourceLocation;
 }
 
@@ -202,6 +248,51 @@ export interface TrackScript {
   weight?: number | undefined;
   reverse: boolean;
   location: SourceLocation;
+}
+
+/**
+ * `track_file { NAME [weight W [reverse|noreverse]] }` in a vrrp_instance or vrrp_sync_group, resolved by
+ * the parser against the top-level track_file NAME (defined above it, as keepalived requires): the
+ * file's weight and reverse unless overridden.
+ */
+export interface TrackFileRef {
+  name: string;
+  /** -254..254; 0 = a non-zero value (reverse: a zero value) puts the instance in FAULT. */
+  weight: number;
+  reverse: boolean;
+  location: SourceLocation;
+}
+
+/** `track_process { NAME [weight W [reverse|noreverse]] }`, resolved against `vrrp_track_process NAME`. */
+export interface TrackProcessRef {
+  name: string;
+  /** -254..254; 0 = losing the quorum puts the instance in FAULT. */
+  weight: number;
+  reverse: boolean;
+  location: SourceLocation;
+}
+
+/** A top-level `vrrp_track_process NAME { … }` (keepalived vrrp_parser.c / track_process.c). */
+export interface VrrpTrackProcess {
+  name: string;
+  location: SourceLocation;
+  /** `process NAME_OR_PATH [ARGS…]`: compared with /proc/PID/comm, or with argv[0] when fullCommand. */
+  process: string;
+  /** The ARGS of `process` (empty: none given). */
+  params: string[];
+  /** How ARGS are compared with the process's arguments; 'none' = they are not. */
+  paramMatch: 'none' | 'exact' | 'partial' | 'initial';
+  /** Match on /proc/PID/cmdline (set by `full_command`, by ARGS and by `param_match`). */
+  fullCommand: boolean;
+  /** Up while quorum ≤ number of matching processes ≤ quorumMax (defaults 1 and 4294967295). */
+  quorum: number;
+  quorumMax: number;
+  /** -254..254, default 0 (FAULT when the quorum is lost). */
+  weight: number;
+  weightReverse: boolean;
+  /** `terminate_delay` / `fork_delay` (`delay` sets both): how long a loss / a gain must last, ms; 0 = none. */
+  terminateDelayMs: number;
+  forkDelayMs: number;
 }
 
 export interface NotifyScripts {
@@ -241,8 +332,8 @@ export interface VrrpInstance {
   authentication?: VrrpAuthentication | undefined;
   virtualIpAddresses: VirtualIpAddress[];
   virtualIpAddressesExcluded: VirtualIpAddress[];
-  virtualRoutes: RawLine[];
-  virtualRules: RawLine[];
+  virtualRoutes: RouteSpec[];
+  virtualRules: RuleSpec[];
   mcastSrcIp?: string | undefined;
   unicastSrcIp?: string | undefined;
   unicastPeers: UnicastPeer[];
@@ -251,6 +342,9 @@ export interface VrrpInstance {
   mcastGroup: string;
   trackInterfaces: TrackInterface[];
   trackScripts: TrackScript[];
+  /** Optional: absent from models built before track_file/track_process were supported (fixtures). */
+  trackFiles?: TrackFileRef[] | undefined;
+  trackProcesses?: TrackProcessRef[] | undefined;
   notify: NotifyScripts;
   smtpAlert: boolean;
   dontTrackPrimary: boolean;
@@ -272,6 +366,8 @@ export interface VrrpInstance {
   garpLowerPrioRepeat: number;
   /** `use_vmac [name]`: parsed but not supported by lvskeeper (a warning is reported). */
   useVmac?: { name?: string | undefined; unsupported: true } | undefined;
+  /** `promote_secondaries`: set net.ipv4.conf.IF.promote_secondaries on the instance's interface. */
+  promoteSecondaries?: boolean | undefined;
   /** Name of the vrrp_sync_group this instance belongs to, if any. */
   syncGroup?: string | undefined;
 }
@@ -282,6 +378,8 @@ export interface VrrpSyncGroup {
   members: string[];
   trackInterfaces: TrackInterface[];
   trackScripts: TrackScript[];
+  trackFiles?: TrackFileRef[] | undefined;
+  trackProcesses?: TrackProcessRef[] | undefined;
   notify: NotifyScripts;
   smtpAlert: boolean;
   syncGroupTrackingWeight: boolean;
@@ -359,6 +457,11 @@ export interface HttpUrl {
   virtualhost?: string | undefined;
   regex?: string | undefined;
   regexNoMatch: boolean;
+  /** regex_options that have a JavaScript RegExp equivalent, as flags ("i", "m", "s"); the others are reported. */
+  regexFlags?: string | undefined;
+  /** regex_min_offset / regex_max_offset (inclusive): where a match may start, counted from the response's first byte (keepalived). */
+  regexMinOffset?: number | undefined;
+  regexMaxOffset?: number | undefined;
   location: SourceLocation;
 }
 
@@ -380,6 +483,10 @@ export interface SmtpHost {
   bindTo?: string | undefined;
   bindIf?: string | undefined;
   bindPort?: number | undefined;
+  /** The host's own connect_timeout; resolved: else the real server's, else the virtual server's (keepalived check_smtp.c). */
+  connectTimeoutMs?: number | undefined;
+  /** The host's own fwmark (a host{} block starts with no connection options of the checker's). */
+  fwmark?: number | undefined;
   location: SourceLocation;
 }
 export interface SmtpCheck extends CheckerCommon {
@@ -512,16 +619,47 @@ export interface Config {
   global: GlobalDefs;
   vrrpScripts: VrrpScript[];
   trackFiles: TrackFile[];
+  /** Optional for the same reason as VrrpInstance.trackFiles. */
+  vrrpTrackProcesses?: VrrpTrackProcess[] | undefined;
   vrrpInstances: VrrpInstance[];
   vrrpSyncGroups: VrrpSyncGroup[];
   virtualServerGroups: VirtualServerGroup[];
   virtualServers: VirtualServer[];
-  /** static_ipaddress / static_routes / static_rules lines, kept raw. */
-  staticIpAddresses: RawLine[];
-  staticRoutes: RawLine[];
-  staticRules: RawLine[];
+  /** static_ipaddress / static_routes / static_rules: set while the VRRP process runs, whatever the instances' states. */
+  staticIpAddresses: VirtualIpAddress[];
+  staticRoutes: RouteSpec[];
+  staticRules: RuleSpec[];
   /** Scripts that the daemon would run (vrrp_script, notify*, MISC_CHECK…): for script-security checks. */
   scriptCount: number;
+  /** The top-level SSL block: the SSL_GET checkers' client context (keepalived check_ssl.c). */
+  ssl?: SslSettings | undefined;
+}
+
+/**
+ * `SSL { password P; ca FILE; certificate FILE; key FILE }` (keepalived check_parser.c). keepalived builds one
+ * SSL context for every SSL_GET from it; without the block (or with an empty one) the context has no certificate
+ * and no CA. The files are read once per (re)load, when an SSL_GET exists (keepalived's ssl_required).
+ */
+export interface SslSettings {
+  /** Passphrase of an encrypted key (redacted in JSON dumps, like every `password`). */
+  password?: string | undefined;
+  ca?: string | undefined;
+  certificate?: string | undefined;
+  key?: string | undefined;
+  /**
+   * lvskeeper extension `verify_server_certificate`: fail the check when the server's certificate does not chain
+   * to `ca`. keepalived 2.2.7 loads `ca` but never sets SSL_VERIFY_PEER nor reads the verify result, so its checks
+   * pass whatever the certificate.
+   */
+  verifyServerCertificate: boolean;
+  /** PEM text of the files, read at load. */
+  caPem?: string | undefined;
+  certificatePem?: string | undefined;
+  /** Redacted in JSON dumps. */
+  keyPem?: string | undefined;
+  /** Why the files could not be loaded (reported at load): every SSL_GET check then fails with it. */
+  error?: string | undefined;
+  location: SourceLocation;
 }
 
 export interface ParseOptions {

@@ -15,13 +15,14 @@ import type {
   NotifyScripts,
   ParseOptions,
   ParseResult,
-  RawLine,
   RealServer,
   ScriptCommand,
   SmtpHost,
   SourceLocation,
   TrackFile,
+  TrackFileRef,
   TrackInterface,
+  TrackProcessRef,
   TrackScript,
   TunnelSettings,
   VirtualIpAddress,
@@ -30,8 +31,9 @@ import type {
   VrrpInstance,
   VrrpScript,
   VrrpSyncGroup,
+  VrrpTrackProcess,
 } from './model.js';
-import { Engine, type Keyword, type KeywordTable } from './engine.js';
+import { Engine, type Keyword, type KeywordStatus, type KeywordTable } from './engine.js';
 import { LineReader, type FileAccess } from './reader.js';
 import {
   familyOf,
@@ -49,6 +51,9 @@ import {
   TIMER_MAX_UINT_S,
 } from './values.js';
 import { nodeFileAccess, nodeInterfaceExists, shortHostname } from './node-io.js';
+import { parseRouteLine, parseRuleLine, routeParseContext, type RouteParseContext } from './routes.js';
+import { loadSslFiles } from './ssl.js';
+import { regexOptionFlags } from './regex-options.js';
 
 // ---------------------------------------------------------------------------------------------
 // Drafts: the model object plus what was explicitly configured, for default resolution.
@@ -72,6 +77,7 @@ interface InstanceDraft {
   downTimerAdverts?: number;
   skipCheckAdvAddr?: boolean;
   notifyPriorityChanges?: boolean;
+  smtpAlert?: boolean;
   checkUnicastSrc?: boolean;
   interfaceAt?: SourceLocation;
   preemptDelaySet: boolean;
@@ -87,6 +93,8 @@ interface VsDraft {
   warmupSet: boolean;
   weight: number;
   rs: RsDraft[];
+  /** `sorry_server_inhibit` read before `sorry_server` (keepalived 2.2.7 drops it; lvskeeper applies it). */
+  earlySorryInhibit?: SourceLocation | undefined;
 }
 
 interface RsDraft {
@@ -98,6 +106,7 @@ interface RsDraft {
   delayBeforeRetryMs?: number;
   warmupMs?: number;
   alpha?: boolean;
+  smtpAlert?: boolean;
   weightSet: boolean;
   methodSet: boolean;
   inhibitSet: boolean;
@@ -209,12 +218,62 @@ export function parseConfig(path: string, options: FullParseOptions = {}): FullP
   }
 }
 
+/**
+ * The parser's keyword tables, root first, for the keyword catalogue (docs/KEYWORDS.md). Building them
+ * has no effect: handlers only run on input.
+ */
+export function parserKeywordTables(): KeywordTable {
+  const none: FileAccess = { readFile: () => undefined, expandGlob: () => [], dirname: () => '/', resolve: (_d, p) => p, cwd: () => '/' };
+  return new Parser('/dev/null', { files: none, hostname: 'localhost' }).keywordTables();
+}
+
+/**
+ * The options of a virtual_ipaddress / static_ipaddress line that keepalived 2.2.7 accepts
+ * (vrrp_ipaddress.c alloc_ipaddress), with what lvskeeper does with each: undefined = applied.
+ */
+export const VIP_OPTION_STATUS: Readonly<Record<string, KeywordStatus | undefined>> = {
+  dev: undefined,
+  brd: undefined,
+  broadcast: undefined,
+  scope: undefined,
+  label: undefined,
+  peer: undefined,
+  preferred_lft: undefined,
+  home: undefined,
+  '-nodad': undefined,
+  noprefixroute: undefined,
+  autojoin: undefined,
+  mngtmpaddr: undefined,
+  no_track: undefined,
+  track_group: { kind: 'warns', why: 'static addresses are not tracked: one deleted by someone else comes back at the next reload' },
+  use_vmac: { kind: 'warns', why: 'lvskeeper creates no VMAC interfaces: the address is added on the real interface' },
+};
+
+/** An address's lifetimes: forever (ifa_cacheinfo's INFINITY_LIFE_TIME). */
+const INFINITY_LIFETIME = 0xffffffff;
+
+/** `brd +` / `brd -` (keepalived alloc_ipaddress): the address with its host bits set or cleared. */
+function ipv4Broadcast(address: string, prefixLength: number, set: boolean): string {
+  const n = address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const host = prefixLength === 0 ? 0xffffffff : 2 ** (32 - prefixLength) - 1;
+  const b = set ? (n | host) >>> 0 : (n & ~host) >>> 0;
+  return [24, 16, 8, 0].map((sh) => (b >>> sh) & 255).join('.');
+}
+
+/** A route/address scope: keepalived's names (rt_scopes) or a number 0-255. */
+function scopeNumber(word: string): number | undefined {
+  const named: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+  if (Object.hasOwn(named, word)) return named[word];
+  return /^\d{1,3}$/.test(word) && Number(word) <= 255 ? Number(word) : undefined;
+}
+
 function emptyConfig(file: string, hostname: string): Config {
   return {
     file,
     global: defaultGlobal(file, hostname),
     vrrpScripts: [],
     trackFiles: [],
+    vrrpTrackProcesses: [],
     vrrpInstances: [],
     vrrpSyncGroups: [],
     virtualServerGroups: [],
@@ -239,6 +298,7 @@ class Parser {
   private script: VrrpScript | undefined;
   private scriptHasCommand = false;
   private trackFile: TrackFile | undefined;
+  private trackProcess: VrrpTrackProcess | undefined;
   private sync: VrrpSyncGroup | undefined;
   private vsg: VirtualServerGroup | undefined;
   private vs: VsDraft | undefined;
@@ -246,7 +306,20 @@ class Parser {
   private check: CheckerDraft | undefined;
   private url: HttpUrl | undefined;
   private smtpHost: SmtpHost | undefined;
+  /** Sync groups with their own smtp_alert (the others take the global default at the end). */
+  private readonly syncSmtpAlertSet = new WeakSet<VrrpSyncGroup>();
   private missingInterfaceAt: SourceLocation | undefined;
+  /** Routes and rules (config/routes.ts): rule preferences are numbered across the whole configuration. */
+  private routeCtx: RouteParseContext | undefined;
+
+  private routes(): RouteParseContext {
+    const files = this.options.files ?? nodeFileAccess(this.options);
+    this.routeCtx ??= routeParseContext(
+      (message, at, severity) => this.engine.error(message, undefined, at, severity ?? 'error'),
+      (p) => files.readFile(p, 1 << 20),
+    );
+    return this.routeCtx;
+  }
 
   constructor(
     private readonly path: string,
@@ -280,12 +353,17 @@ class Parser {
     }
     this.completeVrrp();
     this.completeLvs();
+    this.completeSsl();
     if (this.options.checkInterfaces && this.missingInterfaceAt !== undefined) {
       this.engine.error('Non-existent interface specified in configuration', undefined, this.missingInterfaceAt);
     }
     // keepalived -t stops at a missing interface (CONFIG_BAD_IF), before the script checks.
     const securityViolation = this.missingInterfaceAt === undefined ? this.checkScriptSecurity() : false;
     return { config: this.config, diagnostics: this.diagnostics, securityViolation, missingFile: false };
+  }
+
+  keywordTables(): KeywordTable {
+    return this.rootTable();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -385,32 +463,68 @@ class Parser {
     return new Map(entries);
   }
 
-  /** A keyword we accept (keepalived knows it) but do not model. */
-  private ignore: Keyword = {};
+  /** A keyword keepalived knows that lvskeeper accepts and does not act on: each use is reported. */
+  private warns(why: string): Keyword {
+    return { status: { kind: 'warns', why } };
+  }
 
-  /** A block keyword we accept but do not model: its block is skipped silently. */
-  private skipBlock: Keyword = {
-    handler: () => {
-      this.engine.skipBlock();
-    },
-  };
+  /** The same for a value block (`track_bfd { … }`): its lines are consumed, the keyword reported once. */
+  private warnsValueBlock(why: string): Keyword {
+    return { status: { kind: 'warns', why }, handler: (w) => this.engine.valueBlock(w, () => undefined) };
+  }
+
+  /**
+   * The same for a keyword block (`bfd_instance NAME { … }`): the block is skipped, reported once. Its
+   * keywords (keepalived's) are listed for the keyword catalogue only: a skipped block never reads them.
+   */
+  private warnsBlock(why: string, keywords: readonly string[] = []): Keyword {
+    const kw: Keyword = { status: { kind: 'warns', why }, handler: () => this.engine.skipBlock() };
+    if (keywords.length > 0) kw.sub = Parser.table(keywords.map((k) => [k, { status: { kind: 'warns', why: 'its block is skipped' } }]));
+    return kw;
+  }
+
+  /** A keyword whose handler reports its own (value-quoting) message about what lvskeeper does instead. */
+  private reported(why: string, kw: Keyword): Keyword {
+    return { ...kw, status: { kind: 'warns', why, reportedByHandler: true } };
+  }
+
+  /** lvskeeper's own keyword (keepalived 2.2.7 reports it as unknown and goes on). */
+  private extension(what: string, kw: Keyword): Keyword {
+    return { ...kw, status: { kind: 'extension', why: what } };
+  }
+
+  /** A keyword whose absence would change safety: an error until lvskeeper implements it. */
+  private refuses(why: string, block = false): Keyword {
+    return { status: { kind: 'refuses', why }, ...(block ? { handler: () => this.engine.skipBlock() } : {}) };
+  }
 
   // -------------------------------------------------------------------------------------------
   // root
 
   private rootTable(): KeywordTable {
-    const raw = (into: RawLine[], what: 'address' | 'route'): Keyword => ({
-      handler: (words) => {
+    // static_ipaddress reads as virtual_ipaddress (parseVip); static_routes/static_rules as config/routes.ts.
+    const staticAddresses: Keyword = {
+      handler: (words) =>
         this.engine.valueBlock(words, (entry, at) => {
-          into.push({ words: entry, location: at });
-          if (what === 'route') this.checkRouteInterfaces(entry, at);
-          else {
-            const dev = entry.indexOf('dev');
-            const name = dev >= 0 ? entry[dev + 1] : undefined;
-            if (name !== undefined) this.interfaceMissing(name, `WARNING - interface ${name} for ip address ${entry[0]} doesn't exist`, at);
+          const a = this.parseVip(entry, at, true);
+          if (a === undefined) return;
+          // keepalived (alloc_ipaddress) falls back to default_interface or eth0; lvskeeper has no default interface.
+          if (a.dev === undefined) this.engine.error(`Static address ${entry[0]} requires an interface (dev): lvskeeper has no default interface - skipping it`, undefined, at);
+          else this.config.staticIpAddresses.push(a);
+        }),
+    };
+    const staticRoutes = (kind: 'route' | 'rule'): Keyword => ({
+      handler: (words) =>
+        this.engine.valueBlock(words, (entry, at) => {
+          this.checkRouteInterfaces(entry, at);
+          if (kind === 'route') {
+            const r = parseRouteLine(entry, at, this.routes(), true);
+            if (r) this.config.staticRoutes.push(r);
+          } else {
+            const r = parseRuleLine(entry, at, this.routes(), true);
+            if (r) this.config.staticRules.push(r);
           }
-        });
-      },
+        }),
     });
     return Parser.table([
       ['global_defs', { sub: this.globalTable(), handler: (_w, at) => (this.config.global.location = at) }],
@@ -419,35 +533,97 @@ class Parser {
       ['vrrp_sync_group', { sub: this.syncTable(), handler: (w, at) => this.openSync(w, at), close: () => (this.sync = undefined) }],
       ['virtual_server_group', { handler: (w, at) => this.readVsg(w, at) }],
       ['virtual_server', { sub: this.vsTable(), handler: (w, at) => this.openVs(w, at), close: () => this.closeVs() }],
-      ['static_ipaddress', raw(this.config.staticIpAddresses, 'address')],
-      ['static_routes', raw(this.config.staticRoutes, 'route')],
-      ['static_rules', raw(this.config.staticRules, 'route')],
-      ['net_namespace', this.ignore],
-      ['net_namespace_ipvs', this.ignore],
-      ['namespace_with_ipsets', this.ignore],
-      ['instance', this.ignore],
-      ['use_pid_dir', this.ignore],
-      ['child_wait_time', this.ignore],
-      ['linkbeat_use_polling', this.ignore],
-      ['linkbeat_interfaces', this.skipBlock],
+      ['static_ipaddress', staticAddresses],
+      ['static_routes', staticRoutes('route')],
+      ['static_rules', staticRoutes('rule')],
+      ['net_namespace', this.refuses('the daemon would add the VIPs and program IPVS in its own network namespace; start it with -s NAME instead')],
+      ['net_namespace_ipvs', this.refuses('IPVS would be programmed in the network namespace the daemon runs in')],
+      ['namespace_with_ipsets', this.warns('lvskeeper uses no ipsets')],
+      ['instance', this.warns('the pid files keep their names; use -p/-r/-c to name them')],
+      ['use_pid_dir', this.warns('the pid files stay in /run (or the directory of -p/-r/-c)')],
+      ['child_wait_time', this.warns('children are respawned with lvskeeper\'s own back-off')],
+      ['linkbeat_use_polling', this.warns('interface state comes from netlink link notifications')],
+      ['linkbeat_interfaces', this.warnsBlock('interface state comes from netlink link notifications')],
       // keepalived 2.2.7: a root value block of `IFNAME DOWN_DELAY [UP_DELAY]` lines (vrrp_parser.c).
       [
         'interface_up_down_delays',
         {
+          status: { kind: 'warns', why: 'interface up/down changes are acted on without delay', reportedByHandler: true },
           handler: (w, at) => {
             this.engine.valueBlock(w, () => undefined);
-            this.engine.error('interface_up_down_delays is not supported: interface up/down changes are acted on without delay', 'interface_up_down_delays', at, 'info');
+            this.engine.error('interface_up_down_delays is not supported: interface up/down changes are acted on without delay', 'interface_up_down_delays', at, 'unsupported');
           },
         },
       ],
-      ['track_group', this.skipBlock],
+      ['track_group', this.warnsBlock('track_group is only used by static addresses, routes and rules, which lvskeeper sets without tracking')],
       ['track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
       ['vrrp_track_file', { sub: this.trackFileTable(), handler: (w, at) => this.openTrackFile(w, at), close: () => this.closeTrackFile() }],
-      ['vrrp_track_process', this.skipBlock],
-      ['garp_group', this.skipBlock],
-      ['bfd_instance', this.skipBlock],
-      ['SSL', this.skipBlock],
+      ['vrrp_track_process', { sub: this.trackProcessTable(), handler: (w, at) => this.openTrackProcess(w, at), close: () => this.closeTrackProcess() }],
+      ['garp_group', this.warnsBlock('gratuitous ARPs follow the instance settings (vrrp_garp_* and garp_master_*)', ['garp_interval', 'gna_interval', 'interface', 'interfaces'])],
+      [
+        'bfd_instance',
+        this.warnsBlock('lvskeeper has no BFD: instances and checkers tracking it never see it fail', [
+          'source_ip', 'neighbor_ip', 'neighbour_ip', 'min_rx', 'min_tx', 'idle_tx', 'multiplier', 'passive', 'ttl', 'hoplimit', 'max_hops', 'weight', 'vrrp', 'checker',
+        ]),
+      ],
+      ['SSL', { sub: this.sslTable(), handler: (_w, at) => this.openSsl(at) }],
     ]);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // SSL (keepalived check_parser.c ssl_handler / handle_ssl_file)
+
+  private openSsl(at: SourceLocation): void {
+    if (this.config.ssl) this.engine.error('SSL context already specified - replacing');
+    this.config.ssl = { verifyServerCertificate: false, location: at };
+  }
+
+  private sslTable(): KeywordTable {
+    // keepalived's names for the fields in its messages: "SSL cafile missing", "SSL keyfile already specified".
+    const file = (field: 'password' | 'ca' | 'certificate' | 'key', name: string): Keyword => ({
+      handler: (w) => {
+        const ssl = this.config.ssl;
+        if (!ssl) return;
+        if (w[1] === undefined) {
+          this.engine.error(`SSL ${name} missing`);
+          return;
+        }
+        if (ssl[field] !== undefined) this.engine.error(`SSL ${name} already specified - replacing`);
+        ssl[field] = w[1];
+      },
+    });
+    return Parser.table([
+      ['password', file('password', 'password')],
+      ['ca', file('ca', 'cafile')],
+      ['certificate', file('certificate', 'certfile')],
+      ['key', file('key', 'keyfile')],
+      [
+        'verify_server_certificate',
+        this.extension('SSL_GET fails when the server certificate does not chain to `ca` (keepalived loads `ca` but never checks the result)', {
+          handler: (w) => this.config.ssl && (this.config.ssl.verifyServerCertificate = readFlag(w, this.fail)),
+        }),
+      ],
+    ]);
+  }
+
+  /** keepalived check_daemon.c: the SSL context is built (its files loaded) only when an SSL_GET exists. */
+  private completeSsl(): void {
+    const ssl = this.config.ssl;
+    if (!ssl || !this.config.virtualServers.some((vs) => vs.realServers.some((rs) => rs.checkers.some((c) => c.kind === 'SSL_GET')))) return;
+    const files = this.options.files ?? nodeFileAccess(this.options);
+    const loaded = loadSslFiles(ssl, (p, max) => files.readFile(p, max));
+    if (loaded.error !== undefined) {
+      ssl.error = loaded.error;
+      this.engine.error(`${loaded.error} - SSL_GET checks will fail`, undefined, ssl.location);
+      return;
+    }
+    ssl.caPem = loaded.caPem;
+    ssl.certificatePem = loaded.certificatePem;
+    ssl.keyPem = loaded.keyPem;
+    if (ssl.verifyServerCertificate && ssl.caPem === undefined) {
+      this.engine.warn('verify_server_certificate needs a ca file - the server certificate is not verified', 'verify_server_certificate', ssl.location);
+      ssl.verifyServerCertificate = false;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -534,11 +710,25 @@ class Parser {
       ],
       [
         'smtp_connect_timeout',
-        { handler: (w) => (g.smtpConnectTimeoutMs = (readUnsigned(w[1], 1, 4294967295, this.fail) ?? 30) * 1000) },
+        {
+          handler: (w) => {
+            const s = readUnsigned(w[1], 0, 4294, this.fail); // UINT_MAX / TIMER_HZ
+            if (s === undefined) return;
+            // keepalived accepts 0 for backward compatibility and uses 1 s.
+            if (s === 0) this.fail('smtp_conect_timeout must be greater than 0, setting to 1');
+            g.smtpConnectTimeoutMs = Math.max(1, s) * 1000;
+          },
+        },
       ],
       ['smtp_alert', flag((v) => (g.smtpAlert = v))],
       ['smtp_alert_vrrp', flag((v) => (g.smtpAlertVrrp = v))],
       ['smtp_alert_checker', flag((v) => (g.smtpAlertChecker = v))],
+      ['smtp_helo_name', str((v) => (g.smtpHeloName = v))],
+      ['startup_script', { handler: (w, at) => this.startStopScript(w, at, 'startup') }],
+      ['startup_script_timeout', { handler: (w) => this.startStopScriptTimeout(w, 'startup') }],
+      ['shutdown_script', { handler: (w, at) => this.startStopScript(w, at, 'shutdown') }],
+      ['shutdown_script_timeout', { handler: (w) => this.startStopScriptTimeout(w, 'shutdown') }],
+      ['no_checker_emails', flag((v) => (g.noCheckerEmails = v))],
       ['checker_log_all_failures', flag((v) => (g.checkerLogAllFailures = v))],
       [
         'vrrp_mcast_group4',
@@ -580,6 +770,7 @@ class Parser {
       [
         'vrrp_garp_interval',
         {
+          status: { kind: 'warns', why: 'the gratuitous ARPs of a burst are sent back to back' },
           handler: (w) => {
             const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, this.fail);
             if (v === undefined) this.fail(`vrrp_garp_interval '${w[1] ?? ''}' is invalid`);
@@ -590,6 +781,7 @@ class Parser {
       [
         'vrrp_gna_interval',
         {
+          status: { kind: 'warns', why: 'the unsolicited neighbour adverts of a burst are sent back to back' },
           handler: (w) => {
             const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, this.fail);
             if (v === undefined) this.fail(`vrrp_gna_interval '${w[1] ?? ''}' is invalid`);
@@ -597,7 +789,18 @@ class Parser {
           },
         },
       ],
-      ['vrrp_min_garp', flag((v) => (g.vrrpMinGarp = v))],
+      [
+        'vrrp_min_garp',
+        flag((v) => {
+          g.vrrpMinGarp = v;
+          if (!v) return;
+          // keepalived vrrp_min_garp_handler: one GARP/NA and no repeat, refresh or second burst, leaving
+          // alone whatever was already set to other than its default (later lines still override).
+          if (g.vrrpGarpMasterRepeat === 5) g.vrrpGarpMasterRepeat = 1;
+          if (g.vrrpGarpMasterRefreshRepeat === 1) g.vrrpGarpMasterRefreshRepeat = 0;
+          if (g.vrrpGarpMasterDelayMs === 5000) g.vrrpGarpMasterDelayMs = 0;
+        }),
+      ],
       ['vrrp_strict', flag((v) => (g.vrrpStrict = v))],
       ['vrrp_skip_check_adv_addr', flag((v) => (g.vrrpSkipCheckAdvAddr = v))],
       ['vrrp_notify_priority_changes', flag((v) => (g.vrrpNotifyPriorityChanges = v))],
@@ -616,13 +819,14 @@ class Parser {
       [
         'vrrp_startup_delay',
         {
+          status: { kind: 'warns', why: 'the instances start at once' },
           handler: (w) => {
             const v = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail);
             if (v !== undefined) g.vrrpStartupDelayMs = v;
           },
         },
       ],
-      ['dynamic_interfaces', flag((v) => (g.dynamicInterfaces = v))],
+      ['dynamic_interfaces', { ...flag((v) => (g.dynamicInterfaces = v)), status: { kind: 'warns', why: 'an instance whose interface is missing at start is not run' } }],
       [
         'script_user',
         {
@@ -643,25 +847,16 @@ class Parser {
       ['lvs_sync_daemon', { handler: (w, at) => this.lvsSyncDaemon(w, at) }],
       ['lvs_timeouts', { handler: (w, at) => this.lvsTimeouts(w, at) }],
       ['lvs_flush', flag((v) => (g.lvsFlush = v))],
-      [
-        'lvs_flush_on_stop',
-        {
-          handler: (w) => {
-            if (w[1] === undefined) g.lvsFlushOnStop = 'all';
-            else if (w[1] === 'VS') g.lvsFlushOnStop = 'vs';
-            else {
-              const v = readFlag(w, this.fail);
-              g.lvsFlushOnStop = v ? 'all' : 'off';
-            }
-          },
-        },
-      ],
-      ['state_file_location', str((v) => (g.stateFileLocation = v))],
-      ['stats_file_location', str((v) => (g.statsFileLocation = v))],
-      ['json_file_location', str((v) => (g.jsonFileLocation = v))],
+      ['lvs_flush_on_stop', { handler: (w) => this.lvsFlushOnStop(w) }],
+      // keepalived 2.2.7 keeps the pre-2.1.5 spelling as an alias.
+      ['lvs_flush_onstop', { handler: (w) => this.lvsFlushOnStop(w) }],
+      ['state_file_location', this.extension('where SIGUSR1 writes the state dump', str((v) => (g.stateFileLocation = v)))],
+      ['stats_file_location', this.extension('where SIGUSR2 writes the statistics', str((v) => (g.statsFileLocation = v)))],
+      ['json_file_location', this.extension('where the JSON dump is written', str((v) => (g.jsonFileLocation = v)))],
       [
         'max_auto_priority',
         {
+          status: { kind: 'warns', why: 'the VRRP process is realtime (SCHED_RR) from the start: see vrrp_rt_priority' },
           handler: (w) => {
             if (w[1] === undefined) g.maxAutoPriority = -1;
             else {
@@ -671,7 +866,7 @@ class Parser {
           },
         },
       ],
-      ['lvs_program_on_all_nodes', flag((v) => (g.lvsProgramOnAllNodes = v))],
+      ['lvs_program_on_all_nodes', this.extension("every node keeps a VIP's virtual servers installed, as keepalived does (by default only its MASTER does)", flag((v) => (g.lvsProgramOnAllNodes = v)))],
       ['vrrp_priority', { handler: (w) => void (g.vrrpPriority = this.niceValue(w[1], 'vrrp') ?? g.vrrpPriority) }],
       ['checker_priority', { handler: (w) => void (g.checkerPriority = this.niceValue(w[1], 'checker') ?? g.checkerPriority) }],
       ['vrrp_rt_priority', { handler: (w) => void (g.vrrpRtPriority = this.realtimePriority(w[1], 'vrrp') ?? g.vrrpRtPriority) }],
@@ -684,53 +879,115 @@ class Parser {
       [
         'default_interface',
         {
+          status: { kind: 'warns', why: 'an instance without interface does not use it', reportedByHandler: true },
           handler: (w, at) => {
             if (w[1] === undefined) return this.fail('default_interface requires interface name');
-            this.engine.error(`default_interface is not supported: ignored, an instance without interface does not use ${w[1]}`, 'default_interface', at, 'info');
+            this.engine.error(`default_interface is not supported: ignored, an instance without interface does not use ${w[1]}`, 'default_interface', at, 'unsupported');
           },
         },
       ],
       [
         'min_auto_priority_delay',
         {
+          status: { kind: 'warns', why: 'the realtime priority does not depend on a start-up delay', reportedByHandler: true },
           handler: (w, at) => {
             if (w[1] === undefined) return this.fail('min_auto_priority_delay requires delay time');
             if (readInt(w[1], 1, 10000000, () => undefined) === undefined) {
               return this.fail(`min_auto_priority_delay '${w[1]}' must be in [1, 10000000] - ignoring`);
             }
-            this.engine.error('min_auto_priority_delay is not supported: ignored, the realtime priority does not depend on a start-up delay', 'min_auto_priority_delay', at, 'info');
+            this.engine.error('min_auto_priority_delay is not supported: ignored, the realtime priority does not depend on a start-up delay', 'min_auto_priority_delay', at, 'unsupported');
           },
         },
       ],
-      ['no_email_faults', { handler: (_w, at) => this.engine.error('no_email_faults is not supported: ignored, lvskeeper sends no notification emails', 'no_email_faults', at, 'info') }],
+      ['no_email_faults', { handler: () => (g.noEmailFaults = true) }],
       // keepalived: "'lvs_process_name' is deprecated - please use 'checker_process_name'".
-      ['lvs_process_name', { handler: (_w, at) => this.engine.error("lvs_process_name is deprecated (use 'checker_process_name') and not supported: the checker process keeps its default name", 'lvs_process_name', at, 'info') }],
+      ['lvs_process_name', { status: { kind: 'warns', why: 'the checker process keeps its default name', reportedByHandler: true }, handler: (_w, at) => this.engine.error("lvs_process_name is not supported by lvskeeper: the checker process keeps its default name (and the keyword is deprecated: use 'checker_process_name')", 'lvs_process_name', at, 'unsupported') }],
     ];
-    // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not model.
-    for (const name of [
-      'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'bfd_process_name',
-      'smtp_helo_name', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
-      'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
-      'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
-      'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity',
-      'bfd_rt_priority', 'bfd_rlimit_rtime', 'bfd_rlimit_rttime', 'snmp_socket', 'enable_snmp_keepalived', 'enable_snmp_vrrp',
-      'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
-      'enable_dbus', 'dbus_service_name', 'fifo_write_vrrp_states_on_reload',
-      'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs',
-      'vrrp_netlink_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force',
-      'lvs_netlink_monitor_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs_force', 'process_monitor_rcv_bufs',
-      'process_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
-      'vrrp_rx_bufs_multiplier', 'log_unknown_vrids', 'umask', 'random_seed', 'reload_check_config',
-      'reload_time_file', 'reload_repeat', 'reload_file', 'config_save_dir', 'data_use_instance',
-      'tmp_config_directory', 'startup_script', 'startup_script_timeout', 'shutdown_script',
-      'shutdown_script_timeout', 'vrrp_garp_extra_if', 'vmac_prefix', 'vmac_addr_prefix',
-      'vrrp_vmac_garp_intvl', 'linkbeat_use_polling', 'disable_local_igmp', 'use_disk_copy_for_config',
-      'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'instance', 'use_pid_dir',
-      'vrrp_min_garp', 'bfd_process_name', 'lvs_flush_onstop', 'lvs_timeouts',
-    ]) {
-      if (!entries.some(([n]) => n === name)) entries.push([name, this.ignore]);
+    // Keywords keepalived 2.2.7 accepts in global_defs that lvskeeper does not act on, with what happens
+    // instead. (net_namespace, instance, use_pid_dir, … are root keywords: inside global_defs keepalived
+    // reports them as unknown, and so does this table.)
+    const processNames = "the processes keep lvskeeper's names";
+    const noBfd = 'lvskeeper has no BFD process';
+    const noSnmp = 'lvskeeper has no SNMP agent: use `lvskeeper status` or the Prometheus metrics';
+    const noDbus = 'lvskeeper has no DBus interface: use `lvskeeper status`';
+    const netlinkBufs = 'netlink sockets keep their sizes; an overflow is recovered by reading the state again';
+    const noVmac = 'lvskeeper creates no VMAC interfaces';
+    const nftIpvs = 'no nftables rules are added for virtual servers (keepalived uses them for IPv6 fwmark groups)';
+    const scheduledReload = 'scheduled reloads are not supported: reload with `systemctl reload lvskeeper` (SIGHUP)';
+    const unsupportedGlobals: Record<string, string> = {
+      process_names: processNames, process_name: processNames, vrrp_process_name: processNames,
+      checker_process_name: processNames, bfd_process_name: noBfd,
+      vrrp_iptables: 'no_accept and strict instances are filtered with nftables (table keepalived), not iptables',
+      nftables: 'the nftables tables keep the name keepalived',
+      nftables_priority: 'the nftables chains keep priority filter - 1',
+      nftables_ifindex: 'link-local VIPs are matched by interface index either way',
+      nftables_counters: 'the nftables rules have no counters',
+      nftables_ipvs: nftIpvs, nftables_ipvs_priority: nftIpvs, nftables_ipvs_start_fwmark: nftIpvs,
+      bfd_priority: noBfd, bfd_no_swap: noBfd, bfd_cpu_affinity: noBfd, bfd_rt_priority: noBfd,
+      bfd_rlimit_rtime: noBfd, bfd_rlimit_rttime: noBfd,
+      vrrp_no_swap: 'the VRRP process memory is not locked against swapping',
+      checker_no_swap: 'the checker process memory is not locked against swapping',
+      vrrp_cpu_affinity: 'the VRRP process may run on any CPU',
+      checker_cpu_affinity: 'the checker process may run on any CPU',
+      snmp_socket: noSnmp, enable_snmp_keepalived: noSnmp, enable_snmp_vrrp: noSnmp, enable_snmp_checker: noSnmp,
+      enable_snmp_rfc: noSnmp, enable_snmp_rfcv2: noSnmp, enable_snmp_rfcv3: noSnmp, enable_traps: noSnmp,
+      enable_dbus: noDbus, dbus_service_name: noDbus,
+      fifo_write_vrrp_states_on_reload: 'the notify FIFO gets no state lines at a reload',
+      vrrp_netlink_cmd_rcv_bufs: netlinkBufs, vrrp_netlink_cmd_rcv_bufs_force: netlinkBufs,
+      vrrp_netlink_monitor_rcv_bufs: netlinkBufs, vrrp_netlink_monitor_rcv_bufs_force: netlinkBufs,
+      lvs_netlink_cmd_rcv_bufs: netlinkBufs, lvs_netlink_cmd_rcv_bufs_force: netlinkBufs,
+      lvs_netlink_monitor_rcv_bufs: netlinkBufs, lvs_netlink_monitor_rcv_bufs_force: netlinkBufs,
+      process_monitor_rcv_bufs: netlinkBufs, process_monitor_rcv_bufs_force: netlinkBufs,
+      rs_init_notifies: 'notify_up/notify_down scripts run on changes, not for the state found at start',
+      vrrp_rx_bufs_policy: 'the VRRP sockets keep the kernel\'s receive buffer size',
+      vrrp_rx_bufs_multiplier: 'the VRRP sockets keep the kernel\'s receive buffer size',
+      log_unknown_vrids: 'adverts for VRIDs not configured here are dropped without a log line',
+      umask: 'files are created with the umask lvskeeper was started with',
+      random_seed: 'randomness is not seeded from the configuration',
+      reload_check_config: 'every reload is checked before it is applied anyway; the result goes to the journal, not to a file',
+      reload_time_file: scheduledReload, reload_repeat: scheduledReload, reload_file: scheduledReload,
+      config_save_dir: 'configurations are not saved',
+      data_use_instance: 'dump files keep lvskeeper\'s names',
+      tmp_config_directory: 'no temporary copy of the configuration is made',
+      vrrp_garp_extra_if: 'gratuitous ARPs are sent on the VIPs\' interfaces only',
+      vmac_prefix: noVmac, vmac_addr_prefix: noVmac, vrrp_vmac_garp_intvl: noVmac,
+      disable_local_igmp: 'IGMP reports are left as the kernel sends them',
+    };
+    for (const [name, why] of Object.entries(unsupportedGlobals)) {
+      if (!entries.some(([n]) => n === name)) entries.push([name, this.warns(why)]);
     }
     return Parser.table(entries);
+  }
+
+  /** keepalived startup_shutdown_script(): the parent runs it (core/main.c run_startup_script). */
+  private startStopScript(w: string[], at: SourceLocation, type: 'startup' | 'shutdown'): void {
+    const g = this.config.global;
+    if ((type === 'startup' ? g.startupScript : g.shutdownScript) !== undefined) return this.fail(`${type} script already specified`);
+    if (w[1] === undefined) return this.fail(`${type} script missing`);
+    const cmd = this.scriptCommand(w, at);
+    if (cmd === undefined) return this.fail(`Invalid ${type} script`);
+    if (type === 'startup') {
+      g.startupScript = cmd;
+      g.startupScriptTimeoutS ??= 10;
+    } else {
+      g.shutdownScript = cmd;
+      g.shutdownScriptTimeoutS ??= 10;
+    }
+  }
+
+  private startStopScriptTimeout(w: string[], type: 'startup' | 'shutdown'): void {
+    if (w[1] === undefined) return this.fail(`${type}_script_timeout requires value`);
+    const v = isDecimalInt(w[1]) ? Number(w[1]) : NaN;
+    if (!(v >= 1 && v <= 1000)) return this.fail(`${type}_script_timeout '${w[1]}' must be in [1, 1000] - ignoring`);
+    if (type === 'startup') this.config.global.startupScriptTimeoutS = v;
+    else this.config.global.shutdownScriptTimeoutS = v;
+  }
+
+  private lvsFlushOnStop(w: string[]): void {
+    const g = this.config.global;
+    if (w[1] === undefined) g.lvsFlushOnStop = 'all';
+    else if (w[1] === 'VS') g.lvsFlushOnStop = 'vs';
+    else g.lvsFlushOnStop = readFlag(w, this.fail) ? 'all' : 'off';
   }
 
   private lvsSyncDaemon(w: string[], at: SourceLocation): void {
@@ -862,6 +1119,164 @@ class Parser {
     ]);
   }
 
+  private openTrackProcess(w: string[], at: SourceLocation): void {
+    const name = w[1] ?? '';
+    if (name === '') this.fail('vrrp_track_process requires a name');
+    // keepalived alloc_vrrp_process: quorum 1, quorum_max UINT_MAX, weight 0.
+    this.trackProcess = {
+      name, location: at, process: '', params: [], paramMatch: 'none', fullCommand: false, quorum: 1, quorumMax: 4294967295,
+      weight: 0, weightReverse: false, terminateDelayMs: 0, forkDelayMs: 0,
+    };
+  }
+
+  private closeTrackProcess(): void {
+    const t = this.trackProcess;
+    this.trackProcess = undefined;
+    if (t === undefined) return;
+    if (t.process === '') {
+      this.engine.error(`track process '${t.name}' process name not specified`, undefined, t.location);
+      return;
+    }
+    this.config.vrrpTrackProcesses = [...(this.config.vrrpTrackProcesses ?? []).filter((x) => x.name !== t.name), t];
+  }
+
+  /** keepalived 2.2.7 vrrp_parser.c vrrp_tprocess_* keywords, with its messages. */
+  private trackProcessTable(): KeywordTable {
+    const on = (fn: (t: VrrpTrackProcess, w: string[]) => void): Keyword => ({
+      handler: (w) => {
+        if (this.trackProcess) fn(this.trackProcess, w);
+      },
+    });
+    const quiet = (): void => undefined;
+    const delay = (prefix: string, set: (t: VrrpTrackProcess, ms: number) => void): Keyword =>
+      on((t, w) => {
+        const ms = readTimerMs(w[1], 0.000001, 3600, quiet);
+        if (ms === undefined) return this.fail(`${prefix}delay (${w[1] ?? ''}) for vrrp_track_process ${t.name} must be between [0.000001..3600] inclusive. Ignoring...`);
+        set(t, ms);
+      });
+    return Parser.table([
+      [
+        'process',
+        on((t, w) => {
+          if (t.process !== '') return this.fail(`Process already set for track process ${t.name} - ignoring ${w[1] ?? ''}`);
+          if (w[1] === undefined) return this.fail('missing number');
+          t.process = w[1];
+          if (w.length > 2) {
+            t.params = w.slice(2);
+            if (t.paramMatch === 'none') t.paramMatch = 'exact';
+            t.fullCommand = true;
+          }
+        }),
+      ],
+      [
+        'param_match',
+        on((t, w) => {
+          // 2.2.7: no argument means exact; `exact` itself is not a keyword value.
+          if (w[1] === undefined) t.paramMatch = 'exact';
+          else if (w[1] === 'initial' || w[1] === 'partial') t.paramMatch = w[1];
+          else return this.fail(`Invalid param_match type ${w[1]} - ignoring`);
+          t.fullCommand = true;
+        }),
+      ],
+      [
+        'weight',
+        on((t, w) => {
+          if (w[1] === undefined) return this.fail(`No weight specified for track process ${t.name} - ignoring`);
+          if (t.weight !== 0) return this.fail(`Weight already set for track process ${t.name} - ignoring ${w[1]}`);
+          const v = readInt(w[1], -254, 254, quiet);
+          if (v === undefined) return this.fail(`Weight (${w[1]}) for vrrp_track_process ${t.name} must be between [-254..254] inclusive. Ignoring...`);
+          if (w[2] === 'reverse') t.weightReverse = true;
+          else if (w[2] !== undefined) this.fail(`vrrp_track_process ${t.name} unknown weight option ${w[2]}`);
+          t.weight = v;
+        }),
+      ],
+      [
+        'quorum',
+        on((t, w) => {
+          const v = readUnsigned(w[1], 1, 65535, quiet);
+          if (v === undefined) return this.fail(`Quorum (${w[1] ?? ''}) for vrrp_track_process ${t.name} must be between [1..65535] inclusive. Ignoring...`);
+          if (v > t.quorumMax) return this.fail('Quorum is greater than quorum_max - ignoring');
+          t.quorum = v;
+        }),
+      ],
+      [
+        'quorum_max',
+        on((t, w) => {
+          const v = readUnsigned(w[1], 0, 65535, quiet);
+          if (v === undefined) return this.fail(`quorum_max (${w[1] ?? ''}) for vrrp_track_process ${t.name} must be between [0..65535] inclusive. Ignoring...`);
+          // quorum_max 0 (no such process may run) is allowed when quorum was not raised.
+          if ((v !== 0 || t.quorum > 1) && v < t.quorum) return this.fail('quorum_max is less than quorum - ignoring');
+          t.quorumMax = v;
+          if (v === 0) t.quorum = 0;
+          else if (t.quorum === 0) t.quorum = 1;
+        }),
+      ],
+      ['delay', delay('', (t, ms) => (t.terminateDelayMs = t.forkDelayMs = ms))],
+      ['terminate_delay', delay('terminate_', (t, ms) => (t.terminateDelayMs = ms))],
+      ['fork_delay', delay('fork_', (t, ms) => (t.forkDelayMs = ms))],
+      ['full_command', on((t) => (t.fullCommand = true))],
+    ]);
+  }
+
+  /**
+   * `track_file { NAME [weight W [reverse|noreverse]] }` in an instance or sync group, resolved now
+   * against the track_file blocks above (keepalived vrrp_alloc_track_file, with its messages).
+   */
+  private trackFileRefBlock(into: () => TrackFileRef[] | undefined, who: () => string): Keyword {
+    return {
+      handler: (w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          const name = e[0]!;
+          const list = into();
+          const def = this.config.trackFiles.find((t) => t.name === name);
+          if (def === undefined) return this.engine.error(`(${who()}) track file ${name} not found, ignoring...`, undefined, at);
+          if (list?.some((t) => t.name === name)) return this.engine.error(`(${who()}) duplicate track_file ${name} - ignoring`, undefined, at);
+          const ref: TrackFileRef = { name, weight: def.weight, reverse: def.weightReverse, location: at };
+          if (e.length >= 2) {
+            if (e[1] !== 'weight') return this.engine.error(`(${who()}) unknown track file option ${e[1]} - ignoring`, undefined, at);
+            if (e.length === 2) return this.engine.error(`(${who()}) weight without value specified for track file ${name} - ignoring`, undefined, at);
+            const v = readInt(e[2], -254, 254, () => undefined);
+            if (v === undefined) this.engine.error(`(${who()}) weight for track file ${name} must be in [-254..254] inclusive. Ignoring...`, undefined, at);
+            else ref.weight = v;
+            if (e.length >= 4) {
+              if (e[3] === 'reverse') ref.reverse = true;
+              else if (e[3] === 'noreverse') ref.reverse = false;
+              else return this.engine.error(`(${who()}) unknown track file ${name} weight option ${e[3]} - ignoring`, undefined, at);
+            }
+          }
+          list?.push(ref);
+        }),
+    };
+  }
+
+  /** `track_process { NAME [weight W [reverse|noreverse]] }` (keepalived alloc_track_process, its messages). */
+  private trackProcessRefBlock(into: () => TrackProcessRef[] | undefined, who: () => string): Keyword {
+    return {
+      handler: (w) =>
+        this.engine.valueBlock(w, (e, at) => {
+          const name = e[0]!;
+          const list = into();
+          const def = this.config.vrrpTrackProcesses?.find((t) => t.name === name);
+          if (def === undefined) return this.engine.error(`(${who()}) track process ${name} not found, ignoring...`, undefined, at);
+          if (list?.some((t) => t.name === name)) return this.engine.error(`(${who()}) duplicate track_process ${name} - ignoring`, undefined, at);
+          const ref: TrackProcessRef = { name, weight: def.weight, reverse: def.weightReverse, location: at };
+          if (e.length >= 2) {
+            if (e[1] !== 'weight') return this.engine.error(`(${who()}) unknown track process option ${e[1]} - ignoring`, undefined, at);
+            if (e.length === 2) return this.engine.error(`(${who()}) weight without value specified for track process ${name} - ignoring`, undefined, at);
+            const v = readInt(e[2], -254, 254, () => undefined);
+            if (v === undefined) this.engine.error(`(${who()}) weight for track process ${name} must be in [-254..254] inclusive. Ignoring...`, undefined, at);
+            else ref.weight = v;
+            if (e.length >= 4) {
+              if (e[3] === 'reverse') ref.reverse = true;
+              else if (e[3] === 'noreverse') ref.reverse = false;
+              else this.engine.error(`(${who()}) unknown track_process ${name} weight option ${e[3]} - ignoring`, undefined, at);
+            }
+          }
+          list?.push(ref);
+        }),
+    };
+  }
+
   private scriptTable(): KeywordTable {
     const on = (fn: (s: VrrpScript, w: string[], at: SourceLocation) => void): Keyword => ({
       handler: (w, at) => {
@@ -934,6 +1349,8 @@ class Parser {
       mcastGroup: g.vrrpMcastGroup4,
       trackInterfaces: [],
       trackScripts: [],
+      trackFiles: [],
+      trackProcesses: [],
       notify: {},
       smtpAlert: false,
       dontTrackPrimary: false,
@@ -1026,62 +1443,142 @@ class Parser {
     };
   }
 
-  /** One `virtual_ipaddress` line: `ADDR[/LEN] [brd X] [dev X] [scope X] [label X] [no_track] …`. */
-  private parseVip(e: string[], at: SourceLocation): VirtualIpAddress | undefined {
-    const p = parsePrefix(e[0]!);
+  private reportVipOption(option: string, address: string, at: SourceLocation): void {
+    const status = VIP_OPTION_STATUS[option];
+    if (status !== undefined) this.engine.error(`${option} is not supported by lvskeeper: ${status.why} (${address})`, option, at, 'unsupported');
+  }
+
+  /**
+   * One `virtual_ipaddress` / `static_ipaddress` line: `ADDR[/LEN] [brd X] [dev X] [scope X] [label X]
+   * [peer X] [no_track] …`, checked as keepalived 2.2.7's alloc_ipaddress() checks it (same messages; a
+   * line it drops is dropped here too).
+   */
+  private parseVip(e: string[], at: SourceLocation, isStatic = false): VirtualIpAddress | undefined {
+    const addressWord = e[0]!;
+    const p = parsePrefix(addressWord);
     if (p === undefined) {
-      this.engine.error(`VRRP parsed invalid IP ${e[0]}. skipping IP...`, undefined, at);
+      this.engine.error(`VRRP parsed invalid IP ${addressWord}. skipping IP...`, undefined, at);
       return undefined;
     }
+    const err = (m: string): void => this.engine.error(m, undefined, at);
     const vip: VirtualIpAddress = { ...p, noTrack: false, location: at };
+    let broadcast: string | undefined;
     for (let i = 1; i < e.length; i++) {
       const k = e[i]!;
+      const takesValue = ['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft'].includes(k) || (isStatic && k === 'track_group');
       const v = e[i + 1];
+      if (takesValue && v === undefined) {
+        err(`No ${k} parameter specified for ${addressWord}`);
+        return undefined;
+      }
+      if (takesValue) i++;
       switch (k) {
-        case 'brd':
-        case 'broadcast':
-          vip.brd = v;
-          i++;
-          break;
         case 'dev':
+          if (vip.dev !== undefined) {
+            err(`Cannot specify ipaddress device more than once for ${addressWord}`);
+            return undefined;
+          }
           vip.dev = v;
-          i++;
-          if (v !== undefined) this.interfaceMissing(v, `WARNING - interface ${v} for ip address ${p.address} doesn't exist`, at);
+          this.interfaceMissing(v!, `WARNING - interface ${v} for ip address ${p.address} doesn't exist`, at);
           break;
         case 'scope':
-          vip.scope = v;
-          i++;
+          if (scopeNumber(v!) === undefined) err(`Invalid scope '${v}' specified for ${addressWord} - ignoring`);
+          else vip.scope = v;
+          break;
+        case 'brd':
+        case 'broadcast':
+          if (p.family === 'inet6') {
+            // keepalived quotes the keyword where it means the value.
+            err(`VRRP is trying to assign a broadcast ${k} to the IPv6 address ${addressWord} !!?? WTF... skipping VIP...`);
+            return undefined;
+          }
+          if (v !== '+' && v !== '-' && !isIPv4(v!)) {
+            err(`VRRP is trying to assign invalid broadcast ${v}. skipping VIP...`);
+            return undefined;
+          }
+          broadcast = v;
           break;
         case 'label':
+          if (Buffer.byteLength(v!) > 15) {
+            err(`Address label ${v} is longer than maximum length 15 - removing address`);
+            return undefined;
+          }
           vip.label = v;
-          i++;
+          break;
+        case 'peer': {
+          if (vip.peer !== undefined) {
+            err(`Peer ${v} - another peer has already been specified`);
+            break;
+          }
+          // keepalived parses the peer without a prefix (parse_ipaddress, allow_subnet_mask false).
+          const peer = v!.includes('/') ? undefined : parsePrefix(v!);
+          if (peer === undefined) {
+            err(`VRRP parsed invalid IP ${v}. skipping IP...`);
+            err(`Invalid peer address ${v}`);
+          }
+          else if (peer.family !== p.family) err(`Peer address ${v} does not match address family`);
+          else {
+            if (addressWord.includes('/')) err('Cannot specify address prefix when specifying peer address - ignoring');
+            vip.peer = peer.address;
+            vip.prefixLength = peer.prefixLength;
+          }
+          break;
+        }
+        case 'preferred_lft':
+          if (v === 'forever') vip.preferredLft = INFINITY_LIFETIME;
+          else {
+            const n = isDecimalInt(v!) ? Number(v) : NaN;
+            if (Number.isSafeInteger(n) && n >= 0 && n <= INFINITY_LIFETIME) vip.preferredLft = n;
+            else err(`preferred_lft ${v} is invalid`);
+          }
+          break;
+        case 'home':
+          vip.home = true;
+          break;
+        case '-nodad':
+          vip.dad = true;
+          break;
+        case 'noprefixroute':
+          vip.noPrefixRoute = true;
+          break;
+        case 'autojoin':
+          vip.autoJoin = true;
+          break;
+        case 'mngtmpaddr':
+          vip.manageTempAddr = true;
           break;
         case 'no_track':
           vip.noTrack = true;
           break;
-        case 'peer':
-        case 'preferred_lft':
         case 'track_group':
-          i++;
-          break;
-        case 'home':
-        case '-nodad':
-        case 'nodad':
-        case 'optimistic':
-        case 'noprefixroute':
-        case 'autojoin':
-          break;
-        // keepalived 2.2.7 (vrrp_ipaddress.c) accepts both on VIPs; lvskeeper does not apply them.
-        case 'mngtmpaddr':
-          this.engine.error(`mngtmpaddr is not supported: the VIP ${e[0]} is added without IFA_F_MANAGETEMPADDR`, 'mngtmpaddr', at, 'info');
+          if (!isStatic) err(`Unknown configuration entry '${k}' for ip address - ignoring`);
+          else this.reportVipOption(k, addressWord, at);
           break;
         case 'use_vmac':
-          this.engine.error(`use_vmac is not supported on an address: the VIP ${e[0]} is added on the real interface`, 'use_vmac', at, 'info');
+          if (isStatic) err(`Unknown configuration entry '${k}' for ip address - ignoring`);
+          else this.reportVipOption(k, addressWord, at);
           break;
         default:
-          this.engine.error(`Unknown configuration entry '${k}' for ip address - ignoring`, undefined, at);
+          err(`Unknown configuration entry '${k}' for ip address - ignoring`);
       }
     }
+    if (broadcast !== undefined && vip.peer !== undefined) err('Cannot specify broadcast and peer addresses - ignoring broadcast address');
+    else if (broadcast === '+' || broadcast === '-') {
+      if (vip.prefixLength <= 30) vip.brd = ipv4Broadcast(vip.peer ?? vip.address, vip.prefixLength, broadcast === '+');
+      else err(`Address prefix length ${vip.prefixLength} too long for broadcast`);
+    } else if (broadcast !== undefined) vip.brd = broadcast;
+    if (p.family === 'inet6') {
+      if (vip.scope !== undefined) {
+        err(`Cannot specify scope for IPv6 addresses (${addressWord}) - ignoring scope`);
+        vip.scope = undefined;
+      }
+      if (vip.label !== undefined) {
+        err(`Cannot specify label for IPv6 addresses (${addressWord}) - ignoring label`);
+        vip.label = undefined;
+      }
+      // keepalived: a /128 VIP is deprecated (preferred_lft 0) so that checks never use it as their source.
+      vip.preferredLft ??= vip.prefixLength === 128 ? 0 : INFINITY_LIFETIME;
+    } else vip.preferredLft = undefined;
     return vip;
   }
 
@@ -1102,11 +1599,17 @@ class Parser {
       },
     });
     const flag = (fn: (d: InstanceDraft, v: boolean) => void): Keyword => on((d, w) => fn(d, readFlag(w, this.fail)));
-    const raw = (pick: (vi: VrrpInstance) => RawLine[]): Keyword =>
+    const routes = (kind: 'route' | 'rule'): Keyword =>
       on((d, w) =>
         this.engine.valueBlock(w, (e, at) => {
-          pick(d.vi).push({ words: e, location: at });
           this.checkRouteInterfaces(e, at);
+          if (kind === 'route') {
+            const r = parseRouteLine(e, at, this.routes());
+            if (r) d.vi.virtualRoutes.push(r);
+          } else {
+            const r = parseRuleLine(e, at, this.routes());
+            if (r) d.vi.virtualRules.push(r);
+          }
         }),
       );
     const garpTimer = (fn: (d: InstanceDraft, ms: number) => void): Keyword =>
@@ -1185,8 +1688,8 @@ class Parser {
       ['authentication', { sub: this.authTable() }],
       ['virtual_ipaddress', this.vipBlock((vi) => vi.virtualIpAddresses)],
       ['virtual_ipaddress_excluded', this.vipBlock((vi) => vi.virtualIpAddressesExcluded)],
-      ['virtual_routes', raw((vi) => vi.virtualRoutes)],
-      ['virtual_rules', raw((vi) => vi.virtualRules)],
+      ['virtual_routes', routes('route')],
+      ['virtual_rules', routes('rule')],
       [
         'mcast_src_ip',
         on((d, w) => {
@@ -1225,7 +1728,7 @@ class Parser {
       ['unicast_ttl', on((d, w) => (d.vi.unicastTtl = readUnsigned(w[1], 1, 255, this.fail) ?? d.vi.unicastTtl))],
       ['track_interface', this.trackInterfaceBlock(() => this.inst?.vi.trackInterfaces, who)],
       ['track_script', this.trackScriptBlock(() => this.inst?.vi.trackScripts, who)],
-      ['smtp_alert', flag((d, v) => (d.vi.smtpAlert = v))],
+      ['smtp_alert', flag((d, v) => (d.smtpAlert = v))],
       ['dont_track_primary', on((d) => (d.vi.dontTrackPrimary = true))],
       ['accept', on((d) => (d.accept = true))],
       ['no_accept', on((d) => (d.accept = false))],
@@ -1244,27 +1747,27 @@ class Parser {
       ['garp_lower_prio_repeat', garpCount(0, (d, v) => (d.garpLowerPrioRepeat = v))],
       [
         'use_vmac',
-        on((d, w, at) => {
+        this.reported('lvskeeper creates no VMAC interfaces: the instance uses its interface itself', on((d, w, at) => {
           d.vi.useVmac = w[1] === undefined ? { unsupported: true } : { name: w[1], unsupported: true };
-          this.engine.error(`(${d.vi.name}) use_vmac is not supported by lvskeeper - the real interface is used`, 'use_vmac', at, 'info');
-        }),
+          this.engine.error(`(${d.vi.name}) use_vmac is not supported by lvskeeper - the real interface is used`, 'use_vmac', at, 'unsupported');
+        })),
       ],
       [
         'mcast_dst_ip',
-        on((d, w, at) => {
+        this.reported('adverts go to the vrrp_mcast_group4/6 address', on((d, w, at) => {
           const a = w[1];
           const fam = a === undefined ? undefined : familyOf(a);
           if (a === undefined || fam === undefined) return this.engine.error(`(${d.vi.name}) malformed mcast dest address ${a ?? ''}. Skipping...`, undefined, at);
-          this.engine.error(`(${d.vi.name}) mcast_dst_ip is not supported: adverts go to the vrrp_mcast_group${fam === 'inet6' ? 6 : 4} address, not ${a}`, 'mcast_dst_ip', at, 'info');
-        }),
+          this.engine.error(`(${d.vi.name}) mcast_dst_ip is not supported: adverts go to the vrrp_mcast_group${fam === 'inet6' ? 6 : 4} address, not ${a}`, 'mcast_dst_ip', at, 'unsupported');
+        })),
       ],
       [
         'vrf',
-        on((d, w, at) => {
+        this.reported('VRRP sockets are not bound to the VRF', on((d, w, at) => {
           if (w[1] === undefined) return this.engine.error(`(${d.vi.name}) vrf requires an interface name`, undefined, at);
           if (d.vi.interface !== undefined) return this.fail(`(${d.vi.name}) Cannot specify VRF interface and interface - ignoring`);
-          this.engine.error(`(${d.vi.name}) vrf is not supported: VRRP sockets are not bound to VRF ${w[1]}`, 'vrf', at, 'info');
-        }),
+          this.engine.error(`(${d.vi.name}) vrf is not supported: VRRP sockets are not bound to VRF ${w[1]}`, 'vrf', at, 'unsupported');
+        })),
       ],
       [
         'lvs_sync_daemon_interface',
@@ -1275,19 +1778,30 @@ class Parser {
       ],
       ...this.notifyKeywords(() => this.inst?.vi.notify),
     ];
-    for (const name of [
-      'vmac_xmit_base', 'use_ipvlan', 'unicast_fault_no_peer', 'native_ipv6', 'track_file', 'track_process',
-      'track_bfd', 'track_src_ip', 'old_unicast_checksum', 'promote_secondaries', 'linkbeat_use_polling',
-      'debug', 'garp_extra_if', 'kernel_rx_buf_size', 'use_vmac_addr',
-    ]) {
-      const blockish = name === 'track_file' || name === 'track_process' || name === 'track_bfd';
-      if (name === 'track_file') {
-        // Said, not silently dropped: an operator relying on it must know the priority will not follow the file.
-        entries.push([name, { handler: (w, at) => this.engine.valueBlock(w, () => this.engine.error(`(${this.inst?.vi.name ?? '?'}) track_file is not supported by lvskeeper in vrrp_instance - ignoring (FILE_CHECK supports it)`, 'track_file', at, 'info')) }]);
-        continue;
-      }
-      entries.push([name, blockish ? { handler: (w) => this.engine.valueBlock(w, () => undefined) } : this.ignore]);
-    }
+    // Keywords keepalived 2.2.7 accepts in vrrp_instance that lvskeeper does not act on.
+    const noVmac = 'lvskeeper creates no VMAC interfaces: the instance uses its interface itself';
+    entries.push(
+      ['vmac_xmit_base', this.warns(noVmac)],
+      ['vmac_garp_intvl', this.warns(noVmac)],
+      ['use_vmac_addr', this.warns(noVmac)],
+      ['native_ipv6', this.warns(noVmac)],
+      ['use_ipvlan', this.warns('lvskeeper creates no ipvlan interfaces: the instance uses its interface itself')],
+      ['unicast_fault_no_peer', this.warns('an instance with unicast and no peer is not held in FAULT')],
+      ['track_file', this.warnsValueBlock('the priority does not follow the file (FILE_CHECK does)')],
+      ['track_process', this.warnsValueBlock('the priority does not follow the processes')],
+      ['track_bfd', this.warnsValueBlock('lvskeeper has no BFD: the instance never sees it fail')],
+      ['track_src_ip', this.warns('the source address is not tracked: losing it does not put the instance in FAULT')],
+      ['old_unicast_checksum', this.warns('unicast VRRPv3 adverts carry the RFC 5798 checksum; a peer that needs the old one drops them')],
+      ['promote_secondaries', on((d) => (d.vi.promoteSecondaries = true))],
+      ['linkbeat_use_polling', this.warns('interface state comes from netlink link notifications')],
+      ['debug', this.warns('use -D for debug logging')],
+      ['garp_extra_if', this.warns('gratuitous ARPs are sent on the VIPs\' interfaces only')],
+      ['kernel_rx_buf_size', this.warns('the VRRP socket keeps the kernel\'s receive buffer size')],
+    );
+    entries.push(
+      ['track_file', this.trackFileRefBlock(() => this.inst?.vi.trackFiles, who)],
+      ['track_process', this.trackProcessRefBlock(() => this.inst?.vi.trackProcesses, who)],
+    );
     return Parser.table(entries);
   }
 
@@ -1338,6 +1852,8 @@ class Parser {
       members: [],
       trackInterfaces: [],
       trackScripts: [],
+      trackFiles: [],
+      trackProcesses: [],
       notify: {},
       smtpAlert: false,
       syncGroupTrackingWeight: false,
@@ -1351,13 +1867,22 @@ class Parser {
       ['group', { handler: (w) => this.engine.valueBlock(w, (e) => this.sync?.members.push(...e)) }],
       ['track_interface', this.trackInterfaceBlock(() => this.sync?.trackInterfaces, who)],
       ['track_script', this.trackScriptBlock(() => this.sync?.trackScripts, who)],
-      ['track_file', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
-      ['track_process', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
-      ['track_bfd', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
-      ['smtp_alert', { handler: (w) => this.sync && (this.sync.smtpAlert = readFlag(w, this.fail)) }],
-      ['global_tracking', { handler: (_w, at) => this.engine.warn(`(${who()}) global_tracking is deprecated. Use track_interface/script/file/bfd/process on the sync group`, undefined, at) }],
+      ['track_file', this.trackFileRefBlock(() => this.sync?.trackFiles, who)],
+      ['track_process', this.trackProcessRefBlock(() => this.sync?.trackProcesses, who)],
+      ['track_bfd', this.warnsValueBlock('lvskeeper has no BFD: the sync group never sees it fail')],
+      ['smtp_alert', { handler: (w) => this.sync && (this.syncSmtpAlertSet.add(this.sync), (this.sync.smtpAlert = readFlag(w, this.fail))) }],
+      [
+        'global_tracking',
+        {
+          // keepalived 2.2.7: deprecated, and the same as sync_group_tracking_weight.
+          handler: (_w, at) => {
+            this.engine.warn(`(${who()}) global_tracking is deprecated. Use track_interface/script/file on the sync group`, undefined, at);
+            if (this.sync) this.sync.syncGroupTrackingWeight = true;
+          },
+        },
+      ],
       ['sync_group_tracking_weight', { handler: () => this.sync && (this.sync.syncGroupTrackingWeight = true) }],
-      ['notify_priority_changes', this.ignore],
+      ['notify_priority_changes', this.warns('the sync group writes no priority lines to the notify FIFO; its instances do when they set it')],
       ...this.notifyKeywords(() => this.sync?.notify),
     ]);
   }
@@ -1367,14 +1892,6 @@ class Parser {
 
   private completeVrrp(): void {
     const g = this.config.global;
-    for (const [keyword, lines, what] of [
-      ['static_ipaddress', this.config.staticIpAddresses, 'address'],
-      ['static_routes', this.config.staticRoutes, 'route'],
-      ['static_rules', this.config.staticRules, 'rule'],
-    ] as const) {
-      if (lines.length === 0) continue;
-      this.engine.error(`${keyword} is not supported by lvskeeper yet - its ${lines.length} ${what}${lines.length === 1 ? '' : 's'} will not be set`, keyword, lines[0]!.location);
-    }
     const scripts = new Map(this.config.vrrpScripts.map((s) => [s.name, s]));
     const out: VrrpInstance[] = [];
     for (const d of this.instances) {
@@ -1403,6 +1920,8 @@ class Parser {
       vi.strictMode = d.strictMode ?? g.vrrpStrict;
       vi.skipCheckAdvAddr = d.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr;
       vi.notifyPriorityChanges = d.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges;
+      // keepalived vrrp.c: unset → smtp_alert_vrrp, else smtp_alert, else off.
+      vi.smtpAlert = d.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false;
       vi.checkUnicastSrc = d.checkUnicastSrc ?? g.vrrpCheckUnicastSrc;
       vi.lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert;
       vi.higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert;
@@ -1459,16 +1978,12 @@ class Parser {
         err(`(${vi.name}) Initial state master is incompatible with AH authentication - clearing`);
         vi.state = 'BACKUP';
       }
-      // Not implemented yet (issue #11), and each changes safety: an error, never silence. An AH instance
+      // Not implemented yet (issue #11), and it changes safety: an error, never silence. An AH instance
       // is not run at all: its adverts would go out unauthenticated and an AH peer would drop them (two
-      // masters). Routes and rules would be missing on the new master.
+      // masters).
       if (vi.authentication?.type === 'AH') {
         this.engine.error(`(${vi.name}) auth_type AH is not supported by lvskeeper yet - not running this instance rather than sending unauthenticated adverts`, 'auth_type', vi.authentication.location);
         continue;
-      }
-      for (const [keyword, lines, what] of [['virtual_routes', vi.virtualRoutes, 'route'], ['virtual_rules', vi.virtualRules, 'rule']] as const) {
-        if (lines.length === 0) continue;
-        this.engine.error(`(${vi.name}) ${keyword} is not supported by lvskeeper yet - this instance's MASTER would be without its ${lines.length} ${what}${lines.length === 1 ? '' : 's'}`, keyword, lines[0]!.location);
       }
 
       if (vi.state === 'MASTER') {
@@ -1575,6 +2090,8 @@ class Parser {
         return true;
       });
       if (sg.members.length === 0) this.engine.error(`Sync group ${sg.name} has no virtual router(s) - removing`, undefined, sg.location);
+      // keepalived vrrp.c: unset → smtp_alert_vrrp, else smtp_alert, else off.
+      if (!this.syncSmtpAlertSet.has(sg)) sg.smtpAlert = g.smtpAlertVrrp ?? g.smtpAlert ?? false;
     }
     this.config.vrrpSyncGroups = this.config.vrrpSyncGroups.filter((sg) => sg.members.length > 0);
     this.config.vrrpInstances = out;
@@ -1704,9 +2221,22 @@ class Parser {
   }
 
   private closeVs(): void {
+    const d = this.vs;
+    if (d?.earlySorryInhibit !== undefined) {
+      // keepalived 2.2.7 reports and drops an inhibit that comes before its sorry_server (ssvri_handler);
+      // the operator plainly meant it, so it is applied, and the message says so (`-t` still exits 5, as keepalived's).
+      if (d.vs.sorryServer) {
+        d.vs.sorryServer.inhibit = true;
+        this.engine.warn(
+          'Ignoring sorry_server inhibit used before or without sorry_server (keepalived 2.2.7); lvskeeper applies it to the sorry_server below',
+          'sorry_server_inhibit',
+          d.earlySorryInhibit,
+        );
+      } else this.engine.error('Ignoring sorry_server inhibit used before or without sorry_server', 'sorry_server_inhibit', d.earlySorryInhibit);
+    }
     // Resolve as soon as the block closes (all of its keywords are known by then) so the drafts
     // die young: on a 370k-line farm this halves the garbage collector's work.
-    if (this.vs) this.completeVs(this.vs);
+    if (d) this.completeVs(d);
     this.vs = undefined;
   }
 
@@ -1816,10 +2346,10 @@ class Parser {
       ],
       [
         'snmp_name',
-        on((_d, w, at) => {
+        this.reported('lvskeeper has no SNMP agent', on((_d, w, at) => {
           if (w.length !== 2) return this.fail('virtual server snmp_name missing or extra parameters');
-          this.engine.error(`snmp_name is not supported: lvskeeper has no SNMP agent, ${w[1]} is not used`, 'snmp_name', at, 'info');
-        }),
+          this.engine.error(`snmp_name is not supported: lvskeeper has no SNMP agent, ${w[1]} is not used`, 'snmp_name', at, 'unsupported');
+        })),
       ],
       [
         'sorry_server',
@@ -1832,7 +2362,13 @@ class Parser {
           d.vs.sorryServer = { address, family, port, forwardMethod: d.vs.forwardMethod, inhibit: d.vs.sorryServer?.inhibit ?? false, location: at };
         }),
       ],
-      ['sorry_server_inhibit', on((d) => d.vs.sorryServer && (d.vs.sorryServer.inhibit = true))],
+      [
+        'sorry_server_inhibit',
+        on((d, _w, at) => {
+          if (d.vs.sorryServer) d.vs.sorryServer.inhibit = true;
+          else d.earlySorryInhibit ??= at;
+        }),
+      ],
       [
         'sorry_server_lvs_method',
         on((d, w) => {
@@ -1875,8 +2411,6 @@ class Parser {
         }),
       ],
       ['real_server', { sub: this.rsTable(), handler: (w, at) => this.openRs(w, at), close: () => (this.rs = undefined) }],
-      ['lvs_sync_daemon_interface', this.ignore],
-      ['nftables_ipvs', this.ignore],
     ];
     return Parser.table(entries);
   }
@@ -1972,16 +2506,17 @@ class Parser {
       ['lthreshold', on((d, w) => (d.rs.lowerThreshold = readUnsigned(w[1], 0, 4294967295, this.fail) ?? 0))],
       ['virtualhost', on((d, w) => (d.rs.virtualhost = w[1]))],
       ['alpha', on((d, w) => (d.alpha = readFlag(w, this.fail)))],
-      ['smtp_alert', on((d, w) => (d.rs.smtpAlert = readFlag(w, this.fail)))],
+      ['smtp_alert', on((d, w) => (d.smtpAlert = readFlag(w, this.fail)))],
       ['delay_loop', on((d, w) => (d.delayLoopMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? d.delayLoopMs))],
       ['connect_timeout', on((d, w) => (d.connectTimeoutMs = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail) ?? d.connectTimeoutMs))],
       ['retry', on((d, w) => (d.retry = readUnsigned(w[1], 0, 4294967295, this.fail) ?? d.retry))],
       ['delay_before_retry', on((d, w) => (d.delayBeforeRetryMs = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail) ?? d.delayBeforeRetryMs))],
       ['warmup', on((d, w) => (d.warmupMs = readTimerMs(w[1], 0, TIMER_MAX_S, this.fail) ?? d.warmupMs))],
-      ['track_file', { handler: (w) => this.engine.valueBlock(w, () => undefined) }],
     ];
     for (const kind of ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'] as const) {
-      entries.push([kind, { sub: this.checkerTable(kind), handler: (w, at) => this.openChecker(kind, w, at), close: () => this.closeChecker() }]);
+      const checker: Keyword = { sub: this.checkerTable(kind), handler: (w, at) => this.openChecker(kind, w, at), close: () => this.closeChecker() };
+      if (kind === 'BFD_CHECK') checker.status = { kind: 'warns', why: 'lvskeeper has no BFD: the real server does not follow a BFD session' };
+      entries.push([kind, checker]);
     }
     return Parser.table(entries);
   }
@@ -2139,6 +2674,16 @@ class Parser {
                   return;
                 }
                 if (u.statusCodes.length === 0) u.statusCodes.push([200, 299]);
+                // keepalived url_check(): regex settings without a regex, and crossed offsets, are dropped.
+                if (u.regex === undefined && (u.regexFlags || u.regexNoMatch || u.regexMinOffset !== undefined || u.regexMaxOffset !== undefined)) {
+                  this.engine.warn('regex parameters specified without regex', undefined, u.location);
+                  u.regexFlags = u.regexMinOffset = u.regexMaxOffset = undefined;
+                  u.regexNoMatch = false;
+                }
+                if (u.regexMaxOffset !== undefined && (u.regexMinOffset ?? 0) > u.regexMaxOffset) {
+                  this.engine.warn(`regex min offset ${u.regexMinOffset ?? 0} > regex_max_offset ${u.regexMaxOffset} - ignoring`, undefined, u.location);
+                  u.regexMinOffset = u.regexMaxOffset = undefined;
+                }
                 c.urls.push(u);
               },
             },
@@ -2157,7 +2702,7 @@ class Parser {
         if (kind === 'SSL_GET') {
           entries.push(
             ['enable_sni', http((c, w) => (c.enableSni = readFlag(w, this.fail)))],
-            ['sni_name', http((c, w) => ((c.sniName = w[1]), (c.enableSni = true)))],
+            ['sni_name', this.extension('the name sent as SNI (else the virtualhost)', http((c, w) => ((c.sniName = w[1]), (c.enableSni = true))))],
           );
         }
         break;
@@ -2241,16 +2786,29 @@ class Parser {
               if (w[2] === 'reverse') d.checker.weightReverse = true;
             }),
           ],
-          ['dynamic', this.ignore],
         );
         break;
       case 'BFD_CHECK':
-        entries.push(['weight', this.ignore], ['name', on((d, w) => d.checker.kind === 'BFD_CHECK' && (d.checker.name = w[1] ?? ''))]);
+        // keepalived 2.2.7 check_bfd.c: `name` and `alpha` only.
+        entries.push(['alpha', this.warns('lvskeeper has no BFD')], ['name', on((d, w) => d.checker.kind === 'BFD_CHECK' && (d.checker.name = w[1] ?? ''))]);
         break;
       default:
         break;
     }
     return Parser.table(entries);
+  }
+
+  /** keepalived check_http.c regex_offset_handler (its messages; a bad value leaves the offset unset). */
+  private regexOffset(w: string[], type: 'min' | 'max'): number | undefined {
+    if (w.length !== 2) {
+      this.engine.warn(`Missing or too may options for regex_${type}_offset`);
+      return undefined;
+    }
+    if (!/^\d+$/.test(w[1]!) || !Number.isSafeInteger(Number(w[1]))) {
+      this.engine.warn(`Invalid regex_${type}_offset ${w[1]!} specified`);
+      return undefined;
+    }
+    return Number(w[1]);
   }
 
   private urlTable(): KeywordTable {
@@ -2281,10 +2839,18 @@ class Parser {
       ['virtualhost', on((u, w) => (u.virtualhost = w[1]))],
       ['regex', on((u, w) => (u.regex = w.slice(1).join(' ')))],
       ['regex_no_match', on((u) => (u.regexNoMatch = true))],
-      ['regex_options', this.ignore],
-      ['regex_stack', this.ignore],
-      ['regex_min_offset', this.ignore],
-      ['regex_max_offset', this.ignore],
+      [
+        'regex_options',
+        on((u, w) => {
+          // keepalived ORs every line's options into the url's; each has a JS flag, is moot, or is reported.
+          const { flags, unsupported } = regexOptionFlags(w.slice(1));
+          u.regexFlags = [...new Set((u.regexFlags ?? '') + flags)].sort().join('');
+          for (const m of unsupported) this.engine.warn(m, 'regex_options');
+        }),
+      ],
+      ['regex_stack', this.warns('JavaScript regexes have no stack size to set')],
+      ['regex_min_offset', on((u, w) => (u.regexMinOffset = this.regexOffset(w, 'min')))],
+      ['regex_max_offset', on((u, w) => (u.regexMaxOffset = this.regexOffset(w, 'max')))],
     ]);
   }
 
@@ -2300,8 +2866,14 @@ class Parser {
       ['bindto', on((h, w) => (h.bindTo = w[1]))],
       ['bind_if', on((h, w) => (h.bindIf = w[1]))],
       ['bind_port', on((h, w) => (h.bindPort = readUnsigned(w[1], 0, 65535, this.fail)))],
-      ['connect_timeout', this.ignore],
-      ['fwmark', this.ignore],
+      [
+        'connect_timeout',
+        on((h, w) => {
+          const v = readTimerMs(w[1], 0.000001, TIMER_MAX_S, this.fail);
+          if (v !== undefined) h.connectTimeoutMs = v;
+        }),
+      ],
+      ['fwmark', on((h, w) => (h.fwmark = readUnsigned(w[1], 0, 4294967295, this.fail) ?? h.fwmark))],
     ]);
   }
 
@@ -2324,6 +2896,8 @@ class Parser {
       const vs = d.vs;
       const at = vs.location;
       const err = (m: string): void => this.engine.error(m, undefined, at);
+      // keepalived check_data.c: unset → smtp_alert_checker, else smtp_alert, else off.
+      vs.smtpAlert ??= this.config.global.smtpAlertChecker ?? this.config.global.smtpAlert ?? false;
       const key = vs.key;
       const isFwmark = key.kind === 'fwmark';
       let name = this.vsName(vs, d.protocolSet ? vs.protocol : 'none');
@@ -2369,6 +2943,8 @@ class Parser {
           rs.port = key.port;
         }
         rs.alpha = rd.alpha ?? vs.alpha;
+        // keepalived check_data.c: unset → smtp_alert_checker, else smtp_alert, else on (unlike the others).
+        rs.smtpAlert = rd.smtpAlert ?? this.config.global.smtpAlertChecker ?? this.config.global.smtpAlert ?? true;
         rs.delayLoopMs = rd.delayLoopMs ?? vs.delayLoopMs;
         rs.warmupMs = rd.warmupMs ?? (d.warmupSet ? vs.warmupMs : rs.delayLoopMs);
         for (const cd of rd.checkers) {
@@ -2376,6 +2952,8 @@ class Parser {
           const def = CHECKER_DEFAULTS[c.kind];
           c.delayLoopMs = cd.delayLoopMs ?? rs.delayLoopMs;
           c.connectTimeoutMs = cd.connectTimeoutMs ?? rd.connectTimeoutMs ?? vs.connectTimeoutMs;
+          // keepalived smtp_check_end_handler: a host{} without connect_timeout takes the RS's, else the VS's.
+          if (c.kind === 'SMTP_CHECK') for (const h of c.hosts) h.connectTimeoutMs ??= rd.connectTimeoutMs ?? vs.connectTimeoutMs;
           c.retry = cd.retry ?? rd.retry ?? vs.retry ?? def.retry;
           c.delayBeforeRetryMs = cd.delayBeforeRetryMs ?? rd.delayBeforeRetryMs ?? vs.delayBeforeRetryMs ?? def.delayBeforeRetryMs;
           c.warmupMs = cd.warmupMs ?? rd.warmupMs ?? (d.warmupSet ? vs.warmupMs : c.delayLoopMs);

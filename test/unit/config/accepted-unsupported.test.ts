@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/args.js';
+import { keywordCatalogue } from '../../../src/config/keywords.js';
 import { instance, parseText } from './helpers.js';
 
 const KEEPALIVED = ['/usr/sbin/keepalived', '/usr/local/sbin/keepalived'].find((p) => existsSync(p));
@@ -21,6 +22,8 @@ interface Case {
   line: number;
   /** Part of the message saying what happens instead. */
   says: RegExp;
+  /** `info` for a keyword that does what keepalived's does (nothing); default `unsupported`. */
+  severity?: 'info';
   /** keepalived's verdict on this host is not 0 for a reason unrelated to the keyword. */
   keepalivedNonZero?: string;
 }
@@ -28,7 +31,6 @@ interface Case {
 const CASES: Case[] = [
   { keyword: 'default_interface', text: `global_defs {\n  default_interface eth0\n}\n${VI}`, line: 2, says: /ignored/ },
   { keyword: 'min_auto_priority_delay', text: `global_defs {\n  min_auto_priority_delay 500000\n}\n${VI}`, line: 2, says: /ignored/ },
-  { keyword: 'no_email_faults', text: `global_defs {\n  no_email_faults\n}\n${VI}`, line: 2, says: /no notification emails/ },
   { keyword: 'lvs_process_name', text: `global_defs {\n  lvs_process_name lvs_x\n}\n${VI}`, line: 2, says: /default name/ },
   { keyword: 'interface_up_down_delays', text: `interface_up_down_delays {\n  eth0 2 3\n}\n${VI}`, line: 1, says: /without delay/ },
   { keyword: 'mcast_dst_ip', text: instance('  mcast_dst_ip 224.0.0.19'), line: 7, says: /vrrp_mcast_group4/ },
@@ -41,30 +43,25 @@ const CASES: Case[] = [
     // Both tools then exit 5 for the missing interface (lvskeeper: "No interface specified").
     keepalivedNonZero: 'Unknown interface!',
   },
-  {
-    keyword: 'mngtmpaddr',
-    text: instance('  virtual_ipaddress_excluded {\n    fd00::1/64 dev eth0 mngtmpaddr\n  }'),
-    line: 8,
-    says: /without IFA_F_MANAGETEMPADDR/,
-  },
+
   {
     keyword: 'use_vmac',
     text: instance('  virtual_ipaddress_excluded {\n    10.0.0.2/24 use_vmac\n  }'),
     line: 8,
     says: /real interface/,
   },
-  { keyword: 'hashed', text: vs('  hashed'), line: 5, says: /no IPVS flag/ },
+  { keyword: 'hashed', text: vs('  hashed'), line: 5, says: /no IPVS flag/, severity: 'info' },
   { keyword: 'snmp_name', text: vs('  snmp_name web'), line: 5, says: /no SNMP agent/ },
 ];
 
 describe('keepalived keywords accepted with a warning', () => {
-  it.each(CASES)('$keyword', ({ keyword, text, line, says }) => {
+  it.each(CASES)('$keyword', ({ keyword, text, line, says, severity }) => {
     const r = parseText(text);
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const mine = r.diagnostics.filter((d) => d.keyword === keyword);
     expect(mine).toHaveLength(1);
-    // 'info' (printed "note:"): keepalived's log-only level; 'warning' would fail `-t` like report_config_error.
-    expect(mine[0]).toMatchObject({ severity: 'info', file: '/etc/keepalived/keepalived.conf', line });
+    // 'unsupported' (printed "WARNING:"): `-t` still exits 0 as keepalived's; 'warning' would fail it like report_config_error.
+    expect(mine[0]).toMatchObject({ severity: severity ?? 'unsupported', file: '/etc/keepalived/keepalived.conf', line });
     expect(mine[0]!.message).toContain(keyword);
     expect(mine[0]!.message).toMatch(says);
   });
@@ -92,7 +89,7 @@ describe.skipIf(KEEPALIVED === undefined)('the same snippets with keepalived 2.2
   const dir = mkdtempSync(join(tmpdir(), 'lvsk-accepted-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(CASES)('$keyword', async ({ keyword, text, keepalivedNonZero }) => {
+  it.each(CASES)('$keyword', async ({ keyword, text, keepalivedNonZero, severity }) => {
     const file = join(dir, `${keyword}.conf`);
     writeFileSync(file, text);
     const ref = spawnSync(KEEPALIVED!, ['-t', '-l', '-D', '-f', file], { encoding: 'utf8' });
@@ -104,7 +101,32 @@ describe.skipIf(KEEPALIVED === undefined)('the same snippets with keepalived 2.2
 
     let stderr = '';
     const code = await runCli(['-t', '-f', file], { stdout: () => undefined, stderr: (t) => (stderr += t) });
-    expect(stderr).toMatch(new RegExp(`^${file}:\\d+: note: .*${keyword}`, 'm'));
+    expect(stderr).toMatch(new RegExp(`^${file}:\\d+: ${severity === 'info' ? 'note' : 'WARNING'}: .*${keyword}`, 'm'));
     expect(code).toBe(keepalivedNonZero === undefined ? 0 : ref.status);
+  });
+});
+
+describe.skipIf(KEEPALIVED === undefined)('every keyword lvskeeper warns about is one keepalived 2.2.7 knows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsk-warned-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const warned = (context: string): string[] =>
+    keywordCatalogue()
+      .filter((e) => e.context === context && e.status === 'warns')
+      .map((e) => e.keyword);
+
+  it.each([
+    ['global_defs', (k: string) => `global_defs {\n  ${k} 1\n}\n${VI}`],
+    ['vrrp_instance', (k: string) => instance(`  ${k} 1`)],
+    ['vrrp_sync_group', (k: string) => `${VI}vrrp_sync_group G {\n  group {\n    VI_1\n  }\n  ${k} 1\n}\n`],
+  ] as const)('%s', (context, snippet) => {
+    const keywords = warned(context);
+    expect(keywords.length).toBeGreaterThan(0);
+    const unknown = keywords.filter((k) => {
+      const file = join(dir, `${context}-${k}.conf`);
+      writeFileSync(file, snippet(k));
+      const ref = spawnSync(KEEPALIVED!, ['-t', '-l', '-D', '-f', file], { encoding: 'utf8' });
+      return `${ref.stdout}${ref.stderr}`.includes(`Unknown keyword '${k}'`);
+    });
+    expect(unknown).toEqual([]);
   });
 });

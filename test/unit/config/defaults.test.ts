@@ -81,9 +81,19 @@ describe('global_defs defaults and keywords', () => {
     });
     expect(g.notifyFifo).toMatchObject({ path: '/run/k.fifo', script: { command: '/usr/bin/handle', user: 'root' } });
   });
+  it('startup_script / shutdown_script with their timeouts (default 10 s) and keepalived\'s messages', () => {
+    const r = parseText('global_defs {\n  startup_script "/bin/s a" root\n  shutdown_script /bin/t\n  shutdown_script_timeout 3\n  startup_script /bin/x\n  startup_script_timeout 0\n  shutdown_script\n}\n');
+    expect(r.config.global).toMatchObject({ startupScript: { command: '/bin/s a', user: 'root' }, startupScriptTimeoutS: 10, shutdownScript: { command: '/bin/t' }, shutdownScriptTimeoutS: 3 });
+    expect(r.diagnostics.map((d) => [d.line, d.message])).toEqual([
+      [5, 'startup script already specified'],
+      [6, "startup_script_timeout '0' must be in [1, 1000] - ignoring"],
+      [7, 'shutdown script already specified'],
+    ]);
+    expect(messages(parseText('global_defs {\n  shutdown_script\n}\n'))).toEqual(['shutdown script missing']);
+  });
   it('rejects an explicit vrrp_garp_interval 0 as 2.2.7 does', () => {
     const r = parseText('global_defs {\n  vrrp_garp_interval 0\n}\n');
-    expect(messages(r)).toEqual(["number '0' outside range [0.000001, 4294.967295]", "vrrp_garp_interval '0' is invalid"]);
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(["number '0' outside range [0.000001, 4294.967295]", "vrrp_garp_interval '0' is invalid"]);
     expect(r.diagnostics.every((d) => d.line === 2)).toBe(true);
   });
 });
@@ -169,8 +179,10 @@ describe('vrrp_instance', () => {
     expect(vi.mcastGroup).toBe('ff02::12');
     expect(vi.virtualIpAddresses).toMatchObject([
       { address: 'fe80::1', prefixLength: 128, dev: 'eth0' },
-      { address: '2001:db8::5', prefixLength: 64, scope: 'global', label: 'x', noTrack: true },
+      // keepalived: no scope or label on IPv6 addresses ("Cannot specify … - ignoring"); a /128 is deprecated.
+      { address: '2001:db8::5', prefixLength: 64, scope: undefined, label: undefined, noTrack: true, preferredLft: 0xffffffff },
     ]);
+    expect(vi.virtualIpAddresses[0]!.preferredLft).toBe(0);
     expect(vi.virtualIpAddressesExcluded[0]).toMatchObject({ address: '10.1.1.1', prefixLength: 24, brd: '10.1.1.255' });
   });
   it('reads unicast, tracking, notify, garp overrides and use_vmac', () => {
@@ -204,8 +216,8 @@ describe('vrrp_instance', () => {
     expect(vi.notify.generic?.command).toBe('/bin/n');
     expect(vi).toMatchObject({ garpMasterDelayMs: 1000, garpMasterRepeat: 2, garpLowerPrioDelayMs: 1000, garpLowerPrioRepeat: 2, dontTrackPrimary: true, accept: false });
     expect(vi.useVmac).toEqual({ name: 'vrrp.51', unsupported: true });
-    expect(vi.virtualRoutes[0]!.words).toEqual(['10.9.0.0/16', 'via', '10.0.0.254']);
-    expect(r.diagnostics.find((d) => d.keyword === 'use_vmac')?.severity).toBe('info');
+    expect(vi.virtualRoutes[0]).toMatchObject({ family: 'inet', destination: { address: '10.9.0.0', prefixLength: 16 }, via: { family: 'inet', address: '10.0.0.254' }, table: 254, protocol: 18 });
+    expect(r.diagnostics.find((d) => d.keyword === 'use_vmac')?.severity).toBe('unsupported');
     expect(messages(r)).toContain('(VI_1) track script nochk not found, ignoring...');
   });
   it('applies strict mode: MASTER must be owner, no authentication, no accept', () => {
@@ -223,16 +235,18 @@ describe('vrrp_instance', () => {
     ]);
     expect(r.diagnostics.find((d) => d.keyword === 'auth_type')).toMatchObject({ severity: 'error', line: expect.any(Number) as unknown });
   });
-  it('virtual_routes, virtual_rules and static_* are errors naming their first line until they are implemented', () => {
+  it('virtual_routes, virtual_rules and static_* are parsed into the model, with keepalived\'s messages', () => {
     const r = parseText(
-      'static_routes {\n 10.8.0.0/16 via 10.0.0.1\n}\n' +
-        instance(' virtual_routes {\n  10.9.0.0/16 via 10.0.0.254\n  10.10.0.0/16 via 10.0.0.254\n }\n virtual_rules {\n  from 10.9.0.1 table 100\n }'),
+      'static_routes {\n 10.8.0.0/16 via 10.0.0.1 dev eth0\n}\n' +
+        instance(' virtual_routes {\n  10.9.0.0/16 via 10.0.0.254 dev eth0\n  10.10.0.0/16 via 10.0.0.254\n }\n virtual_rules {\n  from 10.9.0.1 table 100\n }'),
     );
     expect(r.config.vrrpInstances).toHaveLength(1);
+    expect(r.config.staticRoutes).toHaveLength(1);
+    expect(r.config.vrrpInstances[0]!.virtualRoutes).toHaveLength(2);
+    expect(r.config.vrrpInstances[0]!.virtualRules).toMatchObject([{ from: { address: '10.9.0.1', prefixLength: 32 }, table: 100, priority: 16384 }]);
     expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`)).toEqual([
-      "2: static_routes is not supported by lvskeeper yet - its 1 route will not be set",
-      "11: (VI_1) virtual_routes is not supported by lvskeeper yet - this instance's MASTER would be without its 2 routes",
-      "15: (VI_1) virtual_rules is not supported by lvskeeper yet - this instance's MASTER would be without its 1 rule",
+      '12: Warning - cannot track route 10.10.0.0/16 with no interface specified, not tracking',
+      '15: Rule has no preference specified - setting to 16384. This is probably not what you want.',
     ]);
   });
 });
@@ -247,6 +261,11 @@ describe('vrrp_sync_group', () => {
     expect(r.config.vrrpSyncGroups[0]).toMatchObject({ name: 'G', members: ['VI_1', 'VI_2'], syncGroupTrackingWeight: true });
     expect(r.config.vrrpSyncGroups[0]!.notify.master?.command).toBe('/bin/m');
     expect(r.config.vrrpInstances.map((v) => v.syncGroup)).toEqual(['G', 'G']);
+  });
+  it('global_tracking is sync_group_tracking_weight, reported as deprecated (2.2.7)', () => {
+    const r = parseText(instance('', 'VI_1') + 'vrrp_sync_group G {\n group {\n  VI_1\n }\n global_tracking\n}\n');
+    expect(r.config.vrrpSyncGroups[0]!.syncGroupTrackingWeight).toBe(true);
+    expect(messages(r)).toContain('(G) global_tracking is deprecated. Use track_interface/script/file on the sync group');
   });
   it('the old form without group{} gives Unknown keyword, as 2.2.7', () => {
     const r = parseText(instance('') + 'vrrp_sync_group G {\n VI_1\n}\n');

@@ -73,6 +73,17 @@ describe('virtual_server defaults', () => {
     );
     expect(r.config.virtualServers[0]!.persistenceTimeout).toBe(360);
   });
+  it('sorry_server_inhibit before sorry_server: reported as keepalived does, and applied (keepalived drops it)', () => {
+    const base = ' protocol TCP\n lb_algo rr\n lb_kind NAT\n';
+    const early = parseText(vsText(`${base} sorry_server_inhibit\n sorry_server 10.0.2.1 8080\n${rs('')}`));
+    expect(early.config.virtualServers[0]!.sorryServer).toMatchObject({ address: '10.0.2.1', inhibit: true });
+    expect(early.diagnostics).toContainEqual(
+      expect.objectContaining({ severity: 'warning', line: 5, message: expect.stringMatching(/^Ignoring sorry_server inhibit used before or without sorry_server \(keepalived 2\.2\.7\); lvskeeper applies it/) as unknown }),
+    );
+    const without = parseText(vsText(`${base} sorry_server_inhibit\n${rs('')}`));
+    expect(without.diagnostics).toContainEqual(expect.objectContaining({ severity: 'error', line: 5, message: 'Ignoring sorry_server inhibit used before or without sorry_server' }));
+  });
+
   it('fwmark services ignore protocol with a warning', () => {
     const r = parseText(vsText(' lb_algo rr\n lb_kind DR\n protocol TCP\n' + rs('', '10.0.1.1'), 'fwmark 5'));
     expect(messages(r)).toEqual(['Warning: Virtual server FWM 5: protocol specified for fwmark - protocol will be ignored']);
@@ -156,7 +167,8 @@ describe('real servers and checkers: inheritance and per-checker defaults', () =
           ),
       ),
     );
-    expect(messages(r)).toEqual([]);
+    // BFD_CHECK is read (keepalived's syntax) and reported: lvskeeper has no BFD.
+    expect(r.diagnostics.map((d) => [d.severity, d.keyword])).toEqual([['unsupported', 'BFD_CHECK']]);
     const c = r.config.virtualServers[0]!.realServers[0]!.checkers;
     expect(c.map((x) => x.kind)).toEqual(['SSL_GET', 'SMTP_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK']);
     expect(c[0]).toMatchObject({ enableSni: true, sniName: 'example.org', urls: [{ digest: 'abc' }] });

@@ -207,7 +207,7 @@ function check(ok: boolean, what: string, detail: unknown): void {
 function checkDiagnostics(files: Record<string, string>, diagnostics: readonly Diagnostic[]): void {
   const physical = Object.values(files).reduce((n, t) => n + lineCount(t), 0);
   for (const d of diagnostics) {
-    check(d.severity === 'error' || d.severity === 'warning' || d.severity === 'info', 'severity', d);
+    check(d.severity === 'error' || d.severity === 'warning' || d.severity === 'unsupported' || d.severity === 'info', 'severity', d);
     // A file the parser was given (never a pattern, never empty), and a line inside it.
     const text = files[d.file];
     check(text !== undefined, 'diagnostic names a file that was read', d);
