@@ -8,8 +8,10 @@ import net from 'node:net';
 import type {
   Checker,
   Config,
+  SslSettings,
   RealServer,
   ScriptCommand,
+  SmtpHost,
   SorryServer,
   TunnelSettings,
   VirtualServer,
@@ -27,7 +29,9 @@ import type {
   RealServerSpec,
   ScriptSpec,
   SorryServerSpec,
+  SslClientSpec,
   TunnelSpec,
+  UrlSpec,
   VirtualServerSpec,
 } from './types.js';
 import { expandAddressRange } from './vsg.js';
@@ -168,6 +172,29 @@ function connectTarget(
   return t;
 }
 
+/** A deprecated SMTP_CHECK host{}: keepalived gives it its own conn_opts, so connect_timeout (resolved by the
+ * parser: host, else RS, else VS) and fwmark are the host's own, never the checker's. */
+function smtpHostTarget(h: SmtpHost, checker: Checker, rs: RealServer): ConnectTarget {
+  const t = connectTarget(h, checker, rs);
+  t.connectTimeoutMs = h.connectTimeoutMs ?? checker.connectTimeoutMs;
+  if (h.fwmark) t.fwmark = h.fwmark;
+  else delete t.fwmark;
+  return t;
+}
+
+/** The SSL block as the SSL_GET probes take it (PEM text, read by the parser at load). */
+export function sslClientSpec(ssl: SslSettings | undefined): SslClientSpec | undefined {
+  if (!ssl) return undefined;
+  if (ssl.error !== undefined) return { error: ssl.error };
+  const out: SslClientSpec = {};
+  if (ssl.caPem !== undefined) out.ca = ssl.caPem;
+  if (ssl.certificatePem !== undefined) out.cert = ssl.certificatePem;
+  if (ssl.keyPem !== undefined) out.key = ssl.keyPem;
+  if (ssl.password !== undefined) out.passphrase = ssl.password;
+  if (ssl.verifyServerCertificate && ssl.caPem !== undefined) out.verifyServer = true;
+  return out;
+}
+
 function httpProtocol(p: string | undefined): HttpProtocol {
   if (p === '1.1') return '1.1';
   if (p === '1.0C' || p === '1.0c') return '1.0C';
@@ -180,6 +207,7 @@ function probeSpec(
   vs: VirtualServer,
   opts: FromConfigOptions,
   warn: (m: string) => void,
+  ssl: SslClientSpec | undefined,
 ): ProbeSpec | undefined {
   switch (c.kind) {
     case 'TCP_CHECK':
@@ -192,15 +220,15 @@ function probeSpec(
         type: c.kind,
         target: connectTarget(c, c, rs),
         urls: c.urls.map((u) => {
-          const url: { path: string; digest?: string; statusCodes: Array<[number, number]>; virtualhost?: string; regex?: string; regexNoMatch?: boolean } = {
-            path: u.path,
-            statusCodes: u.statusCodes,
-          };
+          const url: UrlSpec = { path: u.path, statusCodes: u.statusCodes };
           if (u.digest !== undefined) url.digest = u.digest.toLowerCase();
           if (u.virtualhost !== undefined) url.virtualhost = u.virtualhost;
           if (u.regex !== undefined) {
             url.regex = u.regex;
             url.regexNoMatch = u.regexNoMatch;
+            if (u.regexFlags) url.regexFlags = u.regexFlags;
+            if (u.regexMinOffset !== undefined) url.regexMinOffset = u.regexMinOffset;
+            if (u.regexMaxOffset !== undefined) url.regexMaxOffset = u.regexMaxOffset;
           }
           return url;
         }),
@@ -211,12 +239,13 @@ function probeSpec(
       const vhost = c.virtualhost ?? rs.virtualhost ?? vs.virtualhost;
       if (vhost !== undefined) spec.virtualhost = vhost;
       if (c.sniName !== undefined) spec.sniName = c.sniName;
+      if (c.kind === 'SSL_GET' && ssl) spec.ssl = ssl;
       return spec;
     }
     case 'SMTP_CHECK':
       return {
         type: 'SMTP_CHECK',
-        hosts: c.hosts.length > 0 ? c.hosts.map((h) => connectTarget(h, c, rs)) : [connectTarget(c, c, rs)],
+        hosts: c.hosts.length > 0 ? c.hosts.map((h) => smtpHostTarget(h, c, rs)) : [connectTarget(c, c, rs)],
         heloName: c.heloName || SMTP_DEFAULT_HELO,
       };
     case 'DNS_CHECK': {
@@ -307,7 +336,7 @@ function sorrySpec(s: SorryServer, vs: VirtualServer): SorryServerSpec {
 
 /** Map every virtual_server of the configuration to a VirtualServerSpec. */
 export function checkSpecsFromConfig(
-  config: Pick<Config, 'virtualServers' | 'virtualServerGroups'> & Partial<Pick<Config, 'trackFiles'>>,
+  config: Pick<Config, 'virtualServers' | 'virtualServerGroups'> & Partial<Pick<Config, 'trackFiles' | 'ssl'>>,
   opts: FromConfigOptions = {},
 ): FromConfigResult {
   // The configuration's top-level track_file blocks, unless the caller gives its own.
@@ -315,6 +344,7 @@ export function checkSpecsFromConfig(
     opts = { ...opts, trackFiles: Object.fromEntries(config.trackFiles.map((t) => [t.name, { path: t.path, weight: t.weight, reverse: t.weightReverse }])) };
   }
   const warnings: string[] = [];
+  const ssl = sslClientSpec(config.ssl);
   const groups = new Map(config.virtualServerGroups.map((g) => [g.name, g]));
   const out: VirtualServerSpec[] = [];
   const seen = new Set<string>();
@@ -330,7 +360,7 @@ export function checkSpecsFromConfig(
       const perKind = new Map<string, number>();
       for (const c of rs.checkers) {
         const warn = (m: string) => warnings.push(`${c.location.file}:${c.location.line}: ${m}`);
-        const probe = probeSpec(c, rs, vs, opts, warn);
+        const probe = probeSpec(c, rs, vs, opts, warn, ssl);
         if (!probe) continue;
         const n = (perKind.get(c.kind) ?? 0) + 1;
         perKind.set(c.kind, n);
@@ -344,6 +374,9 @@ export function checkSpecsFromConfig(
             warmupMs: c.warmupMs,
             alpha: c.alpha,
             logAllFailures: c.logAllFailures,
+            // keepalived check_http.c epilog: without fast_recovery a recovered url is followed by a walk of the
+            // url list, one url per delay_loop, before the checker is up again.
+            ...(probe.type === 'HTTP_GET' || probe.type === 'SSL_GET' ? (probe.fastRecovery ? {} : { recoveryChecks: Math.max(1, probe.urls.length) }) : {}),
           },
           probe,
         });

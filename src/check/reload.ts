@@ -104,6 +104,8 @@ function fieldChanges<T>(a: T, b: T, fields: ReadonlyArray<[keyof T, string]>): 
 /** "target.port 80 -> 81" for every leaf that differs (objects and arrays walked by key). */
 function leafChanges(path: string, a: unknown, b: unknown): string[] {
   if (jsonOf(a) === jsonOf(b)) return [];
+  // The SSL block's PEM text and passphrase never go to the log.
+  if (path === 'ssl' || path.startsWith('ssl.')) return [`${path} changed`];
   if (isRecord(a) && isRecord(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
     return keys.flatMap((k) => leafChanges(path ? `${path}.${k}` : k, a[k], b[k]));

@@ -47,7 +47,18 @@ export const systemClock: Clock = {
 export type CheckEvent =
   | PoolEvent
   /** A checker changed state (the log line is emitted separately as a 'log' event). */
-  | { kind: 'checker'; vs: string; rs: string; checker: string; up: boolean; reason: string }
+  | {
+      kind: 'checker';
+      vs: string;
+      rs: string;
+      checker: string;
+      up: boolean;
+      reason: string;
+      /** For SMTP alerts (keepalived mails the checker's kind and its real server's state change). */
+      type?: ProbeSpec['type'] | undefined;
+      rsWasAlive?: boolean | undefined;
+      rsAlive?: boolean | undefined;
+    }
   /** The desired IPVS rows of a virtual server changed (full rows for that VS). */
   | { kind: 'desired'; vs: string; entries: ServiceEntry[] };
 
@@ -428,6 +439,9 @@ export class CheckerScheduler {
         checker: run.spec.id,
         up: step.transition === 'up',
         reason: result.reason,
+        type: run.spec.probe.type,
+        rsWasAlive: this.vss.get(run.vs.id)?.pool.rs[run.rs.id]?.alive ?? false,
+        rsAlive: realServerStatus(run.rs, run.rs.checkers.map((c) => this.checkers.get(c.id)?.state)).alive,
       });
     }
     if (step.transition || step.weightChanged) this.refreshPool(run.vs.id);

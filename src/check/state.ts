@@ -8,6 +8,11 @@
 //    failures the checker goes DOWN ("TCP_CHECK on service [..] failed after N retries.").
 //    A success resets the counter.
 //  - Down: checked every delay_loop; one success brings it UP ("TCP connection to [..] success.").
+//    HTTP_GET/SSL_GET without fast_recovery (check_http.c epilog): when the failed url passes again keepalived
+//    walks the whole url list, one url per delay_loop, before the checker is up (the first round of an alpha
+//    checker likewise). One lvskeeper probe checks every url, so the walk is `recoveryChecks` more passing
+//    probes, delay_loop apart (recoveryChecks - 1 in the first round); a failure during it is retried after
+//    delay_before_retry, as keepalived retries the failing url. fast_recovery: up at the first pass.
 //  - Dynamic weight results (MISC misc_dynamic, FILE_CHECK) are reported on every success.
 //
 // No I/O, no clock: the caller feeds probe results and gets the next delay and the transition.
@@ -26,6 +31,8 @@ export interface CheckerState {
   weightDelta?: number | undefined;
   /** Last failure reason, for status dumps. */
   lastReason?: string | undefined;
+  /** Down HTTP checker without fast_recovery: passing probes still needed before it goes up. */
+  recoveryLeft?: number | undefined;
 }
 
 export interface CheckerStep {
@@ -124,6 +131,15 @@ export function applyProbeResult(prev: CheckerState, result: ProbeResult, ctx: S
   let weightChanged = false;
   let delayMs = timing.delayLoopMs;
 
+  if (result.ok && !prev.up && timing.recoveryChecks) {
+    const left = prev.recoveryLeft !== undefined ? prev.recoveryLeft - 1 : prev.hasRun ? timing.recoveryChecks : timing.recoveryChecks - 1;
+    if (left > 0) {
+      state.recoveryLeft = left;
+      state.retryIt = 0;
+      return { state, delayMs, transition: undefined, weightChanged: undefined, logs };
+    }
+  }
+  state.recoveryLeft = undefined;
   if (result.ok) {
     state.retryIt = 0;
     state.lastReason = undefined;
@@ -151,6 +167,10 @@ export function applyProbeResult(prev: CheckerState, result: ProbeResult, ctx: S
       state.retryIt = prev.retryIt + 1;
       delayMs = timing.delayBeforeRetryMs;
       if (timing.logAllFailures) logs.push(words.attempt(ctx.label, result.reason, extra));
+    } else if (prev.recoveryLeft !== undefined) {
+      // Mid-walk (keepalived: no failed url, epilog FAILED): the walk goes on after delay_before_retry.
+      state.recoveryLeft = prev.recoveryLeft;
+      delayMs = timing.delayBeforeRetryMs;
     }
     // While down: keep polling every delay_loop, nothing to log.
   }

@@ -19,6 +19,11 @@ export interface CheckTiming {
   alpha: boolean;
   /** log_all_failures: log every failed attempt, not only the final transition. */
   logAllFailures: boolean;
+  /**
+   * HTTP_GET/SSL_GET without fast_recovery: passing probes needed, delay_loop apart, after the one that finds a down
+   * checker healthy before it goes up (keepalived re-walks its url list one url per delay_loop; see state.ts).
+   */
+  recoveryChecks?: number | undefined;
 }
 
 /** Where a network checker connects (connect_ip/connect_port default to the real server). */
@@ -55,6 +60,23 @@ export interface UrlSpec {
   regex?: string | undefined;
   /** regex_no_match: the body must not match. */
   regexNoMatch?: boolean | undefined;
+  /** RegExp flags from regex_options (caseless i, multiline m, dotall s). */
+  regexFlags?: string | undefined;
+  /** regex_min_offset / regex_max_offset: a match must start in [min, max], counted from the response's first byte. */
+  regexMinOffset?: number | undefined;
+  regexMaxOffset?: number | undefined;
+}
+
+/** The top-level SSL block as the SSL_GET probe uses it: PEM text read at load (keepalived's SSL context). */
+export interface SslClientSpec {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  passphrase?: string | undefined;
+  /** lvskeeper's verify_server_certificate: fail unless the server certificate chains to `ca` (no host name check). */
+  verifyServer?: boolean | undefined;
+  /** The block's files could not be loaded: the check fails with this (keepalived does not run at all). */
+  error?: string | undefined;
 }
 
 export type HttpProtocol = '1.0' | '1.0C' | '1.1';
@@ -74,8 +96,10 @@ export interface HttpCheckSpec {
   /** SSL_GET only: send SNI (enable_sni); the name is sni_name, else the virtualhost. */
   enableSni?: boolean | undefined;
   sniName?: string | undefined;
-  /** fast_recovery is accepted; the scheduler treats it like keepalived (no extra delay while down). */
+  /** fast_recovery: a down checker goes up at its first passing probe (see CheckTiming.recoveryChecks). */
   fastRecovery?: boolean | undefined;
+  /** SSL_GET: the top-level SSL block (client certificate, CA); absent = keepalived's autogen context. */
+  ssl?: SslClientSpec | undefined;
 }
 
 export interface MiscCheckSpec {

@@ -53,6 +53,13 @@ export interface ResponseChecks {
   digest?: string | undefined;
   regex?: RegExp | undefined;
   regexNoMatch?: boolean | undefined;
+  /**
+   * regex_min_offset / regex_max_offset: a match counts only if it starts in [min, max]. keepalived counts from the
+   * first byte of the response (its first regex run covers the buffer holding the status line and headers), so
+   * these are turned into body positions by the header's length. The regex itself only sees the body, de-chunked.
+   */
+  regexMinOffset?: number | undefined;
+  regexMaxOffset?: number | undefined;
   meter?: HttpWorkMeter | undefined;
 }
 
@@ -184,6 +191,8 @@ export class HttpResponseReader {
   }
 
   private parseHeaders(upToEnd: Buffer): void {
+    const headerLength = this.headBytes + upToEnd.length;
+    this.regex?.window(this.checks.regexMinOffset, this.checks.regexMaxOffset, headerLength);
     const lines = this.headText(upToEnd).split('\r\n');
     this.headChunks = [];
     this.inBody = true;
@@ -286,6 +295,9 @@ export class HttpResponseReader {
       // keepalived checks the digest first; a regex_no_match hit fails whatever the digest says.
       if (this.checks.regexNoMatch) this.decide(failed('Regex match failed'));
       else if (!this.md5) this.decide(OK);
+    } else if (this.regex?.exhausted && !this.md5) {
+      // Past regex_max_offset with no match: the rest of the body cannot change the verdict.
+      this.decide(this.checks.regexNoMatch ? OK : failed('Regex match failed'));
     }
   }
 
@@ -329,6 +341,11 @@ export class StreamingRegex {
   private runs = 0;
   /** The last run found a match that more text could still undo; at the end of the body it holds. */
   private unconfirmed = false;
+  /** Body positions where a match may start (regex_min_offset / regex_max_offset); maxStart undefined = no limit. */
+  private minStart = 0;
+  private maxStart: number | undefined;
+  /** No start position up to maxStart is left to try: the answer is no match, whatever follows. */
+  exhausted = false;
   matched = false;
 
   constructor(regex: RegExp, private readonly meter: HttpWorkMeter = unmetered) {
@@ -336,9 +353,21 @@ export class StreamingRegex {
     this.endMargin = /\(\?[=!]/.test(regex.source) ? REGEX_OVERLAP : /\$|\\[bB]/.test(regex.source) ? 1 : 0;
   }
 
+  /**
+   * Limit where a match may start: [min, max] in response positions, the body starting at `base` (set before the
+   * first push). Text before min is kept only as context (lookbehind, \b), like keepalived's start_offset.
+   */
+  window(min: number | undefined, max: number | undefined, base: number): void {
+    this.minStart = Math.max(0, (min ?? 0) - base);
+    this.searchFrom = Math.max(this.searchFrom, this.minStart);
+    this.maxStart = max === undefined ? undefined : max - base;
+    if (this.maxStart !== undefined && this.maxStart < this.minStart) this.exhausted = true;
+  }
+
   /** Feed body bytes; true once the pattern has matched. */
   push(piece: Buffer): boolean {
     if (this.matched) return true;
+    if (this.exhausted) return false;
     this.pending.push(piece.toString('latin1'));
     this.pendingLength += piece.length;
     if (this.pendingLength >= this.kept.length) this.run(false);
@@ -348,6 +377,7 @@ export class StreamingRegex {
   /** The body is complete: did the pattern match? */
   finish(): boolean {
     if (this.matched) return true;
+    if (this.exhausted) return false;
     if (this.pendingLength > 0 || this.runs === 0) this.run(true);
     else this.matched = this.unconfirmed;
     return this.matched;
@@ -371,6 +401,8 @@ export class StreamingRegex {
       this.meter.regexChars += subject.length - from;
       const m = this.re.exec(subject);
       if (!m) break;
+      // The leftmost match starts past regex_max_offset: no start up to it matches in this text.
+      if (this.maxStart !== undefined && start + m.index > this.maxStart) break;
       if (final || m.index + m[0].length + this.endMargin <= subject.length) {
         this.matched = true;
         this.kept = '';
@@ -382,8 +414,13 @@ export class StreamingRegex {
       if (from >= retriedNext || budget < 0) break;
     }
     this.searchFrom = Math.max(this.searchFrom, start + retriedNext);
-    const keepFrom = Math.max(start, this.searchFrom - REGEX_LOOKBEHIND);
+    // Never past the text itself (searchFrom may lie ahead of it: regex_min_offset).
+    const keepFrom = Math.min(start + subject.length, Math.max(start, this.searchFrom - REGEX_LOOKBEHIND));
     this.kept = subject.slice(keepFrom - start);
     this.keptStart = keepFrom;
+    if (this.maxStart !== undefined && this.searchFrom > this.maxStart && !this.unconfirmed) {
+      this.exhausted = true;
+      this.kept = '';
+    }
   }
 }

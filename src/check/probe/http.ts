@@ -1,6 +1,12 @@
 // HTTP_GET and SSL_GET (check_http.c, check_ssl.c): GET each url, check the status code against
 // status_code (default 200-299) and, when set, the MD5 digest of the body (as keepalived's genhash
-// prints it). SSL_GET does not verify certificates, like keepalived; SNI with enable_sni/sni_name.
+// prints it). SNI with enable_sni/sni_name.
+//
+// SSL_GET uses the top-level SSL block as keepalived's one SSL context (check_ssl.c build_ssl_ctx): the client
+// certificate chain and key (decrypted with `password`) are offered when the server asks; `ca` is the trust
+// store. keepalived never sets SSL_VERIFY_PEER nor reads SSL_get_verify_result(), so the server certificate does
+// not decide the check, whatever `ca` says; lvskeeper's `verify_server_certificate` makes a certificate that does
+// not chain to `ca` fail the check (chain only: no host name is checked, the checker connects by address).
 //
 // Request (keepalived's request_template):
 //   GET <path> HTTP/1.<0|1>\r\nUser-Agent: KeepAliveClient\r\n[Connection: close\r\n]Host: <vhost|ip>[:port]\r\n\r\n
@@ -19,7 +25,7 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { connectTcp, fail, guard, ok, ProbeFailure } from './common.js';
 import { HttpResponseReader, type HttpWorkMeter, type ResponseVerdict } from './http-response.js';
-import type { HttpCheckSpec, ProbeResult, UrlSpec } from '../types.js';
+import type { HttpCheckSpec, ProbeResult, SslClientSpec, UrlSpec } from '../types.js';
 
 export { statusAccepted } from './http-response.js';
 
@@ -36,6 +42,25 @@ export function buildRequest(spec: HttpCheckSpec, url: UrlSpec): string {
   return `GET ${url.path} HTTP/1.${minor}\r\nUser-Agent: KeepAliveClient\r\n${connection}Host: ${host}${portSuffix}\r\n\r\n`;
 }
 
+/** One secure context per SSL block (spec object), built at the first probe: the PEM is parsed once. */
+const contexts = new WeakMap<SslClientSpec, tls.SecureContext>();
+
+function secureContextOf(ssl: SslClientSpec): tls.SecureContext {
+  let ctx = contexts.get(ssl);
+  if (!ctx) {
+    const opts: tls.SecureContextOptions = {};
+    if (ssl.ca !== undefined) opts.ca = ssl.ca;
+    if (ssl.cert !== undefined) opts.cert = ssl.cert;
+    if (ssl.key !== undefined) {
+      opts.key = ssl.key;
+      opts.passphrase = ssl.passphrase ?? '';
+    }
+    ctx = tls.createSecureContext(opts);
+    contexts.set(ssl, ctx);
+  }
+  return ctx;
+}
+
 async function openStream(spec: HttpCheckSpec, url: UrlSpec, signal: AbortSignal): Promise<net.Socket> {
   const connectDeadline = performance.now() + spec.target.connectTimeoutMs;
   const socket = await connectTcp(spec.target, signal);
@@ -43,7 +68,19 @@ async function openStream(spec: HttpCheckSpec, url: UrlSpec, signal: AbortSignal
   const vhost = url.virtualhost ?? spec.virtualhost;
   const sni = spec.enableSni ? (spec.sniName ?? vhost) : undefined;
   return new Promise<net.Socket>((resolve, reject) => {
-    const opts: tls.ConnectionOptions = { socket, rejectUnauthorized: false };
+    let opts: tls.ConnectionOptions;
+    try {
+      opts = { socket, rejectUnauthorized: false };
+      if (spec.ssl) {
+        opts.secureContext = secureContextOf(spec.ssl);
+        // authorized then says whether the chain verifies against `ca`, without a host name check.
+        opts.checkServerIdentity = () => undefined;
+      }
+    } catch (err) {
+      socket.destroy();
+      reject(new ProbeFailure(`SSL context error: ${(err as Error).message}`));
+      return;
+    }
     // Node refuses an IP address as SNI (RFC 6066); keepalived would send it, we skip it.
     if (sni && net.isIP(sni) === 0) opts.servername = sni;
     const secure = tls.connect(opts);
@@ -60,7 +97,10 @@ async function openStream(spec: HttpCheckSpec, url: UrlSpec, signal: AbortSignal
     secure.once('secureConnect', () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      resolve(secure);
+      if (spec.ssl?.verifyServer && !secure.authorized) {
+        secure.destroy();
+        reject(new ProbeFailure(`SSL server certificate verification failed: ${String(secure.authorizationError)}`));
+      } else resolve(secure);
     });
     secure.once('error', (err) => {
       clearTimeout(timer);
@@ -76,7 +116,15 @@ function checkUrl(spec: HttpCheckSpec, url: UrlSpec, regex: RegExp | undefined, 
   return openStream(spec, url, signal).then(
     (socket) =>
       new Promise<string | undefined>((resolve) => {
-        const reader = new HttpResponseReader({ statusCodes: url.statusCodes, digest: url.digest, regex, regexNoMatch: url.regexNoMatch, meter });
+        const reader = new HttpResponseReader({
+          statusCodes: url.statusCodes,
+          digest: url.digest,
+          regex,
+          regexNoMatch: url.regexNoMatch,
+          regexMinOffset: url.regexMinOffset,
+          regexMaxOffset: url.regexMaxOffset,
+          meter,
+        });
         let received = 0;
         let done = false;
         const finish = (reason: string | undefined) => {
@@ -120,12 +168,13 @@ function checkUrl(spec: HttpCheckSpec, url: UrlSpec, regex: RegExp | undefined, 
 /** `meter` counts the work done on responses (tests). */
 export function probeHttp(spec: HttpCheckSpec, signal: AbortSignal, meter?: HttpWorkMeter): Promise<ProbeResult> {
   return guard(async () => {
+    if (spec.type === 'SSL_GET' && spec.ssl?.error !== undefined) return fail(spec.ssl.error);
     const urls = spec.urls.length > 0 ? spec.urls : [{ path: '/' }];
     for (const url of urls) {
       let regex: RegExp | undefined;
       if (url.regex !== undefined) {
         try {
-          regex = new RegExp(url.regex, 'g');
+          regex = new RegExp(url.regex, `g${url.regexFlags ?? ''}`);
         } catch {
           return fail(`invalid regex "${url.regex}" (url ${url.path})`);
         }
