@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="keepalived nftables ipvsadm tshark iproute2 iputils-ping iputils-arping procps psmisc kmod
-      qemu-system-x86 linux-image-amd64 busybox-static cpio systemd g++ make python3 curl prometheus"
+      qemu-system-x86 linux-image-amd64 busybox-static cpio systemd g++ make python3 curl prometheus python3-aiosmtpd"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

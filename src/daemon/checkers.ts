@@ -29,6 +29,7 @@
 // checkers still run (logs, notifications), one error is logged and VRRP is unaffected.
 
 import { Worker } from 'node:worker_threads';
+import { SmtpAlerts } from '../alerts/smtp-sender.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { checkSpecsFromConfig } from '../check/from-config.js';
 import { IpvsSync } from '../check/ipvs-sync.js';
@@ -151,6 +152,8 @@ export class CheckersRuntime {
   private ipvs: IpvsHandle | undefined;
   private sync: IpvsSync | undefined;
   private notifier: Notifier | undefined;
+  /** smtp_alert mail, created at the first checker transition. */
+  private alerts: SmtpAlerts | undefined;
   private ownPreparer: ScriptPreparer | undefined;
   private readonly vsConfig = new Map<string, { vs: VirtualServer; rs: Map<string, RealServer> }>();
   /** canonical VIP ("inet/10.0.0.1") -> the instances whose MASTER state gates it */
@@ -395,7 +398,7 @@ export class CheckersRuntime {
       if (!this.options.dontReleaseIpvs) await this.stopSyncDaemons();
       ipvs.close();
     }
-    await this.notifier?.close(2000);
+    await Promise.all([this.notifier?.close(2000), this.alerts?.close(2000)]);
   }
 
   // ------------------------------------------------------------------ start-up
@@ -493,12 +496,28 @@ export class CheckersRuntime {
       }
       case 'checker':
         this.log.debug(`checker ${ev.checker} ${ev.up ? 'up' : 'down'}: ${ev.reason}`);
+        this.mailChecker(ev);
         break;
       case 'desired':
         void this.sync?.request();
         this.stageTakeovers();
         break;
     }
+  }
+
+  /** keepalived check_*.c: smtp_alert(SMTP_MSG_RS, …) when a checker changes state. */
+  private mailChecker(ev: Extract<CheckEvent, { kind: 'checker' }>): void {
+    const g = this.config.global;
+    if (g.notificationEmail.length === 0 || !g.smtpServer || ev.type === undefined) return;
+    const spec = this.specs.find((s) => s.id === ev.vs);
+    const rsSpec = spec?.realServers.find((r) => r.id === ev.rs);
+    const rs = this.vsConfig.get(ev.vs)?.rs.get(ev.rs);
+    if (!spec || !rsSpec || !rs) return;
+    (this.alerts ??= new SmtpAlerts(this.log)).checker(
+      g,
+      { type: ev.type, up: ev.up, reason: ev.reason, rsWasAlive: ev.rsWasAlive ?? !ev.up, rsAlive: ev.rsAlive ?? ev.up, rsLabel: rsSpec.label, vsLabel: spec.label },
+      rs.smtpAlert,
+    );
   }
 
   private onInstanceState(instance: string, to: VrrpState): void {
