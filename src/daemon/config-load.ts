@@ -15,6 +15,7 @@ export function logDiagnostics(diagnostics: readonly Diagnostic[], log: Logger):
     const text = `${d.file}:${d.line}: ${d.message}`;
     if (d.severity === 'error') log.error(text);
     else if (d.severity === 'warning') log.warn(text);
+    else if (d.severity === 'unsupported') log.warn(`${d.file}:${d.line}: WARNING: ${d.message}`);
     else log.info(text);
   }
 }
@@ -164,6 +165,8 @@ export function scriptCheckDiagnostics(config: Config, preparer: Pick<ScriptPrep
   for (const fifo of [config.global.notifyFifo, config.global.vrrpNotifyFifo, config.global.lvsNotifyFifo]) {
     if (fifo?.script) notify.push({ label: 'notify fifo script', cmd: fifo.script });
   }
+  if (config.global.startupScript) notify.push({ label: 'startup script', cmd: config.global.startupScript });
+  if (config.global.shutdownScript) notify.push({ label: 'shutdown script', cmd: config.global.shutdownScript });
   for (const { label, cmd } of notify) {
     check('notify', cmd.location, cmd, (reason, message) =>
       reason === 'no_default_user' ? `Failed to set default user for ${label} ${cmd.command} - ignoring` : `Disabling ${label} ${cmd.command} ${refusalPhrase(reason)}: ${message}`,

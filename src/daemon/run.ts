@@ -7,7 +7,8 @@
 //     nothing changes; otherwise each child applies the difference (VRRP first, so the checker child
 //     knows the new instances' states before it applies its own part);
 //   - SIGTERM/SIGINT: the VRRP child sends priority 0 and removes its VIPs, then the checker child
-//     removes our IPVS entries; exit 0.
+//     removes our IPVS entries; exit 0;
+//   - global_defs startup_script runs before the children start, shutdown_script after they stopped.
 // -P runs only the VRRP child, -C only the checker child.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import { CHECKER_CHILD, startParent, VRRP_CHILD, type ParentHandle } from './pro
 import type { ChildSpec } from './process/supervisor.js';
 import { controlSocketPath, startControlServer } from './process/control.js';
 import type { EngineView } from './checkers.js';
+import { runStartStopScript } from './start-stop-script.js';
 
 /** Children must be gone this long after SIGTERM (the issue's 5 s, with room for the parent's exit). */
 export const STOP_DEADLINE_MS = 4000;
@@ -58,6 +60,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let running: { config: Config; diagnostics: readonly Diagnostic[] } = parseConfig(options.configFile, { configId: options.configId });
   logDiagnostics(running.diagnostics, log);
   initTrackFiles(running.config.trackFiles, log);
+  // keepalived starts its children once the startup script has ended (or timed out).
+  if (running.config.global.startupScript) await runStartStopScript('startup', running.config.global, log);
 
   let handle: ParentHandle;
   try {
@@ -103,6 +107,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const code = await handle.done;
   await metrics?.close();
   await control?.close();
+  // After both children have stopped, with the configuration running at that time (keepalived's order).
+  if (running.config.global.shutdownScript) await runStartStopScript('shutdown', running.config.global, log);
   log.info(`Stopped lvskeeper v${v}`);
   log.close();
   return code;

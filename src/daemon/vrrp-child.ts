@@ -7,11 +7,14 @@
 //   - answers `dump` requests (stats, data, JSON) for the parent, which writes the files;
 //   - at SIGTERM, or when the parent vanishes, stops: priority-0 adverts, VIPs removed (unless -V),
 //     notify STOP, FIFOs drained.
+import { SmtpAlerts } from '../alerts/smtp-sender.js';
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
-import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openVrrpTransport } from '../net/index.js';
+import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openRouteManager, openVrrpTransport } from '../net/index.js';
 import { NoAcceptFirewall } from '../net/firewall.js';
-import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort } from '../net/types.js';
+import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort, RouteManager } from '../net/types.js';
+import { StaticEntries } from './static-entries.js';
+import { PromoteSecondaries } from './promote-secondaries.js';
 import { ScriptLauncher } from '../scripts/launcher.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
@@ -58,7 +61,12 @@ const REPORT_WAIT_MS = 2000;
 export class VrrpSide {
   private runner: TrackScriptRunner | undefined;
   private notifier!: Notifier;
+  /** smtp_alert mail (nodemailer is loaded at the first alert only). */
+  private readonly alerts: SmtpAlerts;
   private engine: VrrpEngine | undefined;
+  /** static_ipaddress / static_routes / static_rules (set before the instances start, cleared after they stop). */
+  private statics: StaticEntries | undefined;
+  private readonly promoteSecondaries: PromoteSecondaries;
   private stopped = false;
   /** keepalived's no_accept nftables rules; opened only when an instance does not accept (vrrp_strict, no_accept). */
   private firewall: NoAcceptFirewallPort | undefined;
@@ -85,8 +93,11 @@ export class VrrpSide {
     private readonly announcer: Announcer,
     private readonly report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
     private readonly takeover: IpvsTakeover,
+    private readonly routes: RouteManager,
   ) {
     this.launcher = new ScriptLauncher({ warn: (m) => log.warn(m) });
+    this.alerts = new SmtpAlerts(log);
+    this.promoteSecondaries = new PromoteSecondaries(log);
   }
 
   static async start(
@@ -96,8 +107,13 @@ export class VrrpSide {
     report: (msg: Omit<InstanceStateMessage, 'type' | 'at'>) => void,
     takeover: IpvsTakeover = new IpvsTakeover(log),
   ): Promise<VrrpSide> {
-    const [addresses, links, announcer] = await Promise.all([openAddressManager({ warn: (m) => log.warn(m) }), openLinkWatcher(), openAnnouncer({ warn: (m) => log.warn(m) })]);
-    const side = new VrrpSide(config, options, log, addresses, links, announcer, report, takeover);
+    const [addresses, links, announcer, routes] = await Promise.all([
+      openAddressManager({ warn: (m) => log.warn(m) }),
+      openLinkWatcher(),
+      openAnnouncer({ warn: (m) => log.warn(m) }),
+      openRouteManager(),
+    ]);
+    const side = new VrrpSide(config, options, log, addresses, links, announcer, report, takeover, routes);
     side.diagnostics = diagnostics;
     try {
       await side.startEngine();
@@ -135,11 +151,16 @@ export class VrrpSide {
       this.runner = new TrackScriptRunner({ scripts: this.config.vrrpScripts, preparer, logger: this.log, spawner: this.launcher.spawner });
     }
     this.openNotify(preparer);
+    // keepalived start_vrrp(): static entries are set before the instances run.
+    this.statics = new StaticEntries(this.addresses, this.routes, this.log);
+    await this.statics.start(this.config);
+    this.promoteSecondaries.apply(this.config.vrrpInstances);
     this.engine = await VrrpEngine.start(
       this.config,
       {
         openTransport: (o) => openVrrpTransport(o),
         addresses: this.addresses,
+        routes: this.routes,
         links: this.links,
         announcer: this.announcer,
         interfaceInfo: (n) => interfaceInfo(n),
@@ -153,7 +174,10 @@ export class VrrpSide {
         takeover: this.takeover,
         hooks: {
           // The notifier is looked up at each event: a reload may replace it.
-          onNotify: (ev) => this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority),
+          onNotify: (ev) => {
+            this.notifier.vrrpState(this.notifyTarget(ev.instance), ev.state, ev.priority);
+            this.alerts.vrrp(this.config.global, 'INSTANCE', ev.instance, ev.state, this.instanceConfig(ev.instance)?.smtpAlert === true);
+          },
           onMasterRxLowerPri: (ev) => this.notifier.masterRxLowerPriority(this.notifyTarget(ev.instance), ev.priority),
           onPriorityChange: (ev) => {
             // keepalived sends these only for MASTER and BACKUP (notify_instance_priority).
@@ -171,7 +195,11 @@ export class VrrpSide {
             setImmediate(() => this.reportInOrder(msg, ev.from === 'MASTER' ? ev.vipWorkDone() : undefined));
           },
         },
-        onGroupState: (ev) => this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0),
+        onGroupState: (ev) => {
+          this.notifier.vrrpState({ kind: 'GROUP', name: ev.group, scripts: ev.scripts }, ev.state, 0);
+          const sg = (c: Config | undefined) => c?.vrrpSyncGroups.find((g) => g.name === ev.group);
+          this.alerts.vrrp(this.config.global, 'GROUP', ev.group, ev.state, (sg(this.config) ?? sg(this.retired))?.smtpAlert === true);
+        },
       },
     );
     this.runner?.start();
@@ -283,6 +311,8 @@ export class VrrpSide {
       throw e;
     }
     this.diagnostics = diagnostics;
+    await this.statics?.reload(config);
+    this.promoteSecondaries.apply(config.vrrpInstances);
     await this.openFirewallIfNeeded();
     this.syncFirewall();
     this.runner = runner;
@@ -351,15 +381,19 @@ export class VrrpSide {
     // keepalived stop_vrrp: the sync daemon stops before the VIPs are released.
     await this.takeover.stop();
     await this.engine?.stop();
+    // keepalived vrrp_terminate_phase1(): static rules, routes, addresses go after the instances' entries.
+    await this.statics?.stop();
+    this.promoteSecondaries.stop();
     // After the VIPs are gone, as keepalived removes its table last.
     await this.firewall?.close().catch((e: unknown) => this.log.error(`no_accept firewall: ${(e as Error).message}`));
     await this.runner?.stop();
-    await this.notifier.close(2000);
+    await Promise.all([this.notifier.close(2000), this.alerts.close(2000)]);
     this.closeAdapters();
   }
 
   private closeAdapters(): void {
     this.addresses.close();
+    this.routes.close();
     this.links.close();
     this.announcer.close();
     this.gcWatch.close();

@@ -4,7 +4,7 @@
 // reload() applies a new configuration as a diff (reload/plan.ts) without flapping a kept instance.
 // Kernel access goes through EngineAdapters (src/net in production, fakes in tests).
 import type { Config, VrrpInstance as VrrpInstanceConfig, VrrpSyncGroup } from '../config/model.js';
-import type { AddressManager, Announcer, LinkState, LinkWatcher, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
+import type { AddressManager, Announcer, IpRoute, IpRule, LinkState, LinkWatcher, RouteManager, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from '../vrrp/addr.js';
 import {
   VrrpInstance,
@@ -16,16 +16,20 @@ import {
   type VipSpare,
 } from '../vrrp/instance.js';
 import { VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_MAX_ADDRESSES } from '../vrrp/packet.js';
-import { machineConfig, type TrackerSpec } from '../vrrp/state-machine.js';
+import { machineConfig, type TrackerSpec, type TrackerState } from '../vrrp/state-machine.js';
 import { syncGroupStep, type SyncGroupState } from '../vrrp/sync-group.js';
 import type { TimerHost } from '../vrrp/timers.js';
 import type { Logger } from './log.js';
 import { LateTimerReporter, type StallExplainer } from '../vrrp/late-timers.js';
 import { describePlan, planReload, type ReloadPlan } from './reload/plan.js';
+import { ObjectTrackers, trackedObject, type FileTrackSource, type ProcessTrackSource } from './object-trackers.js';
+import { addressToAdd } from './vip-address.js';
 
 export interface EngineAdapters {
   openTransport(opts: TransportOptions & { v3ChecksumAsV2?: boolean | undefined }): Promise<VrrpTransport>;
   addresses: AddressManager;
+  /** virtual_routes / virtual_rules of the instances (none: an instance with routes logs that it cannot set them). */
+  routes?: RouteManager | undefined;
   links: LinkWatcher;
   announcer: Announcer;
   /** Source-address candidates of an interface (primary IPv4, IPv6 link-local). */
@@ -58,6 +62,9 @@ export interface EngineOptions {
   hooks?: InstanceHooks | undefined;
   /** IPVS work around the VIPs of a takeover (daemon/ipvs-takeover.ts). */
   takeover?: TakeoverHooks | undefined;
+  /** track_file / track_process sources (tests); default: inotify on the files, /proc polling. */
+  fileTracker?: FileTrackSource | undefined;
+  processTracker?: ProcessTrackSource | undefined;
 }
 
 interface TrackerBinding {
@@ -101,6 +108,9 @@ export class VrrpEngine {
   private readonly transports = new Map<string, SharedTransport>();
   private readonly linkBindings = new Map<string, TrackerBinding[]>();
   private readonly scriptBindings = new Map<string, TrackerBinding[]>();
+  /** "file:NAME" / "process:NAME" → instance trackers (derived from the specs' tracker names). */
+  private readonly objectBindings = new Map<string, TrackerBinding[]>();
+  private readonly objects: ObjectTrackers;
   private readonly groups = new Map<string, GroupRuntime>();
   private readonly groupOf = new Map<VrrpInstance, string>();
   private readonly stateListeners = new Set<(ev: StateChangeEvent) => void>();
@@ -118,6 +128,10 @@ export class VrrpEngine {
   ) {
     this.log = options.log;
     this.lateTimers = new LateTimerReporter(adapters.timers, options.log, adapters.explainStall);
+    this.objects = new ObjectTrackers(options.log, { files: options.fileTracker, processes: options.processTracker });
+    this.objects.onChange((key, state, detail) => {
+      for (const b of this.objectBindings.get(key) ?? []) this.setTracker(b.instance, b.tracker, state, detail);
+    });
   }
 
   static async start(config: Config, adapters: EngineAdapters, options: EngineOptions): Promise<VrrpEngine> {
@@ -174,6 +188,7 @@ export class VrrpEngine {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribeScripts?.();
+    this.objects.stop();
     await Promise.all([...this.instances.values()].map((i) => i.stop()));
     for (const g of this.groups.values()) this.notifyGroup(g);
     for (const t of this.transports.values()) t.transport.close();
@@ -200,6 +215,7 @@ export class VrrpEngine {
 
   private async build(): Promise<void> {
     const { scriptsByName, groupByMember } = lookups(this.config);
+    await this.objects.configure(this.config);
     for (const ic of this.config.vrrpInstances) {
       try {
         await this.create(ic, groupByMember.get(ic.name), scriptsByName);
@@ -226,6 +242,7 @@ export class VrrpEngine {
       timers: this.adapters.timers,
       transport: shared.transport,
       addresses: this.adapters.addresses,
+      routes: this.adapters.routes,
       announcer: this.adapters.announcer,
       log: this.log,
       hooks: this.hooksFor(),
@@ -269,9 +286,14 @@ export class VrrpEngine {
   private rebind(): void {
     this.linkBindings.clear();
     this.scriptBindings.clear();
+    this.objectBindings.clear();
     for (const r of this.running.values()) {
       for (const [link, tracker] of r.links) bind(this.linkBindings, link, r.instance, tracker);
       for (const [script, tracker] of r.scripts) bind(this.scriptBindings, script, r.instance, tracker);
+      for (const t of r.instance.spec.machine.trackers) {
+        const key = trackedObject(t.name);
+        if (key !== undefined) bind(this.objectBindings, key, r.instance, t.name);
+      }
     }
   }
 
@@ -341,6 +363,9 @@ export class VrrpEngine {
     for (const line of describeVrrpPlan(plan)) this.log.info(`Reload: ${line}`);
     if (scripts && scripts !== this.scripts) this.useScripts(scripts);
     const { scriptsByName, groupByMember } = lookups(next);
+    // Files and processes of the new configuration, read before the instances are built (kept ones keep their state).
+    await this.objects.configure(next);
+    if (this.stopped) return;
     const byConfig = new Map([...this.running.values()].map((r) => [r.config, r] as const));
     // stop() may run while sockets open: it released everything it knew (removed instances included);
     // sockets opened by this reload are closed here and nothing new starts.
@@ -447,7 +472,7 @@ export class VrrpEngine {
       p.shared.byVrid.set(p.config.virtualRouterId, r.instance);
     }
     Object.assign(r, { config: p.config, shared: p.shared, links: p.links, scripts: p.scripts });
-    r.instance.reconfigure({ spec: p.spec, transport: moved ? p.shared.transport : undefined, trackersUp: this.trackerStates(r), spare });
+    r.instance.reconfigure({ spec: p.spec, transport: moved ? p.shared.transport : undefined, trackersUp: this.trackerStates(r, p.spec.machine.trackers), spare });
   }
 
   /** Drop a removed instance from every table (its leaving step must not drag its old group along). */
@@ -494,29 +519,39 @@ export class VrrpEngine {
   private readonly waiting = new Set<VrrpInstance>();
 
   /** An instance's trackers with their weight and current state, and its sync group (for status). */
-  trackersOf(name: string): { trackers: Array<{ name: string; weight: number; reverse: boolean; up: boolean }>; group?: { name: string; state: string } | undefined } {
+  trackersOf(name: string): { trackers: TrackerSnapshot[]; group?: { name: string; state: string } | undefined } {
     const inst = this.instances.get(name);
     if (!inst) return { trackers: [] };
     const up = this.trackerSnapshot(inst);
     const groupName = this.groupOf.get(inst);
     const group = groupName ? this.groups.get(groupName) : undefined;
     return {
-      trackers: inst.spec.machine.trackers.map((t) => ({ name: t.name, weight: t.weight, reverse: t.reverse ?? false, up: up[t.name] ?? true })),
+      trackers: inst.spec.machine.trackers.map((t) => {
+        const st = up[t.name];
+        const base = { name: t.name, weight: t.weight, reverse: t.reverse ?? false };
+        if (t.numeric) return { ...base, up: true, numeric: true, value: typeof st === 'number' ? st : 0 };
+        return { ...base, up: st !== false, detail: this.objects.state(t.name)?.detail };
+      }),
       group: groupName && group ? { name: groupName, state: group.notified ?? (group.state.faulted ? 'FAULT' : 'INIT') } : undefined,
     };
   }
 
-  private trackerSnapshot(inst: VrrpInstance): Record<string, boolean> {
+  private trackerSnapshot(inst: VrrpInstance): Record<string, TrackerState> {
     const r = this.running.get(inst);
     return r ? this.trackerStates(r) : {};
   }
 
   /** Current state of every tracker of an instance, from the link watcher and the script runner. */
-  private trackerStates(r: Pick<RunningInstance, 'links' | 'scripts'>): Record<string, boolean> {
-    const up: Record<string, boolean> = {};
+  private trackerStates(r: Pick<RunningInstance, 'links' | 'scripts' | 'instance'>, trackers = r.instance.spec.machine.trackers): Record<string, TrackerState> {
+    const up: Record<string, TrackerState> = {};
     for (const [link, tracker] of r.links) up[tracker] = linkUp(this.adapters.links.get(link));
     // 'init' (no result yet) has no effect on a weighted tracker; init_fail starts down.
     for (const [script, tracker] of r.scripts) up[tracker] = this.scripts?.status(script) !== 'down';
+    // track_file values and track_process quorums (trackers: the spec being applied, at reload).
+    for (const t of trackers) {
+      const st = this.objects.state(t.name);
+      if (st !== undefined) up[t.name] = st.state;
+    }
     return up;
   }
 
@@ -542,9 +577,9 @@ export class VrrpEngine {
     for (const b of this.linkBindings.get(link.name) ?? []) this.setTracker(b.instance, b.tracker, up);
   }
 
-  private setTracker(inst: VrrpInstance, tracker: string, up: boolean): void {
+  private setTracker(inst: VrrpInstance, tracker: string, up: TrackerState, detail?: string): void {
     if (this.stopped) return;
-    inst.setTracker(tracker, up);
+    inst.setTracker(tracker, up, detail);
     const g = this.groupOf.get(inst);
     if (g) this.syncGroup(g, []);
   }
@@ -638,16 +673,7 @@ export class VrrpEngine {
     const iface = ic.interface;
     if (!iface) throw new InstanceConfigError(`(${ic.name}) no interface configured - ignoring instance`);
     const family = ic.family;
-    const vips: VirtualAddress[] = [...ic.virtualIpAddresses, ...ic.virtualIpAddressesExcluded].map((v) => ({
-      family: v.family,
-      address: v.address,
-      prefixLength: v.prefixLength,
-      interface: v.dev ?? iface,
-      broadcast: v.brd,
-      scope: v.scope as VirtualAddress['scope'],
-      label: v.label,
-      noTrack: v.noTrack,
-    }));
+    const vips: VirtualAddress[] = [...ic.virtualIpAddresses, ...ic.virtualIpAddressesExcluded].map((v) => addressToAdd(v, iface));
     const advertised = ic.virtualIpAddresses.filter((v) => v.family === family).slice(0, VRRP_MAX_ADDRESSES).map((v) => v.address);
 
     let authType = VRRP_AUTH_NONE;
@@ -657,7 +683,9 @@ export class VrrpEngine {
         authType = VRRP_AUTH_PASS;
         authPassword = ic.authentication.password;
       } else {
-        this.log.error(`(${ic.name}) auth_type AH is not supported by lvskeeper - sending without authentication`);
+        // The parser drops AH instances; if one ever got here, unauthenticated adverts would make an AH
+        // peer (which drops them) a second master: refuse to run it.
+        throw new InstanceConfigError(`(${ic.name}) auth_type AH is not supported by lvskeeper - not running this instance`);
       }
     }
 
@@ -702,6 +730,7 @@ export class VrrpEngine {
       group.trackInterfaces.forEach((t, i) => addIf(t, `g${i}`, zero));
       group.trackScripts.forEach((t, i) => addScript(t, `g${i}`, zero));
     }
+    trackers.push(...this.objects.trackersFor(ic, group));
 
     const machine = machineConfig({
       name: ic.name,
@@ -745,9 +774,12 @@ export class VrrpEngine {
         skipCheckAdvAddr: ic.skipCheckAdvAddr,
         checkUnicastSrc: ic.checkUnicastSrc,
         unicastPeers: ic.unicastPeers.map((p) => p.address),
+        unicastPeerTtl: new Map(ic.unicastPeers.filter((p) => p.minTtl !== undefined || p.maxTtl !== undefined).map((p) => [p.address, { min: p.minTtl ?? 0, max: p.maxTtl ?? 255 }])),
       },
       advertised,
       vips,
+      routes: ic.virtualRoutes.map(({ location: _l, noTrack: _n, ...r }): IpRoute => r),
+      rules: ic.virtualRules.map(({ location: _l, noTrack: _n, ...r }): IpRule => r),
       authType,
       authPassword,
       multicastGroup: ic.mcastGroup,
@@ -762,6 +794,17 @@ export class VrrpEngine {
 }
 
 type ScriptsByName = Map<string, Config['vrrpScripts'][number]>;
+
+/** One tracker of an instance for status: up/down, or a track_file's value; detail: a process count. */
+export interface TrackerSnapshot {
+  name: string;
+  weight: number;
+  reverse: boolean;
+  up: boolean;
+  numeric?: boolean | undefined;
+  value?: number | undefined;
+  detail?: string | undefined;
+}
 
 function lookups(config: Config): { scriptsByName: ScriptsByName; groupByMember: Map<string, VrrpSyncGroup> } {
   const groupByMember = new Map<string, VrrpSyncGroup>();

@@ -1,9 +1,11 @@
 // One running VRRP instance: drives the pure state machine (state-machine.ts) with real timers and
 // performs its actions through the adapters (transport, VIPs, announcements). All VRRP decisions stay in
 // the machine; this file only executes them, in the order the machine gives:
-// advert first, then VIPs, then GARP/NA (the VIP work is serialised so GARPs follow the add).
+// advert first, then VIPs, virtual routes and rules, then GARP/NA (the VIP work is serialised so GARPs
+// follow the add); leaving MASTER, rules, routes, then VIPs go (keepalived vrrp_state_become_master and
+// vrrp_restore_interface).
 import type { Logger } from '../log/logger.js';
-import type { AddressManager, Announcer, ReceivedPacket, VirtualAddress, VrrpTransport } from '../net/types.js';
+import type { AddressManager, Announcer, IpRoute, IpRule, ReceivedPacket, RouteManager, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
 import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
 import { readAdvertHeader, relevantFinding, SplitBrainDetector, type SplitBrainConfig, type SplitBrainEvent, type SplitBrainSuspicion } from './split-brain.js';
@@ -19,6 +21,7 @@ import {
   type NotifyState,
   type StepResult,
   type TimerKind,
+  type TrackerState,
   type VrrpState,
 } from './state-machine.js';
 import type { TimerHandle, TimerHost } from './timers.js';
@@ -33,6 +36,9 @@ export interface InstanceSpec {
   advertised: string[];
   /** Everything added while MASTER (virtual_ipaddress + virtual_ipaddress_excluded). */
   vips: VirtualAddress[];
+  /** virtual_routes and virtual_rules: set while MASTER, after the VIPs, in configuration order. */
+  routes?: readonly IpRoute[] | undefined;
+  rules?: readonly IpRule[] | undefined;
   authType: number;
   authPassword?: string | undefined;
   multicastGroup?: string | undefined;
@@ -68,8 +74,8 @@ export interface Reconfiguration {
   spec: InstanceSpec;
   /** The shared socket of the new transport settings, when they changed. */
   transport?: Pick<VrrpTransport, 'send'> | undefined;
-  /** Every tracker of the new spec with its current state. */
-  trackersUp: Record<string, boolean>;
+  /** Every tracker of the new spec with its current state (a number for a track_file). */
+  trackersUp: Record<string, TrackerState>;
   /** VIPs this instance drops but must leave in place (moved to an instance that is MASTER here). */
   spare: VipSpare;
 }
@@ -103,6 +109,8 @@ export interface InstanceDeps {
   timers: TimerHost;
   transport: Pick<VrrpTransport, 'send'>;
   addresses: AddressManager;
+  /** virtual_routes/virtual_rules; needed only by an instance that has some. */
+  routes?: RouteManager | undefined;
   announcer: Announcer;
   log: Logger;
   hooks?: InstanceHooks | undefined;
@@ -237,9 +245,9 @@ export class VrrpInstance {
    * vrrp_init_state, with the trackers' states known at start (missing = up). `spare`: stale VIPs to
    * leave in place (an instance added at reload must not delete a VIP another instance holds as MASTER).
    */
-  start(trackersUp: Record<string, boolean> = {}, waited = false, spare?: VipSpare): void {
+  start(trackersUp: Record<string, TrackerState> = {}, waited = false, spare?: VipSpare): void {
     if (this.ms.state !== 'INIT') return;
-    this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp });
+    this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp }, this.ms.trackerDetails);
     this.withSpare(spare, () => this.dispatch({ type: 'start', waited }));
   }
 
@@ -263,19 +271,26 @@ export class VrrpInstance {
     const wasMaster = this.ms.state === 'MASTER';
     const added = next.spec.vips.filter((v) => !prev.vips.some((o) => sameVip(o, v)));
     const dropped = prev.vips.filter((o) => !next.spec.vips.some((v) => sameVip(o, v)) && !next.spare(o));
+    // Routes and rules as keepalived's clear_diff_vrrp_vroutes/vrules: only the difference is touched.
+    const routes = difference(prev.routes, next.spec.routes);
+    const rules = difference(prev.rules, next.spec.rules);
     this.current = next.spec;
     if (next.transport) this.transport = next.transport;
     this.splitBrainDetector.reconfigure(splitBrainConfig(next.spec));
     this.prepareAdverts();
+    if (wasMaster && routes.dropped.length + rules.dropped.length > 0) this.queueVipWork(() => this.clearRoutes(routes.dropped, rules.dropped));
     if (wasMaster && dropped.length > 0) {
       this.log.info(`(${this.name}) removing VIPs ${dropped.map((v) => v.address).join(' ')} on reload.`, { instance: this.name });
       this.queueVipWork(() => this.removeAll(dropped));
     }
     this.apply(reconfigure(prev.machine, next.spec.machine, this.ms, next.trackersUp, this.deps.timers.now()));
-    if (wasMaster && this.ms.state === 'MASTER' && added.length > 0) {
-      this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
-      this.queueVipWork(() => this.addAll(added));
-      this.announce(added, this.spec.machine.garpMasterRepeat);
+    if (wasMaster && this.ms.state === 'MASTER') {
+      if (added.length > 0) {
+        this.log.info(`(${this.name}) setting VIPs.`, { instance: this.name });
+        this.queueVipWork(() => this.addAll(added));
+      }
+      if (routes.added.length + rules.added.length > 0) this.queueVipWork(() => this.setRoutes(routes.added, rules.added));
+      if (added.length > 0) this.announce(added, this.spec.machine.garpMasterRepeat);
     }
   }
 
@@ -290,13 +305,15 @@ export class VrrpInstance {
     await Promise.allSettled([this.vipWork, ...this.sends]);
   }
 
-  setTracker(name: string, up: boolean): void {
+  /** up: a number for a numeric tracker (track_file); detail: for the FAULT reason (track_process). */
+  setTracker(name: string, up: TrackerState, detail?: string): void {
     if (this.ms.state === 'INIT') {
-      this.ms = { ...this.ms, trackersUp: { ...this.ms.trackersUp, [name]: up } };
+      const trackerDetails = detail === undefined ? this.ms.trackerDetails : { ...this.ms.trackerDetails, [name]: detail };
+      this.ms = { ...this.ms, trackersUp: { ...this.ms.trackersUp, [name]: up }, trackerDetails };
       return;
     }
     if ((this.ms.trackersUp[name] ?? true) === up && name in this.ms.trackersUp) return;
-    this.dispatch({ type: 'tracker', name, up });
+    this.dispatch({ type: 'tracker', name, up, detail });
   }
 
   /** An address was deleted from our interface by someone (RTM_DELADDR). Ignores no_track VIPs. */
@@ -463,12 +480,14 @@ export class VrrpInstance {
         // The advert goes on the wire before the VIPs are added (keepalived vrrp_state_goto_master).
         const sending = [...this.sends];
         const vips = this.spec.vips;
+        const { routes = [], rules = [] } = this.spec;
         const takeover = this.deps.takeover;
         this.queueVipWork(async () => {
           await Promise.allSettled(sending);
           // IPVS ready before the first packet to the VIP can arrive (TakeoverHooks).
           if (takeover) await takeover.beforeVipsAdded(this.name).catch(() => undefined);
           await this.addAll(vips);
+          await this.setRoutes(routes, rules);
           takeover?.afterVipsAdded(this.name);
         });
         break;
@@ -478,9 +497,12 @@ export class VrrpInstance {
         const takeover = a.reason === 'init' || a.reason === 'stop' ? undefined : this.deps.takeover;
         const spare = this.spare;
         const vips = spare ? this.spec.vips.filter((v) => !spare(v)) : this.spec.vips;
+        // At start nothing of ours is set: keepalived's vrrp_init_state removes only what it set (none).
+        const { routes = [], rules = [] } = a.reason === 'init' ? {} : this.spec;
         this.log.info(`(${this.name}) removing VIPs.`, { instance: this.name });
         this.queueVipWork(async () => {
           if (takeover) await takeover.beforeVipsRemoved(this.name).catch(() => undefined);
+          await this.clearRoutes(routes, rules);
           await this.removeAll(vips);
         });
         break;
@@ -551,6 +573,24 @@ export class VrrpInstance {
 
   private async addAll(vips: readonly VirtualAddress[]): Promise<void> {
     await Promise.all(vips.map((v) => this.deps.addresses.add(v).catch((e: Error) => this.log.error(`(${this.name}) cannot add VIP ${v.address}: ${e.message}`))));
+  }
+
+  /** virtual_routes then virtual_rules, one at a time in configuration order (a route may need the one before it). */
+  private async setRoutes(routes: readonly IpRoute[], rules: readonly IpRule[]): Promise<void> {
+    if (routes.length + rules.length === 0) return;
+    const m = this.deps.routes;
+    if (!m) return this.log.error(`(${this.name}) cannot set virtual routes and rules: no route manager`);
+    for (const r of routes) await m.addRoute(r).catch((e: Error) => this.log.error(`(${this.name}) ${e.message}`));
+    for (const r of rules) await m.addRule(r).catch((e: Error) => this.log.error(`(${this.name}) ${e.message}`));
+  }
+
+  /** Rules first, then routes (keepalived vrrp_restore_interface). */
+  private async clearRoutes(routes: readonly IpRoute[], rules: readonly IpRule[]): Promise<void> {
+    if (routes.length + rules.length === 0) return;
+    const m = this.deps.routes;
+    if (!m) return;
+    for (const r of rules) await m.removeRule(r).catch((e: Error) => this.log.error(`(${this.name}) ${e.message}`));
+    for (const r of routes) await m.removeRoute(r).catch((e: Error) => this.log.error(`(${this.name}) ${e.message}`));
   }
 
   private async removeAll(vips: readonly VirtualAddress[]): Promise<void> {
@@ -632,6 +672,23 @@ function splitBrainConfig(spec: InstanceSpec): SplitBrainConfig {
     unicast: spec.unicast,
     ownAddress: spec.sourceAddress ?? spec.machine.sourceAddress,
   };
+}
+
+/** Entries of `next` not in `prev` and the reverse, compared by value (key order aside). */
+function difference<T extends object>(prev: readonly T[] = [], next: readonly T[] = []): { added: T[]; dropped: T[] } {
+  const key = (v: T): string => stableJson(v);
+  const before = new Set(prev.map(key));
+  const after = new Set(next.map(key));
+  return { added: next.filter((v) => !before.has(key(v))), dropped: prev.filter((v) => !after.has(key(v))) };
+}
+
+/** JSON with object keys sorted; `location` and `noTrack` (config bookkeeping) left out. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (k, val: unknown) => {
+    if (k === 'location' || k === 'noTrack') return undefined;
+    if (val === null || typeof val !== 'object' || Array.isArray(val)) return val;
+    return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
 }
 
 /** The same VIP on the same interface with the same attributes (a changed label/scope/brd is a re-add; no_track is not). */

@@ -18,7 +18,15 @@ export interface TrackerSpec {
   /** -253..253 (254 for files/processes); 0 = FAULT while down. */
   weight: number;
   reverse?: boolean | undefined;
+  /**
+   * A value tracker (track_file): its state is a number, not up/down, and it adds value × weight
+   * (negated by reverse) to the priority; see fileDelta.
+   */
+  numeric?: boolean | undefined;
 }
+
+/** A tracker's state: up/down, or the value of a numeric tracker (missing = up, or 0). */
+export type TrackerState = boolean | number;
 
 export interface MachineConfig {
   name: string;
@@ -58,8 +66,10 @@ export interface MachineState {
   effectivePriority: number;
   /** RFC 5798 Master_Adver_Interval (v3 backups learn it from the master), centiseconds. */
   masterAdverIntCs: number;
-  /** Tracker name → up. Missing = up. */
-  trackersUp: Record<string, boolean>;
+  /** Tracker name → up (a number for a numeric tracker). Missing = up (0). */
+  trackersUp: Record<string, TrackerState>;
+  /** Tracker name → what the adapter said of its last change ("0 processes, quorum 1"), for reasons. */
+  trackerDetails?: Record<string, string> | undefined;
   /** Set by the sync group when another member is faulty. */
   groupFault: boolean;
   /** keepalived preempt_time: when the running preempt_delay ends (set on the first lower advert). */
@@ -74,7 +84,8 @@ export type MachineEvent =
   | { type: 'start'; waited?: boolean | undefined }
   | { type: 'advert'; advert: VrrpAdvert; source: string }
   | { type: 'timer'; kind: TimerKind }
-  | { type: 'tracker'; name: string; up: boolean }
+  /** up: a number for a numeric tracker; detail: shown in the FAULT reason (e.g. a process count). */
+  | { type: 'tracker'; name: string; up: TrackerState; detail?: string | undefined }
   | { type: 'vipRemoved'; address: string }
   | { type: 'groupFault'; fault: boolean }
   | { type: 'groupForce'; to: 'MASTER' | 'BACKUP' }
@@ -159,14 +170,33 @@ export function masterDownMs(cfg: MachineConfig, priority: number, masterAdverIn
 
 function trackerDown(spec: TrackerSpec, s: MachineState): boolean {
   const up = s.trackersUp[spec.name] ?? true;
-  return spec.reverse ? up : !up;
+  return spec.reverse ? up === true : up === false;
 }
 
-/** "track_script chk_lvs failed": the weight-0 trackers that hold the instance in FAULT. */
+/** A numeric tracker's value (anything else reads as 0). */
+function trackerValue(s: MachineState, name: string): number {
+  const v = s.trackersUp[name];
+  return typeof v === 'number' ? v : 0;
+}
+
+/** The tracker holds the instance in FAULT: a weight-0 tracker down, or a track_file at -254 or below. */
+function trackerFault(t: TrackerSpec, s: MachineState): boolean {
+  if (t.numeric) return fileDelta(t, trackerValue(s, t.name)) === null;
+  return t.weight === 0 && trackerDown(t, s);
+}
+
+/** "track_script chk_lvs failed": the trackers that hold the instance in FAULT. */
 function faultReason(cfg: MachineConfig, s: MachineState): string {
-  const down = cfg.trackers.filter((t) => t.weight === 0 && trackerDown(t, s));
+  const down = cfg.trackers.filter((t) => trackerFault(t, s));
   if (down.length === 0) return 'tracker';
-  return down.map((t) => `${trackerLabel(t.name)} ${/^(primary|interface):/.test(t.name) ? 'down' : 'failed'}`).join(', ');
+  return down
+    .map((t) => {
+      if (t.numeric) return `${trackerLabel(t.name)} value ${trackerValue(s, t.name)}`;
+      const detail = s.trackerDetails?.[t.name];
+      if (detail !== undefined) return `${trackerLabel(t.name)}: ${detail}`;
+      return `${trackerLabel(t.name)} ${/^(primary|interface):/.test(t.name) ? 'down' : 'failed'}`;
+    })
+    .join(', ');
 }
 
 /** A tracker's id ("script:chk_lvs#0", "interface:eth1#g0", "primary:eth0") as the operator configured it. */
@@ -189,9 +219,28 @@ export function trackerDelta(t: TrackerSpec, up: boolean): number | null {
   return t.reverse ? -delta : delta;
 }
 
-/** A weight-0 tracker is down (this instance's own fault, not the sync group's). */
+/**
+ * A track_file's effect on the priority (track_file.c update_track_file_status and
+ * process_update_vrrp_track_file_status): weight 0 → FAULT (null) while the value is non-zero (with
+ * reverse: while it is zero), else 0; otherwise value × weight, negated by reverse, capped at 253, and
+ * FAULT at -254 or below.
+ */
+export function fileDelta(t: Pick<TrackerSpec, 'weight' | 'reverse'>, value: number): number | null {
+  if (t.weight === 0) return (t.reverse ? value === 0 : value !== 0) ? null : 0;
+  const status = value * t.weight * (t.reverse ? -1 : 1);
+  if (status <= -254) return null;
+  return Math.min(253, status);
+}
+
+/** A tracker's effect now (trackerDelta or fileDelta by kind); null = it holds the instance in FAULT. */
+export function trackerEffect(t: TrackerSpec, state: TrackerState | undefined): number | null {
+  if (t.numeric) return fileDelta(t, typeof state === 'number' ? state : 0);
+  return trackerDelta(t, state !== false);
+}
+
+/** A tracker holds the instance in FAULT (this instance's own fault, not the sync group's). */
 export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
-  return cfg.trackers.some((t) => t.weight === 0 && trackerDown(t, s));
+  return cfg.trackers.some((t) => trackerFault(t, s));
 }
 
 /**
@@ -202,16 +251,17 @@ export function ownFault(cfg: MachineConfig, s: MachineState): boolean {
 export function effectivePriority(cfg: MachineConfig, s: MachineState): number {
   if (cfg.basePriority >= VRRP_PRIO_OWNER) return VRRP_PRIO_OWNER;
   let p = cfg.basePriority;
-  for (const t of cfg.trackers) if (t.weight !== 0) p += trackerDelta(t, s.trackersUp[t.name] ?? true) ?? 0;
+  for (const t of cfg.trackers) if (t.weight !== 0) p += trackerEffect(t, s.trackersUp[t.name]) ?? 0;
   return Math.min(254, Math.max(1, p));
 }
 
-export function initialState(cfg: MachineConfig, trackersUp: Record<string, boolean> = {}): MachineState {
+export function initialState(cfg: MachineConfig, trackersUp: Record<string, TrackerState> = {}, trackerDetails?: Record<string, string>): MachineState {
   const s: MachineState = {
     state: 'INIT',
     effectivePriority: cfg.basePriority,
     masterAdverIntCs: cfg.advertIntCs,
     trackersUp: { ...trackersUp },
+    trackerDetails: trackerDetails && { ...trackerDetails },
     groupFault: false,
   };
   s.effectivePriority = effectivePriority(cfg, s);
@@ -263,6 +313,7 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
       break;
     case 'tracker':
       s.trackersUp[event.name] = event.up;
+      if (event.detail !== undefined) s.trackerDetails = { ...s.trackerDetails, [event.name]: event.detail };
       if (s.state !== 'INIT') reevaluate(x);
       break;
     case 'groupFault':
@@ -336,7 +387,7 @@ function stop(x: Step, reason: 'stop' | 'deleted', notifyAs: NotifyState = 'STOP
  * (a backup with preemption takes over on its own), and a weight-0 tracker that is down means FAULT.
  * `trackersUp` is the full, current tracker table for `next.trackers` (kept trackers keep their state).
  */
-export function reconfigure(prev: MachineConfig, next: MachineConfig, state: MachineState, trackersUp: Record<string, boolean>, nowMs: number): StepResult {
+export function reconfigure(prev: MachineConfig, next: MachineConfig, state: MachineState, trackersUp: Record<string, TrackerState>, nowMs: number): StepResult {
   const s: MachineState = { ...state, trackersUp: { ...trackersUp } };
   const x = new Step(next, s, nowMs);
   if (s.state === 'STOP') return { state: state, actions: [] };

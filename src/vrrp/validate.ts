@@ -56,6 +56,8 @@ export interface ValidationConfig {
   skipCheckAdvAddr?: boolean | undefined;
   checkUnicastSrc?: boolean | undefined;
   unicastPeers?: string[] | undefined;
+  /** unicast_peer `min_ttl`/`max_ttl`, by peer address (keepalived checks them with check_unicast_src). */
+  unicastPeerTtl?: ReadonlyMap<string, { min: number; max: number }> | undefined;
 }
 
 export type ValidationResult =
@@ -132,8 +134,13 @@ export function validateAdvert(packet: ReceivedPacket, cfg: ValidationConfig, op
   // 10. check_unicast_src: the source must be a configured peer.
   if (cfg.unicast && cfg.checkUnicastSrc) {
     const src = canonicalAddress(packet.source, cfg.family);
-    if (!(cfg.unicastPeers ?? []).some((p) => canonicalAddress(p, cfg.family) === src)) {
+    const peer = (cfg.unicastPeers ?? []).find((p) => canonicalAddress(p, cfg.family) === src);
+    if (peer === undefined) {
       return drop('unknown-peer', `${n} unicast source address ${packet.source} not a unicast peer`);
+    }
+    const range = cfg.unicastPeerTtl?.get(peer);
+    if (range !== undefined && packet.ttl !== undefined && (packet.ttl < range.min || packet.ttl > range.max)) {
+      return drop('ttl', `${n} TTL/HL ${packet.ttl} not in range ${range.min} - ${range.max}`);
     }
   }
   // 9. Address count and list: logged only (keepalived), the advert is used.

@@ -71,7 +71,7 @@ export interface InstanceStatus {
 export interface TrackerStatus {
   kind: 'script' | 'interface' | 'file' | 'process';
   name: string;
-  /** "good"/"bad" for scripts, "up"/"down" for interfaces, the value for files, "running"/"not running" for processes. */
+  /** "good"/"bad" for scripts, "up"/"down" for interfaces, the value for files, "running"/"not running" for processes (with the count: "running (2 processes, quorum 1)"). */
   result: string;
   /** Milliseconds since the epoch of the last change, when known. */
   since?: number | undefined;

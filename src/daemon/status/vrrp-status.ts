@@ -1,7 +1,7 @@
 // The VRRP child's part of `lvskeeper status`: each instance's state and why, from the engine's
 // counters, its trackers and the last transition the child saw.
 import type { InstanceStats } from '../../vrrp/instance.js';
-import { trackerDelta, trackerLabel } from '../../vrrp/state-machine.js';
+import { trackerEffect, trackerLabel } from '../../vrrp/state-machine.js';
 import type { InstanceStatus, StatusSnapshot, Transition, TrackerStatus, VrrpCounters, VrrpStateName } from './model.js';
 
 export interface InstanceInputs {
@@ -11,7 +11,8 @@ export interface InstanceInputs {
   interface?: string | undefined;
   vips: string[];
   stats: InstanceStats;
-  trackers: Array<{ name: string; weight: number; reverse: boolean; up: boolean }>;
+  /** numeric/value: a track_file and its value; detail: a track_process's count. */
+  trackers: Array<{ name: string; weight: number; reverse: boolean; up: boolean; numeric?: boolean | undefined; value?: number | undefined; detail?: string | undefined }>;
   group?: { name: string; state: string } | undefined;
   lastTransition?: Transition | undefined;
   /** When the instance started, for one that has not changed state since. */
@@ -45,7 +46,7 @@ export function instanceStatus(i: InstanceInputs): InstanceStatus {
   const s = i.stats;
   const state: VrrpStateName = s.state;
   const priorityChanges = i.trackers.flatMap((t) => {
-    const delta = trackerDelta(t, t.up);
+    const delta = trackerEffect(t, t.numeric ? (t.value ?? 0) : t.up);
     return delta === 0 ? [] : [{ tracker: trackerLabel(t.name), delta }];
   });
   return {
@@ -92,5 +93,17 @@ export function vrrpStatus(
     }
   }
   for (const [name, up] of interfaces) trackers.push({ kind: 'interface', name, result: up ? 'up' : 'down' });
+  // track_file (its value) and track_process (running or not, with the count), once each.
+  const objects = new Map<string, TrackerStatus>();
+  for (const i of instances) {
+    for (const t of i.trackers) {
+      const m = /^(file|process):(.*?)(?:#g?\d+)?$/.exec(t.name);
+      if (!m) continue;
+      const kind = m[1] as 'file' | 'process';
+      const result = kind === 'file' ? String(t.value ?? 0) : `${t.up ? 'running' : 'not running'}${t.detail ? ` (${t.detail})` : ''}`;
+      objects.set(`${kind}:${m[2]}`, { kind, name: m[2]!, result });
+    }
+  }
+  trackers.push(...objects.values());
   return { instances: instances.map(instanceStatus), syncGroups: [...groups.values()], trackers };
 }

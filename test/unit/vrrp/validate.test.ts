@@ -75,6 +75,14 @@ describe('validateAdvert v2 (keepalived vrrp_check_packet order)', () => {
     expect(validateAdvert(rx(good2(), 255, '192.168.60.111'), cfg)).toMatchObject({ reason: 'unknown-peer' });
     expect(validateAdvert(rx(good2(), 255, '192.168.60.111'), { ...cfg, unicastPeers: ['192.168.60.112'] }).ok).toBe(true);
   });
+  it('unicast_peer min_ttl / max_ttl, checked with check_unicast_src as keepalived does', () => {
+    const ttl = new Map([['192.168.60.112', { min: 250, max: 255 }]]);
+    const cfg = { ...v2cfg, unicast: true, checkUnicastSrc: true, unicastPeers: ['192.168.60.112'], unicastPeerTtl: ttl };
+    expect(validateAdvert(rx(good2(), 254, '192.168.60.111'), cfg).ok).toBe(true);
+    expect(validateAdvert(rx(good2(), 64, '192.168.60.111'), cfg)).toMatchObject({ reason: 'ttl', message: expect.stringContaining('TTL/HL 64 not in range 250 - 255') as unknown });
+    // Without check_unicast_src keepalived does not look at the peer's range.
+    expect(validateAdvert(rx(good2(), 64, '192.168.60.111'), { ...cfg, checkUnicastSrc: false }).ok).toBe(true);
+  });
   it('address count and list mismatches only log', () => {
     const r1 = validateAdvert(rx(good2({ addresses: ['192.168.60.200', '192.168.60.201'] })), v2cfg);
     expect(r1).toMatchObject({ ok: true, advisories: [{ reason: 'address-count' }] });
