@@ -12,4 +12,5 @@ if [ ! -x "$vm" ]; then
   exit 1
 fi
 cd "$here"
-exec "$vm" --mem "${VM_MEM:-3072}" -- "$@"
+# The VM stage takes ~20 min on an idle 2-core host; the bound is for a loaded one.
+exec "$vm" --mem "${VM_MEM:-3072}" --timeout "${VM_TIMEOUT:-2700}" -- "$@"

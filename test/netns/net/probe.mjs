@@ -1,7 +1,7 @@
 // Runs inside a network namespace (`ip netns exec NS node probe.mjs DIR`) and drives the compiled src/net
 // adapters for a test: one JSON request per stdin line, one JSON reply or event per stdout line.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -10,6 +10,31 @@ const net = await import(pathToFileURL(join(process.argv[2], 'net', 'index.js'))
 const objects = new Map();
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const hex = (b) => Buffer.from(b).toString('hex');
+
+/** Inodes of this process's sockets (/proc/self/fd -> socket:[N]). */
+function ownSocketInodes() {
+  const inodes = new Set();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return inodes;
+}
+
+/** Bytes waiting in this process's IPv4 raw sockets of `protocol`, per socket inode (/proc/net/raw, this netns). */
+function rawQueues(inodes, protocol) {
+  const q = new Map();
+  for (const line of readFileSync('/proc/net/raw', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || parseInt(f[1].split(':')[1], 16) !== protocol || !inodes.has(f[9])) continue;
+    q.set(f[9], parseInt(f[4].split(':')[1], 16));
+  }
+  return q;
+}
 
 const ops = {
   async interfaceInfo({ name }) {
@@ -41,6 +66,26 @@ const ops = {
   },
   async pollError({ key }) {
     objects.get(key).simulatePollError();
+  },
+  /**
+   * Says 'blocking', then keeps the loop busy until a packet is queued on one of this process's IPv4 raw
+   * sockets of `protocol` (read from /proc/net/raw, so without running the loop), and for holdMs more; gives
+   * up after maxMs. queuedBy: when the loop saw the packet queued (it arrived before that), undefined if none.
+   */
+  async blockLoopUntilQueued({ key, protocol, holdMs, maxMs }) {
+    const inodes = ownSocketInodes();
+    const before = rawQueues(inodes, protocol);
+    out({ event: 'blocking', key });
+    const start = performance.now();
+    let queuedBy;
+    for (;;) {
+      const now = performance.now();
+      if (queuedBy === undefined) {
+        for (const [inode, bytes] of rawQueues(inodes, protocol)) if (bytes > (before.get(inode) ?? 0)) queuedBy = now;
+      }
+      if (queuedBy !== undefined ? now - queuedBy >= holdMs : now - start >= maxMs) break;
+    }
+    return { start, queuedBy, end: performance.now() };
   },
   /** Says 'blocking' (stdout is synchronous on a pipe), then keeps the loop busy: the test acts meanwhile. */
   async blockLoopSignalled({ key, ms }) {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, chmodSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { WireAdvert } from '../../helpers/timing.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 /** The built daemon (npm run build); LKV_DIST points at another build output. */
@@ -235,6 +236,14 @@ export class Capture {
       .filter((l) => l.length > 0)
       .map((l) => l.split('|'));
   }
+}
+
+/**
+ * The VRRP adverts in a capture, for takeover() (test/helpers/timing.ts): t in ms since the epoch (the
+ * kernel's capture time, the same clock as Date.now()), from = the field named (source address or MAC).
+ */
+export function wireAdverts(cap: Capture, from: 'ip.src' | 'ipv6.src' | 'eth.src' = 'ip.src', displayFilter = 'vrrp'): WireAdvert[] {
+  return cap.fields(displayFilter, ['frame.time_epoch', from, 'vrrp.prio']).map(([t, src, prio]) => ({ t: Number(t) * 1000, from: src!, prio: Number(prio) }));
 }
 
 export function writeConf(dir: string, name: string, text: string): string {

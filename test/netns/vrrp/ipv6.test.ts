@@ -4,11 +4,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Capture, Daemon, KEEPALIVED, canRun, hasAddress, sh, sleep, topology, vrrpInstance, waitUntil, writeConf, type Topo } from './helpers.js';
+import { EARLY_TOLERANCE_MS, NoiseMonitor, advertsAfter, masterDownMs, skewMs, takeover, verbose } from '../../helpers/timing.js';
+import { Capture, Daemon, KEEPALIVED, canRun, hasAddress, sh, sleep, topology, vrrpInstance, waitUntil, wireAdverts, writeConf, type Topo } from './helpers.js';
 
 const VIP6 = 'fd00:60::200';
 let topo: Topo;
 const daemons: Daemon[] = [];
+/** tshark captures, stopped after each test even when it failed half-way */
+const captures: Capture[] = [];
 
 const conf = (name: string, priority: number) =>
   writeConf(topo.dir, `${name}.conf`, vrrpInstance({ priority, version: 3, advertInt: '0.1', vrid: 61, vips: [`${VIP6}/64`] }));
@@ -27,11 +30,12 @@ describe.skipIf(!canRun())('IPv6 (VRRPv3)', () => {
   });
   // A failed test must not leave its daemons fighting over the VIP in the next one.
   afterEach(async () => {
-    await Promise.all(daemons.map((d) => d.stop()));
+    await Promise.all([...daemons.map((d) => d.stop()), ...captures.map((c) => c.stop())]);
   });
 
   it('elects, holds the IPv6 VIP, moves it on SIGTERM with unsolicited NAs', async () => {
     const cap = await Capture.start(topo.x, join(topo.dir, 'v6.pcap'), 'icmp6 or vrrp or ip6 proto 112');
+    captures.push(cap);
     // lb1 first: started together, the two down timers (304 vs 306 ms) are closer than process start-up.
     const lb1 = Daemon.lvskeeper('lb1', topo.lb1, conf('lb1', 150), topo.dir);
     daemons.push(lb1);
@@ -45,13 +49,30 @@ describe.skipIf(!canRun())('IPv6 (VRRPv3)', () => {
     expect(lb2.has(/Entering MASTER STATE/)).toBe(false);
     expect(hasAddress(topo.lb2, VIP6)).toBe(false);
 
+    const noise = NoiseMonitor.start();
     const t0 = performance.now();
-    expect(await lb1.stop()).toBe(0);
-    const m = await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, t0);
-    expect(m.at - t0).toBeLessThan(800);
-    await waitUntil(() => hasAddress(topo.lb2, VIP6) && !hasAddress(topo.lb1, VIP6), 2000, 'VIP6 on lb2 only');
+    const since = Date.now();
+    expect(await lb1.stop(30_000)).toBe(0);
+    await lb2.waitFor(/\(VI_1\) Entering MASTER STATE/, 30_000, t0);
+    await waitUntil(() => hasAddress(topo.lb2, VIP6) && !hasAddress(topo.lb1, VIP6), 5000, 'VIP6 on lb2 only');
     await sleep(500);
     await cap.stop();
+    const margin = await noise.margin({ daemonLogs: [...lb1.lines, ...lb2.lines], since: t0 });
+
+    // RFC 5798 §6.4.2: lb2 (priority 100, Master_Adver_Interval 100 ms) takes over Skew_Time (60.9 ms)
+    // after lb1's priority-0 advert - or Master_Down_Interval (360.9 ms) after its last advert, had lb1
+    // stalled that long before sending it.
+    const wire = wireAdverts(cap, 'eth.src');
+    const p0 = wire.find((a) => a.from === mac(topo.lb1) && a.prio === 0 && a.t >= since);
+    expect(p0, 'priority 0 from lb1 on the wire').toBeDefined();
+    const t = takeover(wire, mac(topo.lb1), mac(topo.lb2), { skewMs: skewMs(100, 100, 3), downMs: masterDownMs(100, 100, 3) }, since);
+    const why = `${t.describe()}; ${margin.text}`;
+    verbose(why);
+    expect(t.lateMs, why).toBeGreaterThanOrEqual(-EARLY_TOLERANCE_MS);
+    expect(t.lateMs, why).toBeLessThanOrEqual(margin.ms);
+    if (t.reason === 'priority 0') expect(lb2.has(/\(VI_1\) Backup received priority 0 advertisement/, t0)).toBe(true);
+    // One MASTER on the wire: after its priority 0, lb1 sends nothing else.
+    expect(advertsAfter(wire, mac(topo.lb1), p0!.t), why).toEqual([]);
 
     // Adverts: from the link-local address to ff02::12, hop limit 255, v3, VRID 61, interval 10 cs.
     const adv = cap.fields('vrrp', ['ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'vrrp.version', 'vrrp.virt_rtr_id', 'vrrp.prio', 'vrrp.ipv6_addr', 'vrrp.short_adver_int', 'vrrp.checksum.status']);

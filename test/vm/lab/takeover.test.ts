@@ -311,12 +311,18 @@ describe.skipIf(!run)('takeover without a gap in service (kernel VM)', () => {
     expect(result.refused).toBe(0);
     expect(result.failed).toBe(0);
     expect(result.reset).toBeLessThanOrEqual(lbResets.length);
-    expect(result.ok).toBeGreaterThan(100); // the emulated VM manages a few dozen connections a second
+    // Not vacuous: connections were answered, and the burst ran through both takeovers, each load balancer
+    // forwarding some of them to a real server (how many connections a second the VM manages is a speed,
+    // not a behaviour: no count is asserted).
+    expect(result.ok).toBeGreaterThan(0);
+    const forwardedBy = (n: Lb): number[] =>
+      fields(`ip.dst == ${VIP} && eth.src == ${macs[n]} && (eth.dst == ${macs.rs1} || eth.dst == ${macs.rs2})`, 'frame.time_epoch').map((f) => Number(f[0]));
+    expect(forwardedBy(master).length).toBeGreaterThan(0);
     // The way out: once the VIP left `backup` (its FAULT), it forwarded nothing more to a real server.
     const deleted = vipDeletions(readFileSync(monitors[backup].logPath!, 'utf8'));
     expect(deleted.length).toBeGreaterThan(0);
     const goneAt = deleted.at(-1)!;
-    const forwarded = fields(`ip.dst == ${VIP} && eth.src == ${macs[backup]} && (eth.dst == ${macs.rs1} || eth.dst == ${macs.rs2})`, 'frame.time_epoch').map((f) => Number(f[0]));
+    const forwarded = forwardedBy(backup);
     expect(forwarded.length).toBeGreaterThan(0); // it did forward while it was MASTER: the filter matches
     expect(forwarded.filter((t) => t > goneAt)).toEqual([]);
   }, 600_000);
