@@ -2,8 +2,7 @@
 // `-t` config test and `-d` dump. Kept free of the daemon's imports so `-t` starts fast: the
 // daemon (pino, raw sockets, netlink) is loaded by dynamic import only in run mode.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { DaemonOptions } from '../daemon/options.js';
 import { parseConfig } from '../config/parse.js';
 import { renderConfigJson } from '../config/json.js';
@@ -12,8 +11,8 @@ import type { Config, Diagnostic } from '../config/model.js';
 import { scriptLineExists, type ScriptPreparer } from '../scripts/script-security.js';
 import { signumFor, unknownSigfuncMessage } from '../daemon/process/signals.js';
 import { DEFAULT_CHECKERS_PID_FILE, DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE } from '../daemon/process/pidfile.js';
-import { loadNative } from '../net/native.js';
 import { parseListen } from '../daemon/listen-address.js';
+import { enterNamespace, pidFilesFor } from '../daemon/namespace.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -264,29 +263,6 @@ async function configTest(split: { test: boolean; testLog?: string | undefined }
   }
 }
 
-/**
- * `-s NAME`: keepalived runs in the network namespace NAME (`ip netns add NAME`), with its pid files in
- * /run/keepalived/NAME/. lvskeeper does the same with /run/lvskeeper/NAME/ unless -p/-r/-c name them.
- */
-function namespacedPidFile(given: string, fallback: string, namespace: string | undefined, file: string): string {
-  return namespace === undefined || given !== fallback ? given : join('/run/lvskeeper', namespace, file);
-}
-
-/** Moves this (main) thread into /run/netns/NAME before any socket, thread or child exists. */
-function enterNamespace(name: string): string | undefined {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') return `invalid name`;
-  const path = join('/run/netns', name);
-  const { addon, error } = loadNative();
-  if (!addon) return error?.message ?? 'native addon missing';
-  try {
-    addon.enterNetworkNamespace(path);
-    mkdirSync(join('/run/lvskeeper', name), { recursive: true, mode: 0o755 });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `${path} does not exist (ip netns add ${name})` : (e as Error).message;
-  }
-  return undefined;
-}
 
 async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<number> {
   const configFile = String(args['use-file'] ?? DEFAULT_CONFIG);
@@ -333,9 +309,9 @@ async function runDaemonMode(args: Record<string, unknown>, io: CliIo): Promise<
     dontReleaseIpvs: Boolean(args['dont-release-ipvs']),
     dontRespawn: Boolean(args['dont-respawn']),
     releaseVips: Boolean(args['release-vips']),
-    pidFile: namespacedPidFile(String(args.pid), DEFAULT_PID_FILE, namespace, 'lvskeeper.pid'),
-    vrrpPidFile: namespacedPidFile(String(args.vrrp_pid), DEFAULT_VRRP_PID_FILE, namespace, 'vrrp.pid'),
-    checkersPidFile: namespacedPidFile(String(args.checkers_pid), DEFAULT_CHECKERS_PID_FILE, namespace, 'checkers.pid'),
+    // -s: /run/lvskeeper/NAME/ (keepalived's /run/keepalived/NAME/); the daemon refines them once it
+    // has read net_namespace, instance and use_pid_dir from the configuration.
+    ...pidFilesFor({ pidFile: String(args.pid), vrrpPidFile: String(args.vrrp_pid), checkersPidFile: String(args.checkers_pid) }, { namespace }),
     namespace,
     umask,
     metricsListen,

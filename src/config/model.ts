@@ -115,6 +115,16 @@ export interface GlobalDefs {
   vrrpGarpLowerPrioRepeat: number; // = master repeat
   vrrpGarpIntervalMs: number; // 0
   vrrpGnaIntervalMs: number; // 0
+  /** Top-level `net_namespace NAME`: the daemon runs in that network namespace (`-s` overrides it). */
+  netNamespace?: string | undefined;
+  /** Top-level `instance NAME`: pid files named lvskeeper_NAME.pid, … in /run/lvskeeper/. */
+  instanceName?: string | undefined;
+  /** Top-level `use_pid_dir` (also implied by net_namespace and instance): pid files in /run/lvskeeper/. */
+  usePidDir?: boolean | undefined;
+  /** `vmac_prefix`: generated VMAC names (default "vrrp"). */
+  vmacPrefix?: string | undefined;
+  /** `vmac_addr_prefix`: generated names of use_vmac_addr / per-VIP use_vmac VMACs (default vmac_prefix). */
+  vmacAddrPrefix?: string | undefined;
   vrrpMinGarp: boolean;
   vrrpStrict: boolean;
   vrrpSkipCheckAdvAddr: boolean;
@@ -188,6 +198,19 @@ export interface VrrpScript {
   initFail: boolean;
 }
 
+/** `use_vmac [NAME] [MAC]` and `vmac_xmit_base` of a vrrp_instance. */
+export interface VmacConfig {
+  /** NAME (default: keepalived's `vrrp.VRID`, then `vrrp1.VRID`…, `vrrp6.VRID` first for IPv6). */
+  name?: string | undefined;
+  /**
+   * MAC: 6 octets, or 5 (the VRID is the sixth). Default 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID
+   * (IPv6). keepalived refuses a multicast MAC and the RFC 5798 ones; strict mode drops it.
+   */
+  mac?: string | undefined;
+  /** `vmac_xmit_base`: adverts sent and received on the base interface (forced for unicast peers). */
+  xmitBase?: boolean | undefined;
+}
+
 export interface VirtualIpAddress {
   address: string;
   family: AddressFamily;
@@ -208,6 +231,8 @@ export interface VirtualIpAddress {
   noPrefixRoute?: true | undefined;
   autoJoin?: true | undefined;
   manageTempAddr?: true | undefined;
+  /** Per-address `use_vmac` (virtual_ipaddress / _excluded, not static_ipaddress): a VMAC of its own on its `dev`. */
+  useVmac?: true | undefined;
   location: SourceLocation;
 }
 
@@ -364,8 +389,13 @@ export interface VrrpInstance {
   garpMasterRefreshRepeat: number;
   garpLowerPrioDelayMs: number;
   garpLowerPrioRepeat: number;
-  /** `use_vmac [name]`: parsed but not supported by lvskeeper (a warning is reported). */
-  useVmac?: { name?: string | undefined; unsupported: true } | undefined;
+  /** `use_vmac [NAME] [MAC]`: the instance runs on a macvlan VMAC (daemon/vmac.ts). */
+  useVmac?: VmacConfig | undefined;
+  /**
+   * `use_vmac_addr`: VIPs/eVIPs whose `dev` is not the instance's interface, or whose family is not the
+   * instance's, get a VMAC of their own on their interface (keepalived vrrp.c vrrp_complete_instance).
+   */
+  useVmacAddr?: boolean | undefined;
   /** `promote_secondaries`: set net.ipv4.conf.IF.promote_secondaries on the instance's interface. */
   promoteSecondaries?: boolean | undefined;
   /** Name of the vrrp_sync_group this instance belongs to, if any. */

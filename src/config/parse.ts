@@ -70,6 +70,7 @@ function parse(ctx: ParseContext): FullParseResult {
 
 /** The root keywords (keepalived's init_data: global_parser.c, vrrp_parser.c, check_parser.c). */
 function rootTable(ctx: ParseContext): KeywordTable {
+  const g = ctx.config.global;
   return table([
     ['global_defs', { sub: globalTable(ctx), handler: (_w, at) => (ctx.config.global.location = at) }],
     ['vrrp_script', { sub: scriptTable(ctx), handler: (w, at) => openScript(ctx, w, at), close: () => closeScript(ctx) }],
@@ -80,11 +81,30 @@ function rootTable(ctx: ParseContext): KeywordTable {
     ['static_ipaddress', staticAddresses(ctx)],
     ['static_routes', staticRoutes(ctx, 'route')],
     ['static_rules', staticRoutes(ctx, 'rule')],
-    ['net_namespace', ctx.refuses('the daemon would add the VIPs and program IPVS in its own network namespace; start it with -s NAME instead')],
+    // keepalived core/global_parser.c: read by the parent before it picks its pid files and namespace.
+    [
+      'net_namespace',
+      {
+        handler: (w) => {
+          if (w[1] === undefined) return ctx.fail('net_namespace name missing - ignoring');
+          if (g.netNamespace !== undefined) return ctx.fail(`Duplicate net_namespace definition ${w[1]} - ignoring`);
+          g.netNamespace = w[1];
+        },
+      },
+    ],
     ['net_namespace_ipvs', ctx.refuses('IPVS would be programmed in the network namespace the daemon runs in')],
     ['namespace_with_ipsets', ctx.warns('lvskeeper uses no ipsets')],
-    ['instance', ctx.warns('the pid files keep their names; use -p/-r/-c to name them')],
-    ['use_pid_dir', ctx.warns('the pid files stay in /run (or the directory of -p/-r/-c)')],
+    [
+      'instance',
+      {
+        handler: (w) => {
+          if (w[1] === undefined) return ctx.fail('instance name missing - ignoring');
+          if (g.instanceName !== undefined) return ctx.fail(`Duplicate instance definition ${w[1]} - ignoring`);
+          g.instanceName = w[1];
+        },
+      },
+    ],
+    ['use_pid_dir', { handler: () => (g.usePidDir = true) }],
     ['child_wait_time', ctx.warns('children are respawned with lvskeeper\'s own back-off')],
     ['linkbeat_use_polling', ctx.warns('interface state comes from netlink link notifications')],
     ['linkbeat_interfaces', ctx.warnsBlock('interface state comes from netlink link notifications')],

@@ -10,7 +10,9 @@
 //     removes our IPVS entries; exit 0;
 //   - global_defs startup_script runs before the children start, shutdown_script after they stopped.
 // -P runs only the VRRP child, -C only the checker child.
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
@@ -23,6 +25,7 @@ import type { ChildSpec } from './process/supervisor.js';
 import { controlSocketPath, startControlServer } from './process/control.js';
 import type { EngineView } from './checkers.js';
 import { runStartStopScript } from './start-stop-script.js';
+import { enterNamespace, PID_DIR, pidFilesFor } from './namespace.js';
 
 /** Children must be gone this long after SIGTERM (the issue's 5 s, with room for the parent's exit). */
 export const STOP_DEADLINE_MS = 4000;
@@ -50,6 +53,40 @@ export function childSpecs(options: DaemonOptions): ChildSpec[] {
   return children;
 }
 
+/**
+ * The configuration's net_namespace (unless -s named one: keepalived then says it overrides it),
+ * instance and use_pid_dir, applied as keepalived's main.c does before anything else starts. Returns
+ * the options with the pid files to use, or undefined when the namespace cannot be entered.
+ */
+export function placeDaemon(
+  options: DaemonOptions,
+  g: Config['global'],
+  log: Logger,
+  enter: (name: string) => string | undefined = enterNamespace,
+  makeDir: (dir: string) => void = (dir) => mkdirSync(dir, { recursive: true, mode: 0o755 }),
+): DaemonOptions | undefined {
+  let namespace = options.namespace;
+  if (namespace !== undefined && g.netNamespace !== undefined && g.netNamespace !== namespace) {
+    log.info(`Overriding config net_namespace '${g.netNamespace}' with command line namespace '${namespace}'`);
+  } else if (namespace === undefined && g.netNamespace !== undefined) {
+    namespace = g.netNamespace;
+    const problem = enter(namespace);
+    if (problem !== undefined) {
+      log.error(`Unable to set network namespace ${namespace} - exiting: ${problem}`);
+      return undefined;
+    }
+  }
+  const pidFiles = pidFilesFor(options, { namespace, instance: g.instanceName, usePidDir: g.usePidDir });
+  for (const file of [pidFiles.pidFile, pidFiles.vrrpPidFile, pidFiles.checkersPidFile]) {
+    try {
+      if (file.startsWith(`${PID_DIR}/`)) makeDir(dirname(file));
+    } catch (e) {
+      log.error(`Unable to create directory ${dirname(file)}: ${(e as Error).message}`);
+    }
+  }
+  return { ...options, ...pidFiles, namespace };
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const v = version();
   // Synchronous writes: the parent's lines ('Stopping', 'Reloading ...') reach the journal before its children's.
@@ -59,6 +96,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   let running: { config: Config; diagnostics: readonly Diagnostic[] } = parseConfig(options.configFile, { configId: options.configId });
   logDiagnostics(running.diagnostics, log);
+  const placed = placeDaemon(options, running.config.global, log);
+  if (placed === undefined) {
+    log.close();
+    return 1;
+  }
+  options = placed;
   initTrackFiles(running.config.trackFiles, log);
   // keepalived starts its children once the startup script has ended (or timed out).
   if (running.config.global.startupScript) await runStartStopScript('startup', running.config.global, log);

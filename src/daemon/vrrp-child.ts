@@ -10,11 +10,13 @@
 import { SmtpAlerts } from '../alerts/smtp-sender.js';
 import { parseConfig } from '../config/index.js';
 import type { Config, Diagnostic } from '../config/model.js';
-import { interfaceInfo, openAddressManager, openAnnouncer, openLinkWatcher, openRouteManager, openVrrpTransport } from '../net/index.js';
+import { interfaceInfo, openAddressManager, openAnnouncer, openLinkManager, openLinkWatcher, openRouteManager, openVrrpTransport } from '../net/index.js';
+import { VmacRuntime } from './vmac.js';
 import { NoAcceptFirewall } from '../net/firewall.js';
 import type { AddressManager, Announcer, FirewallInstance, LinkWatcher, NoAcceptFirewallPort, RouteManager } from '../net/types.js';
 import { StaticEntries } from './static-entries.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
+import { PacedAnnouncer, type GarpIntervals } from './garp-pacer.js';
 import { ScriptLauncher } from '../scripts/launcher.js';
 import { configuredNotifyScripts, Notifier, openNotifyFifos } from '../scripts/notify.js';
 import { ScriptPreparer } from '../scripts/script-security.js';
@@ -113,7 +115,9 @@ export class VrrpSide {
       openAnnouncer({ warn: (m) => log.warn(m) }),
       openRouteManager(),
     ]);
-    const side = new VrrpSide(config, options, log, addresses, links, announcer, report, takeover, routes);
+    // vrrp_garp_interval / vrrp_gna_interval pace the messages per interface (keepalived garp_delay).
+    const paced = new PacedAnnouncer(announcer, garpIntervals(config));
+    const side = new VrrpSide(config, options, log, addresses, links, paced, report, takeover, routes);
     side.diagnostics = diagnostics;
     try {
       await side.startEngine();
@@ -166,6 +170,7 @@ export class VrrpSide {
         interfaceInfo: (n) => interfaceInfo(n),
         timers: realTimers,
         explainStall: this.gcWatch.explain,
+        vmac: new VmacRuntime(openLinkManager(), this.log, this.config.global),
       },
       {
         log: this.log,
@@ -312,6 +317,7 @@ export class VrrpSide {
     }
     this.diagnostics = diagnostics;
     await this.statics?.reload(config);
+    if (this.announcer instanceof PacedAnnouncer) this.announcer.setIntervals(garpIntervals(config));
     this.promoteSecondaries.apply(config.vrrpInstances);
     await this.openFirewallIfNeeded();
     this.syncFirewall();
@@ -403,6 +409,10 @@ export class VrrpSide {
 
 function splitBrainStatus(s: ReturnType<VrrpInstance['splitBrain']>): InstanceStatus['splitBrain'] {
   return s && { peer: s.peer, difference: s.difference, since: s.sinceEpochMs };
+}
+
+function garpIntervals(config: Config): GarpIntervals {
+  return { garpMs: config.global.vrrpGarpIntervalMs, gnaMs: config.global.vrrpGnaIntervalMs };
 }
 
 function fifoSettings(config: Config): unknown {

@@ -3,6 +3,7 @@
 // wires link tracking, track scripts, sync groups, externally deleted VIPs and notify to the instances.
 // reload() applies a new configuration as a diff (reload/plan.ts) without flapping a kept instance.
 // Kernel access goes through EngineAdapters (src/net in production, fakes in tests).
+import { createHash } from 'node:crypto';
 import type { Config, VrrpInstance as VrrpInstanceConfig, VrrpSyncGroup } from '../config/model.js';
 import type { AddressManager, Announcer, IpRoute, IpRule, LinkState, LinkWatcher, RouteManager, TransportOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from '../vrrp/addr.js';
@@ -15,7 +16,7 @@ import {
   type TakeoverHooks,
   type VipSpare,
 } from '../vrrp/instance.js';
-import { VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_MAX_ADDRESSES } from '../vrrp/packet.js';
+import { VRRP_AUTH_AH, VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_MAX_ADDRESSES } from '../vrrp/packet.js';
 import { machineConfig, type TrackerSpec, type TrackerState } from '../vrrp/state-machine.js';
 import { syncGroupStep, type SyncGroupState } from '../vrrp/sync-group.js';
 import type { TimerHost } from '../vrrp/timers.js';
@@ -24,6 +25,7 @@ import { LateTimerReporter, type StallExplainer } from '../vrrp/late-timers.js';
 import { describePlan, planReload, type ReloadPlan } from './reload/plan.js';
 import { ObjectTrackers, trackedObject, type FileTrackSource, type ProcessTrackSource } from './object-trackers.js';
 import { addressToAdd } from './vip-address.js';
+import type { VmacPort } from './vmac.js';
 
 export interface EngineAdapters {
   openTransport(opts: TransportOptions & { v3ChecksumAsV2?: boolean | undefined }): Promise<VrrpTransport>;
@@ -37,6 +39,8 @@ export interface EngineAdapters {
   timers: TimerHost;
   /** What paused the process between two times (a GC), to explain a late timer; optional. */
   explainStall?: StallExplainer | undefined;
+  /** use_vmac / use_vmac_addr VMACs (daemon/vmac.ts); none: such instances use their interfaces. */
+  vmac?: VmacPort | undefined;
 }
 
 /** What the engine needs from the vrrp_script runner (src/scripts/track-script.ts TrackScriptRunner). */
@@ -192,6 +196,8 @@ export class VrrpEngine {
     await Promise.all([...this.instances.values()].map((i) => i.stop()));
     for (const g of this.groups.values()) this.notifyGroup(g);
     for (const t of this.transports.values()) t.transport.close();
+    // keepalived shutdown_vrrp_instances: the VMACs go once the instances have released their VIPs.
+    await this.adapters.vmac?.stop();
   }
 
   private hooksFor(): InstanceHooks {
@@ -317,6 +323,12 @@ export class VrrpEngine {
   }
 
   private startAll(): void {
+    // vrrp_startup_delay (keepalived vrrp_daemon.c start_vrrp): only at the daemon's start, not at reload.
+    const delayMs = this.config.global.vrrpStartupDelayMs ?? 0;
+    if (delayMs > 0) {
+      this.delayedStartUntilMs = this.adapters.timers.now() + delayMs;
+      this.log.info(`Delaying startup for ${delayMs / 1000} seconds`);
+    }
     for (const inst of this.instances.values()) this.startInstance(inst, undefined);
     for (const name of this.groups.keys()) this.syncGroup(name, []);
   }
@@ -327,7 +339,7 @@ export class VrrpEngine {
       this.waiting.add(inst);
       return;
     }
-    inst.start(this.trackerSnapshot(inst), false, spare);
+    inst.start(this.trackerSnapshot(inst), false, spare, this.delayedStartUntilMs);
   }
 
   /**
@@ -443,6 +455,7 @@ export class VrrpEngine {
 
     await Promise.all(leaving);
     this.closeUnusedTransports();
+    await this.adapters.vmac?.retain([...this.running.values()].map((r) => r.config));
   }
 
   /** The configuration of what runs now (instances that failed to start are absent, so a reload retries them). */
@@ -517,6 +530,8 @@ export class VrrpEngine {
   }
 
   private readonly waiting = new Set<VrrpInstance>();
+  /** vrrp_startup_delay's end, on the timers' clock. */
+  private delayedStartUntilMs: number | undefined;
 
   /** An instance's trackers with their weight and current state, and its sync group (for status). */
   trackersOf(name: string): { trackers: TrackerSnapshot[]; group?: { name: string; state: string } | undefined } {
@@ -566,7 +581,7 @@ export class VrrpEngine {
     for (const inst of [...this.waiting]) {
       if (this.waitingForScripts(inst)) continue;
       this.waiting.delete(inst);
-      inst.start(this.trackerSnapshot(inst), true);
+      inst.start(this.trackerSnapshot(inst), true, undefined, this.delayedStartUntilMs);
       const g = this.groupOf.get(inst);
       if (g) this.syncGroup(g, []);
     }
@@ -628,7 +643,10 @@ export class VrrpEngine {
   private async transportFor(ic: VrrpInstanceConfig, spec: InstanceSpec): Promise<SharedTransport> {
     const peers = ic.unicastPeers.map((p) => p.address);
     const src = ic.unicastSrcIp ?? ic.mcastSrcIp;
-    const key = [spec.interface, ic.family, peers.length ? peers.join(',') : ic.mcastGroup, src ?? ''].join('|');
+    // auth_type AH: its own protocol-51 socket per password (the transport checks the ICV with it).
+    const ah = spec.authType === VRRP_AUTH_AH ? { password: spec.authPassword ?? '' } : undefined;
+    const ahKey = ah ? `ah:${createHash('sha256').update(ah.password).digest('hex').slice(0, 16)}` : '';
+    const key = [spec.interface, ic.family, peers.length ? peers.join(',') : ic.mcastGroup, src ?? '', ahKey].join('|');
     const existing = this.transports.get(key);
     if (existing) return existing;
     const transport = await this.adapters.openTransport({
@@ -641,6 +659,7 @@ export class VrrpEngine {
       unicastPeers: peers.length ? peers : undefined,
       unicastTtl: ic.unicastTtl,
       v3ChecksumAsV2: spec.v3ChecksumAsV2,
+      ipsecAh: ah,
     });
     const shared: SharedTransport = { key, transport, byVrid: new Map() };
     transport.onPacket((p) => {
@@ -673,7 +692,9 @@ export class VrrpEngine {
     const iface = ic.interface;
     if (!iface) throw new InstanceConfigError(`(${ic.name}) no interface configured - ignoring instance`);
     const family = ic.family;
-    const vips: VirtualAddress[] = [...ic.virtualIpAddresses, ...ic.virtualIpAddressesExcluded].map((v) => addressToAdd(v, iface));
+    // use_vmac: VIPs, adverts and GARPs go on the VMAC (the IPv4 source stays the base's address).
+    const vmac = await this.adapters.vmac?.prepare(ic);
+    const vips: VirtualAddress[] = [...ic.virtualIpAddresses, ...ic.virtualIpAddressesExcluded].map((v) => ({ ...addressToAdd(v, iface), ...(vmac && { interface: vmac.vipInterface(v) }) }));
     const advertised = ic.virtualIpAddresses.filter((v) => v.family === family).slice(0, VRRP_MAX_ADDRESSES).map((v) => v.address);
 
     let authType = VRRP_AUTH_NONE;
@@ -682,14 +703,16 @@ export class VrrpEngine {
       if (ic.authentication.type === 'PASS') {
         authType = VRRP_AUTH_PASS;
         authPassword = ic.authentication.password;
+      } else if (family === 'inet') {
+        // IPsec AH (RFC 2402) as keepalived: src/vrrp/ipsec-ah.ts, the transport's `ipsecAh`.
+        authType = VRRP_AUTH_AH;
+        authPassword = ic.authentication.password;
       } else {
-        // The parser drops AH instances; if one ever got here, unauthenticated adverts would make an AH
-        // peer (which drops them) a second master: refuse to run it.
-        throw new InstanceConfigError(`(${ic.name}) auth_type AH is not supported by lvskeeper - not running this instance`);
+        throw new InstanceConfigError(`(${ic.name}) Cannot use AH authentication with IPv6 - ignoring instance`);
       }
     }
 
-    let source = ic.unicastSrcIp ?? ic.mcastSrcIp;
+    let source = ic.unicastSrcIp ?? ic.mcastSrcIp ?? (family === 'inet6' ? vmac?.linkLocal : undefined);
     if (source === undefined) {
       try {
         const info = await this.adapters.interfaceInfo(iface);
@@ -757,7 +780,7 @@ export class VrrpEngine {
     const unicast = ic.unicastPeers.length > 0;
     const spec: InstanceSpec = {
       name: ic.name,
-      interface: iface,
+      interface: vmac?.transportInterface ?? iface,
       machine,
       validation: {
         name: ic.name,

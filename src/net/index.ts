@@ -6,3 +6,4 @@ export { openLinkWatcher } from './links.js';
 export { openAnnouncer, sendUnixDatagram, type AnnouncerOptions } from './announcer.js';
 export { interfaceInfo, type InterfaceInfo } from './interfaces.js';
 export { openRouteManager, describeRoute, describeRule, type RouteManagerOptions } from './routes.js';
+export { openLinkManager } from './link-manager.js';

@@ -4,7 +4,7 @@
 // RtNetlinkSocket drops the message type: peers.md §3.3). Constants from include/uapi/linux/rtnetlink.h,
 // if_addr.h, if_link.h, if.h. Host byte order (little endian) as the kernel expects.
 
-import { bytesToIpv4, bytesToIpv6, bytesToMac, ipv4ToBytes, ipv6ToBytes } from './packet-codec.js';
+import { bytesToIpv4, bytesToIpv6, bytesToMac, ipv4ToBytes, ipv6ToBytes, macToBytes } from './packet-codec.js';
 import type { Family } from './types.js';
 
 export const NETLINK_ROUTE = 0;
@@ -321,4 +321,124 @@ export function decodeLink(data: Buffer): LinkInfo | undefined {
     mac: mac !== undefined && mac.length === 6 ? bytesToMac(mac) : undefined,
     operstate: oper?.[0],
   };
+}
+
+// --- link management: macvlan VMACs (keepalived vrrp_vmac.c netlink_link_add_vmac / _del_vmac) ---------
+
+const IFLA_LINK = 5;
+const IFLA_LINKINFO = 18;
+const IFLA_AF_SPEC = 26;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_MACVLAN_MODE = 1;
+const IFLA_INET_CONF = 1;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+const AF_UNSPEC = 0;
+
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+
+/** IPV4_DEVCONF_* (include/uapi/linux/ip.h): the per-interface IPv4 sysctls keepalived sets on VMACs. */
+export const IPV4_DEVCONF = { rp_filter: 8, arp_filter: 13, arp_ignore: 19, promote_secondaries: 20, accept_local: 23 } as const;
+export type Ipv4DevconfName = keyof typeof IPV4_DEVCONF;
+
+function ifinfomsg(index: number, flags = 0, change = 0, family = AF_UNSPEC): Buffer {
+  const head = Buffer.alloc(16);
+  head[0] = family;
+  head.writeInt32LE(index, 4);
+  head.writeUInt32LE(flags >>> 0, 8);
+  head.writeUInt32LE(change >>> 0, 12);
+  return head;
+}
+
+/** A nested attribute (no NLA_F_NESTED, as keepalived's addattr_l nests). */
+function nest(type: number, ...children: Buffer[]): Buffer {
+  return attr(type, Buffer.concat(children));
+}
+
+/** An interface name as keepalived sends it: strlen bytes, no NUL (the kernel copies at most IFNAMSIZ-1). */
+function ifname(name: string): Buffer {
+  const b = Buffer.from(name, 'utf8');
+  if (b.length === 0 || b.length > 15 || /[/:\s]/.test(name) || name === '.' || name === '..') throw new Error(`bad interface name "${name}"`);
+  return b;
+}
+
+export interface MacvlanRequest {
+  name: string;
+  /** The lower (base) interface. */
+  parentIndex: number;
+  mac: string;
+  mode?: number | undefined;
+}
+
+/**
+ * RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) creating a macvlan, attributes in keepalived's order:
+ * IFLA_LINKINFO { IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA { IFLA_MACVLAN_MODE } }, IFLA_LINK, IFLA_IFNAME,
+ * IFLA_ADDRESS.
+ */
+export function encodeMacvlanCreate(r: MacvlanRequest): Buffer {
+  return Buffer.concat([
+    ifinfomsg(0),
+    nest(IFLA_LINKINFO, attr(IFLA_INFO_KIND, Buffer.from('macvlan')), nest(IFLA_INFO_DATA, attr(IFLA_MACVLAN_MODE, u32(r.mode ?? MACVLAN_MODE_PRIVATE)))),
+    attr(IFLA_LINK, u32(r.parentIndex)),
+    attr(IFLA_IFNAME, ifname(r.name)),
+    attr(IFLA_ADDRESS, macToBytes(r.mac)),
+  ]);
+}
+
+/** RTM_DELLINK by index (keepalived sends ifi_family AF_INET). */
+export function encodeLinkDelete(index: number): Buffer {
+  return ifinfomsg(index, 0, 0, AF_INET);
+}
+
+/** RTM_NEWLINK setting IFF_UP (ifi_change = ifi_flags = IFF_UP: keepalived netlink_link_up). */
+export function encodeLinkUp(index: number): Buffer {
+  return ifinfomsg(index, IFF_UP, IFF_UP);
+}
+
+/**
+ * RTM_NEWLINK IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE u8 NONE } }: no automatic link-local
+ * address on the VMAC (RFC 5798 §7.4; keepalived sends it before bringing the link up).
+ */
+export function encodeAddrGenModeNone(index: number): Buffer {
+  return Buffer.concat([ifinfomsg(index), nest(IFLA_AF_SPEC, nest(AF_INET6, attr(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE]))))]);
+}
+
+/** RTM_NEWLINK IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { IPV4_DEVCONF_x u32 … } } } (vrrp_if_config.c netlink_set_interface_flags). */
+export function encodeIpv4Devconf(index: number, values: Partial<Record<Ipv4DevconfName, number>>): Buffer {
+  const entries = Object.entries(values) as [Ipv4DevconfName, number][];
+  if (entries.length === 0) throw new Error('no IPv4 devconf value to set');
+  const conf = entries.map(([k, v]) => attr(IPV4_DEVCONF[k], u32(v)));
+  return Buffer.concat([ifinfomsg(index), nest(IFLA_AF_SPEC, nest(AF_INET, nest(IFLA_INET_CONF, ...conf)))]);
+}
+
+export interface LinkKind {
+  /** IFLA_INFO_KIND ("macvlan", "veth", …); undefined for a plain device. */
+  kind?: string | undefined;
+  /** IFLA_LINK: the lower device's index (macvlan, vlan, veth peer). */
+  parentIndex?: number | undefined;
+  /** IFLA_MACVLAN_MODE for a macvlan. */
+  macvlanMode?: number | undefined;
+}
+
+/** The link type facts of an RTM_NEWLINK message (what a VMAC look-up compares). */
+export function decodeLinkKind(data: Buffer): LinkKind {
+  if (data.length < 16) return {};
+  const attrs = parseAttributes(data, 16);
+  const link = attrs.get(IFLA_LINK);
+  const info = attrs.get(IFLA_LINKINFO);
+  const out: LinkKind = {};
+  if (link !== undefined && link.length >= 4) out.parentIndex = link.readUInt32LE(0);
+  if (info !== undefined) {
+    const nested = parseAttributes(info, 0);
+    out.kind = cString(nested.get(IFLA_INFO_KIND));
+    const d = nested.get(IFLA_INFO_DATA);
+    if (out.kind === 'macvlan' && d !== undefined) {
+      const mode = parseAttributes(d, 0).get(IFLA_MACVLAN_MODE);
+      if (mode !== undefined && mode.length >= 4) out.macvlanMode = mode.readUInt32LE(0);
+    }
+  }
+  return out;
 }

@@ -26,6 +26,11 @@
 // ignores a sticky IPV6_PKTINFO source on raw sockets (tested), and raw-socket has neither bind() nor cmsgs.
 //
 // raw-socket closes its socket on any poll error: we report it through onError and reopen it.
+//
+// `ipsecAh` (VRRPv2 auth_type AH, IPv4): the sockets are for protocol 51 instead of 112; each advert is sent
+// as keepalived builds it (vrrp.c vrrp_build_ipsecah/vrrp_update_pkt: AH header, our own non-zero IP ID,
+// HMAC-MD5-96 ICV) and each received one is checked (ICV, SPI) before the VRRP message is delivered with
+// its `ah` result (src/vrrp/ipsec-ah.ts).
 
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
@@ -52,7 +57,8 @@ import {
 } from './packet-codec.js';
 import { getLink, sharedPrimaryIpv4Cache } from './interfaces.js';
 import { loadNative, type NativeNet, type RawReceiveCallback, type RawReceiverHandle } from './native.js';
-import type { ReceivedPacket, TransportOptions, VrrpTransport } from './types.js';
+import type { ReceivedPacket, SendOptions, TransportOptions, VrrpTransport } from './types.js';
+import { buildAhPacket, IPPROTO_AH, verifyAhPacket } from '../vrrp/ipsec-ah.js';
 
 const require = createRequire(import.meta.url);
 
@@ -152,6 +158,10 @@ class RawVrrpTransport implements VrrpTransport {
   private readonly errorHandlers: ((e: Error) => void)[] = [];
   private readonly group: string;
   private readonly peers: string[];
+  /** IP protocol of the sockets: 51 (AH) with `ipsecAh`, else 112. */
+  private readonly protocol: number;
+  /** IPv4 ID of AH packets (covered by the ICV, so not left to the kernel); never 0, as keepalived. */
+  private ipId = 0;
 
   constructor(
     private readonly opts: TransportOptions & VrrpTransportExtraOptions,
@@ -160,6 +170,8 @@ class RawVrrpTransport implements VrrpTransport {
     const v4 = opts.family === 'inet';
     this.group = opts.multicastGroup ?? (v4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
     this.peers = (opts.unicastPeers ?? []).map((p) => stripScope(p));
+    if (opts.ipsecAh !== undefined && !v4) throw new Error(`VRRP transport on ${ifaceLabel(opts)}: AH authentication is IPv4 only`);
+    this.protocol = opts.ipsecAh !== undefined ? IPPROTO_AH : IPPROTO_VRRP;
     const check = v4 ? isIPv4 : isIPv6;
     for (const a of [this.group, ...this.peers, ...(opts.sourceAddress ? [stripScope(opts.sourceAddress)] : [])]) {
       if (!check(stripScope(a))) throw new Error(`VRRP transport on ${ifaceLabel(opts)}: ${a} is not an ${v4 ? 'IPv4' : 'IPv6'} address`);
@@ -173,7 +185,7 @@ class RawVrrpTransport implements VrrpTransport {
     let sock: RawSocket;
     try {
       sock = raw.createSocket({
-        protocol: IPPROTO_VRRP,
+        protocol: this.protocol,
         addressFamily: v4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
         bufferSize: RECV_BUFFER,
       });
@@ -277,7 +289,7 @@ class RawVrrpTransport implements VrrpTransport {
           receivedAt,
         });
       };
-      handle = v4 ? native.openRaw4Receiver(IPPROTO_VRRP, onPacket) : native.openRaw6Receiver(IPPROTO_VRRP, onPacket);
+      handle = v4 ? native.openRaw4Receiver(this.protocol, onPacket) : native.openRaw6Receiver(IPPROTO_VRRP, onPacket);
     } catch (e) {
       if (needsHopLimit(this.opts)) {
         onFailure();
@@ -352,7 +364,12 @@ class RawVrrpTransport implements VrrpTransport {
 
   private receive(buf: Buffer, source: string, receivedAt: number): void {
     let packet: ReceivedPacket;
-    if (this.opts.family === 'inet') {
+    if (this.opts.ipsecAh !== undefined) {
+      // keepalived drops what is not AH-protected VRRP without a word (vrrp_check_packet VRRP_PACKET_DROP).
+      const r = verifyAhPacket(buf, this.opts.ipsecAh.password, this.peers.length > 0);
+      if (!r.ok) return;
+      packet = { payload: r.vrrp, source: r.source, destination: r.destination, ttl: r.ttl, ifindex: this.ifindex, receivedAt, ah: r.ah };
+    } else if (this.opts.family === 'inet') {
       const ip = parseIpv4Packet(buf);
       if (ip === undefined || ip.protocol !== IPPROTO_VRRP) return; // the kernel validated it; never trust
       packet = { payload: ip.payload, source: ip.source, destination: ip.destination, ttl: ip.ttl, ifindex: this.ifindex, receivedAt };
@@ -419,7 +436,7 @@ class RawVrrpTransport implements VrrpTransport {
   }
 
   /** Builds and sends one packet per destination. No await before the first sendto() unless the source needs a look-up. */
-  async send(payload: Buffer): Promise<void> {
+  async send(payload: Buffer, options?: SendOptions): Promise<void> {
     if (this.closed) throw new Error(`VRRP transport on ${ifaceLabel(this.opts)} is closed`);
     const sock = this.sock;
     if (sock === undefined) throw new Error(`VRRP socket on ${ifaceLabel(this.opts)} is being reopened`);
@@ -430,7 +447,18 @@ class RawVrrpTransport implements VrrpTransport {
       const found = this.ipv4Source();
       const source = typeof found === 'string' ? found : await found;
       const ttl = unicast ? (this.opts.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
-      for (const dest of dests) {
+      const ah = this.opts.ipsecAh;
+      if (ah !== undefined) {
+        const sequence = options?.ahSequence;
+        if (sequence === undefined) throw new Error(`VRRP send on ${ifaceLabel(this.opts)}: AH needs a sequence number`);
+        // one ID and sequence number per advert, the ICV per destination (keepalived vrrp_update_pkt)
+        this.ipId = (this.ipId % 0xffff) + 1;
+        for (const dest of dests) {
+          const packet = buildAhPacket({ source, destination: dest, ttl, id: this.ipId, sequence, vrrp: payload, password: ah.password, unicast });
+          sends.push(this.sendOne(sock, packet, dest));
+        }
+      }
+      for (const dest of ah === undefined ? dests : []) {
         const body = this.opts.v3ChecksumAsV2 ? payload : withVrrp3Ipv4Checksum(payload, source, dest);
         const header = buildIpv4Header({ source, destination: dest, ttl, payloadLength: body.length });
         sends.push(this.sendOne(sock, Buffer.concat([header, body]), dest));

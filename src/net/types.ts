@@ -21,6 +21,17 @@ export interface ReceivedPacket {
    * whenever the engine got round to it.
    */
   receivedAt?: number | undefined;
+  /**
+   * Set by an `ipsecAh` transport (IPv4, protocol 51): the AH header's sequence number and SPI, and why its
+   * ICV/SPI check failed (the engine drops those; the replay check is the instance's, see AhSequence).
+   */
+  ah?: { sequence: number; spi: string; failure?: { reason: 'icv' | 'spi'; message: string } | undefined } | undefined;
+}
+
+/** Per-send data (VrrpTransport.send). */
+export interface SendOptions {
+  /** AH sequence number of this advert (required by an `ipsecAh` transport). */
+  ahSequence?: number | undefined;
 }
 
 export interface TransportOptions {
@@ -40,12 +51,17 @@ export interface TransportOptions {
    * destination (unicast peers differ from the group the codec may have assumed).
    */
   v3ChecksumAsV2?: boolean | undefined;
+  /**
+   * VRRPv2 `auth_type AH` (IPv4 only): IP protocol 51, each advert wrapped in an AH header with an
+   * HMAC-MD5-96 ICV keyed with `password` (src/vrrp/ipsec-ah.ts); received packets carry `ah`.
+   */
+  ipsecAh?: { password: string } | undefined;
 }
 
 /** Sends and receives VRRP adverts for one (interface, family, group-or-peers). */
 export interface VrrpTransport {
   /** Send one VRRP message (already checksummed by the codec) to the group or every unicast peer. */
-  send(payload: Buffer): Promise<void>;
+  send(payload: Buffer, options?: SendOptions): Promise<void>;
   onPacket(handler: (packet: ReceivedPacket) => void): void;
   onError(handler: (error: Error) => void): void;
   close(): void;
@@ -221,5 +237,43 @@ export interface RouteManager {
   removeRoute(route: IpRoute): Promise<void>;
   addRule(rule: IpRule): Promise<void>;
   removeRule(rule: IpRule): Promise<void>;
+  close(): void;
+}
+
+/** Per-interface IPv4 sysctls a LinkManager sets through rtnetlink (IPV4_DEVCONF_*). */
+export type Ipv4ConfName = 'rp_filter' | 'arp_filter' | 'arp_ignore' | 'promote_secondaries' | 'accept_local';
+
+/** A link with its type: what a VMAC look-up compares (macvlan, mode, lower device, MAC). */
+export interface LinkDetail extends LinkState {
+  /** IFLA_INFO_KIND: "macvlan", "veth", …; undefined for a plain device. */
+  kind?: string | undefined;
+  /** IFLA_LINK: the lower device's index. */
+  parentIndex?: number | undefined;
+  /** IFLA_MACVLAN_MODE (1 private, 2 vepa, 4 bridge, 8 passthru, 16 source). */
+  macvlanMode?: number | undefined;
+}
+
+/**
+ * Creates, configures and deletes links (keepalived's VMACs: vrrp_vmac.c, vrrp_if_config.c). Requests go
+ * out one at a time on one rtnetlink socket; errors name the link and the errno.
+ */
+export interface LinkManager {
+  list(): Promise<LinkDetail[]>;
+  get(name: string): Promise<LinkDetail | undefined>;
+  /** A private-mode macvlan (NLM_F_CREATE|NLM_F_EXCL); resolves with the new link. */
+  createMacvlan(o: { name: string; parentIndex: number; mac: string }): Promise<LinkDetail>;
+  /** RTM_DELLINK; a link already gone (ENODEV) is a success. */
+  deleteLink(index: number): Promise<void>;
+  setUp(index: number): Promise<void>;
+  /** IFLA_INET6_ADDR_GEN_MODE none: no automatic IPv6 link-local address. */
+  setAddrGenModeNone(index: number): Promise<void>;
+  setIpv4Conf(index: number, values: Partial<Record<Ipv4ConfName, number>>): Promise<void>;
+  /** An address with IFA_F_NODAD (IPv6); already there (EEXIST) is a success. */
+  addAddress(a: { family: Family; address: string; prefixLength: number; ifindex: number; preferredLifetime?: number | undefined }): Promise<void>;
+  /** The interface's first usable IPv6 link-local address (not tentative or DAD-failed), if any. */
+  ipv6LinkLocal(index: number): Promise<string | undefined>;
+  /** /proc/sys/PATH as a number (undefined when absent or not a number); PATH like `net/ipv4/conf/all/rp_filter`. */
+  readSysctl(path: string): Promise<number | undefined>;
+  writeSysctl(path: string, value: number): Promise<void>;
   close(): void;
 }

@@ -7,7 +7,8 @@
 import type { Logger } from '../log/logger.js';
 import type { AddressManager, Announcer, IpRoute, IpRule, ReceivedPacket, RouteManager, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
-import { encodeAdvert, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
+import { encodeAdvert, VRRP_AUTH_AH, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
+import { AhSequence } from './ipsec-ah.js';
 import { readAdvertHeader, relevantFinding, SplitBrainDetector, type SplitBrainConfig, type SplitBrainEvent, type SplitBrainSuspicion } from './split-brain.js';
 import {
   initialState,
@@ -181,11 +182,16 @@ export class VrrpInstance {
 
   /** Encoded adverts by priority: a backup taking over sends a ready buffer (no cold encode on the hot path). */
   private readonly adverts = new Map<number, Buffer>();
+  /** auth_type AH: keepalived's per-instance sequence counter (send and anti-replay), kept across reloads. */
+  private ahSequence: AhSequence | undefined;
+  /** The AH sequence number of the advert being dispatched. */
+  private rxAhSequence: number | undefined;
 
   constructor(spec: InstanceSpec, private readonly deps: InstanceDeps) {
     this.current = spec;
     this.transport = deps.transport;
     this.ms = initialState(spec.machine);
+    this.ahSequence = spec.authType === VRRP_AUTH_AH ? new AhSequence() : undefined;
     this.log = deps.log;
     this.splitBrainDetector = new SplitBrainDetector(splitBrainConfig(spec));
     this.prepareAdverts();
@@ -245,10 +251,10 @@ export class VrrpInstance {
    * vrrp_init_state, with the trackers' states known at start (missing = up). `spare`: stale VIPs to
    * leave in place (an instance added at reload must not delete a VIP another instance holds as MASTER).
    */
-  start(trackersUp: Record<string, TrackerState> = {}, waited = false, spare?: VipSpare): void {
+  start(trackersUp: Record<string, TrackerState> = {}, waited = false, spare?: VipSpare, delayedStartUntilMs?: number): void {
     if (this.ms.state !== 'INIT') return;
     this.ms = initialState(this.spec.machine, { ...this.ms.trackersUp, ...trackersUp }, this.ms.trackerDetails);
-    this.withSpare(spare, () => this.dispatch({ type: 'start', waited }));
+    this.withSpare(spare, () => this.dispatch({ type: 'start', waited, delayedStartUntilMs }));
   }
 
   /**
@@ -275,6 +281,7 @@ export class VrrpInstance {
     const routes = difference(prev.routes, next.spec.routes);
     const rules = difference(prev.rules, next.spec.rules);
     this.current = next.spec;
+    this.ahSequence = next.spec.authType === VRRP_AUTH_AH ? (this.ahSequence ?? new AhSequence()) : undefined;
     if (next.transport) this.transport = next.transport;
     this.splitBrainDetector.reconfigure(splitBrainConfig(next.spec));
     this.prepareAdverts();
@@ -333,7 +340,7 @@ export class VrrpInstance {
     try {
       this.counters.advertsReceived++;
       const now = this.deps.timers.now();
-      const r = validateAdvert(packet, this.spec.validation);
+      const r = validateAdvert(packet, this.spec.validation, { ahSequence: this.ahSequence, backup: this.ms.state === 'BACKUP' });
       if (!r.ok) {
         const line = this.drops.record(r.reason, r.message, packet.source, now);
         if (line) this.log.info(line, { instance: this.name, reason: r.reason, peer: packet.source });
@@ -346,7 +353,12 @@ export class VrrpInstance {
       }
       if (r.advert.priority === 0) this.counters.priorityZeroReceived++;
       // The master-down timer restarts from the packet's arrival, not from when this callback ran.
-      this.dispatch({ type: 'advert', advert: r.advert, source: packet.source }, undefined, packet.receivedAt);
+      this.rxAhSequence = packet.ah?.sequence;
+      try {
+        this.dispatch({ type: 'advert', advert: r.advert, source: packet.source }, undefined, packet.receivedAt);
+      } finally {
+        this.rxAhSequence = undefined;
+      }
       // After the step: the detector judges the advert by what the election made of it.
       this.heard(packet, false, r.advisories[0]?.reason, now);
     } catch (err) {
@@ -411,6 +423,7 @@ export class VrrpInstance {
   private apply(r: StepResult, firing?: { kind: TimerKind; deadline: number }, at?: number): void {
     const now = at ?? this.deps.timers.now();
     this.ms = r.state;
+    if (this.ahSequence) this.ahBeforeActions(r.actions);
     const transitions: { from: VrrpState; to: VrrpState; reason: string }[] = [];
     // Adverts first: the wire must not wait for log lines, hooks and notify (RFC 5798 §6.4.2 sends the
     // advert before anything else on becoming master); the other actions keep the machine's order.
@@ -430,6 +443,19 @@ export class VrrpInstance {
       // Leaving MASTER/BACKUP (FAULT, STOP) ends a suspicion at once; taking over from a master whose
       // adverts we drop starts one.
       this.splitBrainTick(transitions.some((t) => t.to === 'MASTER'));
+    }
+  }
+
+  /** keepalived's AH counter rules that follow the election (vrrp_state_master_rx, vrrp_state_goto_master), before any advert goes out. */
+  private ahBeforeActions(actions: readonly Action[]): void {
+    const seq = this.ahSequence!;
+    const rx = this.rxAhSequence;
+    for (const a of actions) {
+      if (a.type === 'notifyMasterRxLowerPri' && rx !== undefined) {
+        seq.masterRxLower(rx);
+        this.log.info(`(${this.name}) IPSEC-AH : Syncing seq_num - Increment seq`, { instance: this.name });
+      } else if (a.type === 'transition' && a.from === 'MASTER' && rx !== undefined) seq.masterRxHigher();
+      else if (a.type === 'transition' && a.to === 'MASTER') seq.becomingMaster();
     }
   }
 
@@ -654,7 +680,7 @@ export class VrrpInstance {
     this.counters.advertsSent++;
     if (priority === 0) this.counters.priorityZeroSent++;
     const p: Promise<void> = this.transport
-      .send(buf)
+      .send(buf, this.ahSequence ? { ahSequence: this.ahSequence.next() } : undefined)
       .catch((e: Error) => this.log.warn(`(${this.name}) send failed: ${e.message}`))
       .finally(() => this.sends.delete(p));
     this.sends.add(p);

@@ -52,6 +52,7 @@ const CONFIG_DROPS: ReadonlySet<DropReason | AdvisoryReason> = new Set<DropReaso
   'version',
   'auth-type',
   'auth-pass',
+  'ah-icv',
   'interval',
   'destination',
   'unknown-peer',
@@ -472,6 +473,7 @@ export class SplitBrainDetector {
     const c = this.cfg;
     switch (h.finding) {
       case 'auth-pass':
+      case 'ah-icv':
         return 'auth_pass differs';
       case 'auth-type':
         return `auth_type ${AUTH_NAMES[h.authType] ?? h.authType} instead of ${AUTH_NAMES[c.authType] ?? c.authType}`;

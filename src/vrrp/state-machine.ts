@@ -77,11 +77,13 @@ export interface MachineState {
   /** Source of the last accepted advert (the current master as seen from BACKUP). */
   masterAddress?: string | undefined;
   masterPriority?: number | undefined;
+  /** vrrp_startup_delay: no Master_Down_Timer may end before this time plus the down interval. */
+  delayedStartUntilMs?: number | undefined;
 }
 
 export type MachineEvent =
   /** waited: the start was held for the first result of a weight-0 track_script (no "(init)" in the log). */
-  | { type: 'start'; waited?: boolean | undefined }
+  | { type: 'start'; waited?: boolean | undefined; delayedStartUntilMs?: number | undefined }
   | { type: 'advert'; advert: VrrpAdvert; source: string }
   | { type: 'timer'; kind: TimerKind }
   /** up: a number for a numeric tracker; detail: shown in the FAULT reason (e.g. a process count). */
@@ -294,6 +296,15 @@ class Step {
   downIntervalMs(): number {
     return masterDownMs(this.cfg, this.s.effectivePriority, this.s.masterAdverIntCs);
   }
+  /**
+   * A Master_Down_Timer of `ms`, pushed past vrrp_startup_delay while it runs (keepalived
+   * vrrp_init_instance_sands: sands = delayed start + down timer).
+   */
+  downTimer(ms: number): void {
+    const until = this.s.delayedStartUntilMs;
+    if (until !== undefined && until <= this.nowMs) this.s.delayedStartUntilMs = undefined;
+    this.timer('masterDown', until !== undefined && until > this.nowMs ? until - this.nowMs + ms : ms);
+  }
 }
 
 /** Apply one event. The input state is not modified. */
@@ -303,7 +314,10 @@ export function step(cfg: MachineConfig, state: MachineState, event: MachineEven
   if (s.state === 'STOP') return { state: s, actions: [] };
   switch (event.type) {
     case 'start':
-      if (s.state === 'INIT') start(x, event.waited === true);
+      if (s.state === 'INIT') {
+        if (event.delayedStartUntilMs !== undefined && event.delayedStartUntilMs > nowMs) s.delayedStartUntilMs = event.delayedStartUntilMs;
+        start(x, event.waited === true);
+      }
       break;
     case 'stop':
       stop(x, 'stop');
@@ -362,7 +376,8 @@ function start(x: Step, waited: boolean): void {
   x.transition('BACKUP', 'init');
   x.log('info', `Entering BACKUP STATE${suffix}`);
   x.notify('BACKUP');
-  x.timer('masterDown', cfg.basePriority === VRRP_PRIO_OWNER && cfg.wantMaster ? 0 : x.downIntervalMs());
+  if (cfg.basePriority === VRRP_PRIO_OWNER && cfg.wantMaster) x.timer('masterDown', 0);
+  else x.downTimer(x.downIntervalMs());
 }
 
 /** Shutdown: a MASTER sends priority 0 (RFC 3768 §6.4.3 Shutdown) then drops its VIPs; notify STOP. */
@@ -443,7 +458,8 @@ function reevaluate(x: Step): void {
     x.log('info', 'Entering BACKUP STATE');
     x.notify('BACKUP');
     s.masterAdverIntCs = cfg.advertIntCs;
-    x.timer('masterDown', cfg.basePriority === VRRP_PRIO_OWNER ? 0 : x.downIntervalMs());
+    if (cfg.basePriority === VRRP_PRIO_OWNER) x.timer('masterDown', 0);
+    else x.downTimer(x.downIntervalMs());
   }
 }
 
@@ -493,7 +509,7 @@ function leaveMasterToBackup(x: Step, reason: string): void {
   x.transition('BACKUP', reason);
   x.log('info', 'Entering BACKUP STATE');
   x.actions.push({ type: 'removeVips', reason: 'backup' });
-  x.timer('masterDown', x.downIntervalMs());
+  x.downTimer(x.downIntervalMs());
   x.notify('BACKUP');
 }
 
@@ -508,7 +524,7 @@ function backupRx(x: Step, adv: VrrpAdvert, source: string): void {
   if (adv.priority === VRRP_PRIO_STOP) {
     // The master is leaving: Master_Down_Timer = Skew_Time.
     x.log('info', 'Backup received priority 0 advertisement');
-    x.timer('masterDown', skewMs(cfg.version, s.effectivePriority, s.masterAdverIntCs));
+    x.downTimer(skewMs(cfg.version, s.effectivePriority, s.masterAdverIntCs));
     return;
   }
   const preemptDelayRunning = cfg.preemptDelayMs > 0 && (s.preemptUntilMs === undefined || s.preemptUntilMs > nowMs);
@@ -521,7 +537,7 @@ function backupRx(x: Step, adv: VrrpAdvert, source: string): void {
     if (cfg.version === 3 && adv.advertIntCs > 0) s.masterAdverIntCs = adv.advertIntCs;
     s.masterAddress = source;
     s.masterPriority = adv.priority;
-    x.timer('masterDown', x.downIntervalMs());
+    x.downTimer(x.downIntervalMs());
     return;
   }
   // Lower priority and preemption allowed: discard; the down timer is not refreshed, so we preempt.

@@ -1,10 +1,14 @@
 // Receive validation of one VRRP advert for one instance, in the order of keepalived's
 // vrrp_check_packet (RFC 3768 §7.1, RFC 5798 §7.1): length, TTL, version, auth type + password (v2),
 // v2 interval, type, VRID, checksum, destination mode, then address checks that only log.
+// auth_type AH: AH present iff expected first, then ICV/SPI (checked by the transport) and the replay check
+// in place of the password (vrrp_check_packet, vrrp_in_chk_ipsecah; keepalived counts them as auth_failure).
 // Pure: returns the first failing reason as a stable label, with keepalived's log phrase.
 import type { Family, ReceivedPacket } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
+import type { AhSequence } from './ipsec-ah.js';
 import {
+  VRRP_AUTH_AH,
   VRRP_AUTH_NONE,
   VRRP_HEADER_LENGTH,
   VRRP_MULTICAST_V4,
@@ -26,6 +30,9 @@ export const DROP_REASONS = [
   'version',
   'auth-type',
   'auth-pass',
+  'ah-icv',
+  'ah-spi',
+  'ah-replay',
   'interval',
   'type',
   'vrid',
@@ -70,9 +77,19 @@ function drop(reason: DropReason, message: string): ValidationResult {
   return { ok: false, reason, message };
 }
 
-export function validateAdvert(packet: ReceivedPacket, cfg: ValidationConfig, opts: { checkAddresses?: boolean } = {}): ValidationResult {
+/** `ahSequence`: the instance's AH counter, advanced by an accepted advert; `backup`: the instance is BACKUP. */
+export function validateAdvert(
+  packet: ReceivedPacket,
+  cfg: ValidationConfig,
+  opts: { checkAddresses?: boolean; ahSequence?: AhSequence | undefined; backup?: boolean } = {},
+): ValidationResult {
   const n = `(${cfg.name})`;
   const buf = packet.payload;
+  // 0. IPv4: an AH header if and only if auth_type AH.
+  const wantAh = cfg.authType === VRRP_AUTH_AH;
+  if (cfg.family === 'inet' && (packet.ah !== undefined) !== wantAh) {
+    return drop('auth-type', wantAh ? `${n} No AH header but auth type is AH` : `${n} Received AH header but auth type not AH`);
+  }
   // 1. Length (header first, then the full message for the advertised count; padding allowed).
   if (!Buffer.isBuffer(buf) || buf.length < VRRP_HEADER_LENGTH) {
     return drop('too-short', `${n} ip/vrrp header too short. ${Buffer.isBuffer(buf) ? buf.length : 0} and expect at least ${VRRP_HEADER_LENGTH}`);
@@ -100,7 +117,14 @@ export function validateAdvert(packet: ReceivedPacket, cfg: ValidationConfig, op
     if (adv.authType !== cfg.authType) {
       return drop('auth-type', `${n} received a ${adv.authType} auth, expecting ${cfg.authType}!`);
     }
-    if (cfg.authType !== VRRP_AUTH_NONE) {
+    if (wantAh && packet.ah !== undefined) {
+      const ah = packet.ah;
+      if (ah.failure) return drop(ah.failure.reason === 'icv' ? 'ah-icv' : 'ah-spi', `${n} ${ah.failure.message}`);
+      const seq = opts.ahSequence;
+      if (seq !== undefined && !seq.accept(ah.sequence, opts.backup ?? false)) {
+        return drop('ah-replay', `${n} IPSEC-AH : sequence number ${ah.sequence} already processed. Packet dropped. Local(${seq.seq})`);
+      }
+    } else if (cfg.authType !== VRRP_AUTH_NONE) {
       const want = passwordBytes(cfg.authPassword ?? '');
       let diff = 0;
       for (let i = 0; i < want.length; i++) diff |= want[i]! ^ (adv.authData[i] ?? 0);

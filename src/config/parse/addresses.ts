@@ -27,7 +27,7 @@ export const VIP_OPTION_STATUS: Readonly<Record<string, KeywordStatus | undefine
   mngtmpaddr: undefined,
   no_track: undefined,
   track_group: { kind: 'warns', why: 'static addresses are not tracked: one deleted by someone else comes back at the next reload' },
-  use_vmac: { kind: 'warns', why: 'lvskeeper creates no VMAC interfaces: the address is added on the real interface' },
+  use_vmac: undefined,
 };
 
 /** An address's lifetimes: forever (ifa_cacheinfo's INFINITY_LIFE_TIME). */
@@ -181,7 +181,7 @@ export function parseVip(ctx: ParseContext, e: string[], at: SourceLocation, isS
         break;
       case 'use_vmac':
         if (isStatic) err(`Unknown configuration entry '${k}' for ip address - ignoring`);
-        else reportVipOption(ctx, k, addressWord, at);
+        else vip.useVmac = true;
         break;
       default:
         err(`Unknown configuration entry '${k}' for ip address - ignoring`);

@@ -55,6 +55,10 @@ export const MAX_DIAGNOSTIC_CHARS = 1024;
 
 export interface InstanceDraft {
   vi: VrrpInstance;
+  /** `vmac_xmit_base`, which may come before `use_vmac`. */
+  vmacXmitBase?: boolean;
+  /** `native_ipv6`: an IPv6 (VRRPv3) instance whatever its addresses. */
+  nativeIpv6?: boolean;
   priority?: number;
   advertIntS?: number;
   version?: 2 | 3;

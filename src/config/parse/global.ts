@@ -100,6 +100,20 @@ export function globalTable(ctx: ParseContext): KeywordTable {
     ['smtp_alert_vrrp', flag((v) => (g.smtpAlertVrrp = v))],
     ['smtp_alert_checker', flag((v) => (g.smtpAlertChecker = v))],
     ['smtp_helo_name', str((v) => (g.smtpHeloName = v))],
+    [
+      'vmac_prefix',
+      str((v) => {
+        if (g.vmacPrefix !== undefined) ctx.fail(`vmac prefix has already been specified - ignoring ${v}`);
+        else g.vmacPrefix = v;
+      }),
+    ],
+    [
+      'vmac_addr_prefix',
+      str((v) => {
+        if (g.vmacAddrPrefix !== undefined) ctx.fail(`vmac_addr prefix has already been specified - ignoring ${v}`);
+        else g.vmacAddrPrefix = v;
+      }),
+    ],
     ['startup_script', { handler: (w, at) => startStopScript(ctx, w, at, 'startup') }],
     ['startup_script_timeout', { handler: (w) => startStopScriptTimeout(ctx, w, 'startup') }],
     ['shutdown_script', { handler: (w, at) => startStopScript(ctx, w, at, 'shutdown') }],
@@ -146,7 +160,6 @@ export function globalTable(ctx: ParseContext): KeywordTable {
     [
       'vrrp_garp_interval',
       {
-        status: { kind: 'warns', why: 'the gratuitous ARPs of a burst are sent back to back' },
         handler: (w) => {
           const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, ctx.fail);
           if (v === undefined) ctx.fail(`vrrp_garp_interval '${w[1] ?? ''}' is invalid`);
@@ -157,7 +170,6 @@ export function globalTable(ctx: ParseContext): KeywordTable {
     [
       'vrrp_gna_interval',
       {
-        status: { kind: 'warns', why: 'the unsolicited neighbour adverts of a burst are sent back to back' },
         handler: (w) => {
           const v = readTimerMs(w[1], 0.000001, TIMER_MAX_UINT_S, ctx.fail);
           if (v === undefined) ctx.fail(`vrrp_gna_interval '${w[1] ?? ''}' is invalid`);
@@ -195,7 +207,6 @@ export function globalTable(ctx: ParseContext): KeywordTable {
     [
       'vrrp_startup_delay',
       {
-        status: { kind: 'warns', why: 'the instances start at once' },
         handler: (w) => {
           const v = readTimerMs(w[1], 0, TIMER_MAX_S, ctx.fail);
           if (v !== undefined) g.vrrpStartupDelayMs = v;
@@ -287,7 +298,7 @@ export function globalTable(ctx: ParseContext): KeywordTable {
   const noSnmp = 'lvskeeper has no SNMP agent: use `lvskeeper status` or the Prometheus metrics';
   const noDbus = 'lvskeeper has no DBus interface: use `lvskeeper status`';
   const netlinkBufs = 'netlink sockets keep their sizes; an overflow is recovered by reading the state again';
-  const noVmac = 'lvskeeper creates no VMAC interfaces';
+  const noGarpExtra = "no periodic gratuitous ARPs on the VMACs' base interfaces: only the VIPs' interfaces get them";
   const nftIpvs = 'no nftables rules are added for virtual servers (keepalived uses them for IPv6 fwmark groups)';
   const scheduledReload = 'scheduled reloads are not supported: reload with `systemctl reload lvskeeper` (SIGHUP)';
   const unsupportedGlobals: Record<string, string> = {
@@ -325,8 +336,8 @@ export function globalTable(ctx: ParseContext): KeywordTable {
     config_save_dir: 'configurations are not saved',
     data_use_instance: 'dump files keep lvskeeper\'s names',
     tmp_config_directory: 'no temporary copy of the configuration is made',
-    vrrp_garp_extra_if: 'gratuitous ARPs are sent on the VIPs\' interfaces only',
-    vmac_prefix: noVmac, vmac_addr_prefix: noVmac, vrrp_vmac_garp_intvl: noVmac,
+    vrrp_garp_extra_if: noGarpExtra,
+    vrrp_vmac_garp_intvl: noGarpExtra,
     disable_local_igmp: 'IGMP reports are left as the kernel sends them',
   };
   for (const [name, why] of Object.entries(unsupportedGlobals)) {

@@ -16,7 +16,7 @@ export function completeVrrp(ctx: ParseContext): void {
       err(`(${vi.name}) the virtual router id must be set`);
       continue;
     }
-    const v6 = vi.virtualIpAddresses[0]?.family === 'inet6';
+    const v6 = d.nativeIpv6 === true || vi.virtualIpAddresses[0]?.family === 'inet6';
     vi.family = v6 ? 'inet6' : 'inet';
     for (const vip of vi.virtualIpAddresses) {
       if (vip.family !== vi.family) {
@@ -87,16 +87,17 @@ export function completeVrrp(ctx: ParseContext): void {
         vi.authentication = undefined;
       }
     }
+    if (d.vmacXmitBase) {
+      if (vi.useVmac) vi.useVmac.xmitBase = true;
+      else err(`(${vi.name}) vmac_xmit_base is only valid with a vmac`);
+    }
+    if (vi.authentication?.type === 'AH' && vi.family === 'inet6') {
+      err(`(${vi.name}) Cannot use AH authentication with IPv6. ignoring`);
+      vi.authentication = undefined;
+    }
     if (vi.authentication?.type === 'AH' && vi.state === 'MASTER' && vi.priority !== 255) {
       err(`(${vi.name}) Initial state master is incompatible with AH authentication - clearing`);
       vi.state = 'BACKUP';
-    }
-    // Not implemented yet (issue #11), and it changes safety: an error, never silence. An AH instance
-    // is not run at all: its adverts would go out unauthenticated and an AH peer would drop them (two
-    // masters).
-    if (vi.authentication?.type === 'AH') {
-      ctx.engine.error(`(${vi.name}) auth_type AH is not supported by lvskeeper yet - not running this instance rather than sending unauthenticated adverts`, 'auth_type', vi.authentication.location);
-      continue;
     }
 
     if (vi.state === 'MASTER') {

@@ -208,12 +208,16 @@ export function instanceTable(ctx: ParseContext): KeywordTable {
     ['garp_master_refresh_repeat', garpCount(1, (d, v) => (d.garpMasterRefreshRepeat = v))],
     ['garp_lower_prio_delay', garpTimer((d, v) => (d.garpLowerPrioDelayMs = v))],
     ['garp_lower_prio_repeat', garpCount(0, (d, v) => (d.garpLowerPrioRepeat = v))],
+    ['use_vmac', on((d, w) => useVmac(ctx, d, w))],
+    ['vmac_xmit_base', on((d) => (d.vmacXmitBase = true))],
+    ['use_vmac_addr', on((d) => (d.vi.useVmacAddr = true))],
     [
-      'use_vmac',
-      ctx.reported('lvskeeper creates no VMAC interfaces: the instance uses its interface itself', on((d, w, at) => {
-        d.vi.useVmac = w[1] === undefined ? { unsupported: true } : { name: w[1], unsupported: true };
-        ctx.engine.error(`(${d.vi.name}) use_vmac is not supported by lvskeeper - the real interface is used`, 'use_vmac', at, 'unsupported');
-      })),
+      'native_ipv6',
+      on((d) => {
+        // keepalived vrrp_native_ipv6_handler: the family is fixed by the first address read so far.
+        if (d.vi.virtualIpAddresses[0]?.family === 'inet') ctx.engine.error(`(${d.vi.name}) Cannot specify native_ipv6 with IPv4 addresses`);
+        else d.nativeIpv6 = true;
+      }),
     ],
     [
       'mcast_dst_ip',
@@ -242,12 +246,9 @@ export function instanceTable(ctx: ParseContext): KeywordTable {
     ...notifyKeywords(ctx, () => ctx.inst?.vi.notify),
   ];
   // Keywords keepalived 2.2.7 accepts in vrrp_instance that lvskeeper does not act on.
-  const noVmac = 'lvskeeper creates no VMAC interfaces: the instance uses its interface itself';
+  const noGarpExtra = "no periodic gratuitous ARPs on the VMAC's base interface: only the VIPs' interfaces get them";
   entries.push(
-    ['vmac_xmit_base', ctx.warns(noVmac)],
-    ['vmac_garp_intvl', ctx.warns(noVmac)],
-    ['use_vmac_addr', ctx.warns(noVmac)],
-    ['native_ipv6', ctx.warns(noVmac)],
+    ['vmac_garp_intvl', ctx.warns(noGarpExtra)],
     ['use_ipvlan', ctx.warns('lvskeeper creates no ipvlan interfaces: the instance uses its interface itself')],
     ['unicast_fault_no_peer', ctx.warns('an instance with unicast and no peer is not held in FAULT')],
     ['track_file', ctx.warnsValueBlock('the priority does not follow the file (FILE_CHECK does)')],
@@ -478,4 +479,47 @@ function vipBlock(ctx: ParseContext, pick: (vi: VrrpInstance) => VirtualIpAddres
         if (vip && ctx.inst) pick(ctx.inst.vi).push(vip);
       }),
   };
+}
+
+/** An interface name the kernel accepts (dev_valid_name): 1..15 bytes, no '/', ':' or white space, not . or .. */
+function devNameValid(name: string): boolean {
+  return name.length > 0 && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}
+
+/**
+ * `use_vmac [NAME] [MAC]` (keepalived vrrp_vmac_handler): up to two words in any order, the one with a
+ * ':' is the MAC, 6 octets or 5 (the VRID is then the sixth).
+ */
+function useVmac(ctx: ParseContext, d: InstanceDraft, w: string[]): void {
+  const err = (m: string): void => ctx.engine.error(m);
+  const v = d.vi.useVmac ?? {};
+  for (const word of w.slice(1, 3)) {
+    if (word.includes(':')) {
+      if (v.mac !== undefined) {
+        err('VMAC interface address already specified');
+        continue;
+      }
+      if (!/^[0-9A-Fa-f:]+$/.test(word)) {
+        err(`VMAC invalid MAC address ${word}`);
+        continue;
+      }
+      const octets = word.replace(/:$/, '').split(':');
+      if ((octets.length !== 5 && octets.length !== 6) || octets.some((o) => o.length === 0 || o.length > 2)) {
+        err(`VMAC invalid MAC address ${word} - ignored`);
+        continue;
+      }
+      const bytes = octets.map((o) => parseInt(o, 16));
+      if ((bytes[0]! & 0x01) !== 0) err(`VMAC MAC address is multicast ${word} - ignoring`);
+      else if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x5e && bytes[3] === 0 && (bytes[4] === 1 || bytes[4] === 2)) {
+        err(`VMAC MAC address not allowed to be RFC5798 address (${word}) - ignoring`);
+      } else v.mac = bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+    } else if (v.name !== undefined) err('VMAC interface name already specified');
+    else if (!devNameValid(word)) err(`VMAC interface name '${word}' too long or invalid characters - ignoring`);
+    else {
+      const other = ctx.instances.find((o) => o !== d && o.vi.useVmac?.name === word);
+      if (other) err(`(${d.vi.name}) VRRP instance ${other.vi.name} is already using ${word} - ignoring name`);
+      else v.name = word;
+    }
+  }
+  d.vi.useVmac = v;
 }

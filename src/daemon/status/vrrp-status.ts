@@ -36,7 +36,7 @@ export function keepalivedCounters(s: InstanceStats): VrrpCounters {
     addrListErr: n('address-list') + n('address-count'),
     invalidAuthType: n('auth-type'),
     authTypeMismatch: 0,
-    authFailure: n('auth-pass'),
+    authFailure: n('auth-pass') + n('ah-icv') + n('ah-spi') + n('ah-replay'),
     priZeroRcvd: s.priorityZeroReceived,
     priZeroSent: s.priorityZeroSent,
   };

@@ -35,6 +35,20 @@ describe.skipIf(!canRun())('-s / --namespace', () => {
     expect(existsSync(`${runDir}/lvskeeper.pid`)).toBe(false);
   }, 30_000);
 
+  it('net_namespace and instance in the configuration do the same without -s (pid files NAME_INSTANCE.pid)', async () => {
+    await daemon?.stop();
+    const conf = writeConf(topo.dir, 'lb1ns.conf', `net_namespace ${topo.lb1}\ninstance web\n` + vrrpInstance({ state: 'MASTER', priority: 110, vips: [`${VIP}/24`] }));
+    const runDir = `/run/lvskeeper/${topo.lb1}`;
+    const proc = spawn(process.execPath, [LVSKEEPER, '-f', conf, '-n', '-l'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const d = (daemon = Daemon.attach('lb1', topo.lb1, proc, `${runDir}/lvskeeper_web.pid`));
+    await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+    await waitUntil(() => hasAddress(topo.lb1, VIP), 3000, 'VIP in the namespace');
+    expect(spawnSync('ip', ['-4', 'addr', 'show'], { encoding: 'utf8' }).stdout).not.toContain(VIP);
+    for (const f of ['lvskeeper_web.pid', 'vrrp_web.pid', 'checkers_web.pid']) expect(existsSync(`${runDir}/${f}`)).toBe(true);
+    expect(await d.stop()).toBe(0);
+    expect(hasAddress(topo.lb1, VIP)).toBe(false);
+  }, 30_000);
+
   it('a namespace that does not exist: a clear message and exit 1', () => {
     const r = spawnSync(process.execPath, [LVSKEEPER, '-s', 'lkv-no-such-ns', '-f', '/dev/null', '-n', '-l'], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(1);

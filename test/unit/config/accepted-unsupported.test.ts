@@ -44,12 +44,7 @@ const CASES: Case[] = [
     keepalivedNonZero: 'Unknown interface!',
   },
 
-  {
-    keyword: 'use_vmac',
-    text: instance('  virtual_ipaddress_excluded {\n    10.0.0.2/24 use_vmac\n  }'),
-    line: 8,
-    says: /real interface/,
-  },
+
   { keyword: 'hashed', text: vs('  hashed'), line: 5, says: /no IPVS flag/, severity: 'info' },
   { keyword: 'snmp_name', text: vs('  snmp_name web'), line: 5, says: /no SNMP agent/ },
 ];

@@ -215,10 +215,31 @@ describe('vrrp_instance', () => {
     expect(vi.notify.master).toMatchObject({ command: '/bin/m a', user: 'root' });
     expect(vi.notify.generic?.command).toBe('/bin/n');
     expect(vi).toMatchObject({ garpMasterDelayMs: 1000, garpMasterRepeat: 2, garpLowerPrioDelayMs: 1000, garpLowerPrioRepeat: 2, dontTrackPrimary: true, accept: false });
-    expect(vi.useVmac).toEqual({ name: 'vrrp.51', unsupported: true });
+    expect(vi.useVmac).toEqual({ name: 'vrrp.51' });
     expect(vi.virtualRoutes[0]).toMatchObject({ family: 'inet', destination: { address: '10.9.0.0', prefixLength: 16 }, via: { family: 'inet', address: '10.0.0.254' }, table: 254, protocol: 18 });
-    expect(r.diagnostics.find((d) => d.keyword === 'use_vmac')?.severity).toBe('unsupported');
+    expect(r.diagnostics.find((d) => d.keyword === 'use_vmac')).toBeUndefined();
     expect(messages(r)).toContain('(VI_1) track script nochk not found, ignoring...');
+  });
+  it("use_vmac [NAME] [MAC], vmac_xmit_base (before or after), use_vmac_addr, native_ipv6: keepalived's messages", () => {
+    const r = parseText(
+      instance(' vmac_xmit_base\n use_vmac 00:00:5E:11:22 vm1\n use_vmac_addr', 'VI_1') +
+        instance(' virtual_router_id 52\n use_vmac vm1 01:00:5e:00:00:01\n use_vmac 00:00:5e:00:01:05', 'VI_2') +
+        instance(' virtual_router_id 53\n use_vmac this-name-is-too-long\n vmac_xmit_base', 'VI_3') +
+        instance(' virtual_router_id 54\n native_ipv6', 'VI_4'),
+    );
+    const [a, b, c] = r.config.vrrpInstances;
+    expect(a).toMatchObject({ useVmac: { name: 'vm1', mac: '00:00:5e:11:22', xmitBase: true }, useVmacAddr: true });
+    expect(b!.useVmac).toEqual({});
+    expect(c!.useVmac).toEqual({ xmitBase: true });
+    expect(messages(r)).toEqual([
+      '(VI_2) VRRP instance VI_1 is already using vm1 - ignoring name',
+      'VMAC MAC address is multicast 01:00:5e:00:00:01 - ignoring',
+      'VMAC MAC address not allowed to be RFC5798 address (00:00:5e:00:01:05) - ignoring',
+      "VMAC interface name 'this-name-is-too-long' too long or invalid characters - ignoring",
+      '(VI_4) Cannot specify native_ipv6 with IPv4 addresses',
+    ]);
+    const v6 = parseText(instance(' virtual_router_id 55\n vmac_xmit_base', 'VI_5').replace(' virtual_ipaddress', ' native_ipv6\n virtual_ipaddress'));
+    expect(messages(v6)).toContain('(VI_5) vmac_xmit_base is only valid with a vmac');
   });
   it('applies strict mode: MASTER must be owner, no authentication, no accept', () => {
     const r = parseText('global_defs {\n vrrp_strict\n}\n' + instance(' state MASTER\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }'));
@@ -226,14 +247,10 @@ describe('vrrp_instance', () => {
     expect(vi).toMatchObject({ strictMode: true, state: 'BACKUP', accept: false, authentication: undefined, lowerPrioNoAdvert: true });
     expect(messages(r)).toEqual(['(VI_1) State MASTER must match being address owner', '(VI_1) Strict mode does not support authentication. Ignoring.']);
   });
-  it('AH: keepalived clears initial state MASTER below 255; lvskeeper then refuses the instance (no AH yet, never unauthenticated adverts)', () => {
+  it('AH: keepalived clears initial state MASTER below 255 and runs the instance with AH; not with IPv6', () => {
     const r = parseText(instance(' state MASTER\n priority 150\n authentication {\n  auth_type AH\n  auth_pass x\n }'));
-    expect(r.config.vrrpInstances).toEqual([]);
-    expect(messages(r)).toEqual([
-      '(VI_1) Initial state master is incompatible with AH authentication - clearing',
-      '(VI_1) auth_type AH is not supported by lvskeeper yet - not running this instance rather than sending unauthenticated adverts',
-    ]);
-    expect(r.diagnostics.find((d) => d.keyword === 'auth_type')).toMatchObject({ severity: 'error', line: expect.any(Number) as unknown });
+    expect(r.config.vrrpInstances[0]).toMatchObject({ state: 'BACKUP', authentication: { type: 'AH', password: 'x' } });
+    expect(messages(r)).toEqual(['(VI_1) Initial state master is incompatible with AH authentication - clearing']);
   });
   it('virtual_routes, virtual_rules and static_* are parsed into the model, with keepalived\'s messages', () => {
     const r = parseText(

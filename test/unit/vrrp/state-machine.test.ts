@@ -38,6 +38,23 @@ describe('startup (vrrp_init_state)', () => {
     expect(s.state.state).toBe('MASTER');
     expect(s.firstAt((x) => x.type === 'addVips')).toBe(3609.375);
   });
+  it('vrrp_startup_delay: the down timer ends no sooner than the delay plus the down interval, adverts heard meanwhile included', () => {
+    const s = new Sim(base());
+    s.event({ type: 'start', delayedStartUntilMs: 10_000 });
+    s.advance(9000);
+    // An advert from a master during the delay restarts the timer from the delay's end, not from now.
+    s.event(adv(100, {}));
+    s.advance(10_000 + 3609 - 9000);
+    expect(s.state.state).toBe('BACKUP');
+    s.advance(1);
+    expect(s.state.state).toBe('MASTER');
+    expect(s.firstAt((x) => x.type === 'addVips')).toBe(13609.375);
+    // After the delay, the usual down interval.
+    const t = new Sim(base());
+    t.event({ type: 'start', delayedStartUntilMs: 0 });
+    t.advance(3610);
+    expect(t.state.state).toBe('MASTER');
+  });
   it('state MASTER below 255 still waits; 255 + MASTER takes over at once', () => {
     const s = new Sim(base({ wantMaster: true, basePriority: 150 }));
     s.event({ type: 'start' });
