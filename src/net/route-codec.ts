@@ -4,7 +4,7 @@
 // Host byte order (little endian) as the kernel expects, except addresses (network order).
 
 import { ipv4ToBytes, ipv6ToBytes } from './packet-codec.js';
-import { familyNumber, NLM_F_CREATE, NLM_F_EXCL } from './rtnetlink-codec.js';
+import { attr, familyNumber, NLM_F_CREATE, NLM_F_EXCL, u32 } from './rtnetlink-codec.js';
 import type { Family, IpPrefix, IpRoute, IpRule, RouteMetric, RouteType, RuleAction } from './types.js';
 
 export const RTM_NEWROUTE = 24;
@@ -78,23 +78,6 @@ export const FR_ACT: Record<RuleAction, number> = { table: 1, goto: 2, nop: 3, b
 
 /** IFNAMSIZ − 1: longer names cannot exist, and the kernel rejects them in FRA_*IFNAME. */
 const IFNAME_MAX = 15;
-
-// --- attributes (the same layout as rtnetlink-codec.ts: u16 len, u16 type, value, padded to 4) --------------
-
-function attr(type: number, value: Buffer): Buffer {
-  const len = 4 + value.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  value.copy(out, 4);
-  return out;
-}
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0, 0);
-  return b;
-}
 
 function u8(v: number): Buffer {
   return Buffer.from([v & 0xff]);

@@ -115,7 +115,8 @@ export function parseErrorPayload(data: Buffer): number {
 
 // --- attributes -------------------------------------------------------------------------------------------
 
-function attr(type: number, value: Buffer): Buffer {
+/** One rtattr: u16 length, u16 type, the value, padded to 4 bytes. */
+export function attr(type: number, value: Buffer): Buffer {
   const len = 4 + value.length;
   const out = Buffer.alloc((len + 3) & ~3);
   out.writeUInt16LE(len, 0);
@@ -124,7 +125,7 @@ function attr(type: number, value: Buffer): Buffer {
   return out;
 }
 
-function u32(v: number): Buffer {
+export function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v >>> 0, 0);
   return b;

@@ -238,9 +238,14 @@ export function instanceTable(ctx: ParseContext): KeywordTable {
     ],
     [
       'lvs_sync_daemon_interface',
-      on((d, _w, at) => {
+      on((d, w, at) => {
         ctx.engine.error(`(${d.vi.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`, undefined, at);
-        ctx.engine.error('        Please use global lvs_sync_daemon', undefined, at);
+        ctx.engine.error(`      ${' '.repeat(Math.max(0, d.vi.name.length - 2))}Please use global lvs_sync_daemon`, undefined, at);
+        // keepalived vrrp_lvs_syncd_handler: still honoured, as the global sync daemon following this instance.
+        const g = ctx.config.global;
+        if (g.lvsSyncDaemon !== undefined) {
+          ctx.engine.error(`(${d.vi.name}) lvs_sync_daemon_interface has already been specified as ${g.lvsSyncDaemon.interface} - ignoring`, undefined, at);
+        } else if (w[1] !== undefined) g.lvsSyncDaemon = { interface: w[1], port: 8848, instance: d.vi.name, location: at };
       }),
     ],
     ...notifyKeywords(ctx, () => ctx.inst?.vi.notify),
@@ -263,8 +268,8 @@ export function instanceTable(ctx: ParseContext): KeywordTable {
     ['kernel_rx_buf_size', ctx.warns('the VRRP socket keeps the kernel\'s receive buffer size')],
   );
   entries.push(
-    ['track_file', trackFileRefBlock(ctx, () => ctx.inst?.vi.trackFiles, who)],
-    ['track_process', trackProcessRefBlock(ctx, () => ctx.inst?.vi.trackProcesses, who)],
+    ['track_file', trackedObjectRefBlock(ctx, 'file', () => ctx.config.trackFiles, () => ctx.inst?.vi.trackFiles, who)],
+    ['track_process', trackedObjectRefBlock(ctx, 'process', () => ctx.config.vrrpTrackProcesses, () => ctx.inst?.vi.trackProcesses, who)],
   );
   return table(entries);
 }
@@ -330,8 +335,8 @@ export function syncTable(ctx: ParseContext): KeywordTable {
     ['group', { handler: (w) => ctx.engine.valueBlock(w, (e) => ctx.sync?.members.push(...e)) }],
     ['track_interface', trackInterfaceBlock(ctx, () => ctx.sync?.trackInterfaces, who)],
     ['track_script', trackScriptBlock(ctx, () => ctx.sync?.trackScripts, who)],
-    ['track_file', trackFileRefBlock(ctx, () => ctx.sync?.trackFiles, who)],
-    ['track_process', trackProcessRefBlock(ctx, () => ctx.sync?.trackProcesses, who)],
+    ['track_file', trackedObjectRefBlock(ctx, 'file', () => ctx.config.trackFiles, () => ctx.sync?.trackFiles, who)],
+    ['track_process', trackedObjectRefBlock(ctx, 'process', () => ctx.config.vrrpTrackProcesses, () => ctx.sync?.trackProcesses, who)],
     ['track_bfd', ctx.warnsValueBlock('lvskeeper has no BFD: the sync group never sees it fail')],
     ['smtp_alert', { handler: (w) => ctx.sync && (ctx.syncSmtpAlertSet.add(ctx.sync), (ctx.sync.smtpAlert = readFlag(w, ctx.fail))) }],
     [
@@ -413,57 +418,39 @@ function trackScriptBlock(ctx: ParseContext, into: () => TrackScript[] | undefin
 }
 
 /**
- * `track_file { NAME [weight W [reverse|noreverse]] }` in an instance or sync group, resolved now
- * against the track_file blocks above (keepalived vrrp_alloc_track_file, with its messages).
+ * `track_file { NAME [weight W [reverse|noreverse]] }` and `track_process { … }` in an instance or sync
+ * group, resolved now against the blocks above (keepalived vrrp_alloc_track_file / alloc_track_process,
+ * with their messages: an unknown option after the weight drops a track_file line, not a track_process one).
  */
-function trackFileRefBlock(ctx: ParseContext, into: () => TrackFileRef[] | undefined, who: () => string): Keyword {
+function trackedObjectRefBlock<R extends TrackFileRef | TrackProcessRef>(
+  ctx: ParseContext,
+  kind: 'file' | 'process',
+  definitions: () => readonly { name: string; weight: number; weightReverse: boolean }[] | undefined,
+  into: () => R[] | undefined,
+  who: () => string,
+): Keyword {
+  const keyword = `track_${kind}`;
   return {
     handler: (w) =>
       ctx.engine.valueBlock(w, (e, at) => {
         const name = e[0]!;
         const list = into();
-        const def = ctx.config.trackFiles.find((t) => t.name === name);
-        if (def === undefined) return ctx.engine.error(`(${who()}) track file ${name} not found, ignoring...`, undefined, at);
-        if (list?.some((t) => t.name === name)) return ctx.engine.error(`(${who()}) duplicate track_file ${name} - ignoring`, undefined, at);
-        const ref: TrackFileRef = { name, weight: def.weight, reverse: def.weightReverse, location: at };
+        const say = (m: string): void => ctx.engine.error(`(${who()}) ${m}`, undefined, at);
+        const def = definitions()?.find((t) => t.name === name);
+        if (def === undefined) return say(`track ${kind} ${name} not found, ignoring...`);
+        if (list?.some((t) => t.name === name)) return say(`duplicate ${keyword} ${name} - ignoring`);
+        const ref = { name, weight: def.weight, reverse: def.weightReverse, location: at } as R;
         if (e.length >= 2) {
-          if (e[1] !== 'weight') return ctx.engine.error(`(${who()}) unknown track file option ${e[1]} - ignoring`, undefined, at);
-          if (e.length === 2) return ctx.engine.error(`(${who()}) weight without value specified for track file ${name} - ignoring`, undefined, at);
+          if (e[1] !== 'weight') return say(`unknown track ${kind} option ${e[1]} - ignoring`);
+          if (e.length === 2) return say(`weight without value specified for track ${kind} ${name} - ignoring`);
           const v = readInt(e[2], -254, 254, () => undefined);
-          if (v === undefined) ctx.engine.error(`(${who()}) weight for track file ${name} must be in [-254..254] inclusive. Ignoring...`, undefined, at);
+          if (v === undefined) say(`weight for track ${kind} ${name} must be in [-254..254] inclusive. Ignoring...`);
           else ref.weight = v;
           if (e.length >= 4) {
             if (e[3] === 'reverse') ref.reverse = true;
             else if (e[3] === 'noreverse') ref.reverse = false;
-            else return ctx.engine.error(`(${who()}) unknown track file ${name} weight option ${e[3]} - ignoring`, undefined, at);
-          }
-        }
-        list?.push(ref);
-      }),
-  };
-}
-
-/** `track_process { NAME [weight W [reverse|noreverse]] }` (keepalived alloc_track_process, its messages). */
-function trackProcessRefBlock(ctx: ParseContext, into: () => TrackProcessRef[] | undefined, who: () => string): Keyword {
-  return {
-    handler: (w) =>
-      ctx.engine.valueBlock(w, (e, at) => {
-        const name = e[0]!;
-        const list = into();
-        const def = ctx.config.vrrpTrackProcesses?.find((t) => t.name === name);
-        if (def === undefined) return ctx.engine.error(`(${who()}) track process ${name} not found, ignoring...`, undefined, at);
-        if (list?.some((t) => t.name === name)) return ctx.engine.error(`(${who()}) duplicate track_process ${name} - ignoring`, undefined, at);
-        const ref: TrackProcessRef = { name, weight: def.weight, reverse: def.weightReverse, location: at };
-        if (e.length >= 2) {
-          if (e[1] !== 'weight') return ctx.engine.error(`(${who()}) unknown track process option ${e[1]} - ignoring`, undefined, at);
-          if (e.length === 2) return ctx.engine.error(`(${who()}) weight without value specified for track process ${name} - ignoring`, undefined, at);
-          const v = readInt(e[2], -254, 254, () => undefined);
-          if (v === undefined) ctx.engine.error(`(${who()}) weight for track process ${name} must be in [-254..254] inclusive. Ignoring...`, undefined, at);
-          else ref.weight = v;
-          if (e.length >= 4) {
-            if (e[3] === 'reverse') ref.reverse = true;
-            else if (e[3] === 'noreverse') ref.reverse = false;
-            else ctx.engine.error(`(${who()}) unknown track_process ${name} weight option ${e[3]} - ignoring`, undefined, at);
+            else if (kind === 'file') return say(`unknown track file ${name} weight option ${e[3]} - ignoring`);
+            else say(`unknown track_process ${name} weight option ${e[3]} - ignoring`);
           }
         }
         list?.push(ref);

@@ -241,6 +241,17 @@ describe('vrrp_instance', () => {
     const v6 = parseText(instance(' virtual_router_id 55\n vmac_xmit_base', 'VI_5').replace(' virtual_ipaddress', ' native_ipv6\n virtual_ipaddress'));
     expect(messages(v6)).toContain('(VI_5) vmac_xmit_base is only valid with a vmac');
   });
+  it('lvs_sync_daemon_interface on an instance: deprecated, and still the sync daemon following that instance (2.2.7)', () => {
+    const r = parseText(instance(' lvs_sync_daemon_interface eth1', 'VI_10') + instance(' virtual_router_id 52\n lvs_sync_daemon_interface eth2', 'VI_2'));
+    expect(r.config.global.lvsSyncDaemon).toMatchObject({ interface: 'eth1', instance: 'VI_10', port: 8848 });
+    expect(messages(r)).toEqual([
+      '(VI_10) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.',
+      '         Please use global lvs_sync_daemon',
+      '(VI_2) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.',
+      '        Please use global lvs_sync_daemon',
+      '(VI_2) lvs_sync_daemon_interface has already been specified as eth1 - ignoring',
+    ]);
+  });
   it('applies strict mode: MASTER must be owner, no authentication, no accept', () => {
     const r = parseText('global_defs {\n vrrp_strict\n}\n' + instance(' state MASTER\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }'));
     const vi = r.config.vrrpInstances[0]!;
