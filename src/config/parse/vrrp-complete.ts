@@ -51,9 +51,19 @@ export function completeVrrp(ctx: ParseContext): void {
     // Priority: 255 for an address owner declared MASTER without a priority.
     vi.priority = d.priority ?? (vi.state === 'MASTER' ? 255 : 100);
 
-    if (vi.interface === undefined && vi.unicastSrcIp === undefined) {
-      // keepalived uses the default interface; report as it does when there is none.
-      warn(`(${vi.name}) No interface specified - using default interface`);
+    // keepalived chk_min_cfg / vrrp_complete_instance: an instance needs an interface, unless it is unicast
+    // with unicast_src_ip (default_interface serves static addresses only).
+    if (vi.interface === undefined) {
+      if (vi.unicastPeers.length === 0) {
+        err(`(${vi.name}) Unknown interface!`);
+        continue;
+      }
+      if (vi.unicastSrcIp === undefined) {
+        err(`(${vi.name}): Unicast instances must have unicast_src_ip or interface`);
+        continue;
+      }
+      ctx.engine.error(`(${vi.name}) a unicast instance without interface is not supported by lvskeeper yet - not running it: name its interface`, 'interface', at);
+      continue;
     }
 
     if (vi.strictMode) {

@@ -252,6 +252,16 @@ describe('vrrp_instance', () => {
       '(VI_2) lvs_sync_daemon_interface has already been specified as eth1 - ignoring',
     ]);
   });
+  it('an instance without interface: Unknown interface! (multicast), unicast needs unicast_src_ip; dropped either way', () => {
+    const body = (extra: string) => `vrrp_instance VI_1 {\n virtual_router_id 51\n${extra} virtual_ipaddress {\n  10.0.0.1\n }\n}\n`;
+    const multicast = parseText(body(''));
+    expect(multicast.config.vrrpInstances).toEqual([]);
+    expect(messages(multicast)).toEqual(['(VI_1) Unknown interface!']);
+    expect(messages(parseText(body(' unicast_peer {\n  10.0.0.9\n }\n')))).toEqual(['(VI_1): Unicast instances must have unicast_src_ip or interface']);
+    const srcOnly = parseText(body(' unicast_src_ip 10.0.0.8\n unicast_peer {\n  10.0.0.9\n }\n'));
+    expect(srcOnly.config.vrrpInstances).toEqual([]);
+    expect(messages(srcOnly)[0]).toMatch(/unicast instance without interface is not supported by lvskeeper yet/);
+  });
   it('applies strict mode: MASTER must be owner, no authentication, no accept', () => {
     const r = parseText('global_defs {\n vrrp_strict\n}\n' + instance(' state MASTER\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }'));
     const vi = r.config.vrrpInstances[0]!;
