@@ -28,8 +28,10 @@
 // adopted (reconciled in place), and services that are not ours are never touched. Without ip_vs the
 // checkers still run (logs, notifications), one error is logged and VRRP is unaffected.
 
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SmtpAlerts } from '../alerts/smtp-sender.js';
+import { canonicalAddress } from '../net/packet-codec.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { checkSpecsFromConfig } from '../check/from-config.js';
 import { IpvsSync } from '../check/ipvs-sync.js';
@@ -158,6 +160,10 @@ export class CheckersRuntime {
   private readonly vsConfig = new Map<string, { vs: VirtualServer; rs: Map<string, RealServer> }>();
   /** canonical VIP ("inet/10.0.0.1") -> the instances whose MASTER state gates it */
   private vipOwners: VipGates = new Map();
+  /** ha_suspend by address presence (no VRRP gate): re-checked every second. */
+  private suspendPoll: NodeJS.Timeout | undefined;
+  /** os.networkInterfaces, replaceable in tests. */
+  localInterfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]> = () => os.networkInterfaces();
   /** Instances already announced as programming their virtual servers on every node. */
   private readonly announcedUngated = new Set<string>();
   /** Virtual servers paused by ha_suspend (resumed when a reload makes them unsuspendable). */
@@ -368,6 +374,7 @@ export class CheckersRuntime {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribe?.();
+    if (this.suspendPoll) clearInterval(this.suspendPoll);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const client = this.client;
@@ -635,17 +642,24 @@ export class CheckersRuntime {
     return owners.some((n) => this.instanceStates.get(n) === 'MASTER');
   }
 
-  /** ha_suspend: a VS whose address is a VIP is only checked while that VIP is here (MASTER). */
+  /**
+   * ha_suspend: a VS whose address is a VIP is only checked while that VIP is here. Gated by a VRRP
+   * instance, "here" is its MASTER state; otherwise (-C, lvs_program_on_all_nodes, an address no instance
+   * holds) it is the address itself on a local interface, as keepalived follows it (read every second).
+   */
   private applySuspend(): void {
     const client = this.client;
     if (!client) return;
     const handled = new Set<string>();
     const suspended = new Set<string>();
+    let byAddress = false;
     for (const spec of this.specs) {
       const vs = this.vsConfig.get(spec.id)?.vs;
       const key = spec.keys[0];
-      if (!vs?.haSuspend || vs.key.kind !== 'address' || !key || !this.ownersOf(key)) continue;
-      const enabled = this.installed(key);
+      if (!vs?.haSuspend || vs.key.kind !== 'address' || !key || key.kind !== 'addr') continue;
+      const gated = this.ownersOf(key) !== undefined;
+      if (!gated) byAddress = true;
+      const enabled = gated ? this.installed(key) : this.isLocalAddress(key.family, key.address);
       client.setEnabled(spec.id, enabled);
       handled.add(spec.id);
       if (!enabled) suspended.add(spec.id);
@@ -653,6 +667,22 @@ export class CheckersRuntime {
     // Paused before a reload that removed ha_suspend (or the VIP's gating): check it again.
     for (const id of this.suspended) if (!handled.has(id)) client.setEnabled(id, true);
     this.suspended = suspended;
+    if (byAddress && this.suspendPoll === undefined && !this.stopping) {
+      this.suspendPoll = setInterval(() => this.applySuspend(), 1000);
+      this.suspendPoll.unref();
+    } else if (!byAddress && this.suspendPoll !== undefined) {
+      clearInterval(this.suspendPoll);
+      this.suspendPoll = undefined;
+    }
+  }
+
+  /** Whether an address is configured on one of this namespace's interfaces. */
+  private isLocalAddress(family: 'inet' | 'inet6', address: string): boolean {
+    const want = canonicalAddress(address);
+    for (const list of Object.values(this.localInterfaces())) {
+      for (const a of list ?? []) if ((a.family === 'IPv4') === (family === 'inet') && canonicalAddress(a.address) === want) return true;
+    }
+    return false;
   }
 
   // ------------------------------------------------------------------ lvs_sync_daemon
@@ -760,3 +790,4 @@ export function attachCheckers(options: Pick<DaemonOptions, 'dontReleaseIpvs' | 
   };
   return hook;
 }
+

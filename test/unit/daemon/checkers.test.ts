@@ -239,6 +239,20 @@ describe('CheckersRuntime', () => {
     expect(kernel.closed).toBe(true);
   });
 
+  it('ha_suspend without a VRRP gate (-C): checks run only while the address is on a local interface', async () => {
+    const kernel = new FakeKernel();
+    const text = `virtual_server 10.9.9.9 53 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  ha_suspend\n  real_server 10.9.9.10 53 {\n    TCP_CHECK { connect_timeout 1 }\n  }\n}\n`;
+    const { rt, probed, start } = make(text, undefined, kernel, new Set(['10.9.9.10']));
+    let local = false;
+    rt.localInterfaces = () => ({ eth0: local ? [{ address: '10.9.9.9', family: 'IPv4', netmask: '255.255.255.0', mac: '', internal: false, cidr: null }] : [] });
+    await start();
+    await rt.synced();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(probed).toEqual([]);
+    local = true;
+    await until(() => probed.includes('10.9.9.10:53'), 5000);
+  });
+
   it('an instance whose weight-0 track_script reads IPVS keeps its virtual server on every node (no FAULT deadlock)', async () => {
     const kernel = new FakeKernel();
     const engine = new FakeEngine({ VI_1: 'FAULT' });
