@@ -30,6 +30,8 @@ const SINCE: Readonly<Record<string, string>> = {
   autojoin: '0.2.0',
   mngtmpaddr: '0.2.0',
   lvs_flush_onstop: '0.2.0',
+  old_unicast_checksum: '0.2.0',
+  'vrrp_instance > lvs_sync_daemon_interface': '0.2.0',
   use_vmac: '0.2.0',
   vmac_xmit_base: '0.2.0',
   use_vmac_addr: '0.2.0',

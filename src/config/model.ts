@@ -396,6 +396,12 @@ export interface VrrpInstance {
    * instance's, get a VMAC of their own on their interface (keepalived vrrp.c vrrp_complete_instance).
    */
   useVmacAddr?: boolean | undefined;
+  /**
+   * `old_unicast_checksum [never]`: 'old' computes the IPv4 VRRPv3 unicast checksum with the multicast
+   * group as destination (keepalived before 2.0.11 did); 'never' stops lvskeeper switching to it on its own
+   * when a peer's adverts carry it. Unset: switch when such an advert arrives, as keepalived 2.2.7.
+   */
+  unicastChecksum?: 'old' | 'never' | undefined;
   /** `promote_secondaries`: set net.ipv4.conf.IF.promote_secondaries on the instance's interface. */
   promoteSecondaries?: boolean | undefined;
   /** Name of the vrrp_sync_group this instance belongs to, if any. */

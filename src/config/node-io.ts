@@ -1,6 +1,6 @@
 // The only file-system and host access of the config parser, kept apart so the parsing core stays
 // pure and tests can inject fakes (ParseOptions.readFile / expandGlob / interfaceExists).
-import { accessSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ParseOptions } from './model.js';
@@ -16,17 +16,13 @@ export function shortHostname(): string {
 
 /** With maxBytes, at most maxBytes + 1 bytes are read: a huge file (or `-f /dev/zero`) never fills the heap. */
 function readRegularFile(path: string, maxBytes?: number): string | undefined {
-  if (maxBytes === undefined) {
-    try {
-      return readFileSync(path, 'latin1');
-    } catch {
-      return undefined;
-    }
-  }
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const want = Math.max(0, maxBytes) + 1;
+    // O_NONBLOCK: a FIFO (or device) put in place of a configuration file must not block the daemon's
+    // event loop until someone writes to it; only a regular file is read.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
+    const want = maxBytes === undefined ? Infinity : Math.max(0, maxBytes) + 1;
     const size = fstatSync(fd).size; // 0 for devices and /proc: grow as read
     let buf = Buffer.allocUnsafe(Math.min(want, size > 0 ? size + 1 : 1 << 16));
     let total = 0;

@@ -811,6 +811,7 @@ export class VrrpEngine {
       // Not in the config model yet (v3_checksum_as_v2).
       v3ChecksumAsV2: false,
       keepVipsOnStop: this.options.keepVipsOnStop,
+      unicastChecksum: ic.unicastChecksum,
     };
     return { spec, links, scripts: scriptLinks };
   }

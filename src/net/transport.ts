@@ -459,7 +459,7 @@ class RawVrrpTransport implements VrrpTransport {
         }
       }
       for (const dest of ah === undefined ? dests : []) {
-        const body = this.opts.v3ChecksumAsV2 ? payload : withVrrp3Ipv4Checksum(payload, source, dest);
+        const body = this.opts.v3ChecksumAsV2 ? payload : withVrrp3Ipv4Checksum(payload, source, options?.v3ChecksumDestination ?? dest);
         const header = buildIpv4Header({ source, destination: dest, ttl, payloadLength: body.length });
         sends.push(this.sendOne(sock, Buffer.concat([header, body]), dest));
       }

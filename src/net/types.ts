@@ -32,6 +32,11 @@ export interface ReceivedPacket {
 export interface SendOptions {
   /** AH sequence number of this advert (required by an `ipsecAh` transport). */
   ahSequence?: number | undefined;
+  /**
+   * IPv4 VRRPv3 unicast: the pseudo-header destination of the checksum instead of each peer's address
+   * (keepalived's old_unicast_checksum computes it with the multicast group).
+   */
+  v3ChecksumDestination?: string | undefined;
 }
 
 export interface TransportOptions {

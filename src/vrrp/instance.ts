@@ -5,7 +5,7 @@
 // follow the add); leaving MASTER, rules, routes, then VIPs go (keepalived vrrp_state_become_master and
 // vrrp_restore_interface).
 import type { Logger } from '../log/logger.js';
-import type { AddressManager, Announcer, IpRoute, IpRule, ReceivedPacket, RouteManager, VirtualAddress, VrrpTransport } from '../net/types.js';
+import type { AddressManager, Announcer, IpRoute, IpRule, ReceivedPacket, RouteManager, SendOptions, VirtualAddress, VrrpTransport } from '../net/types.js';
 import { canonicalAddress } from './addr.js';
 import { encodeAdvert, VRRP_AUTH_AH, VRRP_MULTICAST_V4, VRRP_MULTICAST_V6 } from './packet.js';
 import { AhSequence } from './ipsec-ah.js';
@@ -49,6 +49,8 @@ export interface InstanceSpec {
   v3ChecksumAsV2: boolean;
   /** -V / --dont-release-vrrp: leave the VIPs in place at stop. */
   keepVipsOnStop: boolean;
+  /** old_unicast_checksum (IPv4 VRRPv3 unicast): 'old' from the start, 'never' learned from a peer. */
+  unicastChecksum?: 'old' | 'never' | undefined;
 }
 
 export interface StateChangeEvent {
@@ -186,12 +188,15 @@ export class VrrpInstance {
   private ahSequence: AhSequence | undefined;
   /** The AH sequence number of the advert being dispatched. */
   private rxAhSequence: number | undefined;
+  /** old_unicast_checksum: configured, or learned from a peer's advert (then 'old'). */
+  private unicastChecksum: 'old' | 'never' | undefined;
 
   constructor(spec: InstanceSpec, private readonly deps: InstanceDeps) {
     this.current = spec;
     this.transport = deps.transport;
     this.ms = initialState(spec.machine);
     this.ahSequence = spec.authType === VRRP_AUTH_AH ? new AhSequence() : undefined;
+    this.unicastChecksum = spec.unicastChecksum;
     this.log = deps.log;
     this.splitBrainDetector = new SplitBrainDetector(splitBrainConfig(spec));
     this.prepareAdverts();
@@ -282,6 +287,8 @@ export class VrrpInstance {
     const rules = difference(prev.rules, next.spec.rules);
     this.current = next.spec;
     this.ahSequence = next.spec.authType === VRRP_AUTH_AH ? (this.ahSequence ?? new AhSequence()) : undefined;
+    // A learned old checksum stays (keepalived keeps it across reloads) unless the file now says otherwise.
+    if (next.spec.unicastChecksum !== undefined || this.unicastChecksum !== 'old') this.unicastChecksum = next.spec.unicastChecksum;
     if (next.transport) this.transport = next.transport;
     this.splitBrainDetector.reconfigure(splitBrainConfig(next.spec));
     this.prepareAdverts();
@@ -340,12 +347,17 @@ export class VrrpInstance {
     try {
       this.counters.advertsReceived++;
       const now = this.deps.timers.now();
-      const r = validateAdvert(packet, this.spec.validation, { ahSequence: this.ahSequence, backup: this.ms.state === 'BACKUP' });
+      const r = validateAdvert(packet, this.spec.validation, { ahSequence: this.ahSequence, backup: this.ms.state === 'BACKUP', unicastChecksum: this.unicastChecksum });
       if (!r.ok) {
         const line = this.drops.record(r.reason, r.message, packet.source, now);
         if (line) this.log.info(line, { instance: this.name, reason: r.reason, peer: packet.source });
         this.heard(packet, true, r.reason, now);
         return;
+      }
+      if (r.oldUnicastChecksum && this.unicastChecksum === undefined) {
+        // keepalived: from now on this instance sends and expects the old checksum.
+        this.unicastChecksum = 'old';
+        this.log.info(`(${this.name}) Setting unicast VRRPv3 checksum to old version`, { instance: this.name });
       }
       for (const a of r.advisories) {
         const line = this.drops.record(a.reason, a.message, packet.source, now);
@@ -669,6 +681,15 @@ export class VrrpInstance {
     );
   }
 
+  private sendOptions(): SendOptions | undefined {
+    const o: SendOptions = {};
+    if (this.ahSequence) o.ahSequence = this.ahSequence.next();
+    if (this.unicastChecksum === 'old' && this.spec.unicast && this.spec.validation.family === 'inet' && this.spec.validation.version === 3) {
+      o.v3ChecksumDestination = this.spec.multicastGroup ?? VRRP_MULTICAST_V4;
+    }
+    return o.ahSequence === undefined && o.v3ChecksumDestination === undefined ? undefined : o;
+  }
+
   private sendAdvert(priority: number): void {
     let buf: Buffer;
     try {
@@ -680,7 +701,7 @@ export class VrrpInstance {
     this.counters.advertsSent++;
     if (priority === 0) this.counters.priorityZeroSent++;
     const p: Promise<void> = this.transport
-      .send(buf, this.ahSequence ? { ahSequence: this.ahSequence.next() } : undefined)
+      .send(buf, this.sendOptions())
       .catch((e: Error) => this.log.warn(`(${this.name}) send failed: ${e.message}`))
       .finally(() => this.sends.delete(p));
     this.sends.add(p);

@@ -68,7 +68,13 @@ export interface ValidationConfig {
 }
 
 export type ValidationResult =
-  | { ok: true; advert: VrrpAdvert; advisories: { reason: AdvisoryReason; message: string }[] }
+  | {
+      ok: true;
+      advert: VrrpAdvert;
+      advisories: { reason: AdvisoryReason; message: string }[];
+      /** The advert's IPv4 VRRPv3 unicast checksum was the old one (multicast group in the pseudo-header). */
+      oldUnicastChecksum?: true;
+    }
   | { ok: false; reason: DropReason; message: string };
 
 const VRRP_TTL = 255;
@@ -81,7 +87,13 @@ function drop(reason: DropReason, message: string): ValidationResult {
 export function validateAdvert(
   packet: ReceivedPacket,
   cfg: ValidationConfig,
-  opts: { checkAddresses?: boolean; ahSequence?: AhSequence | undefined; backup?: boolean } = {},
+  opts: {
+    checkAddresses?: boolean;
+    ahSequence?: AhSequence | undefined;
+    backup?: boolean;
+    /** old_unicast_checksum: 'old' in use, 'never' to learn it, undefined: learn it from a peer (2.2.7). */
+    unicastChecksum?: 'old' | 'never' | undefined;
+  } = {},
 ): ValidationResult {
   const n = `(${cfg.name})`;
   const buf = packet.payload;
@@ -144,8 +156,15 @@ export function validateAdvert(
   if (adv.vrid !== cfg.vrid) return drop('vrid', `${n} received VRID ${adv.vrid}, expect ${cfg.vrid}`);
   // 7. Checksum (v3: pseudo-header with the real destination, else the group for multicast).
   const group = cfg.multicastGroup ?? (cfg.family === 'inet' ? VRRP_MULTICAST_V4 : VRRP_MULTICAST_V6);
-  const destination = packet.destination ?? (cfg.unicast ? undefined : group);
-  const ck = checksumOk(buf, adv, { source: packet.source, destination, v3ChecksumAsV2: cfg.v3ChecksumAsV2 });
+  // keepalived vrrp_check_packet: the old unicast v3 checksum puts the group in the pseudo-header.
+  const oldChecksumApplies = cfg.unicast && cfg.family === 'inet' && adv.version === 3;
+  const destination = oldChecksumApplies && opts.unicastChecksum === 'old' ? group : (packet.destination ?? (cfg.unicast ? undefined : group));
+  let ck = checksumOk(buf, adv, { source: packet.source, destination, v3ChecksumAsV2: cfg.v3ChecksumAsV2 });
+  let oldUnicastChecksum = false;
+  if (ck === false && oldChecksumApplies && opts.unicastChecksum === undefined && destination !== group) {
+    oldUnicastChecksum = checksumOk(buf, adv, { source: packet.source, destination: group }) === true;
+    if (oldUnicastChecksum) ck = true;
+  }
   // Undefined: IPv6 unicast without the destination; the kernel checked it (IPV6_CHECKSUM).
   if (ck === false) return drop('checksum', `${n} Invalid VRRPv${adv.version} checksum`);
   // 8. Multicast vs unicast destination must match the mode (when the transport saw it).
@@ -186,7 +205,7 @@ export function validateAdvert(
       }
     }
   }
-  return { ok: true, advert: adv, advisories };
+  return oldUnicastChecksum ? { ok: true, advert: adv, advisories, oldUnicastChecksum: true } : { ok: true, advert: adv, advisories };
 }
 
 /**

@@ -260,7 +260,15 @@ export function instanceTable(ctx: ParseContext): KeywordTable {
     ['track_process', ctx.warnsValueBlock('the priority does not follow the processes')],
     ['track_bfd', ctx.warnsValueBlock('lvskeeper has no BFD: the instance never sees it fail')],
     ['track_src_ip', ctx.warns('the source address is not tracked: losing it does not put the instance in FAULT')],
-    ['old_unicast_checksum', ctx.warns('unicast VRRPv3 adverts carry the RFC 5798 checksum; a peer that needs the old one drops them')],
+    [
+      'old_unicast_checksum',
+      on((d, w) => {
+        // keepalived vrrp_unicast_chksum_handler
+        if (w[1] === undefined) d.vi.unicastChecksum = 'old';
+        else if (w[1] === 'never') d.vi.unicastChecksum = 'never';
+        else ctx.engine.error(`(${d.vi.name}) Unknown old_unicast_chksum mode ${w[1]} - ignoring`);
+      }),
+    ],
     ['promote_secondaries', on((d) => (d.vi.promoteSecondaries = true))],
     ['linkbeat_use_polling', ctx.warns('interface state comes from netlink link notifications')],
     ['debug', ctx.warns('use -D for debug logging')],

@@ -78,6 +78,8 @@ export function writeDumpFile(path: string, content: string): void {
     } catch {
       /* gone */
     }
+    // writeSync's error names no file: say which one could not be written.
+    if (e instanceof Error) e.message = `${path}: ${e.message}`;
     throw e;
   }
 }

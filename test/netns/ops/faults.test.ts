@@ -3,11 +3,13 @@
 // stays MASTER with its VIP, no transition on either node, the daemon keeps running), and the daemon
 // must work normally once the fault is gone.
 //   1. SIGHUP with the configuration (a) unreadable: a directory or a dangling symbolic link in its
-//      place (chmod 000 does not stop root: that file is read and the reload goes ahead), (b) deleted,
-//      (c) truncated by a write that failed on a full disk (the file lives in a 64k tmpfs mounted here);
+//      place (chmod 000 does not stop root: that file is read and the reload goes ahead; a FIFO in its
+//      place stalls the parent: skipped, see the bug note there), (b) deleted, (c) truncated by a write
+//      that failed on a full disk (the file lives in a 64k tmpfs mounted here);
 //   2. SIGUSR1 (data) and SIGUSR2 (stats) dumps into that full tmpfs (state_file_location /
 //      stats_file_location), then again once space is freed;
 //   3. the JSON dump (JSON = SIGWINCH, src/daemon/process/signals.ts) likewise (json_file_location).
+//      The failure line does not name the file: skipped, see the bug note on the last test.
 // The tmpfs is mounted before the daemons start: `/` is mounted private here, so a later mount would not
 // reach the mount namespace `ip netns exec` gives the daemon.
 import { chmodSync, closeSync, constants as fsc, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
@@ -147,14 +149,9 @@ describe.skipIf(!canRun())('configuration and disk faults on a running MASTER', 
     }
   }, 30_000);
 
-  // BUG (src/config/node-io.ts readRegularFile): the reader opens the configuration with a blocking
-  // open(2) and never checks that it is a regular file, so a FIFO in its place stalls the parent on
-  // SIGHUP: "Reloading ..." and then nothing — no refusal, no log line, and the parent's event loop is
-  // stuck (SIGUSR1/SIGTERM, child supervision, the control socket all wait) until some process opens the
-  // FIFO for writing. Whatever is then written is taken as the new configuration (an immediate close:
-  // an empty file, every instance removed), and each child opens the path again for its own part of the
-  // reload. Unskip once a non-regular file is refused ("Config files missing ..." or the like).
-  it.skip('reload with a FIFO in place of the file: refused at once naming the file, nothing changes', async () => {
+  // A FIFO in place of the file must not stall the parent (the reader opens O_NONBLOCK and reads only a
+  // regular file): refused at once as a missing file.
+  it('reload with a FIFO in place of the file: refused at once naming the file, nothing changes', async () => {
     const t0 = performance.now();
     unlinkSync(conf);
     sh('mkfifo', [conf]);
@@ -285,11 +282,8 @@ describe.skipIf(!canRun())('configuration and disk faults on a running MASTER', 
     failures['json'] = await dumpOnFullDisk('SIGWINCH', 'json', 'k.json', 'JSON', jsonComplete);
   }, 30_000);
 
-  // BUG (src/daemon/process/parent.ts dumpLogged + dump.ts writeDumpFile): a dump that cannot be written
-  // is logged as "cannot write the data dump: ENOSPC: no space left on device, write", the bare fs error
-  // of writeSync, which carries no path: the line never says which file (nor which directory is full).
-  // Unskip once the message names the dump file.
-  it.skip('each dump failure names the file it could not write', () => {
+  // writeSync's error names no file; the dump's message must.
+  it('each dump failure names the file it could not write', () => {
     expect(failures['data']).toContain(file('k.data'));
     expect(failures['stats']).toContain(file('k.stats'));
     expect(failures['json']).toContain(file('k.json'));

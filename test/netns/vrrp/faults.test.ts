@@ -347,8 +347,12 @@ describe.skipIf(!canRun())('fault matrix for an lvskeeper pair', () => {
     const foreign = wireAdverts(cap).filter((a) => a.from === X_IP);
     const why = `foreign adverts on the wire ${foreign.length} (priority 0: ${foreign.filter((a) => a.prio === 0).length}); lb1 drops ${JSON.stringify(after1)}, lb2 ${JSON.stringify(after2)}`;
     verbose(why);
-    // The foreign router really advertised (at priority 200: accepted, it would have taken MASTER).
-    expect(foreign.filter((a) => a.prio === 200).length, why).toBeGreaterThanOrEqual(4);
+    // The foreign router really claimed MASTER on the wire (at priority 200: accepted, it would have taken
+    // over). Only once or twice: keepalived 2.2.7 as MASTER restarts its advert timer on every advert it
+    // receives, dropped ones included, so with lb1 advertising at the same interval it stays mostly silent
+    // (see split-brain.test.ts B). Its priority 0 on stop is counted too.
+    expect(foreign.filter((a) => a.prio === 200).length, why).toBeGreaterThanOrEqual(1);
+    expect(foreign.filter((a) => a.prio === 0).length, why).toBe(1);
     // RFC 3768 §7.1: adverts failing authentication MUST be discarded; each one counted, on both nodes.
     expect((after1['auth-pass'] ?? 0) - (base1['auth-pass'] ?? 0), why).toBe(foreign.length);
     expect((after2['auth-pass'] ?? 0) - (base2['auth-pass'] ?? 0), why).toBe(foreign.length);

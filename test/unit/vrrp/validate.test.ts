@@ -83,6 +83,20 @@ describe('validateAdvert v2 (keepalived vrrp_check_packet order)', () => {
     // Without check_unicast_src keepalived does not look at the peer's range.
     expect(validateAdvert(rx(good2(), 64, '192.168.60.111'), { ...cfg, checkUnicastSrc: false }).ok).toBe(true);
   });
+  it('old_unicast_checksum: the group in the v3 pseudo-header is learned (default), used (old) or refused (never)', () => {
+    const v3u: ValidationConfig = { ...v2cfg, version: 3, authType: 0, authPassword: undefined, unicast: true };
+    const adv = (dest: string) =>
+      encodeAdvert({ version: 3, family: 'inet', vrid: 51, priority: 100, advertIntCs: 100, addresses: ['192.168.60.200'] }, { source: '192.168.60.112', destination: dest });
+    const peerDest = '192.168.60.111';
+    const oldStyle = rx(adv('224.0.0.18'), 255, peerDest);
+    const newStyle = rx(adv(peerDest), 255, peerDest);
+    expect(validateAdvert(newStyle, v3u)).toMatchObject({ ok: true });
+    expect(validateAdvert(newStyle, v3u)).not.toHaveProperty('oldUnicastChecksum');
+    expect(validateAdvert(oldStyle, v3u)).toMatchObject({ ok: true, oldUnicastChecksum: true });
+    expect(validateAdvert(oldStyle, v3u, { unicastChecksum: 'old' })).toMatchObject({ ok: true });
+    expect(validateAdvert(oldStyle, v3u, { unicastChecksum: 'never' })).toMatchObject({ ok: false, reason: 'checksum' });
+    expect(validateAdvert(newStyle, v3u, { unicastChecksum: 'old' })).toMatchObject({ ok: false, reason: 'checksum' });
+  });
   it('address count and list mismatches only log', () => {
     const r1 = validateAdvert(rx(good2({ addresses: ['192.168.60.200', '192.168.60.201'] })), v2cfg);
     expect(r1).toMatchObject({ ok: true, advisories: [{ reason: 'address-count' }] });
