@@ -191,9 +191,17 @@ export function startParent(o: ParentOptions): ParentHandle {
       // added or renamed instances before its reload-done, so the checker child already knows them
       // when it applies its part and never drops a virtual server it is about to keep.
       const results: Array<{ name: string; ok: boolean; error?: string | undefined }> = [];
-      for (const name of names) results.push(await reloadChild(name));
+      for (const name of names) {
+        const r = await reloadChild(name);
+        results.push(r);
+        // A child that refused (e.g. the file changed between this check and its own read) stops the
+        // reload there: the next child keeps the running configuration too, so both stay on one file.
+        if (!r.ok) break;
+      }
       const failed = results.filter((r) => !r.ok);
       for (const f of failed) log.error(`${f.name} child process: reload failed: ${f.error ?? 'unknown error'}`);
+      const skipped = names.slice(results.length);
+      if (skipped.length > 0) log.error(`Reload aborted, the running configuration stays in the ${skipped.join(', ')} child process${skipped.length > 1 ? 'es' : ''}`);
       if (failed.length === 0) log.info('Reload complete');
       if (failed.length === 0) reloads.ok++;
       else reloads.refused++;

@@ -130,6 +130,9 @@ describe('startParent', () => {
     expect(await t.h.reload()).toBe(false);
     expect(t.logs.some((l) => /^ERROR (VRRP|Checker) child process: reload failed: bad new config$/.test(l))).toBe(true);
     expect(t.logs).not.toContain('Reload complete');
+    // The first child's refusal stops the reload: the other child is not asked (both stay on one file).
+    expect(t.logs.filter((l) => / child process: reload failed: /.test(l))).toHaveLength(1);
+    expect(t.logs.some((l) => /^ERROR Reload aborted, the running configuration stays in the \w+ child process$/.test(l))).toBe(true);
     expect(t.notes.at(-1)).toMatch(/^READY=1/);
   });
 
