@@ -42,8 +42,8 @@ export interface ConnectTarget {
   /** connect_timeout (keepalived default 5 s). */
   connectTimeoutMs: number;
   /**
-   * fwmark: keepalived sets SO_MARK on the checker socket. Node exposes no setsockopt for
-   * net/dgram sockets, so this is carried through but not applied (see README of src/check).
+   * fwmark: SO_MARK on the checker's socket, as keepalived sets it; Node has no setsockopt, so the socket
+   * comes from the native addon (probe/common.ts openMarkedFd).
    */
   fwmark?: number | undefined;
 }
